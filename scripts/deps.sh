@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Rapport builds and tests with.
+# Fast no-op when everything is already there: dpkg is asked first, and
+# apt-get (update + install) runs only for what is missing.
+set -euo pipefail
+
+build_pkgs=(
+  cmake g++ make pkg-config clang
+  libmimetic-dev libetpan-dev libcurl4-gnutls-dev libpsl-dev
+  libboost-dev libboost-system-dev libssl-dev
+  libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(
+  python3 python3-aiosmtpd swaks curl openssl
+)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "rapport: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
