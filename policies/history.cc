@@ -1,0 +1,367 @@
+// history.cc - the sending history in SQLite (see history.h).
+//
+// Schema (version 1; PRAGMA user_version):
+//   sender(id, name)                 one row per account key
+//   msg(id, sender, time, sig)       sig: 2-byte b-bit MinHash values, or NULL
+//   rcpt(msg, addr)                  lower-case recipient addresses
+//   org(msg, org)                    organisation keys written to
+//   band(key, msg)                   LSH band keys (minhash.h), 32-bit
+// Indexes: msg(sender, time) for organisations() and msg(time) for prune().
+// Message bodies are never stored; a signature cannot be turned back into
+// text.
+//
+// Lookup cost: kBands index probes, then one row fetch per candidate. The
+// candidates are the messages of this sender sharing a band, so the cost
+// follows the sender's own similar-looking history, not the database size.
+// prune() recomputes the band keys from the stored signatures, so band
+// rows need no index on msg.
+//
+// One History per thread: the connection and its cached statements are not
+// shared across threads. Several processes may open the same file (WAL,
+// busy timeout 5 s).
+
+#include "policies/history.h"
+
+#include "policies/minhash.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace rapport::policies {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* const kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS sender(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS msg(id INTEGER PRIMARY KEY, sender INTEGER NOT NULL,
+                               time INTEGER NOT NULL, sig BLOB);
+CREATE INDEX IF NOT EXISTS msg_sender_time ON msg(sender, time);
+CREATE INDEX IF NOT EXISTS msg_time ON msg(time);
+CREATE TABLE IF NOT EXISTS rcpt(msg INTEGER NOT NULL, addr TEXT NOT NULL,
+                                PRIMARY KEY(msg, addr)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS org(msg INTEGER NOT NULL, org TEXT NOT NULL,
+                               PRIMARY KEY(msg, org)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
+                                PRIMARY KEY(key, msg)) WITHOUT ROWID;
+)sql";
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+    throw std::runtime_error("history: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// A prepared statement, reset after each use.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr) != SQLITE_OK)
+            fail(db, std::string("prepare ") + sql);
+    }
+    ~Stmt() { sqlite3_finalize(st_); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(st_, i, v);
+        return *this;
+    }
+    Stmt& bind(int i, const std::string& v) {
+        sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind_blob(int i, const std::string& v) {
+        sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind_null(int i) {
+        sqlite3_bind_null(st_, i);
+        return *this;
+    }
+    // True while there is a row.
+    bool step() {
+        int rc = sqlite3_step(st_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        std::string msg = sqlite3_errmsg(db_);
+        reset();
+        throw std::runtime_error("history: " + msg);
+    }
+    void run() {
+        step();
+        reset();
+    }
+    void reset() {
+        sqlite3_reset(st_);
+        sqlite3_clear_bindings(st_);
+    }
+    std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
+    std::string text(int col) const {
+        const auto* p = sqlite3_column_text(st_, col);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
+                 : std::string();
+    }
+    Fingerprint sig(int col) const {
+        const void* p = sqlite3_column_blob(st_, col);
+        return minhash::decode(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col)));
+    }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* st_ = nullptr;
+};
+
+// Resets a statement when a scope ends, also by exception.
+struct Reset {
+    Stmt& s;
+    ~Reset() { s.reset(); }
+};
+
+void exec(sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw std::runtime_error(std::string("history: ") + msg);
+    }
+}
+
+sqlite3* open_db(const std::string& path) {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close(db);
+        throw std::runtime_error("history: cannot open " + path + ": " + msg);
+    }
+    return db;
+}
+
+} // namespace
+
+struct History::Impl {
+    sqlite3* db;
+    // Declared after db, so destroyed (finalized) before it is closed.
+    std::unique_ptr<Stmt> find_sender, add_sender, add_msg, add_rcpt, add_org, add_band, get_band, get_msg,
+        get_rcpt, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msgs;
+    std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
+    bool in_batch = false;
+
+    explicit Impl(const std::string& path) : db(open_db(path)) {
+        try {
+            setup();
+        } catch (...) {
+            close();
+            throw;
+        }
+    }
+    ~Impl() { close(); }
+
+    void close() {
+        find_sender.reset(); add_sender.reset(); add_msg.reset(); add_rcpt.reset(); add_org.reset();
+        add_band.reset(); get_band.reset(); get_msg.reset(); get_rcpt.reset(); get_orgs.reset();
+        old_msgs.reset(); del_band.reset(); del_rcpt.reset(); del_org.reset(); del_msgs.reset();
+        sqlite3_close(db);
+        db = nullptr;
+    }
+
+    void setup() {
+        sqlite3_busy_timeout(db, 5000);
+        // History is advisory: after a power cut losing the last few
+        // records is acceptable, so WAL without fsync per commit.
+        exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
+                 "PRAGMA cache_size=-16384;");
+        int version = 0;
+        {
+            Stmt v(db, "PRAGMA user_version");
+            if (v.step()) version = static_cast<int>(v.i64(0));
+            v.reset();
+        }
+        if (version > kSchemaVersion)
+            throw std::runtime_error("history: database schema " + std::to_string(version) +
+                                     " is newer than this program knows (" + std::to_string(kSchemaVersion) + ")");
+        exec(db, "BEGIN IMMEDIATE");
+        try {
+            exec(db, kSchema);
+            exec(db, "PRAGMA user_version=1");
+            exec(db, "COMMIT");
+        } catch (...) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+        auto prep = [&](const char* sql) { return std::make_unique<Stmt>(db, sql); };
+        find_sender = prep("SELECT id FROM sender WHERE name = ?1");
+        add_sender = prep("INSERT INTO sender(name) VALUES (?1)");
+        add_msg = prep("INSERT INTO msg(sender, time, sig) VALUES (?1, ?2, ?3)");
+        add_rcpt = prep("INSERT OR IGNORE INTO rcpt(msg, addr) VALUES (?1, ?2)");
+        add_org = prep("INSERT OR IGNORE INTO org(msg, org) VALUES (?1, ?2)");
+        add_band = prep("INSERT OR IGNORE INTO band(key, msg) VALUES (?1, ?2)");
+        get_band = prep("SELECT msg FROM band WHERE key = ?1");
+        get_msg = prep("SELECT sender, time, sig FROM msg WHERE id = ?1");
+        get_rcpt = prep("SELECT addr FROM rcpt WHERE msg = ?1");
+        get_orgs = prep("SELECT DISTINCT org.org FROM msg JOIN org ON org.msg = msg.id "
+                        "WHERE msg.sender = ?1 AND msg.time >= ?2 ORDER BY 1");
+        old_msgs = prep("SELECT id, sender, sig FROM msg WHERE time < ?1");
+        del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
+        del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
+        del_org = prep("DELETE FROM org WHERE msg = ?1");
+        del_msgs = prep("DELETE FROM msg WHERE time < ?1");
+    }
+
+    // The id of `name`, or 0 when it never sent anything.
+    std::int64_t sender_id(const std::string& name) {
+        if (auto it = sender_ids.find(name); it != sender_ids.end()) return it->second;
+        Reset r{*find_sender};
+        find_sender->bind(1, name);
+        if (!find_sender->step()) return 0;
+        std::int64_t id = find_sender->i64(0);
+        sender_ids.emplace(name, id);
+        return id;
+    }
+
+    std::int64_t sender_id_create(const std::string& name) {
+        if (std::int64_t id = sender_id(name)) return id;
+        add_sender->bind(1, name).run();
+        std::int64_t id = sqlite3_last_insert_rowid(db);
+        // Not cached yet: the enclosing transaction might roll back.
+        return id;
+    }
+
+    // Runs f inside a savepoint, so it is atomic alone or within a batch.
+    template <class F> void atomically(F&& f) {
+        exec(db, "SAVEPOINT rapport_history");
+        try {
+            f();
+            exec(db, "RELEASE rapport_history");
+        } catch (...) {
+            sqlite3_exec(db, "ROLLBACK TO rapport_history; RELEASE rapport_history", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+};
+
+History::History(const std::string& path) : impl_(std::make_unique<Impl>(path)) {}
+History::~History() {
+    if (impl_ && impl_->in_batch) sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+History::Similar History::find_similar(const std::string& sender, const Fingerprint& print, std::int64_t since,
+                                       std::int64_t until, double min_similarity) const {
+    Similar out;
+    if (print.minhash.size() != kSignatureSize) return out;
+    Impl& im = *impl_;
+    std::int64_t sid = im.sender_id(sender);
+    if (sid == 0) return out;
+
+    std::vector<std::int64_t> candidates;
+    for (std::int32_t key : minhash::band_keys(sid, print)) {
+        Reset r{*im.get_band};
+        im.get_band->bind(1, key);
+        while (im.get_band->step()) candidates.push_back(im.get_band->i64(0));
+    }
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+
+    std::set<std::string> recipients;
+    for (std::int64_t id : candidates) {
+        {
+            Reset r{*im.get_msg};
+            im.get_msg->bind(1, id);
+            if (!im.get_msg->step()) continue;
+            if (im.get_msg->i64(0) != sid) continue; // a 32-bit key collision
+            std::int64_t t = im.get_msg->i64(1);
+            if (t < since || t > until) continue;
+            if (similarity(print, im.get_msg->sig(2)) < min_similarity) continue;
+        }
+        ++out.messages;
+        Reset r{*im.get_rcpt};
+        im.get_rcpt->bind(1, id);
+        while (im.get_rcpt->step()) recipients.insert(im.get_rcpt->text(0));
+    }
+    out.recipients.assign(recipients.begin(), recipients.end());
+    return out;
+}
+
+std::vector<std::string> History::organisations(const std::string& sender, std::int64_t since) const {
+    std::vector<std::string> out;
+    Impl& im = *impl_;
+    std::int64_t sid = im.sender_id(sender);
+    if (sid == 0) return out;
+    Reset r{*im.get_orgs};
+    im.get_orgs->bind(1, sid).bind(2, since);
+    while (im.get_orgs->step()) out.push_back(im.get_orgs->text(0));
+    return out;
+}
+
+void History::record(const SentRecord& rec) {
+    Impl& im = *impl_;
+    im.atomically([&] {
+        std::int64_t sid = im.sender_id_create(rec.sender);
+        const bool has_sig = rec.print.minhash.size() == kSignatureSize;
+        im.add_msg->bind(1, sid).bind(2, rec.time);
+        if (has_sig)
+            im.add_msg->bind_blob(3, minhash::encode(rec.print));
+        else
+            im.add_msg->bind_null(3);
+        im.add_msg->run();
+        std::int64_t id = sqlite3_last_insert_rowid(im.db);
+        for (const auto& a : rec.recipients) {
+            std::string addr = lower(a);
+            if (addr.empty()) continue;
+            im.add_rcpt->bind(1, id).bind(2, addr).run();
+        }
+        for (const auto& o : rec.organisations) {
+            if (o.empty()) continue;
+            im.add_org->bind(1, id).bind(2, o).run();
+        }
+        if (has_sig)
+            for (std::int32_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
+    });
+}
+
+void History::prune(std::int64_t before) {
+    Impl& im = *impl_;
+    im.atomically([&] {
+        struct Old {
+            std::int64_t id, sender;
+            Fingerprint sig;
+        };
+        std::vector<Old> old;
+        {
+            Reset r{*im.old_msgs};
+            im.old_msgs->bind(1, before);
+            while (im.old_msgs->step()) old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), im.old_msgs->sig(2)});
+        }
+        for (const Old& o : old) {
+            if (!o.sig.empty())
+                for (std::int32_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
+            im.del_rcpt->bind(1, o.id).run();
+            im.del_org->bind(1, o.id).run();
+        }
+        im.del_msgs->bind(1, before).run();
+    });
+}
+
+void History::begin_batch() {
+    if (impl_->in_batch) throw std::logic_error("history: begin_batch() inside a batch");
+    exec(impl_->db, "BEGIN IMMEDIATE");
+    impl_->in_batch = true;
+}
+
+void History::end_batch() {
+    if (!impl_->in_batch) throw std::logic_error("history: end_batch() without begin_batch()");
+    exec(impl_->db, "COMMIT");
+    impl_->in_batch = false;
+}
+
+} // namespace rapport::policies

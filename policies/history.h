@@ -1,0 +1,87 @@
+// history.h - the sender's memory: what was sent, to whom, when.
+//
+// Persistent in SQLite (a file under --state, or in memory). It stores
+// fingerprints, recipients, organisations written to and times - never
+// message bodies. Used by template-reuse (near-duplicate texts and their
+// distinct recipients within a window) and wrong-organisation (which
+// organisations this sender wrote to before).
+//
+// Near-duplicates: MinHash over word shingles with LSH banding, so a lookup
+// costs the same with 10k or 1M stored messages.
+
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rapport::policies {
+
+// MinHash values per fingerprint (each a 16-bit b-bit MinHash value kept in
+// a uint32_t; stored as 2 bytes each, so 128 bytes per message).
+inline constexpr std::size_t kSignatureSize = 64;
+
+// A compact MinHash signature of a text's word shingles.
+struct Fingerprint {
+    std::vector<std::uint32_t> minhash; // kSignatureSize values
+    bool empty() const { return minhash.empty(); }
+};
+
+// Fingerprints a text already reduced to the words that matter (the caller
+// masks names, organisations, URLs and digits first). Texts with fewer words
+// than one shingle get an empty fingerprint, which matches nothing.
+Fingerprint fingerprint(const std::vector<std::string>& words);
+
+// Estimated Jaccard similarity of the two shingle sets, 0..1.
+double similarity(const Fingerprint& a, const Fingerprint& b);
+
+struct SentRecord {
+    std::string sender;                     // account key (lower-case address or member id)
+    std::int64_t time = 0;                  // seconds since the epoch
+    std::vector<std::string> recipients;    // lower-case addresses, sender excluded
+    std::vector<std::string> organisations; // normalised keys of the recipients' organisations
+    Fingerprint print;                      // may be empty (nothing to compare)
+};
+
+class History {
+public:
+    // Opens (creating if needed) the database at `path`; ":memory:" keeps it
+    // in memory for one process. Throws std::runtime_error on failure.
+    explicit History(const std::string& path);
+    ~History();
+    History(const History&) = delete;
+    History& operator=(const History&) = delete;
+
+    // Distinct recipients (lower-case) of earlier messages from `sender`
+    // sent in [since, until] whose fingerprint is at least `min_similarity`
+    // similar to `print`. Also returns how many such messages there were.
+    struct Similar {
+        std::vector<std::string> recipients;
+        int messages = 0;
+    };
+    Similar find_similar(const std::string& sender, const Fingerprint& print,
+                         std::int64_t since, std::int64_t until,
+                         double min_similarity = 0.5) const;
+
+    // Organisation keys this sender wrote to at or after `since`.
+    std::vector<std::string> organisations(const std::string& sender, std::int64_t since) const;
+
+    void record(const SentRecord& rec);
+
+    // Forgets everything sent before `before`.
+    void prune(std::int64_t before);
+
+    // Groups the record() calls between them into one transaction (bulk
+    // import, benchmarks). Without them each record() commits on its own.
+    // Not nestable; end_batch() commits.
+    void begin_batch();
+    void end_batch();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace rapport::policies

@@ -1,0 +1,122 @@
+// minhash.cc - fingerprint(), similarity() and the LSH band keys.
+//
+// Cost: one 64-bit mix per (shingle, slot): a 250-word letter is about
+// 16k mixes, some tens of microseconds.
+
+#include "policies/minhash.h"
+
+#include <algorithm>
+#include <limits>
+#include <string_view>
+
+namespace rapport::policies {
+namespace {
+
+// splitmix64's finaliser: a fast bijective mixer with good avalanche.
+constexpr std::uint64_t mix64(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+std::uint64_t hash_word(std::string_view w) {
+    std::uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a 64
+    for (unsigned char c : w) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return mix64(h);
+}
+
+// Seeds of the kSignatureSize hash functions, fixed forever: changing them
+// makes every stored fingerprint incomparable with new ones.
+constexpr std::array<std::uint64_t, kSignatureSize> make_seeds() {
+    std::array<std::uint64_t, kSignatureSize> s{};
+    std::uint64_t x = 0x5241505030525421ULL; // "RAPP0RT!"
+    for (auto& v : s) {
+        x += 0x9e3779b97f4a7c15ULL;
+        v = mix64(x);
+    }
+    return s;
+}
+constexpr auto kSeeds = make_seeds();
+
+} // namespace
+
+Fingerprint fingerprint(const std::vector<std::string>& words) {
+    using minhash::kShingleWords;
+    Fingerprint fp;
+    if (words.size() < kShingleWords) return fp;
+
+    std::vector<std::uint64_t> wh;
+    wh.reserve(words.size());
+    for (const auto& w : words) wh.push_back(hash_word(w));
+
+    // Order matters inside a shingle: h(a b c) != h(c b a).
+    std::vector<std::uint64_t> shingles;
+    shingles.reserve(wh.size() - kShingleWords + 1);
+    for (std::size_t i = 0; i + kShingleWords <= wh.size(); ++i) {
+        std::uint64_t h = 0;
+        for (std::size_t k = 0; k < kShingleWords; ++k) h = mix64(h ^ wh[i + k]) + k;
+        shingles.push_back(h);
+    }
+    std::sort(shingles.begin(), shingles.end());
+    shingles.erase(std::unique(shingles.begin(), shingles.end()), shingles.end());
+
+    fp.minhash.resize(kSignatureSize);
+    for (std::size_t s = 0; s < kSignatureSize; ++s) {
+        std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
+        for (std::uint64_t sh : shingles) best = std::min(best, mix64(sh ^ kSeeds[s]));
+        // The low bits of the minimum are as random as any; its high bits
+        // are not (a minimum is small), so b-bit MinHash keeps the low ones.
+        fp.minhash[s] = static_cast<std::uint32_t>(best & 0xffff);
+    }
+    return fp;
+}
+
+double similarity(const Fingerprint& a, const Fingerprint& b) {
+    if (a.empty() || b.empty() || a.minhash.size() != b.minhash.size()) return 0.0;
+    std::size_t equal = 0;
+    for (std::size_t i = 0; i < a.minhash.size(); ++i) equal += a.minhash[i] == b.minhash[i];
+    return static_cast<double>(equal) / static_cast<double>(a.minhash.size());
+}
+
+namespace minhash {
+
+std::array<std::int32_t, kBands> band_keys(std::int64_t sender_id, const Fingerprint& print) {
+    std::array<std::int32_t, kBands> keys{};
+    for (std::size_t b = 0; b < kBands; ++b) {
+        std::uint64_t h = mix64(static_cast<std::uint64_t>(sender_id) * 0x9e3779b97f4a7c15ULL + b);
+        for (std::size_t r = 0; r < kRows; ++r) h = mix64(h ^ (print.minhash[b * kRows + r] & 0xffff));
+        // 32 bits keep the index rows small (SQLite stores them in 4 bytes);
+        // a rare collision costs one extra candidate, which is verified.
+        keys[b] = static_cast<std::int32_t>(static_cast<std::uint32_t>(h >> 32));
+    }
+    return keys;
+}
+
+std::string encode(const Fingerprint& print) {
+    std::string out;
+    out.reserve(print.minhash.size() * 2);
+    for (std::uint32_t v : print.minhash) {
+        out.push_back(static_cast<char>(v & 0xff));
+        out.push_back(static_cast<char>((v >> 8) & 0xff));
+    }
+    return out;
+}
+
+Fingerprint decode(const void* data, std::size_t size) {
+    Fingerprint fp;
+    if (data == nullptr || size != kSignatureSize * 2) return fp;
+    const auto* p = static_cast<const unsigned char*>(data);
+    fp.minhash.resize(kSignatureSize);
+    for (std::size_t i = 0; i < kSignatureSize; ++i)
+        fp.minhash[i] = static_cast<std::uint32_t>(p[2 * i]) | (static_cast<std::uint32_t>(p[2 * i + 1]) << 8);
+    return fp;
+}
+
+} // namespace minhash
+} // namespace rapport::policies

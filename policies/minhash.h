@@ -1,0 +1,41 @@
+// minhash.h - the arithmetic behind History's near-duplicate search.
+//
+// A text becomes the set of its 3-word shingles (64-bit hashes); each of
+// kSignatureSize seeded hash functions keeps the low 16 bits of its minimum
+// over that set (b-bit MinHash, b = 16). Two signatures agree in a slot with
+// probability J (the Jaccard similarity of the shingle sets) plus 2^-16.
+//
+// LSH banding: the first kBands * kRows slots form kBands bands of kRows
+// values; two texts become candidates when any band is equal. With rows = 2
+// and 17 bands a pair at J = 0.5 is a candidate with probability
+// 1 - (1 - 0.5^2)^17 = 99.2%; a pair at J = 0.14 (a shared two-sentence bio
+// in an eight-sentence letter) with about 29%, at J = 0.05 with 4%.
+// Candidates are verified against the stored signature.
+//
+// Internal to policies/; history.h is the public face.
+
+#pragma once
+
+#include "policies/history.h"
+
+#include <array>
+#include <cstdint>
+
+namespace rapport::policies::minhash {
+
+inline constexpr std::size_t kShingleWords = 3;
+inline constexpr std::size_t kRows = 2;
+inline constexpr std::size_t kBands = 17;
+static_assert(kBands * kRows <= kSignatureSize);
+
+// The band keys of `print` for the account `sender_id`: 32-bit hashes of
+// (sender, band number, band values), so equal keys almost always mean the
+// same sender and equal band. `print` must not be empty.
+std::array<std::int32_t, kBands> band_keys(std::int64_t sender_id, const Fingerprint& print);
+
+// 2 bytes per value, little-endian; decode() returns an empty Fingerprint
+// for a blob of the wrong size.
+std::string encode(const Fingerprint& print);
+Fingerprint decode(const void* data, std::size_t size);
+
+} // namespace rapport::policies::minhash

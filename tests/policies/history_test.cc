@@ -1,0 +1,267 @@
+// history_test.cc - the template memory: fingerprints and the SQLite history.
+
+#include "policies/history.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+namespace rapport::policies {
+namespace {
+
+std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+// Eight sentences of a cover letter; names already masked by the caller.
+const char* const kLetter =
+    "i am writing to apply for the position of warehouse operative at ORG . "
+    "i have three years of experience in busy distribution centres and hold a forklift licence . "
+    "in my last role i picked and packed over four hundred orders a day with an accuracy above ninety nine percent . "
+    "i am reliable , punctual and happy to work early shifts , weekends and overtime when needed . "
+    "i enjoy working in a team and i have trained new starters on safety procedures and stock rotation . "
+    "i live close to your site and can start immediately after a short notice period . "
+    "i would welcome the chance to discuss how i could help your team meet its targets . "
+    "thank you for considering my application and i look forward to hearing from you soon . ";
+
+// A different letter from the same person sharing only its two-sentence bio.
+const char* const kBio =
+    "i have three years of experience in busy distribution centres and hold a forklift licence . "
+    "i am reliable , punctual and happy to work early shifts , weekends and overtime when needed . ";
+const char* const kOther =
+    "i saw your advert for a delivery driver on the council jobs board last friday afternoon . "
+    "my clean driving licence and knowledge of the local roads would let me plan efficient routes . "
+    "customers have often praised my friendly manner on the doorstep and my care with fragile parcels . "
+    "i keep accurate records of each drop using handheld scanners and paper manifests alike . "
+    "your company's commitment to electric vans is something i would be proud to be part of . "
+    "could we arrange a short call next week so that i can learn more about the route structure ? ";
+
+std::string mask_swap(std::string s, const std::string& from, const std::string& to) {
+    for (auto p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+    return s;
+}
+
+SentRecord rec(const std::string& sender, std::int64_t t, std::vector<std::string> to, const Fingerprint& fp,
+               std::vector<std::string> orgs = {}) {
+    SentRecord r;
+    r.sender = sender;
+    r.time = t;
+    r.recipients = std::move(to);
+    r.organisations = std::move(orgs);
+    r.print = fp;
+    return r;
+}
+
+constexpr std::int64_t kDay = 86400;
+constexpr std::int64_t kT0 = 1'700'000'000;
+
+class TempDb {
+public:
+    TempDb() {
+        path_ = std::filesystem::temp_directory_path() /
+                ("rapport-history-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".db");
+        cleanup();
+    }
+    ~TempDb() { cleanup(); }
+    std::string path() const { return path_.string(); }
+
+private:
+    void cleanup() {
+        for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    }
+    std::filesystem::path path_;
+    static inline int counter_ = 0;
+};
+
+TEST(Fingerprint, IdenticalTextsAreFullySimilar) {
+    auto a = fingerprint(words(kLetter));
+    auto b = fingerprint(words(kLetter));
+    ASSERT_EQ(a.minhash.size(), kSignatureSize);
+    EXPECT_DOUBLE_EQ(similarity(a, b), 1.0);
+}
+
+TEST(Fingerprint, MaskedNameSwapIsFullySimilar) {
+    // The caller masks names; two letters differing only in the masked
+    // spot are the same text.
+    std::string a = mask_swap(kLetter, "ORG", "<org>");
+    std::string b = mask_swap(kLetter, "ORG", "<org>");
+    EXPECT_DOUBLE_EQ(similarity(fingerprint(words(a)), fingerprint(words(b))), 1.0);
+    // And one sentence edited out of eight still scores high.
+    std::string c = mask_swap(a, "four hundred", "five hundred");
+    EXPECT_GT(similarity(fingerprint(words(a)), fingerprint(words(c))), 0.7);
+}
+
+TEST(Fingerprint, SharedBioOnlyScoresWellBelowHalf) {
+    std::string a = std::string(kBio) + kOther;
+    double s = similarity(fingerprint(words(kLetter)), fingerprint(words(a)));
+    EXPECT_LT(s, 0.35) << s;
+}
+
+TEST(Fingerprint, ShortTextsAreEmpty) {
+    EXPECT_TRUE(fingerprint({}).empty());
+    EXPECT_TRUE(fingerprint({"hello", "there"}).empty());
+    EXPECT_FALSE(fingerprint({"hello", "there", "friend"}).empty());
+    EXPECT_EQ(similarity(Fingerprint{}, Fingerprint{}), 0.0);
+}
+
+TEST(Fingerprint, UnrelatedTextsScoreNearZero) {
+    EXPECT_LT(similarity(fingerprint(words(kLetter)), fingerprint(words(kOther))), 0.1);
+}
+
+// Random texts with a controlled share of common shingles: the banding must
+// find pairs at Jaccard >= 0.5 practically always (>= 99% designed).
+TEST(History, FindsHalfSimilarPairsReliably) {
+    std::mt19937 rng(7);
+    auto word = [&] { return "w" + std::to_string(rng() % 1000000); };
+    History h(":memory:");
+    int found = 0;
+    const int trials = 300;
+    for (int t = 0; t < trials; ++t) {
+        // 200 shared words, 99 own words each: Jaccard of 3-shingles ~0.5.
+        std::vector<std::string> common, a, b;
+        for (int i = 0; i < 200; ++i) common.push_back(word());
+        a = common;
+        b = common;
+        for (int i = 0; i < 99; ++i) a.push_back(word());
+        for (int i = 0; i < 99; ++i) b.push_back(word());
+        std::string sender = "s" + std::to_string(t) + "@x.org";
+        h.record(rec(sender, kT0, {"a@firm.com"}, fingerprint(a)));
+        found += h.find_similar(sender, fingerprint(b), kT0 - kDay, kT0 + kDay, 0.0).messages;
+    }
+    EXPECT_GE(found, trials * 97 / 100) << found << " of " << trials;
+}
+
+TEST(History, IdenticalTextsMatch) {
+    History h(":memory:");
+    auto fp = fingerprint(words(kLetter));
+    h.record(rec("ann@x.org", kT0, {"Boss@Firm.com"}, fp));
+    auto r = h.find_similar("ann@x.org", fp, kT0 - 30 * kDay, kT0 + 1);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"boss@firm.com"});
+}
+
+TEST(History, SharedBioOnlyDoesNotMatch) {
+    History h(":memory:");
+    h.record(rec("ann@x.org", kT0, {"a@one.com"}, fingerprint(words(kLetter))));
+    auto r = h.find_similar("ann@x.org", fingerprint(words(std::string(kBio) + kOther)), kT0 - kDay, kT0 + kDay);
+    EXPECT_EQ(r.messages, 0);
+    EXPECT_TRUE(r.recipients.empty());
+}
+
+TEST(History, WindowIsRespected) {
+    History h(":memory:");
+    auto fp = fingerprint(words(kLetter));
+    h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
+    h.record(rec("ann@x.org", kT0 - 10 * kDay, {"mid@two.com"}, fp));
+    h.record(rec("ann@x.org", kT0 + 5 * kDay, {"later@three.com"}, fp));
+    auto r = h.find_similar("ann@x.org", fp, kT0 - 30 * kDay, kT0);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"mid@two.com"});
+    // Bounds are inclusive.
+    r = h.find_similar("ann@x.org", fp, kT0 - 40 * kDay, kT0 + 5 * kDay);
+    EXPECT_EQ(r.messages, 3);
+}
+
+TEST(History, DistinctRecipientsAreDeduplicated) {
+    History h(":memory:");
+    auto fp = fingerprint(words(kLetter));
+    h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
+    h.record(rec("ann@x.org", kT0 + 1, {"A@One.com"}, fp));
+    h.record(rec("ann@x.org", kT0 + 2, {"c@three.com", "b@two.com", "B@TWO.COM"}, fp));
+    auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + 10);
+    EXPECT_EQ(r.messages, 3);
+    EXPECT_EQ(r.recipients, (std::vector<std::string>{"a@one.com", "b@two.com", "c@three.com"}));
+}
+
+TEST(History, SendersAreIsolated) {
+    History h(":memory:");
+    auto fp = fingerprint(words(kLetter));
+    h.record(rec("ann@x.org", kT0, {"a@one.com"}, fp, {"one"}));
+    EXPECT_EQ(h.find_similar("bob@x.org", fp, kT0 - kDay, kT0 + kDay).messages, 0);
+    EXPECT_TRUE(h.organisations("bob@x.org", 0).empty());
+    h.record(rec("bob@x.org", kT0, {"z@zed.com"}, fp, {"zed"}));
+    auto r = h.find_similar("bob@x.org", fp, kT0 - kDay, kT0 + kDay);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"z@zed.com"});
+    EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"one"});
+}
+
+TEST(History, OrganisationsSinceTime) {
+    History h(":memory:");
+    h.record(rec("ann@x.org", kT0 - 50 * kDay, {"a@old.com"}, {}, {"old"}));
+    h.record(rec("ann@x.org", kT0, {"a@acme.com", "b@beta.com"}, {}, {"acme", "beta"}));
+    h.record(rec("ann@x.org", kT0 + 1, {"c@acme.com"}, {}, {"acme"}));
+    EXPECT_EQ(h.organisations("ann@x.org", kT0 - 30 * kDay), (std::vector<std::string>{"acme", "beta"}));
+    EXPECT_EQ(h.organisations("ann@x.org", 0), (std::vector<std::string>{"acme", "beta", "old"}));
+}
+
+TEST(History, EmptyFingerprintMatchesNothing) {
+    History h(":memory:");
+    h.record(rec("ann@x.org", kT0, {"a@one.com"}, Fingerprint{}));
+    h.record(rec("ann@x.org", kT0, {"b@two.com"}, fingerprint(words(kLetter))));
+    EXPECT_EQ(h.find_similar("ann@x.org", Fingerprint{}, 0, kT0 + kDay, 0.0).messages, 0);
+    auto r = h.find_similar("ann@x.org", fingerprint(words(kLetter)), 0, kT0 + kDay, 0.0);
+    EXPECT_EQ(r.messages, 1); // the empty one is never a candidate
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"b@two.com"});
+}
+
+TEST(History, PersistsAcrossReopen) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    {
+        History h(db.path());
+        h.record(rec("ann@x.org", kT0, {"a@one.com"}, fp, {"one"}));
+    }
+    {
+        History h(db.path());
+        auto r = h.find_similar("ann@x.org", fp, kT0 - kDay, kT0 + kDay);
+        EXPECT_EQ(r.messages, 1);
+        EXPECT_EQ(r.recipients, std::vector<std::string>{"a@one.com"});
+        EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"one"});
+    }
+}
+
+TEST(History, BatchCommitsAndPersists) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    {
+        History h(db.path());
+        h.begin_batch();
+        for (int i = 0; i < 10; ++i) h.record(rec("ann@x.org", kT0 + i, {"r" + std::to_string(i) + "@x.com"}, fp));
+        h.end_batch();
+    }
+    History h(db.path());
+    EXPECT_EQ(h.find_similar("ann@x.org", fp, kT0, kT0 + 100).messages, 10);
+}
+
+TEST(History, PruneForgetsOlderMessages) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    History h(db.path());
+    h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp, {"one"}));
+    h.record(rec("ann@x.org", kT0 - 1 * kDay, {"new@two.com"}, fp, {"two"}));
+    h.prune(kT0 - 30 * kDay);
+    auto r = h.find_similar("ann@x.org", fp, 0, kT0);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"new@two.com"});
+    EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"two"});
+    h.prune(kT0);
+    EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0).messages, 0);
+    EXPECT_TRUE(h.organisations("ann@x.org", 0).empty());
+    // Recording again after pruning works and finds only the new message.
+    h.record(rec("ann@x.org", kT0 + 1, {"x@three.com"}, fp));
+    EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 2).recipients, std::vector<std::string>{"x@three.com"});
+}
+
+TEST(History, UnopenablePathThrows) {
+    EXPECT_THROW(History("/nonexistent-dir/for/sure/history.db"), std::runtime_error);
+}
+
+} // namespace
+} // namespace rapport::policies
