@@ -1,0 +1,616 @@
+// own_words.cc - see own_words.h.
+//
+// The split works on lines, in four passes over the sender's text:
+//   1. set aside quoted and forwarded material (">" lines with their
+//      attribution, then everything from the first reply/forward header);
+//   2. find the signature markers ("-- ", "Sent from my ...", disclaimers);
+//   3. find the greeting near the top (text above it is a preamble);
+//   4. find the sign-off near the bottom; what follows it is signature,
+//      except a P.S., which is own words again.
+// Each phrase table below is short and multilingual; matching is done on
+// folded text (lower case, no accents), so "Grüße" matches "grusse".
+
+#include "mime/own_words.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+
+namespace rapport::mime {
+namespace {
+
+// Folded forms of U+00C0..U+017F (Latin-1 Supplement, Latin Extended-A).
+constexpr std::array<const char*, 192> kLatinFold = {
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "ss",
+    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "y",
+    "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c", "c", "c", "d", "d",
+    "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "g", "g", "g", "g",
+    "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i", "i", "i", "i", "i",
+    "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l", "l", "l",
+    "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
+    "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s",
+    "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u",
+    "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s"};
+
+// Decodes one UTF-8 sequence at s[i]; returns the code point and advances i.
+// Invalid bytes come back as U+FFFD, one byte at a time.
+char32_t next_cp(std::string_view s, std::size_t& i) {
+    auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) { ++i; return b0; }
+    int len = (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3 : (b0 & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) { ++i; return 0xFFFD; }
+    char32_t cp = b0 & (0x7F >> len);
+    for (int k = 1; k < len; ++k) {
+        auto b = static_cast<unsigned char>(s[i + k]);
+        if ((b & 0xC0) != 0x80) { ++i; return 0xFFFD; }
+        cp = (cp << 6) | (b & 0x3F);
+    }
+    i += len;
+    return cp;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) out += static_cast<char>(cp);
+    else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// A folded line with punctuation reduced to single spaces: "Kind regards," ->
+// "kind regards". Used for phrase lookups.
+std::string phrase_key(std::string_view line) {
+    std::string f = fold(line), out;
+    bool space = false;
+    for (char c : f) {
+        bool word = std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
+        if (word) {
+            if (space && !out.empty()) out += ' ';
+            space = false;
+            out += c;
+        } else {
+            space = true;
+        }
+    }
+    return out;
+}
+
+std::size_t word_count(std::string_view key) {
+    if (key.empty()) return 0;
+    return static_cast<std::size_t>(std::count(key.begin(), key.end(), ' ')) + 1;
+}
+
+// Does `key` begin with `phrase` followed by the end or a space?
+bool key_starts_with_phrase(std::string_view key, std::string_view phrase) {
+    return starts_with(key, phrase) && (key.size() == phrase.size() || key[phrase.size()] == ' ');
+}
+
+// Greeting openers (folded). A greeting line starts with one of these.
+constexpr std::string_view kGreetingOpeners[] = {
+    // English
+    "dear", "hi", "hello", "hey", "hiya", "good morning", "good afternoon", "good evening",
+    "morning", "greetings", "to whom it may concern", "to the hiring manager", "howdy", "yo",
+    // French
+    "bonjour", "bonsoir", "cher", "chere", "madame", "monsieur", "messieurs", "mesdames",
+    "coucou", "salut", "a l attention",
+    // German
+    "sehr geehrte", "sehr geehrter", "sehr geehrtes", "liebe", "lieber", "hallo", "guten tag",
+    "guten morgen", "moin", "servus", "hi",
+    // Spanish
+    "hola", "estimado", "estimada", "estimados", "estimadas", "buenos dias", "buenas tardes",
+    "buenas", "querido", "querida", "queridos", "a quien corresponda", "a quien pueda interesar",
+    "muy senor", "muy senora", "muy senores",
+    // Polish
+    "szanowny", "szanowna", "szanowni", "dzien dobry", "witam", "witaj", "czesc", "hej",
+    "drogi", "droga", "drodzy",
+};
+
+// Sign-off phrases (folded). A sign-off line is one of these, optionally
+// followed by a short name ("Cheers, Rob").
+constexpr std::string_view kSignoffs[] = {
+    // English
+    "kind regards", "best regards", "warm regards", "warmest regards", "regards", "best wishes",
+    "all the best", "best", "many thanks", "thanks", "thank you", "thanks very much",
+    "thank you very much", "thanks again", "thanks so much", "cheers", "love", "lots of love",
+    "yours sincerely", "yours faithfully", "yours truly", "sincerely", "faithfully",
+    "with thanks", "with best wishes", "take care", "speak soon", "see you soon", "see you",
+    "with kind regards", "kindest regards", "respectfully", "yours", "thanks in advance",
+    "hugs", "love you", "much love", "ta", "cheers mate", "best regards and thanks",
+    // French
+    "cordialement", "bien cordialement", "tres cordialement", "bien a vous", "bisous",
+    "grosses bises", "bises", "amities", "salutations", "sinceres salutations",
+    "merci", "merci beaucoup", "a bientot", "je vous prie d agreer",
+    // German
+    "mit freundlichen grussen", "freundliche grusse", "viele grusse", "beste grusse",
+    "liebe grusse", "herzliche grusse", "gruss", "grusse", "lg", "vg", "bis dann", "bis bald",
+    "mfg", "danke", "vielen dank", "schone grusse",
+    // Spanish
+    "atentamente", "un saludo", "un saludo cordial", "saludos", "saludos cordiales",
+    "un beso", "besos", "un abrazo", "abrazos", "gracias", "muchas gracias", "cordialmente",
+    "reciba un cordial saludo",
+    // Polish
+    "z powazaniem", "pozdrawiam", "serdecznie pozdrawiam", "pozdrawiam serdecznie",
+    "z wyrazami szacunku", "buziaki", "dziekuje", "dzieki", "do zobaczenia", "sciskam",
+};
+
+// Lines that are a signature by themselves (mobile and webmail footers).
+constexpr std::string_view kFooterStarts[] = {
+    "sent from my", "sent from mail for", "sent from yahoo", "sent from outlook",
+    "sent with proton", "get outlook for", "sent from samsung", "sent via",
+    "envoye de mon", "envoye depuis", "von meinem", "gesendet von", "gesendet mit",
+    "enviado desde", "enviado do meu", "wyslane z", "wysylane z",
+};
+
+// Lines that start a legal disclaimer: it and everything after is signature.
+constexpr std::string_view kDisclaimerStarts[] = {
+    "this email and any", "this e mail and any", "this message and any", "this message is intended",
+    "this email is intended", "this e mail is intended", "confidentiality notice", "disclaimer",
+    "the information contained in this", "the information in this email",
+    "diese e mail enthalt", "diese nachricht enthalt", "ce message et", "ce courriel",
+    "este mensaje", "este correo", "ta wiadomosc",
+};
+
+// Banners that start forwarded content.
+constexpr std::string_view kForwardBanners[] = {
+    "forwarded message", "begin forwarded message", "weitergeleitete nachricht",
+    "message transfere", "mensaje reenviado", "inicio del mensaje reenviado",
+    "wiadomosc przekazana", "przekazana wiadomosc", "forwarded by",
+};
+
+// Banners that start a quoted earlier message (Outlook and others).
+constexpr std::string_view kOriginalBanners[] = {
+    "original message", "ursprungliche nachricht", "message d origine", "mensaje original",
+    "oryginalna wiadomosc", "wiadomosc oryginalna",
+};
+
+// Header names that open an Outlook-style quoted header block.
+constexpr std::string_view kFromHeaders[] = {"from", "von", "de", "od", "van"};
+constexpr std::string_view kSentHeaders[] = {
+    "sent", "date", "gesendet", "datum", "envoye", "date d envoi", "enviado", "enviado el",
+    "fecha", "wyslano", "data", "to", "an", "a", "para", "do", "subject", "betreff", "objet",
+    "asunto", "temat"};
+
+// Attribution verbs of "On ... wrote:" in several languages (folded).
+constexpr std::string_view kWroteVerbs[] = {
+    "wrote", "a ecrit", "schrieb", "escribio", "napisal", "napisala", "pisze", "schreef",
+    "ha scritto", "skrev", "kirjoitti"};
+
+bool is_greeting_opener(std::string_view key, std::string_view& opener) {
+    for (auto p : kGreetingOpeners) {
+        if (key_starts_with_phrase(key, p)) {
+            opener = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool is_footer(std::string_view key) {
+    for (auto p : kFooterStarts)
+        if (key_starts_with_phrase(key, p)) return true;
+    return false;
+}
+
+bool is_disclaimer(std::string_view key) {
+    for (auto p : kDisclaimerStarts)
+        if (key_starts_with_phrase(key, p)) return true;
+    return false;
+}
+
+bool is_dash_banner(std::string_view line, const std::string_view* banners, std::size_t n) {
+    // "---------- Forwarded message ---------", "-----Original Message-----",
+    // "Begin forwarded message:" (no dashes).
+    std::string key = phrase_key(line);
+    if (key.empty() || word_count(key) > 6) return false;
+    for (std::size_t i = 0; i < n; ++i)
+        if (key.find(banners[i]) != std::string::npos) return true;
+    return false;
+}
+
+// "From: Priya Shah <...>" or "From: X [mailto:...]": a header-like line.
+bool is_header_line(std::string_view line, const std::string_view* names, std::size_t n) {
+    line = trim(line);
+    if (!line.empty() && line.front() == '*') line.remove_prefix(1); // Outlook bold "*From:*"
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon > 20) return false;
+    std::string key = phrase_key(line.substr(0, colon));
+    for (std::size_t i = 0; i < n; ++i)
+        if (key == names[i]) return true;
+    return false;
+}
+
+bool is_attribution(std::string_view line) {
+    // "On Tue, 30 Sep 2025 at 17:02, David <d@x> wrote:" (also wrapped over
+    // two lines; the caller joins them), "Le 3 mars 2025 à 10:00, X a écrit :".
+    std::string key = phrase_key(line);
+    auto t = trim(line);
+    if (t.empty() || t.back() != ':') return false;
+    if (word_count(key) > 40) return false;
+    for (auto v : kWroteVerbs) {
+        auto pos = key.rfind(v);
+        if (pos != std::string::npos && pos + v.size() == key.size()) return true;
+    }
+    return false;
+}
+
+bool is_underscore_rule(std::string_view line) {
+    line = trim(line);
+    return line.size() >= 10 && std::all_of(line.begin(), line.end(), [](char c) { return c == '_'; });
+}
+
+bool is_quote_line(std::string_view line) { return !line.empty() && line.front() == '>'; }
+
+bool is_blank(std::string_view line) { return trim(line).empty(); }
+
+// A sign-off line: the phrase alone, or the phrase, a comma and a short name.
+bool is_signoff(std::string_view line) {
+    auto t = trim(line);
+    if (t.empty() || t.size() > 60) return false;
+    std::string key = phrase_key(t);
+    if (key.empty()) return false;
+    for (auto p : kSignoffs) {
+        if (key == p) return true;
+        if (key_starts_with_phrase(key, p)) {
+            // "Cheers, Rob" / "Love, Dot" / "Thanks - Jake": short remainder
+            // after a separator, no sentence punctuation.
+            std::string_view rest = std::string_view(key).substr(p.size());
+            auto sep = t.find_first_of(",-");
+            if (sep != std::string_view::npos && word_count(trim(rest)) <= 3 &&
+                t.find_first_of(".?") == std::string_view::npos)
+                return true;
+        }
+    }
+    return false;
+}
+
+bool is_postscript(std::string_view line) {
+    auto t = trim(line);
+    std::string head(t.substr(0, 5));
+    for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return starts_with(head, "P.S") || starts_with(head, "PS:") || starts_with(head, "PS ") ||
+           starts_with(head, "PS.") || starts_with(head, "P. S") || starts_with(head, "PPS");
+}
+
+std::string join(const std::vector<std::string_view>& lines, std::size_t from, std::size_t to) {
+    std::string out;
+    for (std::size_t i = from; i < to && i < lines.size(); ++i) {
+        out.append(lines[i]);
+        out += '\n';
+    }
+    // Trim blank lines at both ends, keep inner layout.
+    auto first = out.find_first_not_of(" \t\n");
+    if (first == std::string::npos) return {};
+    auto last = out.find_last_not_of(" \t\n");
+    return out.substr(first, last - first + 1);
+}
+
+} // namespace
+
+std::string fold(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            out += static_cast<char>(std::tolower(c));
+            ++i;
+            continue;
+        }
+        char32_t cp = next_cp(s, i);
+        if (cp >= 0xC0 && cp < 0x180) {
+            out += kLatinFold[cp - 0xC0];
+        } else if (cp == 0x2019 || cp == 0x2018 || cp == 0x02BC) {
+            out += '\''; // typographic apostrophes
+        } else if ((cp >= 0x0080 && cp < 0x00C0) || (cp >= 0x2000 && cp < 0x2C00) ||
+                   (cp >= 0x3000 && cp < 0x3040) || (cp >= 0x1F000 && cp < 0x20000) ||
+                   (cp >= 0xFE00 && cp < 0xFE10) || cp == 0xFEFF || cp == 0xFFFD) {
+            // Latin-1 punctuation, dashes, quotes, no-break spaces, symbols,
+            // emoji, variation selectors, BOM: not part of any word.
+            out += ' ';
+        } else if (cp >= 0x0391 && cp <= 0x03A9) {
+            append_utf8(out, cp + 0x20); // Greek capitals
+        } else if (cp >= 0x0410 && cp <= 0x042F) {
+            append_utf8(out, cp + 0x20); // Cyrillic capitals
+        } else {
+            append_utf8(out, cp);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> words(std::string_view s) {
+    // Apostrophes split a word ("d'emploi" -> "d", "emploi"; "I'm" -> "i",
+    // "m"), except a possessive "'s", which is dropped ("Halden's" -> "halden").
+    std::string f = fold(s);
+    std::vector<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        if (!cur.empty()) out.push_back(std::move(cur));
+        cur.clear();
+    };
+    auto alnum = [&](std::size_t i) {
+        return i < f.size() && (std::isalnum(static_cast<unsigned char>(f[i])) ||
+                                static_cast<unsigned char>(f[i]) >= 0x80);
+    };
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        if (alnum(i)) {
+            cur += f[i];
+        } else if (f[i] == '\'' && !cur.empty() && i + 1 < f.size() && f[i + 1] == 's' && !alnum(i + 2)) {
+            flush();
+            ++i; // skip the "s" of a possessive
+        } else {
+            flush();
+        }
+    }
+    flush();
+    return out;
+}
+
+std::string TextParts::own_words() const {
+    std::string out;
+    for (const std::string* part : {&preamble, &body, &postscript}) {
+        if (part->empty()) continue;
+        if (!out.empty()) out += "\n\n";
+        out += *part;
+    }
+    return out;
+}
+
+TextParts split_text(std::string_view text, const SplitHints& hints) {
+    TextParts parts;
+
+    // Lines without their line ends (CR dropped too).
+    std::vector<std::string_view> lines;
+    for (std::size_t pos = 0; pos <= text.size();) {
+        auto nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        auto line = text.substr(pos, nl - pos);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        lines.push_back(line);
+        pos = nl + 1;
+    }
+    const std::size_t n = lines.size();
+
+    // Pass 1: quoted and forwarded material. `kept[i]` marks the sender's lines.
+    std::vector<bool> kept(n, true);
+    std::vector<std::string_view> quoted;
+    std::size_t cut = n; // first line of a reply/forward header block
+    bool cut_is_forward = false;
+    for (std::size_t i = 0; i < n && cut == n; ++i) {
+        auto line = lines[i];
+        if (is_quote_line(line)) continue;
+        if (is_dash_banner(line, kForwardBanners, std::size(kForwardBanners))) {
+            cut = i;
+            cut_is_forward = true;
+        } else if (is_dash_banner(line, kOriginalBanners, std::size(kOriginalBanners)) &&
+                   trim(line).find("--") != std::string_view::npos) {
+            cut = i;
+            cut_is_forward = hints.forward;
+        } else if (is_underscore_rule(line)) {
+            for (std::size_t k = i + 1; k < n && k <= i + 2; ++k) {
+                if (is_header_line(lines[k], kFromHeaders, std::size(kFromHeaders))) {
+                    cut = i;
+                    cut_is_forward = hints.forward;
+                    break;
+                }
+            }
+        } else if (is_header_line(line, kFromHeaders, std::size(kFromHeaders))) {
+            // A From: line followed closely by another header line.
+            int headers = 0;
+            for (std::size_t k = i + 1; k < n && k <= i + 4; ++k)
+                if (is_header_line(lines[k], kSentHeaders, std::size(kSentHeaders))) ++headers;
+            if (headers >= 1) {
+                cut = i;
+                cut_is_forward = hints.forward;
+            }
+        } else if (is_attribution(line) ||
+                   (i + 1 < n && !is_blank(line) && !is_attribution(lines[i + 1]) &&
+                    is_attribution(std::string(trim(line)) + " " + std::string(trim(lines[i + 1]))) &&
+                    (i + 2 >= n || is_quote_line(lines[i + 2]) || is_blank(lines[i + 2])) &&
+                    phrase_key(line).rfind("on ", 0) == 0)) {
+            // An attribution directly followed by quoted lines: mark it and
+            // the ">" block as quoted (inline replies keep the rest).
+            std::size_t att_end = is_attribution(line) ? i + 1 : i + 2;
+            std::size_t k = att_end;
+            while (k < n && is_blank(lines[k])) ++k;
+            if (k < n && is_quote_line(lines[k])) {
+                for (std::size_t j = i; j < att_end; ++j) kept[j] = false;
+            } else if (k >= n || !is_quote_line(lines[k])) {
+                // Top-posted reply with an unquoted earlier message below.
+                cut = i;
+                cut_is_forward = hints.forward;
+            }
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        kept[i] = kept[i] && i < cut && !is_quote_line(lines[i]);
+    // Apple Mail quotes the attribution itself ("> On 24 Aug ... wrote:").
+    bool any_quote = false;
+    for (std::size_t i = 0; i < std::min(cut, n); ++i) {
+        if (!kept[i]) {
+            quoted.push_back(lines[i]);
+            any_quote = true;
+        }
+    }
+    if (cut < n) {
+        std::string rest = join(lines, cut, n);
+        if (cut_is_forward) {
+            parts.forwarded = rest;
+            parts.has_forward = true;
+        } else {
+            quoted.push_back(rest);
+            any_quote = true;
+        }
+    }
+    if (any_quote) {
+        parts.has_quote = true;
+        parts.quoted = join(quoted, 0, quoted.size());
+    }
+
+    // The sender's own lines, in order.
+    std::vector<std::string_view> own;
+    for (std::size_t i = 0; i < std::min(cut, n); ++i)
+        if (kept[i]) own.push_back(lines[i]);
+    const std::size_t m = own.size();
+
+    // Pass 2: signature markers. sig_start is the first signature line;
+    // a P.S. after it goes back to own words.
+    std::size_t sig_start = m;
+    for (std::size_t i = 0; i < m; ++i) {
+        auto t = own[i];
+        std::string key = phrase_key(t);
+        if (t == "-- " || t == "--" || t == "-- \t" || (trim(t) == "--" && t.size() <= 3) ||
+            is_footer(key) || is_disclaimer(key)) {
+            sig_start = i;
+            break;
+        }
+    }
+
+    // Pass 3: the greeting, within the first few non-blank lines.
+    std::size_t greet = m;
+    std::string greet_text, greet_rest;
+    {
+        int seen = 0;
+        for (std::size_t i = 0; i < sig_start && seen < 8; ++i) {
+            if (is_blank(own[i])) continue;
+            ++seen;
+            auto t = trim(own[i]);
+            std::string key = phrase_key(t);
+            std::string_view opener;
+            bool strong = is_greeting_opener(key, opener);
+            if (strong) {
+                auto wc = word_count(key);
+                char last = t.back();
+                bool ends_like_greeting = last == ',' || last == ':' || last == '!' || last == ';';
+                if ((ends_like_greeting && wc <= 10) || wc <= 5) {
+                    greet = i;
+                    greet_text = std::string(t);
+                    break;
+                }
+                // "Hi Karen, thanks for ..." - greeting and text on one line.
+                auto comma = t.find(',');
+                if (comma != std::string_view::npos && word_count(phrase_key(t.substr(0, comma))) <= 5) {
+                    greet = i;
+                    greet_text = std::string(trim(t.substr(0, comma + 1)));
+                    greet_rest = std::string(trim(t.substr(comma + 1)));
+                    break;
+                }
+            } else if (seen == 1) {
+                // "Val," / "Paul," - a bare name addressing someone.
+                auto comma = t.find_first_of(",:");
+                auto wc = word_count(phrase_key(t.substr(0, comma)));
+                bool capital = std::isupper(static_cast<unsigned char>(t.front())) ||
+                               static_cast<unsigned char>(t.front()) >= 0x80;
+                if (comma != std::string_view::npos && wc >= 1 && wc <= 2 && capital &&
+                    comma == t.size() - 1 && !is_signoff(t)) {
+                    greet = i;
+                    greet_text = std::string(t);
+                }
+                // Only the very first line can be a bare-name greeting, and
+                // a strong greeting may still follow a pasted address block.
+            }
+        }
+    }
+
+    std::size_t body_start = 0;
+    if (greet < m) {
+        parts.greeting = greet_text;
+        parts.preamble = join(own, 0, greet);
+        body_start = greet + 1;
+    }
+
+    // Pass 4: the sign-off, searched upwards from the signature marker
+    // within the last lines of the text.
+    std::size_t signoff = m;
+    {
+        int seen = 0;
+        for (std::size_t i = sig_start; i-- > body_start && seen < 8;) {
+            if (is_blank(own[i])) continue;
+            ++seen;
+            if (is_postscript(own[i])) continue;
+            if (is_signoff(own[i])) {
+                signoff = i;
+                break;
+            }
+        }
+    }
+
+    std::size_t body_end = std::min(signoff, sig_start);
+    // Without a sign-off or marker: trailing lines that are only the
+    // sender's name ("Mike", "Em x", "Karen x") are the signature.
+    if (body_end == m) {
+        std::size_t i = m;
+        while (i > body_start) {
+            auto t = trim(own[i - 1]);
+            if (t.empty()) { --i; continue; }
+            auto ws = words(t);
+            bool name_line = !ws.empty() && ws.size() <= 3;
+            if (name_line) {
+                bool has_name = false;
+                for (auto& w : ws)
+                    for (auto& sn : hints.sender_names)
+                        if (!sn.empty() && fold(sn) == w) has_name = true;
+                name_line = has_name;
+            }
+            if (!name_line) break;
+            --i;
+        }
+        // Only when the name block does not swallow everything.
+        if (i > body_start && i < m) body_end = i;
+    }
+
+    parts.body = join(own, body_start, body_end);
+    if (!greet_rest.empty()) parts.body = greet_rest + (parts.body.empty() ? "" : "\n" + parts.body);
+
+    std::size_t tail_start = body_end;
+    if (signoff < m && signoff >= body_start && signoff == body_end) {
+        parts.signoff = std::string(trim(own[signoff]));
+        tail_start = signoff + 1;
+    }
+    // Signature lines up to a P.S.; the P.S. (and anything after it) is own
+    // words, except footers that follow it.
+    std::size_t ps = m;
+    for (std::size_t i = tail_start; i < m; ++i) {
+        if (is_postscript(own[i])) {
+            ps = i;
+            break;
+        }
+    }
+    parts.signature = join(own, tail_start, ps);
+    if (ps < m) {
+        std::size_t ps_end = m;
+        for (std::size_t i = ps + 1; i < m; ++i) {
+            std::string key = phrase_key(own[i]);
+            if (is_footer(key) || is_disclaimer(key) || trim(own[i]) == "--") {
+                ps_end = i;
+                break;
+            }
+        }
+        parts.postscript = join(own, ps, ps_end);
+        std::string tail = join(own, ps_end, m);
+        if (!tail.empty()) parts.signature += (parts.signature.empty() ? "" : "\n") + tail;
+    }
+    return parts;
+}
+
+} // namespace rapport::mime

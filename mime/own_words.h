@@ -1,0 +1,65 @@
+// own_words.h - splits the sender's text into the parts SPEC.md names.
+//
+// A job seeker's mail reads: [pasted address block] greeting, own words,
+// sign-off, signature, [P.S.], then perhaps a quoted earlier message or
+// forwarded content. The checks judge only the "own words" (SPEC.md): the
+// text above the greeting, the body and a P.S. after the signature; the
+// greeting is judged on its own; the rest is set aside.
+//
+//   TextParts p = split_text(msg.text, {.sender_names = {"Jake", "Turner"}});
+//   p.greeting   -> "Dear Ms Shah,"
+//   p.own_words()-> "I'm applying for ..."
+//
+// The split is heuristic and multilingual (English, French, German, Spanish,
+// Polish): greeting and sign-off phrases, "-- " and mobile signatures,
+// quote headers ("On ... wrote:", "Le ... a écrit :", "Am ... schrieb",
+// Outlook's From:/Sent: block, "-----Original Message-----") and forward
+// banners. It never fails; text it cannot place stays in the body.
+//
+// Also here: the text folding every matcher uses (lower case, accents
+// removed, so "Köhler" and "kohler" compare equal).
+
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rapport::mime {
+
+struct SplitHints {
+    // Names of the sender (first, last, nickname): a bare trailing line made
+    // of them is a signature even without a sign-off ("Mike").
+    std::vector<std::string> sender_names;
+    // The subject starts with FW:/Fwd:/WG:/TR:: an Outlook From:/Sent: block
+    // is then forwarded content, not a quoted reply.
+    bool forward = false;
+};
+
+struct TextParts {
+    std::string preamble;   // above the greeting (a pasted address block): own words
+    std::string greeting;   // the greeting line, trimmed ("Dear Ms Shah,")
+    std::string body;       // between greeting and sign-off: own words
+    std::string signoff;    // "Kind regards,"
+    std::string signature;  // name/contact block, "-- " block, "Sent from my iPhone", disclaimer
+    std::string postscript; // P.S. after the signature: own words
+    std::string quoted;     // quoted earlier message(s), with their header lines
+    std::string forwarded;  // forwarded content, with its banner
+    bool has_quote = false;     // a quoted earlier message was found
+    bool has_forward = false;   // forwarded content was found
+
+    // preamble + body + postscript, separated by blank lines.
+    std::string own_words() const;
+};
+
+TextParts split_text(std::string_view text, const SplitHints& hints = {});
+
+// Lower case and strip diacritics of Latin letters (UTF-8 in, UTF-8 out):
+// "Życiorys Köhler ÉTÉ" -> "zyciorys kohler ete", "ß" -> "ss".
+std::string fold(std::string_view utf8);
+
+// Words of folded text: runs of letters and digits (UTF-8 letters count;
+// apostrophes inside a word are dropped, a trailing "'s" is removed).
+std::vector<std::string> words(std::string_view utf8);
+
+} // namespace rapport::mime
