@@ -1,0 +1,130 @@
+// checker.cc - features -> rules -> policy -> verdict, and the history update.
+
+#include "policies/checker.h"
+
+#include "policies/features.h"
+#include "policies/lexicon.h"
+#include "policies/rules/rule.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace rapport::policies {
+namespace {
+
+bool allowed(const Policy& policy, const Person& p) {
+    auto has = [](const std::vector<std::string>& v, const std::string& s) {
+        return std::find(v.begin(), v.end(), s) != v.end();
+    };
+    if (has(policy.allow_recipients, p.address)) return true;
+    if (p.domain.empty()) return false;
+    return has(policy.allow_domains, p.domain) || has(policy.allow_domains, registrable_domain(p.domain));
+}
+
+// Own words with everything recipient-specific masked, for fingerprinting:
+// names and organisations (this message's and those written to before)
+// become a placeholder token, URLs, addresses and digits disappear.
+std::vector<std::string> masked_words(const Features& f, const std::vector<std::string>& earlier_orgs) {
+    std::string text = f.own_text;
+    // URLs and addresses: drop whole whitespace-separated tokens.
+    std::string cleaned;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t j = i;
+        while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+        std::string_view tok(text.data() + i, j - i);
+        bool link = tok.find("://") != std::string_view::npos || tok.rfind("www.", 0) == 0 ||
+                    tok.find('@') != std::string_view::npos;
+        if (!link) cleaned.append(tok);
+        cleaned += j < text.size() ? text[j] : ' ';
+        i = j + 1;
+    }
+    std::vector<std::string> ws = mime::words(cleaned);
+
+    std::vector<std::string> orgs = earlier_orgs;
+    std::set<std::string> names;
+    for (auto& r : f.recipients) {
+        for (auto& k : r.org_keys) orgs.push_back(k);
+        for (auto& n : r.name_words) names.insert(n);
+    }
+    std::vector<std::string> out;
+    out.reserve(ws.size());
+    for (std::size_t k = 0; k < ws.size();) {
+        const std::string& w = ws[k];
+        if (std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+            ++k;
+            continue;
+        }
+        // An organisation key spanning words ("Ferrow Build").
+        std::size_t span = 0;
+        for (auto& key : orgs) {
+            if (key.compare(0, w.size(), w) != 0) continue;
+            std::size_t len = 0, n = 0;
+            while (k + n < ws.size() && len < key.size() && key.compare(len, ws[k + n].size(), ws[k + n]) == 0) {
+                len += ws[k + n].size();
+                ++n;
+            }
+            if (len == key.size()) span = std::max(span, n);
+        }
+        if (span > 0) {
+            out.emplace_back("\x01org");
+            k += span;
+            continue;
+        }
+        out.push_back(names.count(w) ? std::string("\x01name") : w);
+        ++k;
+    }
+    return out;
+}
+
+} // namespace
+
+Checker::Checker(Policy policy, History& history) : policy_(std::move(policy)), history_(history) {}
+
+Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
+    FeatureInputs inputs{ctx.account, ctx.envelope_recipients, ctx.now};
+    Features f = extract_features(msg, inputs);
+
+    Verdict verdict;
+    // Allow-lists: a message only to allowed people is not judged.
+    bool all_allowed = !f.recipients.empty() &&
+                       std::all_of(f.recipients.begin(), f.recipients.end(),
+                                   [&](const Person& p) { return allowed(policy_, p); });
+
+    Memory memory;
+    memory.history = &history_;
+    const std::int64_t horizon = f.time - policy_.longest_window_seconds();
+    memory.earlier_orgs = history_.organisations(f.account, horizon);
+    if (!f.reply) memory.print = fingerprint(masked_words(f, memory.earlier_orgs));
+
+    if (!all_allowed) {
+        for (const Rule& rule : all_rules()) {
+            const RuleSettings& settings = policy_.rule(std::string(rule.id));
+            if (settings.action == Action::off || !applies(rule.scope, f)) continue;
+            RuleInput in{f, settings, memory};
+            if (auto message = rule.check(in)) {
+                verdict.findings.push_back({std::string(rule.id), *message, settings.action});
+                verdict.action = std::max(verdict.action, settings.action);
+            }
+        }
+    }
+
+    if (ctx.record) {
+        SentRecord rec;
+        rec.sender = f.account;
+        rec.time = f.time;
+        std::set<std::string> orgs;
+        for (auto& r : f.recipients) {
+            rec.recipients.push_back(r.address);
+            for (auto& k : r.org_keys) orgs.insert(k);
+        }
+        rec.organisations.assign(orgs.begin(), orgs.end());
+        rec.print = memory.print;
+        history_.record(rec);
+        history_.prune(horizon);
+    }
+    return verdict;
+}
+
+} // namespace rapport::policies

@@ -1,0 +1,65 @@
+// lexicon.h - the word lists the checks use, loaded from policies/data.
+//
+// The lists are plain text files a maintainer extends (one entry per line,
+// '#' comments); they are compiled in (embed_data.cmake) and folded once at
+// first use: lower case, no accents, punctuation as spaces.
+
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace rapport::policies {
+
+// A phrase of folded words; `prefix` lets the last word match any word
+// that starts with it ("bewerb*").
+struct Phrase {
+    std::vector<std::string> words;
+    bool prefix = false;
+};
+
+// Phrases indexed by their first word, so matching costs O(words of text).
+class PhraseSet {
+public:
+    void add(Phrase p);
+    // Does any phrase occur as consecutive words of `text_words`? Returns
+    // the first match (or nullptr).
+    const Phrase* find_in(const std::vector<std::string>& text_words) const;
+    bool empty() const { return exact_.empty() && prefixed_.empty(); }
+
+private:
+    std::unordered_map<std::string, std::vector<Phrase>> exact_;
+    std::vector<Phrase> prefixed_; // one-word prefix phrases ("bewerb*")
+};
+
+using WordSet = std::unordered_set<std::string>;
+
+struct Lexicon {
+    WordSet freemail_domains;        // exact domains
+    std::vector<std::string> freemail_brands; // "yahoo" from "yahoo.*"
+    WordSet role_localparts;
+    WordSet org_words;
+    PhraseSet cv_words;
+    WordSet other_documents;
+    PhraseSet job_seeking;
+    WordSet generic_greetings;       // whole greeting keys
+    WordSet role_greetings;
+    WordSet name_titles;
+    WordSet vague_subject_words;
+    WordSet stock_words;
+    WordSet placeholder_words;
+};
+
+// The lexicon built from the embedded data files (built once, thread-safe).
+const Lexicon& lexicon();
+
+// The text of policies/data/<name>.txt compiled into the binary.
+std::string_view embedded_data(std::string_view name);
+
+// Folded words joined by single spaces: "Dear Sir/Madam," -> "dear sir madam".
+std::string phrase_key(std::string_view text);
+
+} // namespace rapport::policies

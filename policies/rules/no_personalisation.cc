@@ -1,0 +1,29 @@
+// no-personalisation (job seeking): the own words name neither a
+// recipient's name (first name or surname, whole word) nor a recipient's
+// organisation (ignoring case, spaces and punctuation).
+
+#include "policies/rules/rule.h"
+
+namespace rapport::policies {
+
+// Is anyone or any organisation this message goes to named in the own words?
+static bool names_a_recipient(const Features& f) {
+    for (auto& r : f.recipients) {
+        for (auto& n : r.name_words)
+            if (n.size() >= 2 && names_word(f.own, n)) return true;
+        for (auto& k : r.org_keys)
+            if (names_key(f.own, k)) return true;
+    }
+    return false;
+}
+
+std::optional<std::string> check_no_personalisation(const RuleInput& in) {
+    const Features& f = in.f;
+    if (names_a_recipient(f)) return std::nullopt;
+    std::string org = organisation_label(f);
+    return "Nothing in the message mentions " + (org.empty() ? std::string("the employer") : org) +
+           " or the person you're writing to. Add a sentence on why this organisation in particular - "
+           "something about its work, the role, or how you heard of it.";
+}
+
+} // namespace rapport::policies

@@ -1,0 +1,36 @@
+// wrong-organisation (job seeking): the own words name an organisation this
+// sender wrote to earlier (from history) while the recipient is at another
+// organisation that the own words do not name - a copy-paste leftover.
+
+#include "policies/rules/rule.h"
+
+#include <algorithm>
+
+namespace rapport::policies {
+
+std::optional<std::string> check_wrong_organisation(const RuleInput& in) {
+    const Features& f = in.f;
+    std::vector<std::string> current;
+    for (auto& r : f.recipients)
+        for (auto& k : r.org_keys) current.push_back(k);
+    if (current.empty()) return std::nullopt; // no organisation to compare with
+    for (auto& k : current)
+        if (names_key(f.own, k)) return std::nullopt; // the right one is named
+    auto is_current = [&](const std::string& k) {
+        return std::find(current.begin(), current.end(), k) != current.end();
+    };
+    auto is_own = [&](const std::string& k) {
+        return std::find(f.sender.org_keys.begin(), f.sender.org_keys.end(), k) != f.sender.org_keys.end();
+    };
+    for (auto& earlier : in.memory.earlier_orgs) {
+        if (earlier.size() < 3 || is_current(earlier) || is_own(earlier)) continue;
+        if (!names_key(f.own, earlier)) continue;
+        std::string now = organisation_label(f);
+        return "The message mentions an organisation you wrote to before (\"" + earlier +
+               "\"), but it's going to " + (now.empty() ? std::string("someone else") : now) +
+               ", which it never names. It looks like a leftover from an earlier letter - check every name.";
+    }
+    return std::nullopt;
+}
+
+} // namespace rapport::policies
