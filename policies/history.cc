@@ -31,6 +31,7 @@
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace rapport::policies {
 namespace {
@@ -162,7 +163,7 @@ sqlite3* open_db(const std::string& path) {
 struct History::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
-    std::unique_ptr<Stmt> find_sender, add_sender, add_msg, add_rcpt, add_org, add_band, get_band, get_msg,
+    std::unique_ptr<Stmt> find_sender, add_sender, add_msg, add_rcpt, add_org, add_band, get_cand,
         get_rcpt, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msgs;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
@@ -179,7 +180,7 @@ struct History::Impl {
 
     void close() {
         find_sender.reset(); add_sender.reset(); add_msg.reset(); add_rcpt.reset(); add_org.reset();
-        add_band.reset(); get_band.reset(); get_msg.reset(); get_rcpt.reset(); get_orgs.reset();
+        add_band.reset(); get_cand.reset(); get_rcpt.reset(); get_orgs.reset();
         old_msgs.reset(); del_band.reset(); del_rcpt.reset(); del_org.reset(); del_msgs.reset();
         sqlite3_close(db);
         db = nullptr;
@@ -219,8 +220,8 @@ struct History::Impl {
         add_rcpt = prep("INSERT OR IGNORE INTO rcpt(msg, addr) VALUES (?1, ?2)");
         add_org = prep("INSERT OR IGNORE INTO org(msg, org) VALUES (?1, ?2)");
         add_band = prep("INSERT OR IGNORE INTO band(key, msg) VALUES (?1, ?2)");
-        get_band = prep("SELECT msg FROM band WHERE key = ?1");
-        get_msg = prep("SELECT sender, time, sig FROM msg WHERE id = ?1");
+        get_cand = prep("SELECT msg.id, msg.sig FROM band CROSS JOIN msg ON msg.id = band.msg "
+                        "WHERE band.key = ?1 AND msg.sender = ?2 AND msg.time BETWEEN ?3 AND ?4");
         get_rcpt = prep("SELECT addr FROM rcpt WHERE msg = ?1");
         get_orgs = prep("SELECT DISTINCT org.org FROM msg JOIN org ON org.msg = msg.id "
                         "WHERE msg.sender = ?1 AND msg.time >= ?2 ORDER BY 1");
@@ -276,26 +277,26 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
 
-    std::vector<std::int64_t> candidates;
+    // One join per band (CROSS JOIN keeps the band index first: the
+    // planner would otherwise scan the sender's whole window): SQLite fetches and filters the candidate rows
+    // itself, which is several times cheaper than a statement per
+    // candidate. A message sharing several bands comes back once per band
+    // and is judged once.
+    std::unordered_set<std::int64_t> seen;
+    std::vector<std::int64_t> matched;
     for (std::int32_t key : minhash::band_keys(sid, print)) {
-        Reset r{*im.get_band};
-        im.get_band->bind(1, key);
-        while (im.get_band->step()) candidates.push_back(im.get_band->i64(0));
+        Stmt& q = *im.get_cand;
+        Reset r{q};
+        q.bind(1, key).bind(2, sid).bind(3, since).bind(4, until);
+        while (q.step()) {
+            std::int64_t id = q.i64(0);
+            if (!seen.insert(id).second) continue;
+            if (q.similarity_to(1, print) >= min_similarity) matched.push_back(id);
+        }
     }
-    std::sort(candidates.begin(), candidates.end());
-    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
 
     std::set<std::string> recipients;
-    for (std::int64_t id : candidates) {
-        {
-            Reset r{*im.get_msg};
-            im.get_msg->bind(1, id);
-            if (!im.get_msg->step()) continue;
-            if (im.get_msg->i64(0) != sid) continue; // a 32-bit key collision
-            std::int64_t t = im.get_msg->i64(1);
-            if (t < since || t > until) continue;
-            if (im.get_msg->similarity_to(2, print) < min_similarity) continue;
-        }
+    for (std::int64_t id : matched) {
         ++out.messages;
         Reset r{*im.get_rcpt};
         im.get_rcpt->bind(1, id);
