@@ -571,23 +571,39 @@ public:
             }
         }
         end_line(false);
-        // Trim trailing blank lines and collapse runs of more than one blank line.
-        std::string out;
-        out.reserve(out_.size());
-        int blank = 0;
+        // Tidy the lines: a blank quoted line at the edge of a quote (from the
+        // margins of the <p> inside it) says nothing; runs of blank lines
+        // become one; leading and trailing blank lines go.
+        struct Line {
+            std::string_view text;
+            int depth;
+            bool blank;
+        };
+        std::vector<Line> lines;
         for (std::size_t p = 0; p < out_.size();) {
             std::size_t e = out_.find('\n', p);
             if (e == std::string::npos) e = out_.size();
-            std::string_view line(out_.data() + p, e - p);
+            std::string_view l(out_.data() + p, e - p);
             p = e + 1;
-            bool is_blank = line.empty() || line == ">" || line == "> >" ;
-            if (is_blank) {
-                if (out.empty() || ++blank > 1) continue;
-            } else {
-                blank = 0;
+            int depth = 0;
+            std::size_t k = 0;
+            while (k < l.size() && (l[k] == '>' || l[k] == ' ')) depth += l[k++] == '>';
+            lines.push_back({l, depth, k == l.size()});
+        }
+        std::string out;
+        out.reserve(out_.size());
+        bool prev_blank = true; // drops leading blank lines
+        int prev_depth = 0;
+        for (std::size_t k = 0; k < lines.size(); ++k) {
+            const Line& l = lines[k];
+            if (l.blank) {
+                bool next_differs = k + 1 >= lines.size() || lines[k + 1].depth != l.depth;
+                if (prev_blank || (l.depth > 0 && (prev_depth != l.depth || next_differs))) continue;
             }
-            out.append(line);
+            out.append(l.text);
             out += '\n';
+            prev_blank = l.blank;
+            prev_depth = l.depth;
         }
         while (out.size() >= 2 && out[out.size() - 1] == '\n' && out[out.size() - 2] == '\n') out.pop_back();
         if (!out.empty() && out.back() == '\n') out.pop_back();
