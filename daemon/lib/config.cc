@@ -1,0 +1,321 @@
+// config.cc - see config.h. Reads TOML with toml++; strict about keys.
+
+#include "daemon/lib/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rapport::daemon {
+namespace {
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+    std::size_t i = 0;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    return s.substr(i);
+}
+
+// Refuses keys the table does not know: a misspelt limit must not be ignored.
+void only_keys(const toml::table& t, const std::string& where, std::set<std::string> known) {
+    for (auto&& [k, v] : t) {
+        (void)v;
+        if (!known.count(std::string(k.str())))
+            throw ConfigError(where + ": unknown key '" + std::string(k.str()) + "'");
+    }
+}
+
+template <class T>
+void get(const toml::table& t, const char* key, const std::string& where, T& out) {
+    auto node = t.get(key);
+    if (!node) return;
+    if constexpr (std::is_same_v<T, std::string>) {
+        auto v = node->value<std::string>();
+        if (!v) throw ConfigError(where + "." + key + ": expected a string");
+        out = *v;
+    } else if constexpr (std::is_same_v<T, bool>) {
+        auto v = node->value<bool>();
+        if (!v) throw ConfigError(where + "." + key + ": expected true or false");
+        out = *v;
+    } else {
+        auto v = node->value<std::int64_t>();
+        if (!v || *v < 0) throw ConfigError(where + "." + key + ": expected a non-negative integer");
+        out = static_cast<T>(*v);
+    }
+}
+
+const toml::table* sub(const toml::table& t, const char* key) {
+    auto n = t.get(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) throw ConfigError(std::string(key) + ": expected a table");
+    return n->as_table();
+}
+
+// "user:password" on the first line; or two lines "user" / "password".
+void read_secret_file(const std::string& path, std::string& user, std::string& pass) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError("cannot read secret file " + path);
+    std::string a, b;
+    std::getline(in, a);
+    std::getline(in, b);
+    a = trim(a);
+    b = trim(b);
+    if (auto c = a.find(':'); c != std::string::npos && b.empty()) {
+        user = a.substr(0, c);
+        pass = a.substr(c + 1);
+    } else {
+        user = a;
+        pass = b;
+    }
+}
+
+// "name:password" lines; '#' comments.
+void read_users_file(const std::string& path, std::map<std::string, std::string>& users) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError("cannot read users file " + path);
+    std::string line;
+    while (std::getline(in, line)) {
+        line = trim(line);
+        if (line.empty() || line[0] == '#') continue;
+        auto c = line.find(':');
+        if (c == std::string::npos || c == 0) throw ConfigError(path + ": expected name:password lines");
+        users[line.substr(0, c)] = line.substr(c + 1);
+    }
+}
+
+void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream os;
+        os << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+        throw ConfigError(os.str());
+    }
+    only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool"});
+    if (auto t = sub(root, "smtp")) {
+        only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
+                               "max_data_line", "max_connections", "max_errors", "command_timeout",
+                               "data_timeout"});
+        std::string listen;
+        get(*t, "listen", "smtp", listen);
+        if (!listen.empty()) c.listen = parse_host_port(listen, "smtp.listen");
+        get(*t, "hostname", "smtp", c.hostname);
+        auto& l = c.limits;
+        get(*t, "max_message_size", "smtp", l.max_message_size);
+        get(*t, "max_recipients", "smtp", l.max_recipients);
+        get(*t, "max_command_line", "smtp", l.max_command_line);
+        get(*t, "max_data_line", "smtp", l.max_data_line);
+        get(*t, "max_connections", "smtp", l.max_connections);
+        get(*t, "max_errors", "smtp", l.max_errors);
+        get(*t, "command_timeout", "smtp", l.command_timeout);
+        get(*t, "data_timeout", "smtp", l.data_timeout);
+    }
+    if (auto t = sub(root, "http")) {
+        only_keys(*t, "http", {"listen"});
+        std::string listen;
+        get(*t, "listen", "http", listen);
+        if (!listen.empty()) c.http = parse_host_port(listen, "http.listen");
+    }
+    if (auto t = sub(root, "state")) {
+        only_keys(*t, "state", {"dir"});
+        get(*t, "dir", "state", c.state_dir);
+    }
+    if (auto t = sub(root, "policy")) {
+        only_keys(*t, "policy", {"file"});
+        get(*t, "file", "policy", c.policy_file);
+    }
+    if (auto t = sub(root, "spool")) {
+        only_keys(*t, "spool", {"threads"});
+        get(*t, "threads", "spool", c.spool_threads);
+    }
+    if (auto t = sub(root, "upstream")) {
+        only_keys(*t, "upstream", {"url", "username", "password", "secret_file", "ca_file", "verify"});
+        get(*t, "url", "upstream", upstream_url);
+        get(*t, "username", "upstream", c.upstream.username);
+        get(*t, "password", "upstream", c.upstream.password);
+        get(*t, "ca_file", "upstream", c.upstream.ca_file);
+        get(*t, "verify", "upstream", c.upstream.verify);
+        std::string secret;
+        get(*t, "secret_file", "upstream", secret);
+        if (!secret.empty()) read_secret_file(secret, c.upstream.username, c.upstream.password);
+    }
+    if (auto t = sub(root, "relay")) {
+        only_keys(*t, "relay", {"workers", "retry_initial", "retry_max", "lifetime", "connect_timeout",
+                                "transfer_timeout", "notify_sender"});
+        auto& r = c.relay;
+        get(*t, "workers", "relay", r.workers);
+        get(*t, "retry_initial", "relay", r.retry_initial);
+        get(*t, "retry_max", "relay", r.retry_max);
+        get(*t, "lifetime", "relay", r.lifetime);
+        get(*t, "connect_timeout", "relay", r.connect_timeout);
+        get(*t, "transfer_timeout", "relay", r.transfer_timeout);
+        get(*t, "notify_sender", "relay", r.notify_sender);
+        if (r.workers == 0) throw ConfigError("relay.workers must be at least 1");
+        if (r.retry_initial == 0) r.retry_initial = 1;
+    }
+    if (auto t = sub(root, "tls")) {
+        only_keys(*t, "tls", {"cert", "key"});
+        get(*t, "cert", "tls", c.tls_cert);
+        get(*t, "key", "tls", c.tls_key);
+    }
+    if (auto t = sub(root, "auth")) {
+        only_keys(*t, "auth", {"users_file", "users"});
+        std::string users_file;
+        get(*t, "users_file", "auth", users_file);
+        if (!users_file.empty()) read_users_file(users_file, c.users);
+        if (auto u = sub(*t, "users")) {
+            for (auto&& [k, v] : *u) {
+                auto pw = v.value<std::string>();
+                if (!pw) throw ConfigError("auth.users." + std::string(k.str()) + ": expected a string");
+                c.users[std::string(k.str())] = *pw;
+            }
+        }
+    }
+    // A password in a file others can read is worth a warning, not a refusal.
+    struct stat st{};
+    if ((!c.upstream.password.empty() || !c.users.empty()) && ::stat(path.c_str(), &st) == 0 &&
+        (st.st_mode & 0077))
+        std::fprintf(stderr, "rapportd: warning: %s holds passwords and is readable by others (chmod 600)\n",
+                     path.c_str());
+}
+
+} // namespace
+
+std::string HostPort::str() const {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+HostPort parse_host_port(const std::string& s, const std::string& what) {
+    HostPort hp;
+    std::string port;
+    if (!s.empty() && s[0] == '[') {
+        auto e = s.find(']');
+        if (e == std::string::npos || e + 1 >= s.size() || s[e + 1] != ':')
+            throw ConfigError(what + ": expected [ADDR]:PORT, got '" + s + "'");
+        hp.host = s.substr(1, e - 1);
+        port = s.substr(e + 2);
+    } else {
+        auto c = s.rfind(':');
+        if (c == std::string::npos || c == 0) throw ConfigError(what + ": expected ADDR:PORT, got '" + s + "'");
+        hp.host = s.substr(0, c);
+        port = s.substr(c + 1);
+    }
+    char* end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end || p < 0 || p > 65535) throw ConfigError(what + ": bad port in '" + s + "'");
+    hp.port = static_cast<std::uint16_t>(p);
+    return hp;
+}
+
+bool is_loopback_host(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Upstream parse_upstream(const std::string& url) {
+    Upstream u;
+    u.url = url;
+    std::string rest;
+    if (url.rfind("smtp://", 0) == 0) {
+        rest = url.substr(7);
+    } else if (url.rfind("smtps://", 0) == 0) {
+        rest = url.substr(8);
+        u.implicit_tls = true;
+    } else {
+        throw ConfigError("upstream: expected smtp://host:port or smtps://host:port, got '" + url + "'");
+    }
+    if (rest.find('@') != std::string::npos)
+        throw ConfigError("upstream: credentials do not belong in the URL; use the config or secret file");
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (rest.find('/') != std::string::npos) throw ConfigError("upstream: unexpected path in '" + url + "'");
+    bool bracketed = !rest.empty() && rest[0] == '[';
+    bool has_port = bracketed ? rest.find("]:") != std::string::npos : rest.find(':') != std::string::npos;
+    HostPort hp = has_port ? parse_host_port(rest, "upstream")
+                           : HostPort{bracketed ? rest.substr(1, rest.size() - 2) : rest,
+                                      static_cast<std::uint16_t>(u.implicit_tls ? 465 : 587)};
+    if (hp.host.empty()) throw ConfigError("upstream: no host in '" + url + "'");
+    u.host = hp.host;
+    u.port = hp.port;
+    u.require_tls = !is_loopback_host(u.host);
+    return u;
+}
+
+std::string default_state_dir() {
+    if (const char* s = std::getenv("STATE_DIRECTORY"); s && *s) {
+        std::string d = s;
+        auto c = d.find(':'); // systemd lists several, colon-separated
+        return c == std::string::npos ? d : d.substr(0, c);
+    }
+    if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/rapport";
+    if (::geteuid() == 0) return "/var/lib/rapport";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/state/rapport";
+    return "/var/lib/rapport";
+}
+
+std::string usage() {
+    return "usage: rapportd [--config FILE] [--listen ADDR:PORT] [--http ADDR:PORT]\n"
+           "                [--upstream smtp://HOST:PORT|smtps://HOST:PORT] [--state DIR] [--policy FILE]\n"
+           "Credentials for the upstream and SMTP AUTH users come from the config file\n"
+           "(or the secret/users files it names), never from the command line.\n";
+}
+
+Config load_config(int argc, const char* const* argv) {
+    Config c;
+    std::string listen, http, upstream, state, policy, config_file;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--help" || a == "-h") throw ConfigError(usage());
+        std::string val;
+        auto eq = a.find('=');
+        std::string name = a.substr(0, eq);
+        if (eq != std::string::npos) {
+            val = a.substr(eq + 1);
+        } else if (name == "--config" || name == "--listen" || name == "--http" || name == "--upstream" ||
+                   name == "--state" || name == "--policy") {
+            if (i + 1 >= argc) throw ConfigError(name + " needs a value\n" + usage());
+            val = argv[++i];
+        } else {
+            throw ConfigError("unknown argument '" + a + "'\n" + usage());
+        }
+        if (name == "--config") config_file = val;
+        else if (name == "--listen") listen = val;
+        else if (name == "--http") http = val;
+        else if (name == "--upstream") upstream = val;
+        else if (name == "--state") state = val;
+        else if (name == "--policy") policy = val;
+        else throw ConfigError("unknown argument '" + a + "'\n" + usage());
+    }
+    std::string file_upstream;
+    if (!config_file.empty()) {
+        c.config_file = config_file;
+        apply_file(c, config_file, file_upstream);
+    }
+    if (!listen.empty()) c.listen = parse_host_port(listen, "--listen");
+    if (!http.empty()) c.http = parse_host_port(http, "--http");
+    if (!state.empty()) c.state_dir = state;
+    if (!policy.empty()) c.policy_file = policy;
+    std::string url = upstream.empty() ? file_upstream : upstream;
+    if (!url.empty()) {
+        Upstream u = parse_upstream(url);
+        u.username = c.upstream.username;
+        u.password = c.upstream.password;
+        u.ca_file = c.upstream.ca_file;
+        u.verify = c.upstream.verify;
+        c.upstream = u;
+    }
+    if (c.state_dir.empty()) c.state_dir = default_state_dir();
+    if (c.hostname.empty()) {
+        char buf[256] = {};
+        if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0]) c.hostname = buf;
+        else c.hostname = "localhost";
+    }
+    return c;
+}
+
+} // namespace rapport::daemon

@@ -1,0 +1,99 @@
+// config.h - rapportd's settings: built-in defaults, the TOML file, then flags.
+//
+//   Config c = load_config(argc, argv);   // throws ConfigError with a reason
+//
+// Precedence: command-line flag > config file > default (SPEC.md). Secrets
+// (upstream and SMTP AUTH passwords) come only from the config file or a
+// separate secret file, never from the command line, and are never logged.
+// Unknown keys and wrong types are refused with the key named: a typo must
+// not silently fall back to a default.
+//
+// State directory (first that applies): --state, [state] dir, $STATE_DIRECTORY
+// (systemd StateDirectory=), $XDG_STATE_HOME/rapport, /var/lib/rapport when
+// running as root (a system service), else ~/.local/state/rapport.
+
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rapport::daemon {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct HostPort {
+    std::string host;   // literal address or name, without brackets
+    std::uint16_t port = 0;
+    std::string str() const; // "host:port" / "[v6]:port"
+};
+
+// "127.0.0.1:2525", "[::1]:2525", "localhost:25". Throws ConfigError.
+HostPort parse_host_port(const std::string& s, const std::string& what);
+
+struct Upstream {
+    std::string url;       // smtp://host:port or smtps://host:port; empty: capture mode
+    bool implicit_tls = false; // smtps://
+    std::string host;
+    std::uint16_t port = 0;
+    std::string username, password; // from the file or secret_file, never flags
+    std::string ca_file;    // extra trust anchor (e.g. a private relay's CA)
+    bool verify = true;     // certificate + host name verification
+    bool require_tls = true; // STARTTLS required; false only for loopback upstreams
+};
+
+// Parses an upstream URL; throws ConfigError. Sets require_tls for
+// non-loopback hosts.
+Upstream parse_upstream(const std::string& url);
+bool is_loopback_host(const std::string& host);
+
+struct SmtpLimits {
+    std::size_t max_message_size = 25 * 1024 * 1024; // SIZE= and DATA (552 5.3.4)
+    std::size_t max_recipients = 100;                 // per message (452 4.5.3)
+    std::size_t max_command_line = 2048;              // octets incl. CRLF (500 5.5.2)
+    std::size_t max_data_line = 10000;                // octets per message line (554 5.6.0)
+    std::size_t max_connections = 500;               // over this: 421 4.7.0 and close
+    std::size_t max_errors = 10;                      // bad commands before 421 and close
+    unsigned command_timeout = 300;                   // seconds (RFC 5321 4.5.3.2: 5 min)
+    unsigned data_timeout = 300;                      // seconds without a byte during DATA
+};
+
+struct RelaySettings {
+    unsigned workers = 4;                // parallel upstream connections
+    unsigned retry_initial = 60;         // seconds before the first retry
+    unsigned retry_max = 3600;           // cap of the exponential backoff
+    unsigned lifetime = 5 * 24 * 3600;   // then give up and tell the sender
+    unsigned connect_timeout = 30;       // seconds
+    unsigned transfer_timeout = 600;     // seconds for one whole transaction
+    bool notify_sender = true;           // send a failure notice to the envelope sender
+};
+
+struct Config {
+    HostPort listen{"127.0.0.1", 2525};
+    HostPort http{"127.0.0.1", 2526};
+    std::string state_dir;
+    std::string policy_file;   // empty: the built-in default policy
+    std::string hostname;      // greeting / notices; default: gethostname()
+    Upstream upstream;
+    SmtpLimits limits;
+    RelaySettings relay;
+    std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
+    std::map<std::string, std::string> users; // SMTP AUTH name -> password
+    unsigned spool_threads = 8;    // fsync + check workers (fsync-bound, not CPU-bound)
+    std::string config_file;       // for messages
+    bool capture() const { return upstream.url.empty(); }
+};
+
+// Defaults, then --config (or none), then flags. argv[0] is skipped.
+// Throws ConfigError; "--help" throws ConfigError with the usage text.
+Config load_config(int argc, const char* const* argv);
+
+std::string default_state_dir();
+std::string usage();
+
+} // namespace rapport::daemon

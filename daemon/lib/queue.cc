@@ -1,0 +1,368 @@
+// queue.cc - see queue.h. Spool files are written with plain POSIX calls so
+// the fsync points are explicit; SQLite holds only small state rows.
+
+#include "daemon/lib/queue.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <random>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rapport::daemon {
+namespace {
+
+constexpr std::string_view kMagic = "RAPPORT-SPOOL 1\n";
+
+[[noreturn]] void sys_fail(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+void mkdirs(const std::string& path) {
+    std::string cur;
+    for (std::size_t i = 0; i <= path.size(); ++i) {
+        if (i == path.size() || (path[i] == '/' && i > 0)) {
+            cur = path.substr(0, i);
+            if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) sys_fail("mkdir " + cur);
+        }
+    }
+}
+
+// Writes all of `data`, retrying short writes and EINTR.
+void write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            sys_fail("write " + path);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+// RAII statement; errors become exceptions with SQLite's message.
+struct Stmt {
+    sqlite3* db;
+    sqlite3_stmt* st = nullptr;
+    Stmt(sqlite3* d, const char* sql) : db(d) {
+        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
+            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    }
+    ~Stmt() { sqlite3_finalize(st); }
+    Stmt& bind(int i, std::string_view s) {
+        sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(st, i, v);
+        return *this;
+    }
+    bool step() {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db));
+    }
+    std::string text(int i) {
+        auto p = sqlite3_column_text(st, i);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st, i)))
+                 : std::string();
+    }
+    std::int64_t integer(int i) { return sqlite3_column_int64(st, i); }
+};
+
+QueueRow read_row(Stmt& s) {
+    QueueRow r;
+    r.id = s.text(0);
+    r.status = parse_status(s.text(1)).value_or(Status::queued);
+    r.action = s.text(2);
+    r.attempts = static_cast<int>(s.integer(3));
+    r.received = s.integer(4);
+    r.next_attempt = s.integer(5);
+    r.last_error = s.text(6);
+    r.notice = s.integer(7) != 0;
+    r.mail_from = s.text(8);
+    return r;
+}
+
+constexpr const char* kRowCols =
+    "id, status, action, attempts, received, next_attempt, last_error, notice, mail_from";
+
+} // namespace
+
+std::string_view to_string(Status s) {
+    switch (s) {
+    case Status::queued: return "queued";
+    case Status::held: return "held";
+    case Status::relayed: return "relayed";
+    case Status::failed: return "failed";
+    case Status::captured: return "captured";
+    case Status::rejected: return "rejected";
+    case Status::dropped: return "dropped";
+    }
+    return "queued";
+}
+
+std::optional<Status> parse_status(std::string_view s) {
+    for (Status st : {Status::queued, Status::held, Status::relayed, Status::failed, Status::captured,
+                      Status::rejected, Status::dropped})
+        if (to_string(st) == s) return st;
+    return std::nullopt;
+}
+
+Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir + "/spool") {
+    mkdirs(spool_);
+    spool_fd_ = ::open(spool_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (spool_fd_ < 0) sys_fail("open " + spool_);
+    std::string db = dir_ + "/queue.db";
+    if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK)
+        throw std::runtime_error("cannot open " + db + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    // The spool file, fsync'd before 250, is the durability point; see queue.h.
+    exec("PRAGMA synchronous=NORMAL");
+    exec("CREATE TABLE IF NOT EXISTS messages ("
+         " id TEXT PRIMARY KEY, received INTEGER, mail_from TEXT, account TEXT, helo TEXT, client TEXT,"
+         " size INTEGER, status TEXT, action TEXT, findings TEXT, subject TEXT, header_from TEXT,"
+         " header_to TEXT, message_id TEXT, attempts INTEGER DEFAULT 0, next_attempt INTEGER DEFAULT 0,"
+         " last_error TEXT DEFAULT '', notice INTEGER DEFAULT 0, updated INTEGER)");
+    exec("CREATE INDEX IF NOT EXISTS messages_status ON messages(status, received)");
+    exec("CREATE TABLE IF NOT EXISTS recipients ("
+         " msg_id TEXT, rcpt TEXT, status TEXT, code INTEGER DEFAULT 0, reply TEXT DEFAULT '',"
+         " PRIMARY KEY (msg_id, rcpt))");
+    exec("CREATE TABLE IF NOT EXISTS attempts (msg_id TEXT, time INTEGER, result TEXT)");
+}
+
+Queue::~Queue() {
+    if (db_) sqlite3_close(db_);
+    if (spool_fd_ >= 0) ::close(spool_fd_);
+}
+
+void Queue::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string e = err ? err : "?";
+        sqlite3_free(err);
+        throw std::runtime_error(std::string("sqlite: ") + e + " in: " + sql);
+    }
+}
+
+std::string Queue::new_id() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    std::uint64_t n;
+    {
+        std::lock_guard lk(mu_);
+        n = ++counter_;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%013llx%04llx%04x", static_cast<unsigned long long>(us),
+                  static_cast<unsigned long long>(n & 0xffff), static_cast<unsigned>(rng() & 0xffff));
+    return buf;
+}
+
+std::string Queue::spool_path(const std::string& id) const { return spool_ + "/" + id; }
+
+void Queue::write_spool(const std::string& id, const Envelope& env, std::string_view data) {
+    std::string head(kMagic);
+    head += "from " + env.mail_from + "\n";
+    for (const auto& r : env.rcpts) head += "rcpt " + r + "\n";
+    if (!env.account.empty()) head += "account " + env.account + "\n";
+    if (!env.helo.empty()) head += "helo " + env.helo + "\n";
+    if (!env.client.empty()) head += "client " + env.client + "\n";
+    head += "received " + std::to_string(env.received) + "\n";
+    if (env.notice) head += "notice 1\n";
+    head += "\n";
+
+    std::string tmp = spool_ + "/." + id + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) sys_fail("create " + tmp);
+    try {
+        write_all(fd, head, tmp);
+        write_all(fd, data, tmp);
+        // fdatasync: the file's size is data for this purpose (POSIX), and the
+        // rename below is made durable by the directory fsync.
+        if (::fdatasync(fd) != 0) sys_fail("fdatasync " + tmp);
+    } catch (...) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        sys_fail("close " + tmp);
+    }
+    std::string fin = spool_path(id);
+    if (::rename(tmp.c_str(), fin.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        sys_fail("rename " + tmp);
+    }
+    if (::fsync(spool_fd_) != 0) sys_fail("fsync " + spool_);
+}
+
+std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
+    std::string path = spool_path(id);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string buf;
+    struct stat st{};
+    if (::fstat(fd, &st) == 0) buf.reserve(static_cast<std::size_t>(st.st_size));
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        buf.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    if (buf.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
+    auto end = buf.find("\n\n", kMagic.size() - 1);
+    if (end == std::string::npos) return std::nullopt;
+    SpooledMessage m;
+    m.id = id;
+    std::size_t pos = kMagic.size();
+    while (pos < end + 1) {
+        auto nl = buf.find('\n', pos);
+        std::string line = buf.substr(pos, nl - pos);
+        pos = nl + 1;
+        auto sp = line.find(' ');
+        std::string key = line.substr(0, sp), val = sp == std::string::npos ? "" : line.substr(sp + 1);
+        if (key == "from") m.env.mail_from = val;
+        else if (key == "rcpt") m.env.rcpts.push_back(val);
+        else if (key == "account") m.env.account = val;
+        else if (key == "helo") m.env.helo = val;
+        else if (key == "client") m.env.client = val;
+        else if (key == "received") m.env.received = std::strtoll(val.c_str(), nullptr, 10);
+        else if (key == "notice") m.env.notice = val == "1";
+    }
+    m.data = buf.substr(end + 2);
+    return m;
+}
+
+void Queue::remove_spool(const std::string& id) {
+    std::string path = spool_path(id);
+    ::unlink(path.c_str());
+}
+
+std::vector<std::string> Queue::spool_ids() {
+    std::vector<std::string> ids;
+    DIR* d = ::opendir(spool_.c_str());
+    if (!d) sys_fail("opendir " + spool_);
+    while (auto* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (name[0] == '.') { // an unfinished write: never acknowledged, so never owed
+            ::unlinkat(spool_fd_, name.c_str(), 0);
+            continue;
+        }
+        ids.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+void Queue::insert(const std::string& id, const Envelope& env, const MessageInfo& info, Status status,
+                   std::int64_t next_attempt) {
+    std::lock_guard lk(mu_);
+    exec("BEGIN IMMEDIATE");
+    try {
+        Stmt(db_, "INSERT OR REPLACE INTO messages (id, received, mail_from, account, helo, client, size, status,"
+                  " action, findings, subject, header_from, header_to, message_id, attempts, next_attempt,"
+                  " last_error, notice, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,'',?,?)")
+            .bind(1, id).bind(2, env.received).bind(3, env.mail_from).bind(4, env.account).bind(5, env.helo)
+            .bind(6, env.client).bind(7, static_cast<std::int64_t>(info.size)).bind(8, to_string(status))
+            .bind(9, info.action).bind(10, info.findings_json).bind(11, info.subject).bind(12, info.header_from)
+            .bind(13, info.header_to).bind(14, info.message_id).bind(15, next_attempt)
+            .bind(16, static_cast<std::int64_t>(env.notice)).bind(17, static_cast<std::int64_t>(::time(nullptr)))
+            .step();
+        Stmt(db_, "DELETE FROM recipients WHERE msg_id = ?").bind(1, id).step();
+        Stmt ins(db_, "INSERT OR IGNORE INTO recipients (msg_id, rcpt, status) VALUES (?, ?, 'pending')");
+        for (const auto& r : env.rcpts) {
+            sqlite3_reset(ins.st);
+            ins.bind(1, id).bind(2, r).step();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
+std::optional<QueueRow> Queue::row(const std::string& id) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kRowCols + " FROM messages WHERE id = ?").c_str());
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_row(s);
+}
+
+std::vector<QueueRow> Queue::rows_with_status(Status st) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kRowCols + " FROM messages WHERE status = ? ORDER BY received, id").c_str());
+    s.bind(1, to_string(st));
+    std::vector<QueueRow> out;
+    while (s.step()) out.push_back(read_row(s));
+    return out;
+}
+
+std::vector<RecipientState> Queue::recipients(const std::string& id) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT rcpt, status, code, reply FROM recipients WHERE msg_id = ? ORDER BY rowid");
+    s.bind(1, id);
+    std::vector<RecipientState> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3)});
+    return out;
+}
+
+void Queue::record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
+                           int attempts, std::int64_t next_attempt, const std::string& last_error) {
+    std::lock_guard lk(mu_);
+    exec("BEGIN IMMEDIATE");
+    try {
+        Stmt up(db_, "UPDATE recipients SET status = ?, code = ?, reply = ? WHERE msg_id = ? AND rcpt = ?");
+        std::string summary;
+        for (const auto& r : results) {
+            sqlite3_reset(up.st);
+            up.bind(1, r.status).bind(2, static_cast<std::int64_t>(r.code)).bind(3, r.reply).bind(4, id)
+                .bind(5, r.rcpt).step();
+            summary += r.rcpt + "=" + std::to_string(r.code) + " ";
+        }
+        Stmt(db_, "UPDATE messages SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, updated = ?"
+                  " WHERE id = ?")
+            .bind(1, to_string(status)).bind(2, static_cast<std::int64_t>(attempts)).bind(3, next_attempt)
+            .bind(4, last_error).bind(5, static_cast<std::int64_t>(::time(nullptr))).bind(6, id).step();
+        Stmt(db_, "INSERT INTO attempts (msg_id, time, result) VALUES (?, ?, ?)")
+            .bind(1, id).bind(2, static_cast<std::int64_t>(::time(nullptr)))
+            .bind(3, last_error.empty() ? summary : last_error).step();
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
+void Queue::set_status(const std::string& id, Status st) {
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE messages SET status = ?, updated = ? WHERE id = ?")
+        .bind(1, to_string(st)).bind(2, static_cast<std::int64_t>(::time(nullptr))).bind(3, id).step();
+}
+
+bool Queue::release(const std::string& id) {
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE messages SET status = 'queued', next_attempt = 0, updated = ? WHERE id = ? AND status = 'held'")
+        .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+    return sqlite3_changes(db_) > 0;
+}
+
+} // namespace rapport::daemon

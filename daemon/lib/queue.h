@@ -1,0 +1,128 @@
+// queue.h - the durable queue: one spool file per message plus its state in SQLite.
+//
+//   Queue q(state_dir);                        // creates <state>/spool, <state>/queue.db
+//   std::string id = q.new_id();
+//   q.write_spool(id, env, data);              // returns only once file and directory are fsync'd
+//   q.insert(id, env, info, Status::queued, ...);
+//
+// The spool file is the truth (Postfix's "one single queue file"): it holds
+// the envelope and the exact message bytes, and it is on stable storage
+// before the client hears 250. The database says what happens next (queued,
+// held, relayed, ...). It runs in WAL mode with synchronous=NORMAL: a power
+// cut may lose the last state changes, never a message, because recovery
+// (Queue::spool_ids + a missing or stale row) re-runs the verdict for any
+// spool file the database does not account for. "Better to deliver twice
+// than to lose mail" (Postfix cleanup_api.c).
+//
+// Release of a held message is one state change: held -> queued.
+// Thread-safe: one connection behind a mutex; statements are short.
+// Limits: one flat spool directory (fine to ~10^5 files on ext4 with dir_index).
+
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+
+namespace rapport::daemon {
+
+struct Envelope {
+    std::string mail_from;            // "" is the null sender <>
+    std::vector<std::string> rcpts;   // RCPT TO, in order, duplicates removed
+    std::string account;              // SMTP AUTH user, "" when none
+    std::string helo;
+    std::string client;               // peer address
+    std::int64_t received = 0;        // seconds since the epoch
+    bool notice = false;              // a notice Rapport wrote itself: no verdict, no notice about it
+};
+
+struct SpooledMessage {
+    std::string id;
+    Envelope env;
+    std::string data; // the message as received: CRLF lines, dot-unstuffed
+};
+
+enum class Status { queued, held, relayed, failed, captured, rejected, dropped };
+std::string_view to_string(Status s);
+std::optional<Status> parse_status(std::string_view s);
+
+// What the verdict stage learnt, kept for the report and the next issue's API.
+struct MessageInfo {
+    std::string action;        // relay|warn|hold|reject
+    std::string findings_json; // [{"rule","message","action"}]
+    std::string subject, header_from, header_to, message_id;
+    std::size_t size = 0;
+};
+
+struct RecipientState {
+    std::string rcpt;
+    std::string status; // pending|sent|failed
+    int code = 0;
+    std::string reply;
+};
+
+struct QueueRow {
+    std::string id;
+    Status status = Status::queued;
+    std::string action;
+    int attempts = 0;
+    std::int64_t received = 0, next_attempt = 0;
+    std::string last_error;
+    bool notice = false;
+    std::string mail_from;
+};
+
+class Queue {
+public:
+    explicit Queue(const std::string& state_dir); // throws std::runtime_error
+    ~Queue();
+    Queue(const Queue&) = delete;
+    Queue& operator=(const Queue&) = delete;
+
+    // Sortable, unique within this state dir: microseconds + counter + random.
+    std::string new_id();
+
+    // Writes <spool>/<id> via a temporary name, fsyncs the file, renames it,
+    // fsyncs the directory. Throws std::runtime_error (the caller replies 451).
+    void write_spool(const std::string& id, const Envelope& env, std::string_view data);
+    std::optional<SpooledMessage> read_spool(const std::string& id) const;
+    void remove_spool(const std::string& id);
+    // Every complete spool file (temporary leftovers are deleted).
+    std::vector<std::string> spool_ids();
+    std::string spool_path(const std::string& id) const;
+
+    // Inserts (or replaces) the row for a spooled message, with one pending
+    // recipient row per RCPT TO.
+    void insert(const std::string& id, const Envelope& env, const MessageInfo& info, Status status,
+                std::int64_t next_attempt);
+    std::optional<QueueRow> row(const std::string& id);
+    // Messages to relay, oldest first.
+    std::vector<QueueRow> rows_with_status(Status s);
+    std::vector<RecipientState> recipients(const std::string& id);
+
+    // Relay bookkeeping: per-recipient results of one attempt, then the
+    // message's new state (queued with next_attempt, relayed, failed).
+    void record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
+                        int attempts, std::int64_t next_attempt, const std::string& last_error);
+    void set_status(const std::string& id, Status s);
+
+    // held -> queued; false when the message is not held (a second click
+    // releases nothing: idempotent).
+    bool release(const std::string& id);
+
+private:
+    void exec(const char* sql);
+    std::string dir_, spool_;
+    sqlite3* db_ = nullptr;
+    mutable std::mutex mu_;
+    int spool_fd_ = -1; // the spool directory, kept open for fsync
+    std::uint64_t counter_ = 0;
+};
+
+} // namespace rapport::daemon

@@ -1,0 +1,404 @@
+// relay.cc - see relay.h.
+
+#include "daemon/lib/relay.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+namespace rapport::daemon {
+namespace {
+
+bool ieq(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool dropped_field(std::string_view line) {
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) return false;
+    auto name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    return ieq(name, "bcc") || ieq(name, "x-rapport-confirm");
+}
+
+struct Transcript {
+    // What the last command sent was, so the next final reply is attributed.
+    enum class Cmd { other, mail, rcpt, data, eod } cmd = Cmd::other;
+    std::size_t rcpt_index = 0;     // RCPT commands sent so far
+    int mail_code = 0, data_code = 0, eod_code = 0;
+    std::string mail_reply, data_reply, eod_reply;
+    std::vector<std::pair<int, std::string>> rcpt_replies;
+    std::string partial; // multi-line reply text gathered so far
+};
+
+int debug_cb(CURL*, curl_infotype type, char* data, size_t size, void* userp) {
+    auto* t = static_cast<Transcript*>(userp);
+    std::string_view s(data, size);
+    if (type == CURLINFO_HEADER_OUT) {
+        if (s.size() >= 8 && ieq(s.substr(0, 8), "RCPT TO:")) {
+            t->cmd = Transcript::Cmd::rcpt;
+        } else if (s.size() >= 10 && ieq(s.substr(0, 10), "MAIL FROM:")) {
+            t->cmd = Transcript::Cmd::mail;
+        } else if (s.size() >= 4 && ieq(s.substr(0, 4), "DATA")) {
+            t->cmd = Transcript::Cmd::data;
+        } else if (t->cmd == Transcript::Cmd::eod) {
+            // The end-of-data marker may be logged as a header; keep waiting.
+        } else {
+            t->cmd = Transcript::Cmd::other;
+        }
+        return 0;
+    }
+    if (type != CURLINFO_HEADER_IN) return 0;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+    if (s.size() < 3) return 0;
+    bool final_line = s.size() == 3 || s[3] == ' ';
+    std::string text(s.size() > 4 ? s.substr(4) : std::string_view{});
+    if (!t->partial.empty()) t->partial += ' ';
+    t->partial += text;
+    if (!final_line) return 0;
+    int code = std::atoi(std::string(s.substr(0, 3)).c_str());
+    std::string reply = std::to_string(code) + " " + t->partial;
+    t->partial.clear();
+    switch (t->cmd) {
+    case Transcript::Cmd::mail: t->mail_code = code; t->mail_reply = reply; break;
+    case Transcript::Cmd::rcpt: t->rcpt_replies.emplace_back(code, reply); break;
+    case Transcript::Cmd::data:
+        t->data_code = code;
+        t->data_reply = reply;
+        if (code == 354) t->cmd = Transcript::Cmd::eod;
+        return 0;
+    case Transcript::Cmd::eod: t->eod_code = code; t->eod_reply = reply; break;
+    case Transcript::Cmd::other: break;
+    }
+    if (t->cmd != Transcript::Cmd::rcpt) t->cmd = Transcript::Cmd::other;
+    return 0;
+}
+
+struct Reader {
+    std::string_view data;
+};
+
+size_t read_cb(char* buf, size_t size, size_t nitems, void* userp) {
+    auto* r = static_cast<Reader*>(userp);
+    size_t n = std::min(size * nitems, r->data.size());
+    std::memcpy(buf, r->data.data(), n);
+    r->data.remove_prefix(n);
+    return n;
+}
+
+std::string rfc5322_date(std::time_t t) {
+    char buf[64];
+    struct tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    return buf;
+}
+
+std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+} // namespace
+
+std::string prepare_for_relay(std::string_view data) {
+    std::string out;
+    out.reserve(data.size() + 64);
+    bool in_header = true, dropping = false;
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        // Find the line and its ending (CRLF, LF or CR).
+        std::size_t e = data.find_first_of("\r\n", pos);
+        std::string_view line = data.substr(pos, e == std::string_view::npos ? std::string_view::npos : e - pos);
+        bool has_eol = e != std::string_view::npos;
+        std::size_t next = data.size();
+        if (has_eol) next = (data[e] == '\r' && e + 1 < data.size() && data[e + 1] == '\n') ? e + 2 : e + 1;
+        pos = next;
+        if (in_header) {
+            if (line.empty()) {
+                in_header = false;
+                dropping = false;
+            } else if (line[0] == ' ' || line[0] == '\t') {
+                if (dropping) continue; // a folded line of a dropped field
+            } else if (line.find(':') == std::string_view::npos) {
+                in_header = false; // no blank line before the body: the body starts here
+                dropping = false;
+            } else {
+                dropping = dropped_field(line);
+                if (dropping) continue;
+            }
+        }
+        out.append(line);
+        if (has_eol) out += "\r\n";
+    }
+    return out;
+}
+
+SmtpClient::SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo) : up_(up), rs_(rs) {
+    // The URL path is the EHLO name (curl's SMTP convention).
+    url_ = std::string(up.implicit_tls ? "smtps://" : "smtp://") +
+           (up.host.find(':') != std::string::npos ? "[" + up.host + "]" : up.host) + ":" +
+           std::to_string(up.port) + "/" + helo;
+    curl_ = curl_easy_init();
+}
+
+SmtpClient::~SmtpClient() {
+    if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& rcpts,
+                             std::string_view data) {
+    SendOutcome out;
+    auto* c = static_cast<CURL*>(curl_);
+    if (!c) {
+        out.error = "curl_easy_init failed";
+        for (const auto& r : rcpts) out.rcpts.push_back({r, "pending", 0, out.error});
+        return out;
+    }
+    Transcript t;
+    Reader reader{data};
+    curl_slist* list = nullptr;
+    for (const auto& r : rcpts) list = curl_slist_append(list, ("<" + r + ">").c_str());
+    std::string from = "<" + mail_from + ">";
+
+    curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, list);
+    // Keep going when some recipients are refused, so the others still get
+    // the message and each refusal is recorded. (Spelt ALLLOWFAILS up to
+    // curl 8.1; newer curl keeps that name as an alias.)
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+    curl_easy_setopt(c, CURLOPT_READDATA, &reader);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(data.size()));
+    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(up_.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, up_.verify ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, up_.verify ? 2L : 0L);
+    if (!up_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, up_.ca_file.c_str());
+    if (!up_.username.empty()) {
+        curl_easy_setopt(c, CURLOPT_USERNAME, up_.username.c_str());
+        curl_easy_setopt(c, CURLOPT_PASSWORD, up_.password.c_str());
+    }
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(rs_.connect_timeout));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(rs_.transfer_timeout));
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds debug_cb, which reads the replies
+    curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
+    char errbuf[CURL_ERROR_SIZE] = {};
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, nullptr);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, nullptr);
+    curl_easy_setopt(c, CURLOPT_READDATA, nullptr);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+    curl_slist_free_all(list);
+
+    std::string curl_err = rc == CURLE_OK ? "" : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    out.transaction_done = t.eod_code != 0;
+    for (std::size_t i = 0; i < rcpts.size(); ++i) {
+        RecipientState r{rcpts[i], "pending", 0, ""};
+        if (t.mail_code >= 500) {
+            r = {rcpts[i], "failed", t.mail_code, "MAIL FROM: " + t.mail_reply};
+        } else if (t.mail_code >= 400) {
+            r = {rcpts[i], "pending", t.mail_code, "MAIL FROM: " + t.mail_reply};
+        } else if (i < t.rcpt_replies.size()) {
+            auto [code, reply] = t.rcpt_replies[i];
+            if (code >= 500) r = {rcpts[i], "failed", code, reply};
+            else if (code >= 400) r = {rcpts[i], "pending", code, reply};
+            else if (t.eod_code >= 200 && t.eod_code < 300) r = {rcpts[i], "sent", t.eod_code, t.eod_reply};
+            else if (t.eod_code >= 500) r = {rcpts[i], "failed", t.eod_code, t.eod_reply};
+            else if (t.data_code >= 500) r = {rcpts[i], "failed", t.data_code, t.data_reply};
+            else if (t.eod_code >= 400) r = {rcpts[i], "pending", t.eod_code, t.eod_reply};
+            else r = {rcpts[i], "pending", 0, curl_err.empty() ? "no reply to end of data" : curl_err};
+        } else {
+            r = {rcpts[i], "pending", 0, curl_err.empty() ? "no reply from upstream" : curl_err};
+        }
+        out.rcpts.push_back(std::move(r));
+    }
+    if (rc != CURLE_OK && !out.transaction_done) out.error = curl_err;
+    if (rc != CURLE_OK) {
+        // After an error the connection state is unknown; start afresh.
+        curl_easy_reset(c);
+    }
+    return out;
+}
+
+std::string failure_notice(const std::string& hostname, const std::string& id, const std::string& sender,
+                           const std::vector<RecipientState>& failed, std::string_view original) {
+    // Quote the original's header section only: enough to recognise it,
+    // without re-sending its attachments.
+    std::string subject, msgid;
+    std::size_t hdr_end = original.find("\r\n\r\n");
+    std::string_view hdr = original.substr(0, hdr_end == std::string_view::npos ? original.size() : hdr_end);
+    std::string out;
+    out += "From: Mail Delivery System <MAILER-DAEMON@" + hostname + ">\r\n";
+    out += "To: <" + sender + ">\r\n";
+    out += "Subject: Undelivered Mail Returned to Sender\r\n";
+    out += "Date: " + rfc5322_date(std::time(nullptr)) + "\r\n";
+    out += "Message-ID: <" + id + ".notice@" + hostname + ">\r\n";
+    out += "Auto-Submitted: auto-replied\r\n";
+    out += "MIME-Version: 1.0\r\n";
+    out += "Content-Type: text/plain; charset=utf-8\r\n";
+    out += "\r\n";
+    out += "This is the Rapport mail proxy at " + hostname + ".\r\n\r\n";
+    out += "Your message could not be delivered to the following recipients:\r\n\r\n";
+    for (const auto& f : failed) out += "  <" + f.rcpt + ">: " + (f.reply.empty() ? "failed" : f.reply) + "\r\n";
+    out += "\r\nThe header of your message follows.\r\n\r\n";
+    // Dot lines are fine: curl stuffs them; CRLF already normalised.
+    out += std::string(hdr.substr(0, 16 * 1024));
+    out += "\r\n";
+    return out;
+}
+
+Relay::Relay(const Config& cfg, Queue& q, LogFn log) : cfg_(cfg), q_(q), log_(std::move(log)) {}
+
+Relay::~Relay() { stop(); }
+
+void Relay::start() {
+    for (const auto& r : q_.rows_with_status(Status::queued)) schedule(r.id, r.next_attempt);
+    for (unsigned i = 0; i < cfg_.relay.workers; ++i) threads_.emplace_back([this] { worker(); });
+}
+
+void Relay::stop() {
+    {
+        std::lock_guard lk(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+}
+
+void Relay::schedule(const std::string& id, std::int64_t due) {
+    {
+        std::lock_guard lk(mu_);
+        if (!scheduled_.insert(id).second) return;
+        due_.emplace(due, id);
+    }
+    cv_.notify_one();
+}
+
+std::size_t Relay::backlog() {
+    std::lock_guard lk(mu_);
+    return scheduled_.size();
+}
+
+void Relay::worker() {
+    SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname);
+    std::unique_lock lk(mu_);
+    while (!stop_) {
+        if (due_.empty()) {
+            cv_.wait(lk);
+            continue;
+        }
+        auto now = now_s();
+        if (due_.top().first > now) {
+            cv_.wait_for(lk, std::chrono::seconds(due_.top().first - now));
+            continue;
+        }
+        std::string id = due_.top().second;
+        due_.pop();
+        lk.unlock();
+        std::optional<std::int64_t> retry_at;
+        try {
+            retry_at = process(client, id);
+        } catch (const std::exception& e) {
+            // Recovered: the message stays queued and is retried later.
+            log_("warning: relay " + id + ": " + e.what());
+            retry_at = now_s() + cfg_.relay.retry_initial;
+        }
+        lk.lock();
+        if (retry_at) due_.emplace(*retry_at, id); // still in scheduled_: no one else takes it
+        else scheduled_.erase(id);
+    }
+}
+
+std::optional<std::int64_t> Relay::process(SmtpClient& client, const std::string& id) {
+    auto row = q_.row(id);
+    if (!row || row->status != Status::queued) return std::nullopt; // dropped, or not released
+    auto msg = q_.read_spool(id);
+    if (!msg) {
+        log_("panic: relay " + id + ": spool file missing; marking failed");
+        q_.record_attempt(id, {}, Status::failed, row->attempts, 0, "spool file missing");
+        return std::nullopt;
+    }
+    std::vector<std::string> pending;
+    for (const auto& r : q_.recipients(id))
+        if (r.status == "pending") pending.push_back(r.rcpt);
+    auto now = now_s();
+    int attempts = row->attempts + 1;
+    std::vector<RecipientState> results;
+    std::string error;
+    if (!pending.empty()) {
+        auto t0 = std::chrono::steady_clock::now();
+        SendOutcome o = client.send(msg->env.mail_from, pending, prepare_for_relay(msg->data));
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        results = std::move(o.rcpts);
+        error = o.error;
+        std::string summary;
+        for (const auto& r : results) summary += " <" + r.rcpt + ">=" + r.status + "(" + std::to_string(r.code) + ")";
+        log_("relay " + id + " attempt=" + std::to_string(attempts) + " ms=" + std::to_string(ms) + summary +
+             (error.empty() ? "" : " error=\"" + error + "\""));
+    }
+    bool expired = now - msg->env.received >= static_cast<std::int64_t>(cfg_.relay.lifetime);
+    std::vector<RecipientState> newly_failed;
+    bool any_pending = false;
+    for (auto& r : results) {
+        if (r.status == "pending" && expired) {
+            r.status = "failed";
+            r.reply = "gave up after " + std::to_string(cfg_.relay.lifetime) + "s: " + r.reply;
+        }
+        if (r.status == "failed") newly_failed.push_back(r);
+        if (r.status == "pending") any_pending = true;
+    }
+    if (any_pending) {
+        std::int64_t delay = cfg_.relay.retry_initial;
+        for (int i = 1; i < attempts && delay < cfg_.relay.retry_max; ++i) delay *= 2;
+        delay = std::min<std::int64_t>(delay, cfg_.relay.retry_max);
+        std::int64_t next = std::min<std::int64_t>(now + delay, msg->env.received + cfg_.relay.lifetime);
+        next = std::max(next, now + 1);
+        q_.record_attempt(id, results, Status::queued, attempts, next, error);
+        if (!newly_failed.empty()) notify_sender(*msg, newly_failed);
+        return next;
+    } else {
+        bool any_sent = false;
+        for (const auto& r : q_.recipients(id)) any_sent |= r.status == "sent";
+        for (const auto& r : results) any_sent |= r.status == "sent";
+        q_.record_attempt(id, results, any_sent ? Status::relayed : Status::failed, attempts, 0, error);
+        q_.remove_spool(id);
+    }
+    if (!newly_failed.empty()) notify_sender(*msg, newly_failed);
+    return std::nullopt;
+}
+
+void Relay::notify_sender(const SpooledMessage& msg, const std::vector<RecipientState>& failed) {
+    std::string who;
+    for (const auto& f : failed) who += " <" + f.rcpt + ">";
+    log_("bounce " + msg.id + " from=<" + msg.env.mail_from + "> failed:" + who);
+    // Never about a notice or a null sender: that is how mail loops start.
+    if (!cfg_.relay.notify_sender || msg.env.notice || msg.env.mail_from.empty()) return;
+    Envelope env;
+    env.mail_from = "";
+    env.rcpts = {msg.env.mail_from};
+    env.received = now_s();
+    env.notice = true;
+    std::string id = q_.new_id();
+    std::string data = failure_notice(cfg_.hostname, msg.id, msg.env.mail_from, failed, msg.data);
+    q_.write_spool(id, env, data);
+    MessageInfo info;
+    info.action = "relay";
+    info.findings_json = "[]";
+    info.subject = "Undelivered Mail Returned to Sender";
+    info.header_to = msg.env.mail_from;
+    info.size = data.size();
+    q_.insert(id, env, info, Status::queued, env.received);
+    schedule(id, env.received);
+}
+
+} // namespace rapport::daemon

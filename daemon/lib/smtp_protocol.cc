@@ -1,0 +1,229 @@
+// smtp_protocol.cc - see smtp_protocol.h. No I/O, no allocation beyond the
+// message being read; every loop is bounded by its input.
+
+#include "daemon/lib/smtp_protocol.h"
+
+#include <cctype>
+
+namespace rapport::daemon::smtp {
+namespace {
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool has_ctl_breaker(std::string_view s) {
+    for (char c : s)
+        if (c == '\r' || c == '\n' || c == '\0') return true;
+    return false;
+}
+
+} // namespace
+
+Command parse_command(std::string_view line) {
+    Command cmd;
+    auto sp = line.find(' ');
+    cmd.verb = upper(line.substr(0, sp));
+    if (sp != std::string_view::npos) {
+        auto arg = line.substr(sp + 1);
+        // Trailing spaces are common from hand-typed sessions; they carry nothing.
+        while (!arg.empty() && (arg.back() == ' ' || arg.back() == '\t')) arg.remove_suffix(1);
+        cmd.arg = std::string(arg);
+    }
+    return cmd;
+}
+
+std::optional<Path> parse_path(std::string_view arg, std::string_view keyword, std::string* why) {
+    auto fail = [&](const char* w) -> std::optional<Path> {
+        if (why) *why = w;
+        return std::nullopt;
+    };
+    if (has_ctl_breaker(arg)) return fail("CR, LF or NUL in address");
+    if (arg.size() < keyword.size() + 1 || upper(arg.substr(0, keyword.size())) != keyword ||
+        arg[keyword.size()] != ':')
+        return fail("expected FROM:<address> or TO:<address>");
+    auto rest = arg.substr(keyword.size() + 1);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1); // Postfix-style leniency
+
+    Path path;
+    std::string_view addr;
+    if (!rest.empty() && rest.front() == '<') {
+        // Find the closing bracket, honouring a quoted local part ("a>b"@x).
+        bool quoted = false;
+        std::size_t i = 1;
+        for (; i < rest.size(); ++i) {
+            char c = rest[i];
+            if (c == '\\' && quoted && i + 1 < rest.size()) { ++i; continue; }
+            if (c == '"') quoted = !quoted;
+            else if (c == '>' && !quoted) break;
+            else if (c == '<' && !quoted) return fail("unbalanced angle brackets");
+        }
+        if (i >= rest.size()) return fail("missing closing angle bracket");
+        addr = rest.substr(1, i - 1);
+        rest = rest.substr(i + 1);
+    } else {
+        auto sp = rest.find(' ');
+        addr = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp);
+        if (addr.find_first_of("<>") != std::string_view::npos) return fail("unbalanced angle brackets");
+    }
+    // A source route (@a,@b:user@d, RFC 5321 4.1.2 obsolete form) is stripped.
+    if (!addr.empty() && addr.front() == '@') {
+        auto colon = addr.find(':');
+        if (colon == std::string_view::npos) return fail("bad source route");
+        addr = addr.substr(colon + 1);
+    }
+    for (char c : addr)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail("control character in address");
+    path.address = std::string(addr);
+
+    // ESMTP parameters: SP-separated keyword[=value].
+    while (!rest.empty()) {
+        while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+        if (rest.empty()) break;
+        auto sp = rest.find(' ');
+        auto tok = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp);
+        auto eq = tok.find('=');
+        std::string key = upper(tok.substr(0, eq));
+        if (key.empty()) return fail("empty parameter");
+        path.params[key] = eq == std::string_view::npos ? std::string() : std::string(tok.substr(eq + 1));
+    }
+    return path;
+}
+
+bool plausible_mailbox(std::string_view addr) {
+    if (addr.empty() || addr.size() > 254) return false;
+    for (char c : addr)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+            if (c != ' ') return false;
+            // A space only inside a quoted local part.
+            if (addr.front() != '"') return false;
+        }
+    // RFC 5321 4.5.1: "postmaster" without a domain must be accepted.
+    if (upper(addr) == "POSTMASTER") return true;
+    auto at = addr.rfind('@');
+    return at != std::string_view::npos && at > 0 && at + 1 < addr.size();
+}
+
+DataReader::DataReader(std::size_t max_size, std::size_t max_line)
+    : max_size_(max_size), max_line_(max_line) {
+    // Typical messages fit; reserving avoids a few regrowths per message.
+    msg_.reserve(std::min<std::size_t>(max_size_, 64 * 1024));
+}
+
+std::size_t DataReader::feed(std::string_view in) {
+    std::size_t i = 0;
+    auto append = [&](char c) {
+        if (too_big_) return;
+        if (msg_.size() >= max_size_) {
+            too_big_ = true;
+            std::string().swap(msg_); // drop what we have: it will never be used
+            return;
+        }
+        msg_.push_back(c);
+    };
+    while (i < in.size() && state_ == State::reading) {
+        char c = in[i++];
+        ++received_;
+        if (after_cr_) {
+            after_cr_ = false;
+            if (c != '\n') { state_ = State::bare_eol; break; } // bare CR
+            if (dot_line_) { state_ = State::done; break; }     // CRLF "." CRLF
+            append('\r');
+            append('\n');
+            at_line_start_ = true;
+            line_len_ = 0;
+            continue;
+        }
+        if (c == '\n') { state_ = State::bare_eol; break; } // bare LF
+        if (c == '\r') { after_cr_ = true; continue; }
+        if (++line_len_ > max_line_) line_too_long_ = true;
+        if (at_line_start_) {
+            at_line_start_ = false;
+            if (c == '.') { dot_line_ = true; continue; } // un-stuff (RFC 5321 4.5.2)
+        }
+        dot_line_ = false;
+        append(c);
+    }
+    return i;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    std::string out;
+    unsigned buf = 0;
+    int bits = 0;
+    std::size_t i = 0;
+    for (; i < in.size() && in[i] != '='; ++i) {
+        int v = val(in[i]);
+        if (v < 0) return std::nullopt;
+        buf = (buf << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((buf >> bits) & 0xff));
+        }
+    }
+    std::size_t pad = 0;
+    for (; i < in.size(); ++i) {
+        if (in[i] != '=') return std::nullopt;
+        ++pad;
+    }
+    if (pad > 2 || (in.size() % 4) != 0) return std::nullopt;
+    return out;
+}
+
+std::string base64_encode(std::string_view in) {
+    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                     static_cast<unsigned char>(in[i + 2]);
+        out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += tbl[v & 63];
+    }
+    if (i + 1 == in.size()) {
+        unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += "==";
+    } else if (i + 2 == in.size()) {
+        unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+        out += tbl[(v >> 18) & 63]; out += tbl[(v >> 12) & 63]; out += tbl[(v >> 6) & 63]; out += '=';
+    }
+    return out;
+}
+
+std::string multiline_reply(int code, std::string_view enhanced, const std::vector<std::string>& lines) {
+    std::vector<std::string> flat;
+    for (const auto& l : lines) {
+        std::size_t start = 0;
+        while (start <= l.size()) {
+            auto e = l.find_first_of("\r\n", start);
+            auto part = l.substr(start, e == std::string::npos ? std::string::npos : e - start);
+            if (!part.empty()) flat.push_back(part);
+            if (e == std::string::npos) break;
+            start = e + 1;
+        }
+    }
+    if (flat.empty()) flat.emplace_back();
+    std::string out;
+    for (std::size_t i = 0; i < flat.size(); ++i) {
+        out += std::to_string(code);
+        out += i + 1 == flat.size() ? ' ' : '-';
+        out += enhanced;
+        if (!flat[i].empty()) { out += ' '; out += flat[i]; }
+        out += "\r\n";
+    }
+    return out;
+}
+
+} // namespace rapport::daemon::smtp

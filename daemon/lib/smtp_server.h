@@ -1,0 +1,80 @@
+// smtp_server.h - the SMTP listener and sessions (Boost.Asio, one network thread).
+//
+//   SmtpServer srv(io, cfg, intake, tls_ctx, log);
+//   srv.start();            // binds cfg.listen (port 0: any), throws on failure
+//   io.run();
+//
+// A session speaks SMTP and nothing else (Postfix smtpd): it reads the
+// envelope and the message, then hands both to the Intake and sends the
+// reply the intake decides. It never parses MIME or runs rules.
+//
+// Security notes:
+// - Strict framing (smtp_protocol.h): a bare CR or LF in a command or in
+//   DATA gets "521 5.5.2" and the connection is closed at once, so nothing
+//   after the ambiguous byte is ever interpreted (SMTP smuggling).
+// - Improper pipelining (Postfix reject_unauth_pipelining): bytes already
+//   waiting when the greeting is due, when a command that must end a group
+//   (EHLO, HELO, DATA, STARTTLS, AUTH) is read, or any command pipelined
+//   without EHLO having offered PIPELINING, get "503 5.5.0" and a close.
+//   After STARTTLS all state and buffered bytes are discarded (RFC 3207,
+//   CVE-2011-0411).
+// - AUTH PLAIN/LOGIN (RFC 4954) only over TLS unless on loopback; when the
+//   listener is not loopback, MAIL requires AUTH.
+// - Limits: size (552 5.3.4), recipients (452 4.5.3), command line length
+//   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), command
+//   and data timeouts (421 4.4.2), connection count (421 4.7.0). Reads are
+//   at most 16 KiB per turn, so one client cannot monopolise the loop.
+
+#pragma once
+
+#include <utility> // before Boost.Asio under C++20 with g++ 12
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "daemon/lib/config.h"
+#include "daemon/lib/intake.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace rapport::daemon {
+
+// End-of-DATA to reply-written latencies, microseconds (bounded sample).
+class LatencyStats {
+public:
+    void add(std::int64_t us);
+    // "n=.. p50=..us p90=.. p99=.. max=.." over the recorded sample.
+    std::string summary();
+
+private:
+    std::mutex mu_;
+    std::vector<std::int64_t> sample_;
+};
+
+class SmtpServer {
+public:
+    SmtpServer(boost::asio::io_context& io, const Config& cfg, Intake& intake, boost::asio::ssl::context& tls,
+               LogFn log);
+    void start();
+    void stop();
+    std::uint16_t port() const;
+    LatencyStats& latency() { return *latency_; }
+
+private:
+    void do_accept();
+    boost::asio::io_context& io_;
+    const Config& cfg_;
+    Intake& intake_;
+    boost::asio::ssl::context& tls_;
+    LogFn log_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    bool auth_required_ = false;
+    std::shared_ptr<std::atomic<std::size_t>> active_;
+    std::shared_ptr<LatencyStats> latency_;
+};
+
+} // namespace rapport::daemon

@@ -1,0 +1,129 @@
+// rapportd.cc - the Rapport SMTP proxy: wires config, queue, verdict, relay
+// and the SMTP listener together, recovers the queue, runs until SIGTERM.
+//
+// Start-up order matters: the queue is recovered (every spool file is
+// accounted for) before the relay starts and before the listener accepts,
+// so no new message can race a half-recovered queue. Exit codes: 0 after a
+// signal, 2 bad configuration, 1 any other fatal error.
+
+#include <utility> // before Boost.Asio under C++20 with g++ 12
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "daemon/lib/config.h"
+#include "daemon/lib/intake.h"
+#include "daemon/lib/log.h"
+#include "daemon/lib/queue.h"
+#include "daemon/lib/relay.h"
+#include "daemon/lib/smtp_server.h"
+#include "daemon/lib/tls.h"
+#include "daemon/lib/verdict.h"
+#include "policies/policy.h"
+
+#include <curl/curl.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sys/stat.h>
+
+namespace rd = rapport::daemon;
+namespace asio = boost::asio;
+
+namespace {
+
+void mkdirs(const std::string& path) {
+    for (std::size_t i = 1; i <= path.size(); ++i)
+        if (i == path.size() || path[i] == '/') ::mkdir(path.substr(0, i).c_str(), 0700);
+}
+
+int run(const rd::Config& cfg) {
+    rd::LogFn log = rd::log_line;
+    mkdirs(cfg.state_dir);
+
+    rapport::policies::Policy policy =
+        cfg.policy_file.empty() ? rapport::policies::default_policy() : rapport::policies::load_policy_file(cfg.policy_file);
+
+    // Beyond loopback the proxy would be an open relay for anyone who can
+    // reach it; demand AUTH users (AUTH is then required, over TLS only).
+    bool loopback = rd::is_loopback_host(cfg.listen.host);
+    if (!loopback && cfg.users.empty()) {
+        log("fatal: refusing to listen on " + cfg.listen.str() +
+            " (not loopback) without SMTP AUTH users; add [auth] users to the config");
+        return 2;
+    }
+
+    auto cert = rd::ensure_certificate(cfg.state_dir, cfg.tls_cert, cfg.tls_key, cfg.hostname);
+    if (cert.generated) log("generated a self-signed TLS certificate in " + cert.cert);
+    asio::ssl::context tls(asio::ssl::context::tls_server);
+    tls.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                    asio::ssl::context::single_dh_use);
+    tls.use_certificate_chain_file(cert.cert);
+    tls.use_private_key_file(cert.key, asio::ssl::context::pem);
+
+    rd::Queue queue(cfg.state_dir);
+    rd::VerdictStage verdict(policy, cfg.state_dir + "/history.db");
+    std::unique_ptr<rd::Relay> relay;
+    if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
+    rd::Intake intake(cfg, queue, verdict, relay.get(), log);
+    intake.recover();
+    if (relay) relay->start();
+
+    asio::io_context io(1);
+    rd::SmtpServer server(io, cfg, intake, tls, log);
+    server.start();
+    std::string addr = rd::HostPort{cfg.listen.host, server.port()}.str();
+    {
+        // For tests and rapportctl: where this instance listens.
+        std::ofstream(cfg.state_dir + "/smtp-address") << addr << "\n";
+    }
+    log("listening on " + addr + " (SMTP" + (loopback ? "" : ", AUTH required") + "), state " + cfg.state_dir +
+        ", policy " + (cfg.policy_file.empty() ? "built-in default" : cfg.policy_file) + ", HTTP " + cfg.http.str() +
+        " (API not in this version)");
+    if (cfg.capture())
+        log("capture mode: no upstream configured; messages are accepted, checked and kept, nothing is relayed");
+    else
+        log("relaying to " + cfg.upstream.url + (cfg.upstream.require_tls ? " (STARTTLS required)" : " (loopback: TLS if offered)") +
+            (cfg.upstream.username.empty() ? "" : " with AUTH"));
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+        log("signal " + std::to_string(sig) + ": shutting down");
+        server.stop();
+        io.stop();
+    });
+    io.run();
+    intake.stop();
+    if (relay) relay->stop();
+    log("end-of-DATA to reply latency: " + server.latency().summary());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    rd::Config cfg;
+    try {
+        cfg = rd::load_config(argc, argv);
+    } catch (const rd::ConfigError& e) {
+        std::fprintf(stderr, "rapportd: %s\n", e.what());
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = 1;
+    try {
+        rc = run(cfg);
+    } catch (const rapport::policies::PolicyError& e) {
+        rd::log_line(std::string("fatal: policy: ") + e.what());
+        rc = 2;
+    } catch (const std::exception& e) {
+        rd::log_line(std::string("fatal: ") + e.what());
+        rc = 1;
+    }
+    curl_global_cleanup();
+    return rc;
+}
