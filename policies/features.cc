@@ -26,15 +26,17 @@ bool has_prefix_ci(std::string_view s, std::initializer_list<std::string_view> p
 std::vector<std::string> filename_words(std::string_view name) {
     auto dot = name.rfind('.');
     if (dot != std::string_view::npos && name.size() - dot <= 6) name = name.substr(0, dot);
+    auto up = [&](std::size_t i) { return std::isupper(static_cast<unsigned char>(name[i])) != 0; };
+    auto low = [&](std::size_t i) { return std::islower(static_cast<unsigned char>(name[i])) != 0; };
+    std::vector<bool> brk(name.size() + 1, false); // a word starts before position i
+    for (std::size_t i = 1; i < name.size(); ++i) {
+        if (up(i) && low(i - 1)) brk[i] = true;                       // "priceCV"
+        if (i >= 2 && low(i) && up(i - 1) && up(i - 2)) brk[i - 1] = true; // "CVMegan"
+    }
     std::string spaced;
     for (std::size_t i = 0; i < name.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(name[i]);
-        if (i > 0 && std::isupper(c) && std::islower(static_cast<unsigned char>(name[i - 1])))
-            spaced += ' ';
-        if (i > 1 && std::islower(c) && std::isupper(static_cast<unsigned char>(name[i - 1])) &&
-            std::isupper(static_cast<unsigned char>(name[i - 2])))
-            spaced.insert(spaced.size() - 1, " "); // "CVMegan" -> "CV Megan"
-        spaced += static_cast<char>(c);
+        if (brk[i]) spaced += ' ';
+        spaced += name[i];
     }
     return mime::words(spaced);
 }

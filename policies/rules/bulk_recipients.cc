@@ -2,6 +2,7 @@
 // at once. A party is a registrable domain, or the address itself for free
 // mail; the sender's own address and own (non-free-mail) domain are no one.
 
+#include <algorithm>
 #include "policies/rules/rule.h"
 
 #include <set>

@@ -3,6 +3,7 @@
 // min_words. A stock line is a sentence made only of stock words
 // (policies/data/stock_words.txt): it says a CV is there, not why.
 
+#include <algorithm>
 #include "policies/lexicon.h"
 #include "policies/rules/rule.h"
 

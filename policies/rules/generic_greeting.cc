@@ -3,6 +3,7 @@
 // role ("Dear Hiring Manager") while a recipient's own name is known.
 // A placeholder greeting is unfilled-placeholder's, not this rule's.
 
+#include <algorithm>
 #include "policies/rules/greeting.h"
 #include "policies/rules/rule.h"
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "policies/rules/greeting.h"
 
 #include "policies/lexicon.h"

@@ -1,6 +1,7 @@
 // greeting-mismatch (job seeking): the greeting names a person who matches
 // none of the recipients, where at least one recipient's name is known.
 
+#include <algorithm>
 #include "policies/rules/greeting.h"
 #include "policies/rules/rule.h"
 

@@ -2,6 +2,7 @@
 // recipient's name (first name or surname, whole word) nor a recipient's
 // organisation (ignoring case, spaces and punctuation).
 
+#include <algorithm>
 #include "policies/rules/rule.h"
 
 namespace rapport::policies {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "policies/rules/rule.h"
 
 #include "policies/lexicon.h"

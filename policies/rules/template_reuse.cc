@@ -4,6 +4,7 @@
 // min_recipients. One message to many never fires this by itself: at least
 // one earlier, separate message must share the text.
 
+#include <algorithm>
 #include "policies/rules/rule.h"
 
 #include <set>

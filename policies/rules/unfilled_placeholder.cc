@@ -5,6 +5,7 @@
 // not placeholders: a bracketed text counts only when it reads like a field
 // (policies/data/placeholder_words.txt) or starts with "insert"/"enter".
 
+#include <algorithm>
 #include "policies/lexicon.h"
 #include "policies/rules/rule.h"
 

@@ -2,6 +2,7 @@
 // ("CV", "Job application", "Bewerbung", "Candidature", ...). A role or an
 // organisation named makes it specific; the sender's own name does not.
 
+#include <algorithm>
 #include "policies/lexicon.h"
 #include "policies/rules/rule.h"
 

@@ -1,0 +1,225 @@
+// rapportctl - Rapport's command line.
+//
+//   rapportctl check [--state DIR] [--policy FILE] [--json] FILE.eml...
+//   rapportctl inspect [--json] FILE.eml
+//
+// `check` processes the files in the order given, as if one person sent
+// them one after another (SPEC.md "The offline checker"): the sending
+// history lives in DIR/history.db with --state, else in memory for this
+// call. One result per file; an unreadable or non-mail file gets an error
+// line and makes the exit status 1 at the end, the others are still checked.
+// Exit 2: bad usage or a bad policy file (nothing checked).
+
+#include "mime/message.h"
+#include "mime/model_json.h"
+#include "policies/checker.h"
+#include "policies/history.h"
+#include "policies/policy.h"
+
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using rapport::policies::Action;
+
+constexpr const char* kUsage =
+    "usage: rapportctl check [--state DIR] [--policy FILE] [--json] FILE.eml...\n"
+    "       rapportctl inspect [--json] FILE.eml\n";
+
+// Reads a whole file; nullopt with `error` set when it cannot.
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = std::string("cannot read: ") + std::strerror(errno);
+        return std::nullopt;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) {
+        error = "read error";
+        return std::nullopt;
+    }
+    return ss.str();
+}
+
+// A file is mail if it has at least one header field and one of the fields
+// any message carries. A PDF or a text file is refused here, not judged.
+bool looks_like_mail(const rapport::mime::Message& m) {
+    if (m.headers.empty()) return false;
+    return !m.from.empty() || !m.to.empty() || !m.header("Subject").empty() ||
+           !m.header("Date").empty() || !m.header("Message-ID").empty();
+}
+
+bool make_dirs(const std::string& dir) {
+    std::string path;
+    std::stringstream ss(dir);
+    std::string part;
+    if (!dir.empty() && dir[0] == '/') path = "/";
+    while (std::getline(ss, part, '/')) {
+        if (part.empty()) continue;
+        path += part + "/";
+        if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return false;
+    }
+    return true;
+}
+
+const char* colour_for(Action a) {
+    switch (a) {
+    case Action::reject: return "\033[1;31m";
+    case Action::hold: return "\033[1;33m";
+    case Action::warn: return "\033[33m";
+    default: return "\033[32m";
+    }
+}
+
+int cmd_check(const std::vector<std::string>& args) {
+    std::string state, policy_path;
+    bool json = false;
+    std::vector<std::string> files;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--json") {
+            json = true;
+        } else if ((a == "--state" || a == "--policy") && i + 1 < args.size()) {
+            (a == "--state" ? state : policy_path) = args[++i];
+        } else if (a.rfind("--state=", 0) == 0) {
+            state = a.substr(8);
+        } else if (a.rfind("--policy=", 0) == 0) {
+            policy_path = a.substr(9);
+        } else if (a.size() > 1 && a[0] == '-' && a != "-") {
+            std::cerr << "rapportctl check: unknown option " << a << "\n" << kUsage;
+            return 2;
+        } else {
+            files.push_back(a);
+        }
+    }
+    if (files.empty()) {
+        std::cerr << kUsage;
+        return 2;
+    }
+
+    rapport::policies::Policy policy;
+    try {
+        policy = policy_path.empty() ? rapport::policies::default_policy()
+                                     : rapport::policies::load_policy_file(policy_path);
+    } catch (const rapport::policies::PolicyError& e) {
+        std::cerr << "rapportctl: bad policy: " << e.what() << "\n";
+        return 2;
+    }
+
+    std::string db = ":memory:";
+    if (!state.empty()) {
+        if (!make_dirs(state)) {
+            std::cerr << "rapportctl: cannot create state directory " << state << ": " << std::strerror(errno)
+                      << "\n";
+            return 2;
+        }
+        db = state + "/history.db";
+    }
+    std::optional<rapport::policies::History> history;
+    try {
+        history.emplace(db);
+    } catch (const std::exception& e) {
+        std::cerr << "rapportctl: cannot open history " << db << ": " << e.what() << "\n";
+        return 2;
+    }
+    rapport::policies::Checker checker(policy, *history);
+
+    const bool tty = isatty(STDOUT_FILENO) && !json;
+    int status = 0;
+    for (const auto& file : files) {
+        std::string error;
+        auto raw = read_file(file, error);
+        std::optional<rapport::mime::Message> msg;
+        if (raw) {
+            msg = rapport::mime::parse(*raw);
+            if (!looks_like_mail(*msg)) error = "not a mail message (no header fields)";
+        }
+        if (!error.empty()) {
+            status = 1;
+            if (json)
+                std::cout << nlohmann::json{{"file", file}, {"error", error}}.dump() << "\n";
+            else
+                std::cout << file << ": error: " << error << "\n";
+            continue;
+        }
+        rapport::policies::Verdict v = checker.check(*msg);
+        std::string action(rapport::policies::verdict_name(v.action));
+        if (json) {
+            nlohmann::json flags = nlohmann::json::array();
+            for (auto& f : v.findings)
+                flags.push_back({{"rule", f.rule},
+                                 {"message", f.message},
+                                 {"action", std::string(rapport::policies::to_string(f.action))}});
+            std::cout << nlohmann::json{{"file", file}, {"action", action}, {"flags", flags}}.dump() << "\n";
+        } else {
+            const char* on = tty ? colour_for(v.action) : "";
+            const char* off = tty ? "\033[0m" : "";
+            std::cout << file << ": " << on << action << off;
+            if (v.findings.empty()) std::cout << " (nothing to flag)";
+            std::cout << "\n";
+            for (auto& f : v.findings)
+                std::cout << "  " << (tty ? "\033[1m" : "") << f.rule << off << " ["
+                          << rapport::policies::to_string(f.action) << "] " << f.message << "\n";
+        }
+    }
+    std::cout.flush();
+    return status;
+}
+
+int cmd_inspect(const std::vector<std::string>& args) {
+    bool json = false;
+    std::string file;
+    for (const auto& a : args) {
+        if (a == "--json") json = true;
+        else if (file.empty()) file = a;
+        else {
+            std::cerr << kUsage;
+            return 2;
+        }
+    }
+    if (file.empty()) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    std::string error;
+    auto raw = read_file(file, error);
+    if (!raw) {
+        std::cerr << "rapportctl: " << file << ": " << error << "\n";
+        return 1;
+    }
+    auto msg = rapport::mime::parse(*raw);
+    if (json)
+        std::cout << rapport::mime::to_json(msg).dump(2) << "\n";
+    else
+        std::cout << rapport::mime::describe(msg);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << kUsage;
+        return args.empty() ? 2 : 0;
+    }
+    std::string cmd = args[0];
+    args.erase(args.begin());
+    if (cmd == "check") return cmd_check(args);
+    if (cmd == "inspect") return cmd_inspect(args);
+    std::cerr << "rapportctl: unknown command " << cmd << "\n" << kUsage;
+    return 2;
+}
