@@ -6,8 +6,8 @@
 // input is decoded as far as possible, invalid bytes become U+FFFD.
 //
 // Libraries: libetpan decodes RFC 2047 (mailmime_encoded_phrase_parse, which
-// also converts the charset); mimetic's codecs decode QP and base64 text
-// bodies; iconv converts body charsets (direct use, because libetpan's
+// also converts the charset); mimetic's codec decodes base64 text bodies
+// (QP has its own decoder here, see decode_qp for why); iconv converts body charsets (direct use, because libetpan's
 // charconv() gives no control over what happens to invalid bytes).
 //
 // RFCs: 2045 (QP, base64), 2047 (encoded words), 2231 (parameter
@@ -60,22 +60,27 @@ struct Param {
 // it) are decoded too.
 std::vector<Param> parse_params(std::string_view s);
 
-// Quoted-printable body to bytes (mimetic's QP decoder; soft breaks with LF or
-// CRLF). `bad` is set when an '=' is not followed by two hex digits.
+// Quoted-printable body to bytes (soft breaks with LF or CRLF). `bad` is set
+// when an '=' is followed by neither two hex digits nor a line end.
 std::string decode_qp(std::string_view body, bool* bad = nullptr);
 // Base64 body to bytes (mimetic's decoder). Characters outside the alphabet
 // are skipped; `bad` is set when any were found (other than whitespace).
 std::string decode_base64(std::string_view body, bool* bad = nullptr);
 // Decoded size of a base64 body without decoding it: counts alphabet
 // characters in one pass (about memory speed). `bad` as above.
-std::size_t base64_size(std::string_view body, bool* bad = nullptr);
+// `alphabet_chars` receives the number of base64 characters (for the tail).
+std::size_t base64_size(std::string_view body, bool* bad = nullptr, std::size_t* alphabet_chars = nullptr);
 // Decodes only about the first `head` and the last `tail` bytes of a base64
-// body (for sniffing big attachments without decoding them).
+// body (for sniffing big attachments without decoding them); needs the
+// alphabet character count from base64_size() to align the tail.
 std::pair<std::string, std::string> base64_head_tail(std::string_view body, std::size_t head,
-                                                     std::size_t tail);
+                                                     std::size_t tail, std::size_t alphabet_chars);
 
 // Normalises CRLF and lone CR to LF.
 std::string to_lf(std::string_view s);
+void to_lf_inplace(std::string& s);
+// to_utf8() without a copy when `s` is already valid UTF-8 and so declared.
+void to_utf8_inplace(std::string& s, std::string_view charset, bool* unknown = nullptr);
 
 // RFC 3676: joins soft-broken lines of a format=flowed text (LF line endings),
 // removes space-stuffing, keeps quote markers as "> " and "-- " intact.

@@ -537,9 +537,10 @@ private:
         bool html = node.type == "text/html";
         if (charset.empty() && html) charset = detail::html_meta_charset(bytes);
         bool unknown = false;
-        std::string text = detail::to_utf8(bytes, charset, &unknown);
+        std::string text = std::move(bytes);
+        detail::to_utf8_inplace(text, charset, &unknown);
         if (unknown) problem("unknown charset \"" + detail::sanitize_utf8(charset.substr(0, 40)) + "\" in part " + std::to_string(node.number));
-        text = detail::to_lf(text);
+        detail::to_lf_inplace(text);
         if (html) return detail::html_to_text(text);
         if (iequals(node.param("format"), "flowed")) return detail::unflow(text, iequals(node.param("delsp"), "yes"));
         return text;
@@ -600,9 +601,10 @@ private:
         constexpr std::size_t kHead = 4096, kTail = 16384;
         bool bad = false;
         if (node.cte == "base64") {
-            a.size = detail::base64_size(node.body, &bad);
+            std::size_t chars = 0;
+            a.size = detail::base64_size(node.body, &bad, &chars);
             if (bad) problem("bad base64 in part " + std::to_string(node.number));
-            auto [head, tail] = detail::base64_head_tail(node.body, kHead, kTail);
+            auto [head, tail] = detail::base64_head_tail(node.body, kHead, kTail, chars);
             a.sniffed_type = detail::sniff_type(head, tail);
         } else if (node.cte == "quoted-printable") {
             std::string d = detail::decode_qp(node.body, &bad);

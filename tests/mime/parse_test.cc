@@ -296,10 +296,11 @@ TEST(Attachments, Base64SizeWithoutDecoding) {
         if ((b64.size() + 1) % 77 == 0) b64 += "\r\n";
     }
     bool bad = false;
-    EXPECT_EQ(base64_size(b64, &bad), data.size());
+    std::size_t chars = 0;
+    EXPECT_EQ(base64_size(b64, &bad, &chars), data.size());
     EXPECT_FALSE(bad);
     EXPECT_EQ(decode_base64(b64), data);
-    auto [head, tail] = base64_head_tail(b64, 4096, 16384);
+    auto [head, tail] = base64_head_tail(b64, 4096, 16384, chars);
     EXPECT_EQ(head, data.substr(0, 4096));
     EXPECT_EQ(tail, data.substr(data.size() - tail.size()));
     EXPECT_GE(tail.size(), 16384u);
