@@ -64,6 +64,45 @@ bool names_other_document(std::string_view filename) {
     return false;
 }
 
+// Sentences of a text (split at . ! ? ; and line ends), as folded words.
+std::vector<std::vector<std::string>> sentences(std::string_view text) {
+    std::vector<std::vector<std::string>> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        if (i < text.size() && text[i] != '.' && text[i] != '!' && text[i] != '?' && text[i] != ';' &&
+            text[i] != '\n')
+            continue;
+        auto ws = mime::words(text.substr(start, i - start));
+        if (!ws.empty()) out.push_back(std::move(ws));
+        start = i + 1;
+    }
+    return out;
+}
+
+// SPEC.md "Job seeking" without a CV: the own words apply or ask for work
+// (a topic such as work experience counts only in a sentence that asks),
+// or the subject does (a bare "Application" too), unless it is a forward's.
+bool asks_for_work(const Features& f) {
+    const Lexicon& lx = lexicon();
+    if (lx.job_seeking.find_in(f.own)) return true;
+    for (auto& s : sentences(f.own_text)) {
+        if (!lx.job_topics.find_in(s)) continue;
+        for (auto& w : s)
+            if (lx.job_cues.count(w)) return true;
+    }
+    if (f.forward) return false;
+    if (lx.job_seeking.find_in(f.subject_words)) return true;
+    bool bare = !f.subject_words.empty(), applies = false;
+    for (auto& w : f.subject_words) {
+        if (lx.application_words.count(w)) applies = true;
+        if (!lx.vague_subject_words.count(w) &&
+            std::find(f.sender.name_words.begin(), f.sender.name_words.end(), w) == f.sender.name_words.end() &&
+            !std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            bare = false;
+    }
+    return bare && applies;
+}
+
 } // namespace
 
 bool is_forward_subject(std::string_view s) {
@@ -130,9 +169,7 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
         }
     }
     if (f.cv_attachments.empty() && !f.documents.empty()) {
-        std::vector<std::string> text = f.own;
-        bool mentions_cv = lx.cv_words.find_in(text) != nullptr;
-        if (mentions_cv) {
+        if (lx.cv_words.find_in(f.own) != nullptr) {
             for (auto* d : f.documents)
                 if (!names_other_document(d->filename)) f.cv_attachments.push_back(d);
         }
@@ -140,11 +177,7 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
 
     // Job seeking: new mail with a CV, or applying/asking language in the
     // subject (not a forwarded one's) or the own words.
-    if (!f.reply) {
-        bool language = lx.job_seeking.find_in(f.own) != nullptr ||
-                        (!f.forward && lx.job_seeking.find_in(f.subject_words) != nullptr);
-        f.job_seeking = !f.cv_attachments.empty() || language;
-    }
+    if (!f.reply) f.job_seeking = !f.cv_attachments.empty() || asks_for_work(f);
     return f;
 }
 

@@ -58,6 +58,9 @@ Lexicon build() {
     lx.cv_words = phrase_set("cv_words");
     lx.other_documents = key_set("other_documents");
     lx.job_seeking = phrase_set("job_seeking");
+    lx.job_topics = phrase_set("job_topics");
+    lx.job_cues = key_set("job_cues");
+    lx.application_words = key_set("application_words");
     lx.generic_greetings = key_set("generic_greetings");
     lx.role_greetings = key_set("role_greetings");
     lx.name_titles = key_set("name_titles");

@@ -44,7 +44,10 @@ struct Lexicon {
     WordSet org_words;
     PhraseSet cv_words;
     WordSet other_documents;
-    PhraseSet job_seeking;
+    PhraseSet job_seeking;           // applying or asking, on its own
+    PhraseSet job_topics;            // asked-for things; need a cue in the sentence
+    WordSet job_cues;
+    WordSet application_words;       // a bare subject made of these applies
     WordSet generic_greetings;       // whole greeting keys
     WordSet role_greetings;
     WordSet name_titles;
