@@ -1,0 +1,81 @@
+// Unit tests for daemon/lib/config: flags over file over defaults, strict keys.
+
+#include "daemon/lib/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <unistd.h>
+
+using namespace rapport::daemon;
+
+namespace {
+Config load(std::vector<const char*> args) {
+    args.insert(args.begin(), "rapportd");
+    return load_config(static_cast<int>(args.size()), args.data());
+}
+std::string write_tmp(const std::string& text) {
+    char path[] = "/tmp/rapport-config-test-XXXXXX";
+    int fd = mkstemp(path);
+    ::close(fd);
+    std::ofstream(path) << text;
+    return path;
+}
+} // namespace
+
+TEST(Config, Defaults) {
+    setenv("XDG_STATE_HOME", "/tmp/xdg", 1);
+    unsetenv("STATE_DIRECTORY");
+    Config c = load({});
+    EXPECT_EQ(c.listen.str(), "127.0.0.1:2525");
+    EXPECT_EQ(c.http.str(), "127.0.0.1:2526");
+    EXPECT_EQ(c.state_dir, "/tmp/xdg/rapport");
+    EXPECT_TRUE(c.capture());
+    EXPECT_EQ(c.relay.lifetime, 5u * 24 * 3600);
+}
+
+TEST(Config, FlagsOverrideFile) {
+    auto f = write_tmp("[smtp]\nlisten = \"127.0.0.1:30000\"\nmax_recipients = 7\n"
+                       "[upstream]\nurl = \"smtp://127.0.0.1:25\"\nusername = \"u\"\npassword = \"p\"\n");
+    Config c = load({"--config", f.c_str(), "--listen", "[::1]:2600", "--upstream=smtps://mail.example.org"});
+    EXPECT_EQ(c.listen.host, "::1");
+    EXPECT_EQ(c.listen.port, 2600);
+    EXPECT_EQ(c.limits.max_recipients, 7u);
+    EXPECT_EQ(c.upstream.host, "mail.example.org");
+    EXPECT_EQ(c.upstream.port, 465);
+    EXPECT_TRUE(c.upstream.implicit_tls);
+    EXPECT_TRUE(c.upstream.require_tls);
+    EXPECT_EQ(c.upstream.username, "u");
+    unlink(f.c_str());
+}
+
+TEST(Config, UnknownKeysAndBadValuesAreRefused) {
+    auto f = write_tmp("[smtp]\nmax_recipient = 7\n");
+    EXPECT_THROW(load({"--config", f.c_str()}), ConfigError);
+    unlink(f.c_str());
+    auto g = write_tmp("[smtp]\nmax_recipients = \"many\"\n");
+    EXPECT_THROW(load({"--config", g.c_str()}), ConfigError);
+    unlink(g.c_str());
+    EXPECT_THROW(load({"--listen", "nowhere"}), ConfigError);
+    EXPECT_THROW(load({"--bogus"}), ConfigError);
+    EXPECT_THROW(load({"--upstream", "http://x"}), ConfigError);
+    EXPECT_THROW(load({"--upstream", "smtp://user:pw@x:25"}), ConfigError); // never on the command line
+}
+
+TEST(Config, LoopbackUpstreamNeedsNoTls) {
+    EXPECT_FALSE(parse_upstream("smtp://127.0.0.1:2500").require_tls);
+    EXPECT_FALSE(parse_upstream("smtp://localhost:2500").require_tls);
+    EXPECT_TRUE(parse_upstream("smtp://relay.example:587").require_tls);
+    EXPECT_EQ(parse_upstream("smtp://relay.example").port, 587);
+}
+
+TEST(Config, SecretFile) {
+    auto s = write_tmp("relayuser:pa:ss\n");
+    auto f = write_tmp("[upstream]\nurl = \"smtp://127.0.0.1:25\"\nsecret_file = \"" + s + "\"\n");
+    Config c = load({"--config", f.c_str()});
+    EXPECT_EQ(c.upstream.username, "relayuser");
+    EXPECT_EQ(c.upstream.password, "pa:ss");
+    unlink(s.c_str());
+    unlink(f.c_str());
+}

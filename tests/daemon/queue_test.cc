@@ -1,0 +1,78 @@
+// Unit tests for daemon/lib/queue: spool round trip, state rows, release.
+
+#include "daemon/lib/queue.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+using namespace rapport::daemon;
+
+namespace {
+std::string tmpdir() {
+    char t[] = "/tmp/rapport-queue-test-XXXXXX";
+    return mkdtemp(t);
+}
+} // namespace
+
+TEST(Queue, SpoolRoundTripKeepsBytes) {
+    auto dir = tmpdir();
+    Queue q(dir);
+    Envelope env{"a@b", {"c@d", "e@f"}, "ann", "helo.example", "127.0.0.1", 1700000000, false};
+    std::string data = "Subject: x\r\n\r\n\r\n\n.odd\0bytes";
+    data.push_back('\0');
+    auto id = q.new_id();
+    q.write_spool(id, env, data);
+    auto m = q.read_spool(id);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->data, data);
+    EXPECT_EQ(m->env.rcpts, env.rcpts);
+    EXPECT_EQ(m->env.account, "ann");
+    EXPECT_EQ(m->env.received, 1700000000);
+    EXPECT_EQ(q.spool_ids(), std::vector<std::string>{id});
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Queue, NullSenderAndLeftoverTemporaries) {
+    auto dir = tmpdir();
+    Queue q(dir);
+    auto id = q.new_id();
+    q.write_spool(id, Envelope{"", {"x@y"}, "", "", "", 1, true}, "x");
+    std::FILE* f = std::fopen((dir + "/spool/.half.tmp").c_str(), "w");
+    std::fclose(f);
+    EXPECT_EQ(q.spool_ids(), std::vector<std::string>{id}); // and the temporary is gone
+    EXPECT_FALSE(std::filesystem::exists(dir + "/spool/.half.tmp"));
+    auto m = q.read_spool(id);
+    EXPECT_EQ(m->env.mail_from, "");
+    EXPECT_TRUE(m->env.notice);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Queue, HeldReleaseIsIdempotent) {
+    auto dir = tmpdir();
+    Queue q(dir);
+    auto id = q.new_id();
+    Envelope env{"a@b", {"c@d"}, "", "", "", 1, false};
+    q.insert(id, env, MessageInfo{"hold", "[]", "s", "a@b", "c@d", "m@b", 1}, Status::held, 0);
+    EXPECT_EQ(q.rows_with_status(Status::held).size(), 1u);
+    EXPECT_TRUE(q.release(id));
+    EXPECT_FALSE(q.release(id));
+    EXPECT_EQ(q.row(id)->status, Status::queued);
+    q.record_attempt(id, {{"c@d", "sent", 250, "250 ok"}}, Status::relayed, 1, 0, "");
+    EXPECT_EQ(q.recipients(id)[0].status, "sent");
+    EXPECT_EQ(q.row(id)->status, Status::relayed);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Queue, IdsAreUniqueAndSortable) {
+    auto dir = tmpdir();
+    Queue q(dir);
+    std::string prev;
+    for (int i = 0; i < 1000; ++i) {
+        auto id = q.new_id();
+        EXPECT_NE(id, prev);
+        prev = id;
+    }
+    std::filesystem::remove_all(dir);
+}

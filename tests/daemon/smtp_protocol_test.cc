@@ -1,0 +1,123 @@
+// Unit tests for daemon/lib/smtp_protocol: command and path parsing, strict
+// DATA framing (the smuggling variants), un-stuffing, limits, base64.
+
+#include "daemon/lib/smtp_protocol.h"
+
+#include <gtest/gtest.h>
+
+using namespace rapport::daemon::smtp;
+
+TEST(ParseCommand, VerbIsUpperCasedArgKept) {
+    auto c = parse_command("mail FROM:<Ann@Example.org> SIZE=10");
+    EXPECT_EQ(c.verb, "MAIL");
+    EXPECT_EQ(c.arg, "FROM:<Ann@Example.org> SIZE=10");
+    EXPECT_EQ(parse_command("QUIT").arg, "");
+    EXPECT_EQ(parse_command("EHLO host  ").arg, "host");
+}
+
+TEST(ParsePath, BracketedWithParams) {
+    auto p = parse_path("FROM:<a@b.org> SIZE=123 body=8BITMIME", "FROM");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->address, "a@b.org");
+    EXPECT_EQ(p->params.at("SIZE"), "123");
+    EXPECT_EQ(p->params.at("BODY"), "8BITMIME");
+}
+
+TEST(ParsePath, NullSenderAndLenientForms) {
+    EXPECT_EQ(parse_path("FROM:<>", "FROM")->address, "");
+    EXPECT_EQ(parse_path("FROM: <a@b>", "FROM")->address, "a@b");
+    EXPECT_EQ(parse_path("to:a@b", "TO")->address, "a@b");
+    EXPECT_EQ(parse_path("TO:<@relay.example:a@b>", "TO")->address, "a@b");
+    EXPECT_EQ(parse_path("TO:<\"odd>name\"@b>", "TO")->address, "\"odd>name\"@b");
+}
+
+TEST(ParsePath, RefusesControlCharactersAndBadSyntax) {
+    std::string why;
+    EXPECT_FALSE(parse_path(std::string("FROM:<a\0b@c>", 12), "FROM", &why));
+    EXPECT_FALSE(parse_path("FROM:<a\rb@c>", "FROM"));
+    EXPECT_FALSE(parse_path("FROM:<a\nb@c>", "FROM"));
+    EXPECT_FALSE(parse_path("FROM:<a@b", "FROM"));
+    EXPECT_FALSE(parse_path("FROM:a<b@c>", "FROM"));
+    EXPECT_FALSE(parse_path("TO:<a@b>", "FROM"));
+    EXPECT_FALSE(parse_path("FROM:<a\x01@b>", "FROM"));
+}
+
+TEST(PlausibleMailbox, Basics) {
+    EXPECT_TRUE(plausible_mailbox("a@b.org"));
+    EXPECT_TRUE(plausible_mailbox("Postmaster"));
+    EXPECT_FALSE(plausible_mailbox("a@"));
+    EXPECT_FALSE(plausible_mailbox("@b"));
+    EXPECT_FALSE(plausible_mailbox("nodomain"));
+    EXPECT_FALSE(plausible_mailbox("a b@c"));
+}
+
+static DataReader read_all(std::string_view in, std::size_t max = 1 << 20, std::size_t line = 1000) {
+    DataReader r(max, line);
+    r.feed(in);
+    return r;
+}
+
+TEST(DataReader, EndsOnlyAtCrlfDotCrlfAndUnstuffs) {
+    auto r = read_all("Subject: x\r\n\r\n..dot\r\n.a\r\nend\r\n.\r\nNEXT");
+    ASSERT_EQ(r.state(), DataReader::State::done);
+    EXPECT_EQ(r.message(), "Subject: x\r\n\r\n.dot\r\na\r\nend\r\n");
+}
+
+TEST(DataReader, EmptyMessage) {
+    auto r = read_all(".\r\n");
+    ASSERT_EQ(r.state(), DataReader::State::done);
+    EXPECT_EQ(r.message(), "");
+}
+
+TEST(DataReader, ReportsBytesUsedSoPipelinedCommandsSurvive) {
+    DataReader r(1000, 1000);
+    std::string in = "a\r\n.\r\nMAIL FROM:<x@y>\r\n";
+    auto used = r.feed(in);
+    EXPECT_EQ(in.substr(used), "MAIL FROM:<x@y>\r\n");
+}
+
+TEST(DataReader, ByteAtATime) {
+    DataReader r(1000, 1000);
+    std::string in = "hi\r\n..\r\n.\r\n";
+    for (char c : in) r.feed(std::string_view(&c, 1));
+    ASSERT_EQ(r.state(), DataReader::State::done);
+    EXPECT_EQ(r.message(), "hi\r\n.\r\n");
+}
+
+// CVE-2023-51764 and friends: each of these must be a framing error, never an end.
+class Smuggling : public ::testing::TestWithParam<const char*> {};
+TEST_P(Smuggling, IsRefused) {
+    std::string in = std::string("Subject: x\r\n\r\nhello") + GetParam() + "MAIL FROM:<evil@x>\r\n.\r\n";
+    auto r = read_all(in);
+    EXPECT_EQ(r.state(), DataReader::State::bare_eol);
+}
+INSTANTIATE_TEST_SUITE_P(AllEight, Smuggling,
+                         ::testing::Values("\n.\n", "\r.\r", "\r.\n", "\n.\r", "\n.\r\n", "\r\n.\n", "\r.\r\n",
+                                           "\r\n.\r"));
+
+TEST(DataReader, SizeLimitDropsButKeepsReading) {
+    auto r = read_all(std::string(100, 'x') + "\r\n.\r\n", 50);
+    EXPECT_EQ(r.state(), DataReader::State::done);
+    EXPECT_TRUE(r.too_big());
+    EXPECT_TRUE(r.message().empty());
+}
+
+TEST(DataReader, LineLimit) {
+    auto r = read_all(std::string(20, 'x') + "\r\n.\r\n", 1000, 10);
+    EXPECT_EQ(r.state(), DataReader::State::done);
+    EXPECT_TRUE(r.line_too_long());
+}
+
+TEST(Base64, RoundTripAndRejects) {
+    EXPECT_EQ(base64_encode(std::string("\0jake\0pw", 8)), "AGpha2UAcHc=");
+    EXPECT_EQ(*base64_decode("AGpha2UAcHc="), std::string("\0jake\0pw", 8));
+    EXPECT_EQ(*base64_decode(""), "");
+    EXPECT_FALSE(base64_decode("AGp!"));
+    EXPECT_FALSE(base64_decode("AGp"));
+}
+
+TEST(MultilineReply, SplitsLinesAndMarksContinuation) {
+    EXPECT_EQ(multiline_reply(550, "5.7.1", {"one", "two\nthree"}),
+              "550-5.7.1 one\r\n550-5.7.1 two\r\n550 5.7.1 three\r\n");
+    EXPECT_EQ(multiline_reply(250, "2.0.0", {}), "250 2.0.0\r\n");
+}
