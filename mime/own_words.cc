@@ -253,6 +253,20 @@ bool is_attribution(std::string_view line) {
     return false;
 }
 
+// How many lines (1 or 2) an attribution at lines[i] takes; 0 if none.
+// Gmail wraps long ones: "On Tue, 30 Sep 2025 at 17:02, David <d@x>" / "wrote:".
+std::size_t attribution_lines(const std::vector<std::string_view>& lines, std::size_t i) {
+    if (is_attribution(lines[i])) return 1;
+    if (i + 1 >= lines.size() || trim(lines[i]).empty()) return 0;
+    std::string key = phrase_key(lines[i]);
+    bool opener = false;
+    for (std::string_view o : {"on ", "le ", "am ", "el ", "w dniu ", "op ", "il ", "den "})
+        if (key.rfind(o, 0) == 0) opener = true;
+    if (!opener) return 0;
+    std::string joined = std::string(trim(lines[i])) + " " + std::string(trim(lines[i + 1]));
+    return is_attribution(joined) ? 2 : 0;
+}
+
 bool is_underscore_rule(std::string_view line) {
     line = trim(line);
     return line.size() >= 10 && std::all_of(line.begin(), line.end(), [](char c) { return c == '_'; });
@@ -289,6 +303,28 @@ bool is_postscript(std::string_view line) {
     for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return starts_with(head, "P.S") || starts_with(head, "PS:") || starts_with(head, "PS ") ||
            starts_with(head, "PS.") || starts_with(head, "P. S") || starts_with(head, "PPS");
+}
+
+// A line made only of the sender's names, their initials and kisses:
+// "Mike", "Em x", "K x", "Karen xx".
+bool is_name_line(std::string_view line, const std::vector<std::string>& names) {
+    auto ws = words(line);
+    if (ws.empty() || ws.size() > 3) return false;
+    bool has_name = false;
+    for (auto& w : ws) {
+        bool kiss = w.find_first_not_of('x') == std::string::npos;
+        bool name = false;
+        for (auto& n : names) {
+            std::string fn = fold(n);
+            if (fn.empty()) continue;
+            if (fn == w || (w.size() == 1 && fn[0] == w[0]) ||
+                (w.size() >= 2 && fn.size() > w.size() && fn.compare(0, w.size(), w) == 0))
+                name = true;
+        }
+        if (name) has_name = true;
+        else if (!kiss) return false;
+    }
+    return has_name;
 }
 
 std::string join(const std::vector<std::string_view>& lines, std::size_t from, std::size_t to) {
@@ -423,14 +459,10 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
                 cut = i;
                 cut_is_forward = hints.forward;
             }
-        } else if (is_attribution(line) ||
-                   (i + 1 < n && !is_blank(line) && !is_attribution(lines[i + 1]) &&
-                    is_attribution(std::string(trim(line)) + " " + std::string(trim(lines[i + 1]))) &&
-                    (i + 2 >= n || is_quote_line(lines[i + 2]) || is_blank(lines[i + 2])) &&
-                    phrase_key(line).rfind("on ", 0) == 0)) {
+        } else if (std::size_t att = attribution_lines(lines, i); att > 0) {
             // An attribution directly followed by quoted lines: mark it and
             // the ">" block as quoted (inline replies keep the rest).
-            std::size_t att_end = is_attribution(line) ? i + 1 : i + 2;
+            std::size_t att_end = i + att;
             std::size_t k = att_end;
             while (k < n && is_blank(lines[k])) ++k;
             if (k < n && is_quote_line(lines[k])) {
@@ -556,27 +588,18 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
     }
 
     std::size_t body_end = std::min(signoff, sig_start);
-    // Without a sign-off or marker: trailing lines that are only the
-    // sender's name ("Mike", "Em x", "Karen x") are the signature.
-    if (body_end == m) {
-        std::size_t i = m;
+    // Without a sign-off: trailing lines that are only the sender's name
+    // ("Mike", "Em x", "K x") are the signature.
+    if (signoff == m) {
+        std::size_t i = body_end;
         while (i > body_start) {
             auto t = trim(own[i - 1]);
             if (t.empty()) { --i; continue; }
-            auto ws = words(t);
-            bool name_line = !ws.empty() && ws.size() <= 3;
-            if (name_line) {
-                bool has_name = false;
-                for (auto& w : ws)
-                    for (auto& sn : hints.sender_names)
-                        if (!sn.empty() && fold(sn) == w) has_name = true;
-                name_line = has_name;
-            }
-            if (!name_line) break;
+            if (!is_name_line(t, hints.sender_names)) break;
             --i;
         }
         // Only when the name block does not swallow everything.
-        if (i > body_start && i < m) body_end = i;
+        if (i > body_start && i < body_end) body_end = i;
     }
 
     parts.body = join(own, body_start, body_end);

@@ -1,0 +1,181 @@
+// split_text: greeting, own words, sign-off, signature, P.S., quotes and
+// forwards, in the shapes real clients and people produce.
+
+#include "mime/own_words.h"
+
+#include <gtest/gtest.h>
+
+using rapport::mime::fold;
+using rapport::mime::split_text;
+using rapport::mime::SplitHints;
+using rapport::mime::words;
+
+TEST(OwnWords, ClassicLetter) {
+    auto p = split_text("Dear Ms Shah,\n\nI'm applying for the post.\nMore text.\n\nKind regards,\nJake\n-- \n"
+                        "Jake Turner\n07700 900481\n");
+    EXPECT_EQ(p.greeting, "Dear Ms Shah,");
+    EXPECT_EQ(p.body, "I'm applying for the post.\nMore text.");
+    EXPECT_EQ(p.signoff, "Kind regards,");
+    EXPECT_EQ(p.signature, "Jake\n-- \nJake Turner\n07700 900481");
+    EXPECT_EQ(p.own_words(), "I'm applying for the post.\nMore text.");
+    EXPECT_FALSE(p.has_quote);
+}
+
+TEST(OwnWords, SignatureDelimiterWithoutSignoff) {
+    auto p = split_text("Hi Sam,\n\nSee you Sunday.\n-- \nJake\n");
+    EXPECT_EQ(p.body, "See you Sunday.");
+    EXPECT_EQ(p.signature, "-- \nJake");
+}
+
+TEST(OwnWords, MobileFooters) {
+    for (const char* footer : {"Sent from my iPhone", "Sent from my Galaxy", "Get Outlook for Android",
+                               "Von meinem iPhone gesendet", "Envoyé de mon iPhone", "Enviado desde mi iPhone",
+                               "Wysłane z mojego telefonu"}) {
+        auto p = split_text(std::string("Hi both,\n\nFancy a walk on Sunday?\n\nK x\n") + footer + "\n",
+                            SplitHints{{"Karen", "K"}, false});
+        EXPECT_EQ(p.body, "Fancy a walk on Sunday?") << footer;
+        EXPECT_NE(p.signature.find(footer), std::string::npos) << footer;
+    }
+}
+
+TEST(OwnWords, PostscriptAfterSignatureIsOwnWords) {
+    auto p = split_text("Dear Maya,\n\nMy CV is attached.\n\nKind regards,\nAmelia\n-- \nAmelia Clark\n"
+                        "Freelance designer\nP.S. See [insert portfolio link].\n");
+    EXPECT_EQ(p.postscript, "P.S. See [insert portfolio link].");
+    EXPECT_EQ(p.own_words(), "My CV is attached.\n\nP.S. See [insert portfolio link].");
+    EXPECT_EQ(p.signature.find("P.S."), std::string::npos);
+}
+
+TEST(OwnWords, PreambleAboveGreetingIsOwnWords) {
+    auto p = split_text("14 Larch Close\nLeeds LS6 3EX\n\nDear Mr Gale,\n\nI am writing to ask.\n\nYours sincerely,\n"
+                        "Ryan Hughes\n");
+    EXPECT_EQ(p.preamble, "14 Larch Close\nLeeds LS6 3EX");
+    EXPECT_EQ(p.greeting, "Dear Mr Gale,");
+    EXPECT_EQ(p.body, "I am writing to ask.");
+    EXPECT_EQ(p.own_words(), "14 Larch Close\nLeeds LS6 3EX\n\nI am writing to ask.");
+}
+
+TEST(OwnWords, GreetingAndTextOnOneLine) {
+    auto p = split_text("Hi Karen, thanks for hosting us yesterday.\nNotes below.\n\nBest regards,\nRob\n");
+    EXPECT_EQ(p.greeting, "Hi Karen,");
+    EXPECT_EQ(p.body, "thanks for hosting us yesterday.\nNotes below.");
+}
+
+TEST(OwnWords, GreetingsInSupportedLanguages) {
+    for (const char* g : {"Sehr geehrte Damen und Herren,", "Madame, Monsieur,", "Estimada Sra. López:",
+                          "Szanowni Państwo,", "Dzień dobry,", "Bonjour Madame Dubois,", "A quien corresponda:",
+                          "To whom it may concern,", "Dear Beth, Priya and Mark,", "Hello,"}) {
+        auto p = split_text(std::string(g) + "\n\nText of the letter.\n");
+        EXPECT_EQ(p.greeting, g);
+        EXPECT_EQ(p.body, "Text of the letter.");
+    }
+}
+
+TEST(OwnWords, SignoffsInSupportedLanguages) {
+    for (const char* s : {"Mit freundlichen Grüßen", "Bien cordialement,", "Atentamente,", "Z poważaniem",
+                          "Un saludo cordial,", "Cheers,", "Yours faithfully,", "Thanks very much,", "Best,"}) {
+        auto p = split_text(std::string("Hello,\n\nThe letter itself.\n\n") + s + "\nAnna Nowak\n");
+        EXPECT_EQ(p.signoff, s);
+        EXPECT_EQ(p.body, "The letter itself.");
+        EXPECT_EQ(p.signature, "Anna Nowak");
+    }
+}
+
+TEST(OwnWords, ASentenceStartingWithThanksIsNotASignoff) {
+    auto p = split_text("Hi Claire,\n\nThanks for getting back to me so quickly.\nSee you then.\n\nThanks,\nNadia\n");
+    EXPECT_EQ(p.body, "Thanks for getting back to me so quickly.\nSee you then.");
+    EXPECT_EQ(p.signoff, "Thanks,");
+}
+
+TEST(OwnWords, TrailingNameWithoutSignoff) {
+    auto p = split_text("Hi {{first_name}},\n\nWe're having a barbecue.\nLet me know.\nMike\n",
+                        SplitHints{{"mike", "dawson"}, false});
+    EXPECT_EQ(p.body, "We're having a barbecue.\nLet me know.");
+    EXPECT_EQ(p.signature, "Mike");
+}
+
+TEST(OwnWords, GmailAttributionAndQuotedLines) {
+    auto p = split_text("Hi David,\n\nTuesday is fine.\n\nCheers,\nChris\n\nOn Tue, 30 Sep 2025 at 17:02, David "
+                        "Okafor <d.okafor@harbourlets.co.uk>\nwrote:\n> Hi Chris,\n>\n> Would Tuesday work?\n");
+    EXPECT_TRUE(p.has_quote);
+    EXPECT_EQ(p.body, "Tuesday is fine.");
+    EXPECT_NE(p.quoted.find("> Would Tuesday work?"), std::string::npos);
+    EXPECT_EQ(p.signature, "Chris");
+}
+
+TEST(OwnWords, AppleQuotedAttribution) {
+    auto p = split_text("Sounds perfect.\n\nK x\nSent from my iPhone\n\n> On 24 Aug 2025, at 21:03, Sinead "
+                        "<s@gmail.com> wrote:\n>\n> Hi everyone,\n");
+    EXPECT_TRUE(p.has_quote);
+    EXPECT_EQ(p.own_words(), "Sounds perfect.\n\nK x");
+}
+
+TEST(OwnWords, OutlookHeaderBlock) {
+    auto p = split_text("Dear Sophie,\n\nThank you.\n\nKind regards,\nNadia\n\n-----Original Message-----\n"
+                        "From: Sophie Tran [mailto:sophie.tran@cardale.co.uk]\nSent: 05 June 2025 16:12\n"
+                        "Subject: RE: Application\n\nDear Nadia,\n[Company Name]\n");
+    EXPECT_TRUE(p.has_quote);
+    EXPECT_EQ(p.body, "Thank you.");
+    EXPECT_EQ(p.quoted.find("Dear Nadia"), p.quoted.find("Dear Nadia")); // kept in quoted
+    EXPECT_NE(p.quoted.find("[mailto:"), std::string::npos);
+    EXPECT_EQ(p.own_words().find("Company"), std::string::npos);
+}
+
+TEST(OwnWords, OutlookUnderscoreRule) {
+    auto p = split_text("Hi Amy,\n\nDone.\n\nRob\n________________________________\nFrom: Amy Shaw "
+                        "<amy.shaw@norvane.com>\nSent: 16 June 2025 16:31\nTo: Rob\nSubject: Timesheets\n\nRob, "
+                        "your timesheet.\n",
+                        SplitHints{{"rob", "ellis"}, false});
+    EXPECT_TRUE(p.has_quote);
+    EXPECT_FALSE(p.has_forward);
+    EXPECT_EQ(p.body, "Done.");
+}
+
+TEST(OwnWords, OutlookForwardIsForwardedContent) {
+    auto p = split_text("Amy - drawings from Owen below.\n\nThanks,\nRob\n________________________________\n"
+                        "From: Owen Price <owen.price@kilnworth.co.uk>\nSent: 18 June 2025 16:40\n\nHi Rob,\n",
+                        SplitHints{{"rob"}, true});
+    EXPECT_TRUE(p.has_forward);
+    EXPECT_FALSE(p.has_quote);
+    EXPECT_NE(p.forwarded.find("Hi Rob"), std::string::npos);
+}
+
+TEST(OwnWords, ForwardBanners) {
+    for (const char* banner : {"---------- Forwarded message ---------", "-------- Forwarded Message --------",
+                               "Begin forwarded message:", "---------- Weitergeleitete Nachricht ----------"}) {
+        auto p = split_text(std::string("Thought you'd like this.\n\n") + banner + "\nFrom: X <x@y.com>\n\nAdvert\n");
+        EXPECT_TRUE(p.has_forward) << banner;
+        EXPECT_EQ(p.own_words(), "Thought you'd like this.") << banner;
+    }
+}
+
+TEST(OwnWords, NoGreetingNoSignoff) {
+    auto p = split_text("Paul, the man is coming on Thursday.\nCould you be here?\n");
+    EXPECT_EQ(p.body, "Paul, the man is coming on Thursday.\nCould you be here?");
+}
+
+TEST(OwnWords, EmptyAndOddInputNeverFail) {
+    EXPECT_EQ(split_text("").own_words(), "");
+    EXPECT_EQ(split_text("\n\n\n").own_words(), "");
+    auto p = split_text(">\n>\n> only quotes\n");
+    EXPECT_TRUE(p.has_quote);
+    EXPECT_EQ(p.own_words(), "");
+    std::string junk(10000, '>');
+    split_text(junk);
+    split_text(std::string("\xff\xfe\xc3", 3));
+}
+
+TEST(Fold, LowerCaseWithoutAccents) {
+    EXPECT_EQ(fold("Życiorys Köhler ÉTÉ"), "zyciorys kohler ete");
+    EXPECT_EQ(fold("Straße"), "strasse");
+    EXPECT_EQ(fold("Łódź"), "lodz");
+    EXPECT_EQ(fold("it’s"), "it's");
+}
+
+TEST(Words, SplitsOnPunctuationKeepsLetters) {
+    EXPECT_EQ(words("Halden's new site – Dzień dobry!"),
+              (std::vector<std::string>{"halden", "new", "site", "dzien", "dobry"}));
+    EXPECT_EQ(words("offre d'emploi"), (std::vector<std::string>{"offre", "d", "emploi"}));
+    EXPECT_EQ(words("Ferrow Build, 2:1 in Economics"),
+              (std::vector<std::string>{"ferrow", "build", "2", "1", "in", "economics"}));
+}
