@@ -97,6 +97,13 @@ std::string canonical_charset(std::string_view cs) {
     if (c == "iso-8859-1" || c == "iso8859-1" || c == "latin1" || c == "latin-1" || c == "windows-1252" ||
         c == "cp1252" || c == "iso_8859-1" || c == "l1" || c == "x-ansi")
         return "cp1252";
+    // Only plausible names reach iconv: it reads "//" suffixes and other
+    // syntax in the name as options.
+    if (c.size() > 40 || !std::all_of(c.begin(), c.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+                   ch == ':' || ch == '+';
+        }))
+        return "x-invalid-name";
     if (c == "ks_c_5601-1987") return "cp949";
     if (c == "gb2312") return "gb18030";
     return c;
@@ -226,7 +233,7 @@ std::string to_utf8(std::string_view bytes, std::string_view charset, bool* unkn
                           cs.rfind("cp", 0) == 0 || cs.rfind("koi8", 0) == 0;
     if (ascii_superset && is_ascii(bytes)) return std::string(bytes);
     std::string out;
-    if (iconv_to_utf8(bytes, cs, out)) return out;
+    if (cs != "x-invalid-name" && iconv_to_utf8(bytes, cs, out)) return is_utf8(out) ? out : sanitize_utf8(out);
     if (unknown) *unknown = true;
     return fallback();
 }

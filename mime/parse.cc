@@ -113,6 +113,8 @@ private:
     std::deque<std::string> arena_; // decoded message/rfc822 bodies the tree points into
 
     void problem(std::string s) {
+        // Sentences quote input (cut at a byte count): keep them valid UTF-8.
+        if (!detail::is_utf8(s)) s = detail::sanitize_utf8(s);
         if (msg_.problems.size() < 100 &&
             std::find(msg_.problems.begin(), msg_.problems.end(), s) == msg_.problems.end())
             msg_.problems.push_back(std::move(s));
@@ -178,7 +180,7 @@ private:
         if (const Field* ct = field(node, "Content-Type")) {
             std::string_view v = ct->value;
             auto semi = v.find(';');
-            std::string t = lower(trim(v.substr(0, semi)));
+            std::string t = detail::sanitize_utf8(lower(trim(v.substr(0, semi))));
             // Comments in the type ("text/plain (generated)") are rare; drop them.
             if (auto paren = t.find('('); paren != std::string::npos) t = std::string(trim(t.substr(0, paren)));
             if (semi != std::string_view::npos) node.ct_params = detail::parse_params(v.substr(semi + 1));
@@ -197,11 +199,11 @@ private:
         if (const Field* cd = field(node, "Content-Disposition")) {
             std::string_view v = cd->value;
             auto semi = v.find(';');
-            node.disposition = lower(trim(v.substr(0, semi)));
+            node.disposition = detail::sanitize_utf8(lower(trim(v.substr(0, semi))));
             if (semi != std::string_view::npos) node.cd_params = detail::parse_params(v.substr(semi + 1));
         }
         if (const Field* te = field(node, "Content-Transfer-Encoding")) node.cte = lower(trim(te->value));
-        if (const Field* id = field(node, "Content-ID")) node.content_id = strip_angles(id->value);
+        if (const Field* id = field(node, "Content-ID")) node.content_id = detail::sanitize_utf8(strip_angles(id->value));
     }
 
     static std::string strip_angles(std::string_view v) {

@@ -150,3 +150,22 @@ TEST(Torture, KnownShapes) {
     Message overflow = rapport::mime::parse(slurp(kTorture / "messages" / "stack-overflow.txt"));
     EXPECT_EQ(overflow.subject, "Message Subject");
 }
+
+// Inputs the fuzzer once crashed on (tests/data/mime/fuzz-regressions).
+TEST(FuzzRegressions, AllSurvive) {
+    const fs::path dir = fs::path(RAPPORT_TEST_DATA) / "mime" / "fuzz-regressions";
+    if (!fs::is_directory(dir)) GTEST_SKIP();
+    for (const auto& f : files_under(dir)) {
+        std::string raw = slurp(f);
+        for (bool tiny : {false, true}) {
+            rapport::mime::Limits lim;
+            if (tiny) {
+                lim.max_depth = 3;
+                lim.max_parts = 8;
+                lim.max_text_bytes = 64;
+            }
+            Message m = rapport::mime::parse(raw, lim);
+            EXPECT_NO_THROW((void)rapport::mime::to_json(m).dump()) << f;
+        }
+    }
+}

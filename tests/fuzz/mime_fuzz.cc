@@ -1,0 +1,32 @@
+// mime_fuzz.cc - libFuzzer entry point for mime::parse().
+//
+// The parser sees untrusted bytes from the network: it must never crash,
+// hang, leak, or hand out invalid UTF-8 (to_json().dump() throws on invalid
+// UTF-8, so that is checked for free). Odd-sized inputs also run with tiny
+// limits so the limit paths get exercised.
+//   scripts/fuzz.sh 300
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "mime/message.h"
+#include "mime/model_json.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::string_view raw(reinterpret_cast<const char*>(data), size);
+    rapport::mime::Limits limits;
+    if (size % 2) {
+        limits.max_depth = 3;
+        limits.max_parts = 8;
+        limits.max_text_bytes = 64;
+    }
+    rapport::mime::Message m = rapport::mime::parse(raw, limits);
+    (void)rapport::mime::to_json(m).dump();
+    (void)rapport::mime::describe(m);
+    for (const auto& a : m.recipients()) {
+        (void)a.local_part();
+        (void)a.domain();
+    }
+    return 0;
+}
