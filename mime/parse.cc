@@ -94,6 +94,7 @@ public:
     Parser(const Limits& lim, Message& msg) : lim_(lim), msg_(msg) {}
 
     void run(std::string_view raw) {
+        if (raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3); // a UTF-8 BOM from a text editor
         Node root = build(raw, 0, "text/plain", true);
         read_top_headers(root);
         if (auto t = pick_text(root)) {
@@ -155,6 +156,18 @@ private:
                 return c == ' ' || c == '\t' || static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126;
             });
             if (!valid) {
+                // A line broken without its leading blank (issue358 in the
+                // torture set): when the next line is a field again, the block
+                // visibly goes on, so keep this one as a continuation.
+                std::size_t e2 = next < n ? raw.find('\n', next) : std::string_view::npos;
+                std::string_view after = next < n ? raw.substr(next, (e2 == std::string_view::npos ? n : e2) - next) : std::string_view{};
+                if (!node.fields.empty() && looks_like_field(after)) {
+                    problem("header line without a colon");
+                    auto& v = node.fields.back().value;
+                    if (v.size() < 64 * 1024) v.append(line);
+                    pos = next;
+                    continue;
+                }
                 if (!first || top) problem("header block not ended by an empty line");
                 node.body = raw.substr(pos);
                 return;
@@ -167,6 +180,16 @@ private:
         // Fields up to the end and no body: an empty body (common, and legal
         // enough: "--b\nContent-Type: image/gif\n--b").
         node.body = raw.substr(n);
+    }
+
+    static bool looks_like_field(std::string_view line) {
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos || colon == 0) return false;
+        for (std::size_t i = 0; i < colon; ++i) {
+            auto c = static_cast<unsigned char>(line[i]);
+            if (c <= 32 || c > 126) return false;
+        }
+        return true;
     }
 
     const Field* field(const Node& node, std::string_view name) const {

@@ -384,3 +384,23 @@ TEST(Malformed, GarbageNeverThrows) {
         (void)rapport::mime::describe(m);
     }
 }
+
+TEST(Malformed, BomAndBrokenContinuation) {
+    Message bom = parse("\xEF\xBB\xBFSubject: with BOM\nFrom: a@example.org\n\nhi\n");
+    EXPECT_EQ(bom.subject, "with BOM");
+    EXPECT_EQ(bom.text, "hi\n");
+    Message broken = parse("Subject: s\nX-Long: first half\nsecond half without blank\nFrom: a@example.org\n\nbody\n");
+    EXPECT_EQ(broken.header("X-Long"), "first halfsecond half without blank");
+    EXPECT_EQ(broken.from.at(0).address, "a@example.org");
+    EXPECT_EQ(broken.text, "body\n");
+    // No blank line after the header: the body starts at the first non-field line.
+    Message nobreak = parse("Subject: s\nThis is the body.\nSecond line.\n");
+    EXPECT_EQ(nobreak.text, "This is the body.\nSecond line.\n");
+    EXPECT_FALSE(nobreak.problems.empty());
+}
+
+TEST(Text, GarbageCharsetNameIsUnknown) {
+    Message m = parse(std::string(kHead) + "Content-Type: text/plain; charset=\"utf-8//IGNORE\"\n\nok \xE9\n");
+    EXPECT_EQ(m.text, "ok \xC3\xA9\n"); // not valid UTF-8: read as windows-1252
+    EXPECT_NE(m.problems.at(0).find("unknown charset"), std::string::npos);
+}
