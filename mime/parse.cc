@@ -26,6 +26,7 @@
 // Message::problems; nothing throws (allocation failure aside).
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -457,11 +458,41 @@ private:
         return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
     }
 
+    // Lenient spellings libetpan rejects or misreads: full day and month
+    // names ("Monday, 3 March 2025") are cut to three letters, and a final
+    // "UT" (RFC 5322 obs-zone) becomes +0000 (libetpan reads it as +0001).
+    static std::string normalise_date(std::string_view v) {
+        std::string out;
+        std::size_t i = 0;
+        while (i < v.size()) {
+            if (std::isalpha(static_cast<unsigned char>(v[i]))) {
+                std::size_t j = i;
+                while (j < v.size() && std::isalpha(static_cast<unsigned char>(v[j]))) ++j;
+                std::string_view word = v.substr(i, j - i);
+                bool zone = j >= v.size() || v[j] == ' ' || v[j] == '(';
+                if (word.size() > 3 && !(zone && i > 0 && j == v.size())) word = word.substr(0, 3);
+                if ((word == "UT" || word == "ut") && j == v.size()) word = "+0000";
+                out += word;
+                i = j;
+            } else {
+                out += v[i++];
+            }
+        }
+        return out;
+    }
+
     std::optional<std::int64_t> date(std::string_view value) {
         std::string v(trim(value));
         std::size_t idx = 0;
         mailimf_date_time* dt = nullptr;
         int r = mailimf_date_time_parse(v.data(), v.size(), &idx, &dt);
+        std::string nv = normalise_date(v);
+        if (r != MAILIMF_NO_ERROR || nv != v) {
+            if (dt) mailimf_date_time_free(dt);
+            dt = nullptr;
+            idx = 0;
+            r = mailimf_date_time_parse(nv.data(), nv.size(), &idx, &dt);
+        }
         if (r != MAILIMF_NO_ERROR || !dt) {
             problem("unparsable Date header: " + detail::sanitize_utf8(v.substr(0, 60)));
             return std::nullopt;

@@ -103,6 +103,12 @@ TEST(Headers, DateZonesAndIds) {
     Message e = parse("Date: 3 Mar 2025 03:12:40 EST\n\nx\n");
     ASSERT_TRUE(e.date);
     EXPECT_EQ(*e.date, 1740989560);
+    for (const char* d : {"Mon, 3 Mar 2025 08:12:40 UT", "Monday, 3 March 2025 08:12:40 +0000",
+                          "3 Mar 25 09:12:40 +0100 (CET)", "Mon, 3 Mar 2025 08:12:40 GMT"}) {
+        Message x = parse(std::string("Date: ") + d + "\n\nx\n");
+        ASSERT_TRUE(x.date) << d;
+        EXPECT_EQ(*x.date, 1740989560) << d;
+    }
     Message bad = parse("Date: yesterday\n\nx\n");
     EXPECT_FALSE(bad.date);
     Message none = parse("Subject: x\n\nx\n");
