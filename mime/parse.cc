@@ -625,14 +625,21 @@ private:
         if (node.message()) return nullptr;
         if (!node.multipart()) return node.is_body_text() ? &node : nullptr;
         if (node.type == "multipart/alternative") {
+            // An empty plain alternative next to a full HTML one (some web
+            // mailers send that) loses to the HTML.
             const Node* html = nullptr;
+            const Node* blank_plain = nullptr;
             for (const auto& c : node.children) {
                 const Node* t = find_text(c);
                 if (!t) continue;
-                if (t->type == "text/plain") return t;
-                if (!html) html = t;
+                if (t->type == "text/plain") {
+                    if (!trim(t->body).empty()) return t;
+                    if (!blank_plain) blank_plain = t;
+                } else if (!html) {
+                    html = t;
+                }
             }
-            return html;
+            return html ? html : blank_plain;
         }
         for (const auto& c : node.children)
             if (const Node* t = find_text(c)) return t;

@@ -212,6 +212,11 @@ TEST(Text, AlternativePrefersPlain) {
     EXPECT_EQ(m.text, "plain");
     EXPECT_FALSE(m.text_from_html);
     EXPECT_TRUE(m.attachments.empty());
+    Message e = parse(std::string(kHead) + "Content-Type: multipart/alternative; boundary=alt\n\n"
+                                           "--alt\nContent-Type: text/plain\n\n\n"
+                                           "--alt\nContent-Type: text/html\n\n<p>only here</p>\n--alt--\n");
+    EXPECT_EQ(e.text, "only here");
+    EXPECT_TRUE(e.text_from_html);
 }
 
 TEST(Html, OutlookMsoNormal) {
