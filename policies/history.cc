@@ -1,24 +1,37 @@
 // history.cc - the sending history in SQLite (see history.h).
 //
-// Schema (version 1; PRAGMA user_version):
+// Schema (version 2; PRAGMA user_version):
 //   sender(id, name)                 one row per account key
-//   msg(id, sender, time, sig)       sig: 2-byte b-bit MinHash values, or NULL
+//   msg(id, sender, time, sig, tid)  sig: 2-byte b-bit MinHash values, or
+//                                    NULL; tid: the message's template
+//                                    family (NULL without sig)
 //   rcpt(msg, addr)                  lower-case recipient addresses
 //   org(msg, org)                    organisation keys written to
 //   band(key, msg)                   LSH band keys (minhash.h), 32-bit
-// Indexes: msg(sender, time) for organisations() and msg(time) for prune().
+// Indexes: msg(sender, time) for organisations(), msg(time) for prune(),
+// msg(sender, tid, time) for counting a family's recipients.
 // Message bodies are never stored; a signature cannot be turned back into
 // text.
 //
-// Lookup cost: kBands index probes, then one row fetch per candidate. The
-// candidates are the messages of this sender sharing a band, so the cost
-// follows the sender's own similar-looking history, not the database size.
+// Template families: record() gives each message with a signature the tid
+// of its most similar earlier message of the sender (verified similarity
+// >= kTemplateThreshold, the default min_similarity), else its own id, so a
+// family is a chain of near-duplicates. A lookup then needs ONE verified
+// member per family: it reads the newest kBucketLimit messages of each of
+// the kBands band buckets (bounded work, whatever the bucket sizes - a
+// bucket won by a shared bio can hold most of a sender's letters), verifies
+// them, and counts the distinct recipients of every message of the matched
+// families inside [since, until] through msg(sender, tid, time) - exact,
+// not sampled.
+//
 // prune() recomputes the band keys from the stored signatures, so band
-// rows need no index on msg.
+// rows need no index on msg; it remembers the oldest stored time, so the
+// call after every record() costs nothing until something is due.
 //
 // One History per thread: the connection and its cached statements are not
 // shared across threads. Several processes may open the same file (WAL,
-// busy timeout 5 s).
+// busy timeout 5 s); changes by others are noticed through the data
+// version.
 
 #include "policies/history.h"
 
@@ -28,6 +41,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
@@ -36,14 +51,19 @@
 namespace rapport::policies {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
+
+// A message joins the family of an earlier one at this similarity (the
+// default min_similarity of find_similar: "most sentences identical").
+constexpr double kTemplateThreshold = 0.5;
 
 const char* const kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS sender(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS msg(id INTEGER PRIMARY KEY, sender INTEGER NOT NULL,
-                               time INTEGER NOT NULL, sig BLOB);
+                               time INTEGER NOT NULL, sig BLOB, tid INTEGER);
 CREATE INDEX IF NOT EXISTS msg_sender_time ON msg(sender, time);
 CREATE INDEX IF NOT EXISTS msg_time ON msg(time);
+CREATE INDEX IF NOT EXISTS msg_tid ON msg(sender, tid, time) WHERE tid IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rcpt(msg INTEGER NOT NULL, addr TEXT NOT NULL,
                                 PRIMARY KEY(msg, addr)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS org(msg INTEGER NOT NULL, org TEXT NOT NULL,
@@ -106,6 +126,7 @@ public:
         sqlite3_clear_bindings(st_);
     }
     std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
+    bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
     std::string text(int col) const {
         const auto* p = sqlite3_column_text(st_, col);
         return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
@@ -163,10 +184,31 @@ sqlite3* open_db(const std::string& path) {
 struct History::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
-    std::unique_ptr<Stmt> find_sender, add_sender, add_msg, add_rcpt, add_org, add_band, get_cand,
-        get_rcpt, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msgs;
+    std::unique_ptr<Stmt> find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
+        get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
+
+    // A verified candidate of a lookup.
+    struct Cand {
+        std::int64_t id, tid;
+        double sim;
+    };
+    // The last search, reused by record() right after find_similar() for
+    // the same sender and text when the database has not changed since.
+    struct Search {
+        std::int64_t sid = 0;
+        std::string sig;
+        std::int64_t stamp = -1;
+        std::vector<Cand> cands;
+    } last;
+    std::unordered_set<std::int64_t> seen; // scratch
+
+    // Oldest stored time (max when empty), valid while the data version
+    // is `oldest_version` (other connections' commits change it).
+    std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
+    unsigned oldest_version = 0;
+    bool oldest_known = false;
 
     explicit Impl(const std::string& path) : db(open_db(path)) {
         try {
@@ -179,9 +221,10 @@ struct History::Impl {
     ~Impl() { close(); }
 
     void close() {
-        find_sender.reset(); add_sender.reset(); add_msg.reset(); add_rcpt.reset(); add_org.reset();
-        add_band.reset(); get_cand.reset(); get_rcpt.reset(); get_orgs.reset();
-        old_msgs.reset(); del_band.reset(); del_rcpt.reset(); del_org.reset(); del_msgs.reset();
+        for (auto* s : {&find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
+                        &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
+                        &set_tid})
+            s->reset();
         sqlite3_close(db);
         db = nullptr;
     }
@@ -192,9 +235,10 @@ struct History::Impl {
         // records is acceptable, so WAL without fsync per commit.
         // mmap: candidate rows are read by random access; mapped pages
         // cost no read() call each. The WAL is checkpointed (and synced)
-        // every 10000 pages rather than 1000: fewer, larger pauses.
+        // every 10000 pages (some 600 records) rather than 1000: fewer,
+        // larger pauses, outside the 99th percentile.
         exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
-                 "PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=10000;");
+                 "PRAGMA cache_size=-32768; PRAGMA mmap_size=2147483648; PRAGMA wal_autocheckpoint=10000;");
         int version = 0;
         {
             Stmt v(db, "PRAGMA user_version");
@@ -206,30 +250,66 @@ struct History::Impl {
                                      " is newer than this program knows (" + std::to_string(kSchemaVersion) + ")");
         exec(db, "BEGIN IMMEDIATE");
         try {
+            // Version 1 had no template families and 17x2 bands.
+            const bool migrate = version == 1;
+            if (migrate) exec(db, "ALTER TABLE msg ADD COLUMN tid INTEGER; DELETE FROM band;");
             exec(db, kSchema);
-            exec(db, "PRAGMA user_version=1");
+            prepare();
+            if (migrate) rebuild_families();
+            exec(db, "PRAGMA user_version=2");
             exec(db, "COMMIT");
         } catch (...) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
             throw;
         }
+    }
+
+    void prepare() {
         auto prep = [&](const char* sql) { return std::make_unique<Stmt>(db, sql); };
         find_sender = prep("SELECT id FROM sender WHERE name = ?1");
         add_sender = prep("INSERT INTO sender(name) VALUES (?1)");
-        add_msg = prep("INSERT INTO msg(sender, time, sig) VALUES (?1, ?2, ?3)");
+        next_id = prep("SELECT ifnull(max(id), 0) + 1 FROM msg");
+        add_msg = prep("INSERT INTO msg(id, sender, time, sig, tid) VALUES (?1, ?2, ?3, ?4, ?5)");
         add_rcpt = prep("INSERT OR IGNORE INTO rcpt(msg, addr) VALUES (?1, ?2)");
         add_org = prep("INSERT OR IGNORE INTO org(msg, org) VALUES (?1, ?2)");
         add_band = prep("INSERT OR IGNORE INTO band(key, msg) VALUES (?1, ?2)");
-        get_cand = prep("SELECT msg.id, msg.sig FROM band CROSS JOIN msg ON msg.id = band.msg "
-                        "WHERE band.key = ?1 AND msg.sender = ?2 AND msg.time BETWEEN ?3 AND ?4");
-        get_rcpt = prep("SELECT addr FROM rcpt WHERE msg = ?1");
+        // Newest first (ids grow with recording), a few per bucket. CROSS
+        // JOIN keeps the band index first.
+        get_cand = prep("SELECT msg.id, msg.tid, msg.sig FROM band CROSS JOIN msg ON msg.id = band.msg "
+                        "WHERE band.key = ?1 AND msg.sender = ?2 AND msg.tid IS NOT NULL "
+                        "ORDER BY band.msg DESC LIMIT ?3");
+        get_family = prep("SELECT msg.id, rcpt.addr FROM msg LEFT JOIN rcpt ON rcpt.msg = msg.id "
+                          "WHERE msg.sender = ?1 AND msg.tid = ?2 AND msg.time BETWEEN ?3 AND ?4");
         get_orgs = prep("SELECT DISTINCT org.org FROM msg JOIN org ON org.msg = msg.id "
                         "WHERE msg.sender = ?1 AND msg.time >= ?2 ORDER BY 1");
         old_msgs = prep("SELECT id, sender, sig FROM msg WHERE time < ?1");
         del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
         del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
         del_org = prep("DELETE FROM org WHERE msg = ?1");
-        del_msgs = prep("DELETE FROM msg WHERE time < ?1");
+        del_msg = prep("DELETE FROM msg WHERE id = ?1");
+        min_time = prep("SELECT min(time) FROM msg");
+        set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
+    }
+
+    // Schema 1 -> 2: families and bands recomputed in recording order.
+    void rebuild_families() {
+        struct Row {
+            std::int64_t id, sender;
+            Fingerprint sig;
+        };
+        std::vector<Row> rows;
+        {
+            Stmt all(db, "SELECT id, sender, sig FROM msg WHERE sig IS NOT NULL ORDER BY id");
+            while (all.step()) rows.push_back({all.i64(0), all.i64(1), all.sig(2)});
+            all.reset();
+        }
+        for (const Row& r : rows) {
+            if (r.sig.empty()) continue;
+            search(r.sender, r.sig);
+            set_tid->bind(1, r.id).bind(2, best_family(last.cands, r.id)).run();
+            for (std::int32_t key : minhash::band_keys(r.sender, r.sig)) add_band->bind(1, key).bind(2, r.id).run();
+        }
+        last = Search{};
     }
 
     // The id of `name`, or 0 when it never sent anything.
@@ -251,16 +331,78 @@ struct History::Impl {
         return id;
     }
 
-    // Runs f inside a savepoint, so it is atomic alone or within a batch.
+    // Changes whenever this connection or another one commits.
+    unsigned data_version() {
+        unsigned v = 0;
+        sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
+        return v;
+    }
+    std::int64_t stamp() {
+        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + data_version();
+    }
+
+    // Verified candidates of `print` (bounded: kBands buckets, the newest
+    // kBucketLimit of each), into last.cands.
+    void search(std::int64_t sid, const Fingerprint& print) {
+        std::string sig = minhash::encode(print);
+        std::int64_t now = stamp();
+        if (last.sid == sid && last.stamp == now && last.sig == sig) return;
+        last.sid = sid;
+        last.sig = std::move(sig);
+        last.stamp = now;
+        last.cands.clear();
+        seen.clear();
+        Stmt& q = *get_cand;
+        for (std::int32_t key : minhash::band_keys(sid, print)) {
+            Reset r{q};
+            q.bind(1, key).bind(2, sid).bind(3, minhash::kBucketLimit);
+            while (q.step()) {
+                std::int64_t id = q.i64(0);
+                if (!seen.insert(id).second) continue;
+                last.cands.push_back({id, q.i64(1), q.similarity_to(2, print)});
+            }
+        }
+    }
+
+    // The family a new message `id` joins: that of its most similar
+    // candidate at kTemplateThreshold or above (the newest on a tie), else
+    // its own.
+    static std::int64_t best_family(const std::vector<Cand>& cands, std::int64_t id) {
+        const Cand* best = nullptr;
+        for (const Cand& c : cands)
+            if (c.sim >= kTemplateThreshold && (!best || c.sim > best->sim || (c.sim == best->sim && c.id > best->id)))
+                best = &c;
+        return best ? best->tid : id;
+    }
+
+    // The oldest stored time, re-read when another connection committed.
+    std::int64_t oldest_time() {
+        unsigned v = data_version();
+        if (!oldest_known || v != oldest_version) {
+            Reset r{*min_time};
+            oldest = min_time->step() && !min_time->is_null(0) ? min_time->i64(0)
+                                                                : std::numeric_limits<std::int64_t>::max();
+            oldest_version = v;
+            oldest_known = true;
+        }
+        return oldest;
+    }
+
+    // Runs f atomically: its own IMMEDIATE transaction (the reads it does
+    // stay valid for its writes), or a savepoint inside a batch.
     template <class F> void atomically(F&& f) {
-        exec(db, "SAVEPOINT rapport_history");
+        exec(db, in_batch ? "SAVEPOINT rapport_history" : "BEGIN IMMEDIATE");
         try {
             f();
-            exec(db, "RELEASE rapport_history");
+            exec(db, in_batch ? "RELEASE rapport_history" : "COMMIT");
         } catch (...) {
-            sqlite3_exec(db, "ROLLBACK TO rapport_history; RELEASE rapport_history", nullptr, nullptr, nullptr);
+            sqlite3_exec(db, in_batch ? "ROLLBACK TO rapport_history; RELEASE rapport_history" : "ROLLBACK", nullptr,
+                         nullptr, nullptr);
+            oldest_known = false;
             throw;
         }
+        // Our own commit changes the data version too.
+        if (oldest_known) oldest_version = data_version();
     }
 };
 
@@ -277,30 +419,23 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
 
-    // One join per band (CROSS JOIN keeps the band index first: the
-    // planner would otherwise scan the sender's whole window): SQLite fetches and filters the candidate rows
-    // itself, which is several times cheaper than a statement per
-    // candidate. A message sharing several bands comes back once per band
-    // and is judged once.
-    std::unordered_set<std::int64_t> seen;
-    std::vector<std::int64_t> matched;
-    for (std::int32_t key : minhash::band_keys(sid, print)) {
-        Stmt& q = *im.get_cand;
-        Reset r{q};
-        q.bind(1, key).bind(2, sid).bind(3, since).bind(4, until);
-        while (q.step()) {
-            std::int64_t id = q.i64(0);
-            if (!seen.insert(id).second) continue;
-            if (q.similarity_to(1, print) >= min_similarity) matched.push_back(id);
-        }
-    }
+    im.search(sid, print);
+    std::set<std::int64_t> families;
+    for (const auto& c : im.last.cands)
+        if (c.sim >= min_similarity) families.insert(c.tid);
 
     std::set<std::string> recipients;
-    for (std::int64_t id : matched) {
-        ++out.messages;
-        Reset r{*im.get_rcpt};
-        im.get_rcpt->bind(1, id);
-        while (im.get_rcpt->step()) recipients.insert(im.get_rcpt->text(0));
+    std::int64_t prev = 0;
+    for (std::int64_t tid : families) {
+        Stmt& q = *im.get_family;
+        Reset r{q};
+        q.bind(1, sid).bind(2, tid).bind(3, since).bind(4, until);
+        while (q.step()) {
+            std::int64_t id = q.i64(0);
+            if (id != prev) ++out.messages; // rows come grouped by message
+            prev = id;
+            if (!q.is_null(1)) recipients.insert(q.text(1));
+        }
     }
     out.recipients.assign(recipients.begin(), recipients.end());
     return out;
@@ -322,13 +457,20 @@ void History::record(const SentRecord& rec) {
     im.atomically([&] {
         std::int64_t sid = im.sender_id_create(rec.sender);
         const bool has_sig = rec.print.minhash.size() == kSignatureSize;
-        im.add_msg->bind(1, sid).bind(2, rec.time);
-        if (has_sig)
-            im.add_msg->bind_blob(3, minhash::encode(rec.print));
-        else
-            im.add_msg->bind_null(3);
+        std::int64_t id = 0;
+        {
+            Reset r{*im.next_id};
+            im.next_id->step();
+            id = im.next_id->i64(0);
+        }
+        im.add_msg->bind(1, id).bind(2, sid).bind(3, rec.time);
+        if (has_sig) {
+            im.search(sid, rec.print);
+            im.add_msg->bind_blob(4, im.last.sig).bind(5, Impl::best_family(im.last.cands, id));
+        } else {
+            im.add_msg->bind_null(4).bind_null(5);
+        }
         im.add_msg->run();
-        std::int64_t id = sqlite3_last_insert_rowid(im.db);
         for (const auto& a : rec.recipients) {
             std::string addr = lower(a);
             if (addr.empty()) continue;
@@ -340,11 +482,13 @@ void History::record(const SentRecord& rec) {
         }
         if (has_sig)
             for (std::int32_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
+        if (im.oldest_known) im.oldest = std::min(im.oldest, rec.time);
     });
 }
 
 void History::prune(std::int64_t before) {
     Impl& im = *impl_;
+    if (before <= im.oldest_time()) return; // nothing stored before `before`
     im.atomically([&] {
         struct Old {
             std::int64_t id, sender;
@@ -361,9 +505,11 @@ void History::prune(std::int64_t before) {
                 for (std::int32_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
             im.del_rcpt->bind(1, o.id).run();
             im.del_org->bind(1, o.id).run();
+            im.del_msg->bind(1, o.id).run();
         }
-        im.del_msgs->bind(1, before).run();
+        im.oldest_known = false; // re-read below, after the commit
     });
+    im.oldest_time();
 }
 
 void History::begin_batch() {

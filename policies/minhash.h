@@ -5,12 +5,16 @@
 // over that set (b-bit MinHash, b = 16). Two signatures agree in a slot with
 // probability J (the Jaccard similarity of the shingle sets) plus 2^-16.
 //
-// LSH banding: the first kBands * kRows slots form kBands bands of kRows
-// values; two texts become candidates when any band is equal. With rows = 2
-// and 17 bands a pair at J = 0.5 is a candidate with probability
-// 1 - (1 - 0.5^2)^17 = 99.2%; a pair at J = 0.14 (a shared two-sentence bio
-// in an eight-sentence letter) with about 29%, at J = 0.05 with 4%.
-// Candidates are verified against the stored signature.
+// LSH banding: the first kBands slots each form a band of kRows = 1 value;
+// two texts of a sender become candidates when any band is equal. With 10
+// bands a pair at J = 0.5 is a candidate with probability 1 - 0.5^10 =
+// 99.9%, at J = 0.4 with 99.4%. Low-similarity pairs (a shared bio, common
+// phrases) are candidates often too (J = 0.14: 78%): a bucket won by a
+// boilerplate shingle holds a large share of the sender's letters. History
+// therefore reads only the newest kBucketLimit messages of each bucket and
+// verifies them against the stored signature, so the work per lookup is
+// bounded (at most kBands * kBucketLimit candidates) whatever the bucket
+// sizes; templates are found through their own, small buckets.
 //
 // Internal to policies/; history.h is the public face.
 
@@ -24,8 +28,10 @@
 namespace rapport::policies::minhash {
 
 inline constexpr std::size_t kShingleWords = 3;
-inline constexpr std::size_t kRows = 2;
-inline constexpr std::size_t kBands = 17;
+inline constexpr std::size_t kRows = 1;
+inline constexpr std::size_t kBands = 10;
+// Candidates read per band bucket, newest first.
+inline constexpr int kBucketLimit = 12;
 static_assert(kBands * kRows <= kSignatureSize);
 
 // The band keys of `print` for the account `sender_id`: 32-bit hashes of
