@@ -23,7 +23,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <csignal>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -65,7 +67,8 @@ int run(const rd::Config& cfg) {
     tls.use_private_key_file(cert.key, asio::ssl::context::pem);
 
     rd::Queue queue(cfg.state_dir);
-    rd::VerdictStage verdict(policy, cfg.state_dir + "/history.db");
+    unsigned lanes = cfg.check_lanes ? cfg.check_lanes : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    rd::VerdictStage verdict(policy, cfg.state_dir + "/history.db", lanes);
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
     rd::Intake intake(cfg, queue, verdict, relay.get(), log);
@@ -96,7 +99,8 @@ int run(const rd::Config& cfg) {
         io.stop();
     });
     io.run();
-    intake.stop();
+    intake.stop();  // spool writes in flight finish (their clients may be gone)
+    verdict.stop(); // then every judged message is routed
     if (relay) relay->stop();
     log("end-of-DATA to reply latency: " + server.latency().summary());
     return 0;

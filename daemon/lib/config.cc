@@ -131,8 +131,10 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "file", "policy", c.policy_file);
     }
     if (auto t = sub(root, "spool")) {
-        only_keys(*t, "spool", {"threads"});
+        only_keys(*t, "spool", {"threads", "check_lanes", "max_backlog"});
+        get(*t, "max_backlog", "spool", c.max_backlog);
         get(*t, "threads", "spool", c.spool_threads);
+        get(*t, "check_lanes", "spool", c.check_lanes);
     }
     if (auto t = sub(root, "upstream")) {
         only_keys(*t, "upstream", {"url", "username", "password", "secret_file", "ca_file", "verify"});

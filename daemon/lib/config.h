@@ -84,7 +84,9 @@ struct Config {
     RelaySettings relay;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password
-    unsigned spool_threads = 8;    // fsync + check workers (fsync-bound, not CPU-bound)
+    unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)
+    unsigned check_lanes = 0;      // parallel policy checks (CPU-bound); 0: one per core
+    std::size_t max_backlog = 20000; // messages acknowledged but not yet judged (see intake.h)
     std::string config_file;       // for messages
     bool capture() const { return upstream.url.empty(); }
 };

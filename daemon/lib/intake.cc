@@ -17,14 +17,20 @@ Intake::~Intake() { stop(); }
 
 void Intake::stop() { pool_.join(); }
 
-// Steps 2 and 3 of intake.h for a message already on stable storage.
-std::string Intake::accept(const std::string& id, const Envelope& env, std::string_view data, bool record) {
-    Judgement j = verdict_.judge(env, data, record);
+namespace {
+std::int64_t us_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+const char* kOk = "250 2.0.0 Ok: queued as ";
+} // namespace
+
+std::string Intake::route(const std::string& id, const Envelope& env, std::string_view data, const Judgement& j,
+                          std::int64_t spool_us, std::int64_t check_us) {
     if (!j.error.empty()) log_("warning: " + id + ": checker failed, relaying unchecked: " + j.error);
     std::string rules;
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     auto now = static_cast<std::int64_t>(std::time(nullptr));
-    std::string reply;
+    std::string reply = kOk + id + "\r\n";
     if (j.action == policies::Action::reject) {
         // Never acknowledged, so nothing is owed: the row stays for the report.
         q_.remove_spool(id);
@@ -32,24 +38,23 @@ std::string Intake::accept(const std::string& id, const Envelope& env, std::stri
         reply = reject_reply(j.findings);
     } else if (j.action == policies::Action::hold) {
         q_.insert(id, env, j.info, Status::held, 0);
-        reply = "250 2.0.0 Ok: queued as " + id + "\r\n";
     } else if (cfg_.capture() || !relay_) {
         q_.insert(id, env, j.info, Status::captured, 0);
-        reply = "250 2.0.0 Ok: queued as " + id + "\r\n";
     } else {
         q_.insert(id, env, j.info, Status::queued, now);
         relay_->schedule(id, now);
-        reply = "250 2.0.0 Ok: queued as " + id + "\r\n";
     }
     log_("message " + id + " from=<" + env.mail_from + "> rcpts=" + std::to_string(env.rcpts.size()) +
          " size=" + std::to_string(data.size()) + " action=" + j.info.action +
-         (rules.empty() ? "" : " rules=" + rules));
+         (rules.empty() ? "" : " rules=" + rules) + " spool_us=" + std::to_string(spool_us) +
+         " check_us=" + std::to_string(check_us));
     return reply;
 }
 
 void Intake::submit(Envelope env, std::string data, std::function<void(std::string)> done) {
-    boost::asio::post(pool_, [this, env = std::move(env), data = std::move(data), done = std::move(done)]() {
+    boost::asio::post(pool_, [this, env = std::move(env), data = std::move(data), done = std::move(done)]() mutable {
         std::string id = q_.new_id();
+        auto t0 = std::chrono::steady_clock::now();
         try {
             q_.write_spool(id, env, data);
         } catch (const std::exception& e) {
@@ -57,16 +62,43 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
             done("451 4.3.0 Requested action aborted: local storage error, try again later\r\n");
             return;
         }
-        std::string reply;
-        try {
-            reply = accept(id, env, data, true);
-        } catch (const std::exception& e) {
-            // The file is safe on disk; recovery at the next start routes it.
-            // Tell the client to retry rather than risk a silent loss.
-            log_("warning: " + id + ": cannot record state: " + e.what());
-            reply = "451 4.3.0 Requested action aborted: local queue error, try again later\r\n";
+        auto spool_us = us_since(t0);
+        bool early = !verdict_.can_reject();
+        {
+            std::unique_lock lk(backlog_mu_);
+            backlog_cv_.wait(lk, [&] { return backlog_ < std::max<std::size_t>(1, cfg_.max_backlog); });
+            ++backlog_;
         }
-        done(std::move(reply));
+        std::function<std::string()> load;
+        if (early) {
+            done(kOk + id + "\r\n"); // on stable storage: nothing can be lost now
+            std::string().swap(data);
+            load = [this, id] {
+                auto m = q_.read_spool(id);
+                return m ? std::move(m->data) : std::string();
+            };
+        }
+        auto t1 = std::chrono::steady_clock::now();
+        verdict_.judge_async(std::move(env), std::move(data), true,
+                             [this, id, early, done = std::move(done), spool_us, t1](Judgement j, Envelope env,
+                                                                                     std::string data) {
+                                 {
+                                     std::lock_guard lk(backlog_mu_);
+                                     --backlog_;
+                                 }
+                                 backlog_cv_.notify_one();
+                                 std::string reply;
+                                 try {
+                                     reply = route(id, env, data, j, spool_us, us_since(t1));
+                                 } catch (const std::exception& e) {
+                                     // The file is safe on disk; recovery routes it at the next
+                                     // start. Unacknowledged: ask the client to retry.
+                                     log_("warning: " + id + ": cannot record state: " + e.what());
+                                     reply = "451 4.3.0 Requested action aborted: local queue error, try again later\r\n";
+                                 }
+                                 if (!early) done(std::move(reply));
+                             },
+                             std::move(load));
     });
 }
 
@@ -83,7 +115,7 @@ void Intake::recover() {
             }
             // Unknown whether it was recorded before the crash: do not record
             // twice (a missing history entry costs less than a false alarm).
-            accept(id, msg->env, msg->data, false);
+            route(id, msg->env, msg->data, verdict_.judge(msg->env, msg->data, false), 0, 0);
             ++routed;
             continue;
         }

@@ -2,15 +2,25 @@
 //
 //   intake.submit(env, std::move(data), [](std::string reply) { ... });
 //
-// Work runs on a small thread pool, never on the network thread, so one
-// slow fsync or a long check cannot stall other sessions. Order:
-//   1. write the spool file and fsync it (file and directory);
-//      on failure reply 451 4.3.0 and forget the message (nothing checked);
-//   2. judge it (verdict.h);
+// Work runs off the network thread, so one slow fsync or a long check
+// cannot stall other sessions. Order:
+//   1. write the spool file and fsync it (file and directory) on the spool
+//      pool (fsyncs in parallel); on failure reply 451 4.3.0 and forget the
+//      message (nothing checked, nothing recorded);
+//   2. judge it on the account's verdict lane (verdict.h);
 //   3. reject: delete the spool file, keep a "rejected" row, reply 550 5.7.1
-//      with the findings; hold: row "held", reply 250; otherwise row
-//      "queued" and hand it to the relay (or "captured" without upstream),
-//      reply 250. Capture mode differs only in that nothing leaves.
+//      with the findings; hold: row "held"; otherwise row "queued" and hand
+//      it to the relay (or "captured" without upstream).
+// When the policy cannot reject, every verdict ends in 250, so the 250 is
+// sent right after step 1 and steps 2-3 follow behind it (Postfix's
+// cleanup -> queue -> qmgr split): the client never waits for the checks.
+// A crash in between leaves a spool file with no row, which recover()
+// judges at the next start. When the policy can reject, the reply waits
+// for step 3. Capture mode differs only in that nothing leaves.
+// Flow control: at most [spool] max_backlog messages may wait for a verdict
+// after their 250 (they wait on disk, not in memory: the lane reads the
+// spool file when it gets to them). Beyond that a reply waits until a slot
+// frees, so a sender faster than the checks is slowed to their pace.
 // The reply callback runs on a pool thread; callers post it to their own
 // executor. recover() re-judges spool files the database does not know
 // (a crash between fsync and the row) and removes files of finished ones.
@@ -25,6 +35,8 @@
 #include "daemon/lib/relay.h"
 #include "daemon/lib/verdict.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <string>
 
@@ -40,12 +52,17 @@ public:
     void stop(); // waits for work in flight
 
 private:
-    std::string accept(const std::string& id, const Envelope& env, std::string_view data, bool record);
+    // Step 3: records the verdict, hands the message on; returns the reply.
+    std::string route(const std::string& id, const Envelope& env, std::string_view data, const Judgement& j,
+                      std::int64_t spool_us, std::int64_t check_us);
     const Config& cfg_;
     Queue& q_;
     VerdictStage& verdict_;
     Relay* relay_;
     LogFn log_;
+    std::mutex backlog_mu_;
+    std::condition_variable backlog_cv_;
+    std::size_t backlog_ = 0;
     boost::asio::thread_pool pool_;
 };
 

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -121,7 +122,12 @@ private:
     std::string dir_, spool_;
     sqlite3* db_ = nullptr;
     mutable std::mutex mu_;
+    void sync_dir(); // group commit of the spool directory, see queue.cc
     int spool_fd_ = -1; // the spool directory, kept open for fsync
+    std::mutex dir_mu_;
+    std::condition_variable dir_cv_;
+    std::uint64_t renamed_ = 0, dir_synced_ = 0;
+    bool dir_syncing_ = false;
     std::uint64_t counter_ = 0;
 };
 

@@ -9,25 +9,106 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
+#include <thread>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace rapport::daemon {
 
 using policies::Action;
 
-VerdictStage::VerdictStage(policies::Policy policy, const std::string& history_path)
-    : history_(history_path), checker_(policy, history_) {
+struct VerdictStage::Lane {
+    Lane(const policies::Policy& p, const std::string& path) : history(path), checker(p, history) {}
+    struct Job {
+        Envelope env;
+        std::string data;
+        bool record;
+        std::function<void(Judgement, Envelope, std::string)> then;
+        std::function<std::string()> load;
+    };
+    std::mutex check_mu; // one check at a time on this lane's History
+    policies::History history;
+    policies::Checker checker;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job> jobs;
+    bool stopping = false;
+    std::thread thread;
+};
+
+VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes) {
     for (const auto& [id, rs] : policy.rules) can_reject_ |= rs.action == Action::reject;
+    for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, history_path));
+    for (auto& lp : lanes_) {
+        Lane* lane = lp.get();
+        lane->thread = std::thread([this, lane] {
+            // Checks are background work once the message is on disk: let the
+            // network and spool threads (the 250s) preempt them. Linux applies
+            // nice per thread.
+            ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+            std::unique_lock lk(lane->mu);
+            for (;;) {
+                lane->cv.wait(lk, [&] { return lane->stopping || !lane->jobs.empty(); });
+                if (lane->jobs.empty()) return; // stopping and drained
+                Lane::Job job = std::move(lane->jobs.front());
+                lane->jobs.pop_front();
+                lk.unlock();
+                if (job.load) job.data = job.load();
+                Judgement j = run(*lane, job.env, job.data, job.record);
+                job.then(std::move(j), std::move(job.env), std::move(job.data));
+                lk.lock();
+            }
+        });
+    }
 }
 
-std::string VerdictStage::account_of(const Envelope& env) const {
+VerdictStage::~VerdictStage() { stop(); }
+
+void VerdictStage::stop() {
+    for (auto& l : lanes_) {
+        {
+            std::lock_guard lk(l->mu);
+            l->stopping = true;
+        }
+        l->cv.notify_all();
+    }
+    for (auto& l : lanes_)
+        if (l->thread.joinable()) l->thread.join();
+}
+
+VerdictStage::Lane& VerdictStage::lane_for(const Envelope& env) {
+    return *lanes_[std::hash<std::string>{}(account_of(env)) % lanes_.size()];
+}
+
+void VerdictStage::judge_async(Envelope env, std::string data, bool record,
+                               std::function<void(Judgement, Envelope, std::string)> then,
+                               std::function<std::string()> load) {
+    Lane& l = lane_for(env);
+    {
+        std::lock_guard lk(l.mu);
+        l.jobs.push_back({std::move(env), std::move(data), record, std::move(then), std::move(load)});
+    }
+    l.cv.notify_one();
+}
+
+Judgement VerdictStage::judge(const Envelope& env, std::string_view data, bool record) {
+    return run(lane_for(env), env, data, record);
+}
+
+std::string VerdictStage::account_of(const Envelope& env) {
     if (!env.account.empty()) return env.account;
     std::string a = env.mail_from;
     std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return a;
 }
 
-Judgement VerdictStage::judge(const Envelope& env, std::string_view data, bool record) {
+Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view data, bool record) {
+    auto& checker_ = lane.checker;
     Judgement j;
     j.info.size = data.size();
     try {
@@ -43,7 +124,7 @@ Judgement VerdictStage::judge(const Envelope& env, std::string_view data, bool r
         ctx.now = static_cast<std::int64_t>(std::time(nullptr));
         policies::Verdict v;
         {
-            std::lock_guard lk(mu_);
+            std::lock_guard lk(lane.check_mu);
             if (record && can_reject_) {
                 ctx.record = false;
                 v = checker_.check(msg, ctx);
