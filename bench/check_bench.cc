@@ -4,7 +4,7 @@
 // The mail is a typical ~20 KB job application (multipart/alternative,
 // quoted-printable text and HTML); 64 variants differ in recipient so the
 // history sees distinct sends. History: 1000 senders x 100 messages over
-// 30 days, in an SQLite file under /tmp (built once, then reused). Target
+// 30 days, in an SQLite file under /tmp, built at the start of each case. Target
 // (issue 3): median under 100 us. Figures: BENCHMARKS.md.
 //
 //   build/check_bench --benchmark_counters_tabular=true
@@ -69,14 +69,12 @@ std::string application(int variant) {
            "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(html) + "\r\n--b0--\r\n";
 }
 
-// 100k messages of 1000 senders (one of them ours) with unrelated texts.
-std::string history_file() {
-    std::string path = (std::filesystem::temp_directory_path() / "rapport-check-bench-v1.db").string();
-    if (std::filesystem::exists(path)) return path;
-    std::string tmp = path + ".part";
-    std::filesystem::remove(tmp);
+// 100k messages of 1000 senders (one of them ours) with unrelated texts,
+// built afresh in each run (the history format may change between builds).
+std::string build_history(const std::string& path) {
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     {
-        rp::History h(tmp);
+        rp::History h(path);
         std::mt19937 rng(7);
         std::vector<std::string> vocab;
         for (int i = 0; i < 5000; ++i) vocab.push_back("w" + std::to_string(i));
@@ -97,8 +95,11 @@ std::string history_file() {
         }
         h.end_batch();
     }
-    std::filesystem::rename(tmp, path);
     return path;
+}
+
+std::string temp_db(const char* name) {
+    return (std::filesystem::temp_directory_path() / name).string();
 }
 
 void report(benchmark::State& state, std::vector<double>& us) {
@@ -109,10 +110,8 @@ void report(benchmark::State& state, std::vector<double>& us) {
 }
 
 void BM_Check_20K_History100k(benchmark::State& state) {
-    // A private copy, so every run starts from the same 100k messages.
-    std::string copy = history_file() + ".run";
-    std::filesystem::copy_file(history_file(), copy, std::filesystem::copy_options::overwrite_existing);
-    rp::History history(copy);
+    std::string path = build_history(temp_db("rapport-check-bench.db"));
+    rp::History history(path);
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
     for (int v = 0; v < 64; ++v) mails.push_back(application(v));
@@ -131,12 +130,12 @@ void BM_Check_20K_History100k(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * mails[0].size()));
     state.counters["mail_bytes"] = static_cast<double>(mails[0].size());
     report(state, us);
-    std::filesystem::remove(copy);
 }
 
 // The same without recording (what POST /api/v1/analyze does for a draft).
 void BM_Analyze_20K_History100k(benchmark::State& state) {
-    rp::History history(history_file());
+    std::string path = build_history(temp_db("rapport-analyze-bench.db"));
+    rp::History history(path);
     rp::Checker checker(rp::default_policy(), history);
     std::string raw = application(1);
     std::vector<double> us;

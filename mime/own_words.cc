@@ -219,7 +219,10 @@ bool is_disclaimer(std::string_view key) {
 
 bool is_dash_banner(std::string_view line, const std::string_view* banners, std::size_t n) {
     // "---------- Forwarded message ---------", "-----Original Message-----",
-    // "Begin forwarded message:" (no dashes).
+    // "Begin forwarded message:" (no dashes). Cheap test first: banners are
+    // short and have dashes or end with a colon.
+    auto t = trim(line);
+    if (t.empty() || t.size() > 80 || (t.find("--") == std::string_view::npos && t.back() != ':')) return false;
     std::string key = phrase_key(line);
     if (key.empty() || word_count(key) > 6) return false;
     for (std::size_t i = 0; i < n; ++i)
@@ -242,9 +245,9 @@ bool is_header_line(std::string_view line, const std::string_view* names, std::s
 bool is_attribution(std::string_view line) {
     // "On Tue, 30 Sep 2025 at 17:02, David <d@x> wrote:" (also wrapped over
     // two lines; the caller joins them), "Le 3 mars 2025 à 10:00, X a écrit :".
-    std::string key = phrase_key(line);
     auto t = trim(line);
-    if (t.empty() || t.back() != ':') return false;
+    if (t.empty() || t.back() != ':' || t.size() > 400) return false;
+    std::string key = phrase_key(line);
     if (word_count(key) > 40) return false;
     for (auto v : kWroteVerbs) {
         auto pos = key.rfind(v);
@@ -258,6 +261,8 @@ bool is_attribution(std::string_view line) {
 std::size_t attribution_lines(const std::vector<std::string_view>& lines, std::size_t i) {
     if (is_attribution(lines[i])) return 1;
     if (i + 1 >= lines.size() || trim(lines[i]).empty()) return 0;
+    auto next = trim(lines[i + 1]);
+    if (next.empty() || next.back() != ':' || next.size() > 40) return 0; // "wrote:" ends the pair
     std::string key = phrase_key(lines[i]);
     bool opener = false;
     for (std::string_view o : {"on ", "le ", "am ", "el ", "w dniu ", "op ", "il ", "den "})
@@ -510,7 +515,8 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
     std::size_t sig_start = m;
     for (std::size_t i = 0; i < m; ++i) {
         auto t = own[i];
-        std::string key = phrase_key(t);
+        // Footers and disclaimers are recognised by how the line starts.
+        std::string key = phrase_key(t.substr(0, 48));
         if (t == "-- " || t == "--" || t == "-- \t" || (trim(t) == "--" && t.size() <= 3) ||
             is_footer(key) || is_disclaimer(key)) {
             sig_start = i;

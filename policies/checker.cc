@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <unordered_set>
 
 namespace rapport::policies {
 namespace {
@@ -40,32 +41,34 @@ std::vector<std::string> masked_words(const Features& f, const std::vector<std::
         cleaned += j < text.size() ? text[j] : ' ';
         i = j + 1;
     }
-    std::vector<std::string> ws = mime::words(cleaned);
+    const std::vector<std::string> ws = mime::words(cleaned);
 
-    std::vector<std::string> orgs = earlier_orgs;
-    std::set<std::string> names;
+    // Organisation keys by their first word's possible lengths: at each
+    // position only keys starting with that word are tried.
+    std::unordered_set<std::string> orgs(earlier_orgs.begin(), earlier_orgs.end());
+    std::unordered_set<std::string> names;
     for (auto& r : f.recipients) {
-        for (auto& k : r.org_keys) orgs.push_back(k);
+        for (auto& k : r.org_keys) orgs.insert(k);
         for (auto& n : r.name_words) names.insert(n);
     }
+    std::size_t longest = 0;
+    for (auto& k : orgs) longest = std::max(longest, k.size());
+
     std::vector<std::string> out;
     out.reserve(ws.size());
+    std::string joined;
     for (std::size_t k = 0; k < ws.size();) {
         const std::string& w = ws[k];
         if (std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
             ++k;
             continue;
         }
-        // An organisation key spanning words ("Ferrow Build").
+        // The longest organisation key spelt by the words from here.
         std::size_t span = 0;
-        for (auto& key : orgs) {
-            if (key.compare(0, w.size(), w) != 0) continue;
-            std::size_t len = 0, n = 0;
-            while (k + n < ws.size() && len < key.size() && key.compare(len, ws[k + n].size(), ws[k + n]) == 0) {
-                len += ws[k + n].size();
-                ++n;
-            }
-            if (len == key.size()) span = std::max(span, n);
+        joined.clear();
+        for (std::size_t n = 0; k + n < ws.size() && joined.size() + ws[k + n].size() <= longest; ++n) {
+            joined += ws[k + n];
+            if (orgs.count(joined)) span = n + 1;
         }
         if (span > 0) {
             out.emplace_back("\x01org");

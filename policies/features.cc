@@ -84,7 +84,7 @@ std::vector<std::vector<std::string>> sentences(std::string_view text) {
 // or the subject does (a bare "Application" too), unless it is a forward's.
 bool asks_for_work(const Features& f) {
     const Lexicon& lx = lexicon();
-    if (lx.job_seeking.find_in(f.own)) return true;
+    if (lx.job_seeking.find_in(f.own.words())) return true;
     for (auto& s : sentences(f.own_text)) {
         if (!lx.job_topics.find_in(s)) continue;
         for (auto& w : s)
@@ -151,7 +151,7 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
     hints.sender_names = f.sender.name_words;
     f.parts = mime::split_text(msg.text, hints);
     f.own_text = f.parts.own_words();
-    f.own = mime::words(f.own_text);
+    f.own = TextIndex(mime::words(f.own_text));
     f.subject_words = mime::words(msg.subject);
 
     // Reply or new mail (SPEC.md): a forward is new mail.
@@ -169,7 +169,7 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
         }
     }
     if (f.cv_attachments.empty() && !f.documents.empty()) {
-        if (lx.cv_words.find_in(f.own) != nullptr) {
+        if (lx.cv_words.find_in(f.own.words()) != nullptr) {
             for (auto* d : f.documents)
                 if (!names_other_document(d->filename)) f.cv_attachments.push_back(d);
         }

@@ -27,7 +27,7 @@ struct Features {
 
     mime::TextParts parts;
     std::string own_text;            // parts.own_words()
-    std::vector<std::string> own;    // folded words of own_text
+    TextIndex own;                   // folded words of own_text, indexed
     std::vector<std::string> subject_words;
 
     bool reply = false;              // SPEC.md "Reply"

@@ -166,22 +166,37 @@ Person describe_person(const mime::Address& a) {
     return p;
 }
 
-bool names_key(const std::vector<std::string>& tw, std::string_view key) {
-    if (key.empty()) return false;
-    for (std::size_t i = 0; i < tw.size(); ++i) {
-        if (key.compare(0, tw[i].size(), tw[i]) != 0) continue;
-        std::size_t len = 0;
-        for (std::size_t k = i; k < tw.size() && len < key.size(); ++k) {
-            if (key.compare(len, tw[k].size(), tw[k]) != 0) break;
-            len += tw[k].size();
-            if (len == key.size()) return true;
-        }
-    }
-    return false;
+TextIndex::TextIndex(std::vector<std::string> words) : words_(std::move(words)) {
+    positions_.reserve(words_.size());
+    for (std::size_t i = 0; i < words_.size(); ++i) positions_[words_[i]].push_back(static_cast<std::uint32_t>(i));
 }
 
-bool names_word(const std::vector<std::string>& tw, std::string_view word) {
-    return !word.empty() && std::find(tw.begin(), tw.end(), word) != tw.end();
+bool TextIndex::has_word(std::string_view word) const {
+    return !word.empty() && positions_.find(std::string(word)) != positions_.end();
+}
+
+std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
+    std::size_t len = 0, n = 0;
+    while (i + n < words_.size() && len < key.size()) {
+        const std::string& w = words_[i + n];
+        if (key.compare(len, w.size(), w) != 0) return 0;
+        len += w.size();
+        ++n;
+    }
+    return len == key.size() ? n : 0;
+}
+
+bool TextIndex::names_key(std::string_view key) const {
+    // The first word of a match is a prefix of the key: try each prefix.
+    std::string prefix;
+    for (std::size_t l = 1; l <= key.size(); ++l) {
+        prefix.assign(key.substr(0, l));
+        auto it = positions_.find(prefix);
+        if (it == positions_.end()) continue;
+        for (auto pos : it->second)
+            if (span_at(pos, key) > 0) return true;
+    }
+    return false;
 }
 
 } // namespace rapport::policies

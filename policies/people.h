@@ -16,8 +16,10 @@
 
 #include "mime/message.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace rapport::policies {
@@ -46,12 +48,29 @@ bool is_freemail(std::string_view domain);
 // free-mail domains.
 std::vector<std::string> domain_org_keys(std::string_view domain);
 
-// Is `key` (a folded key without spaces) written in `text_words`, starting
-// and ending on word boundaries, ignoring spaces and punctuation?
-// ("ferrowbuild" is in {"at", "ferrow", "build", "s"}.)
-bool names_key(const std::vector<std::string>& text_words, std::string_view key);
+// The folded words of a text, indexed so that "is this name or organisation
+// written here?" costs a few hash lookups, not a scan of the text.
+class TextIndex {
+public:
+    TextIndex() = default;
+    explicit TextIndex(std::vector<std::string> words);
 
-// Does a name word occur in the text words (whole word)?
-bool names_word(const std::vector<std::string>& text_words, std::string_view word);
+    const std::vector<std::string>& words() const { return words_; }
+
+    // A whole word ("osei" in "Dear Mr Osei").
+    bool has_word(std::string_view word) const;
+
+    // Is `key` (folded, no spaces) written here, starting and ending on word
+    // boundaries, ignoring spaces and punctuation? "ferrowbuild" is in
+    // "at Ferrow Build's site".
+    bool names_key(std::string_view key) const;
+
+    // How many words from position `i` spell `key` exactly; 0 if they don't.
+    std::size_t span_at(std::size_t i, std::string_view key) const;
+
+private:
+    std::vector<std::string> words_;
+    std::unordered_map<std::string, std::vector<std::uint32_t>> positions_;
+};
 
 } // namespace rapport::policies

@@ -11,9 +11,9 @@ namespace rapport::policies {
 static bool names_a_recipient(const Features& f) {
     for (auto& r : f.recipients) {
         for (auto& n : r.name_words)
-            if (n.size() >= 2 && names_word(f.own, n)) return true;
+            if (n.size() >= 2 && f.own.has_word(n)) return true;
         for (auto& k : r.org_keys)
-            if (names_key(f.own, k)) return true;
+            if (f.own.names_key(k)) return true;
     }
     return false;
 }

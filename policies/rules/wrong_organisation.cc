@@ -15,7 +15,7 @@ std::optional<std::string> check_wrong_organisation(const RuleInput& in) {
         for (auto& k : r.org_keys) current.push_back(k);
     if (current.empty()) return std::nullopt; // no organisation to compare with
     for (auto& k : current)
-        if (names_key(f.own, k)) return std::nullopt; // the right one is named
+        if (f.own.names_key(k)) return std::nullopt; // the right one is named
     auto is_current = [&](const std::string& k) {
         return std::find(current.begin(), current.end(), k) != current.end();
     };
@@ -24,7 +24,7 @@ std::optional<std::string> check_wrong_organisation(const RuleInput& in) {
     };
     for (auto& earlier : in.memory.earlier_orgs) {
         if (earlier.size() < 3 || is_current(earlier) || is_own(earlier)) continue;
-        if (!names_key(f.own, earlier)) continue;
+        if (!f.own.names_key(earlier)) continue;
         std::string now = organisation_label(f);
         return "The message mentions an organisation you wrote to before (\"" + earlier +
                "\"), but it's going to " + (now.empty() ? std::string("someone else") : now) +
