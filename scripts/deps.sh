@@ -13,6 +13,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
+  postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
 )
 
 want=("${build_pkgs[@]}")
@@ -32,6 +33,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # Postfix: "No configuration" writes no main.cf, so the package starts no
+  # daemon on port 25; the benchmark runs its own private instance.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
