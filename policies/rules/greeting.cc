@@ -56,19 +56,48 @@ Greeting read_greeting(const Features& f) {
         g.kind = GreetingKind::generic;
         return g;
     }
-    if (lx.role_greetings.count(key)) {
-        g.kind = GreetingKind::role;
-        return g;
+    // "Dear Hiring Manager" - also with more after it ("... at Halden").
+    for (const auto& role : lx.role_greetings) {
+        if (key.size() >= role.size() && key.compare(0, role.size(), role) == 0 &&
+            (key.size() == role.size() || key[role.size()] == ' ')) {
+            g.kind = GreetingKind::role;
+            return g;
+        }
     }
+    // Capitalised words that are neither titles nor an organisation this
+    // goes to ("Dear Halden team") are names.
+    auto is_org = [&](const std::string& w) {
+        for (auto& r : f.recipients)
+            for (auto& k : r.org_keys)
+                if (k == w) return true;
+        return false;
+    };
     for (auto& w : capitalised_words(line))
-        if (!lx.name_titles.count(w) && w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0])))
+        if (!lx.name_titles.count(w) && w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0])) &&
+            !is_org(w))
             g.names.push_back(w);
     g.kind = g.names.empty() ? GreetingKind::other : GreetingKind::named;
     return g;
 }
 
-bool name_matches(const std::string& word, const Person& p) {
-    for (auto& n : p.name_words) {
+namespace {
+// German umlauts are written both ways: "Müller" folds to "muller", while
+// "Mueller" is common in addresses and greetings. Drop the "e" of ae/oe/ue
+// on both sides before comparing.
+std::string umlaut_free(const std::string& w) {
+    std::string out;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        if (w[i] == 'e' && i > 0 && (w[i - 1] == 'a' || w[i - 1] == 'o' || w[i - 1] == 'u')) continue;
+        out += w[i];
+    }
+    return out;
+}
+} // namespace
+
+bool name_matches(const std::string& greeting_word, const Person& p) {
+    std::string word = umlaut_free(greeting_word);
+    for (auto& full : p.name_words) {
+        std::string n = umlaut_free(full);
         if (n == word) return true;
         // "Dan" / "Daniel", "Kasia" is not caught - nicknames need a list.
         std::size_t shorter = std::min(n.size(), word.size());

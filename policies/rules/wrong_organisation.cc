@@ -5,6 +5,7 @@
 #include "policies/rules/rule.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace rapport::policies {
 
@@ -26,8 +27,9 @@ std::optional<std::string> check_wrong_organisation(const RuleInput& in) {
         if (earlier.size() < 3 || is_current(earlier) || is_own(earlier)) continue;
         if (!f.own.names_key(earlier)) continue;
         std::string now = organisation_label(f);
-        return "The message mentions an organisation you wrote to before (\"" + earlier +
-               "\"), but it's going to " + (now.empty() ? std::string("someone else") : now) +
+        std::string then = earlier;
+        then[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(then[0])));
+        return "The message mentions " + then + ", which you wrote to before, but it's going to " + (now.empty() ? std::string("someone else") : now) +
                ", which it never names. It looks like a leftover from an earlier letter - check every name.";
     }
     return std::nullopt;

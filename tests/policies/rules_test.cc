@@ -487,3 +487,19 @@ TEST_F(Rules, ForwardIsNewMailAndQuotedReplyIsAReply) {
     EXPECT_TRUE(r.reply);
     EXPECT_EQ(fired(re), Set{});
 }
+
+TEST_F(Rules, RoleGreetingWithMoreWordsAndTeamOfTheFirm) {
+    Mail m;
+    m.to = "Priya Shah <priya.shah@halden.co.uk>";
+    m.body = "Dear Hiring Manager at Halden,\n\nI'm applying for the team leader post at Halden.\n\nKind regards,\nJake\n";
+    EXPECT_EQ(fired(m), Set{"generic-greeting"});
+    m.body = "Dear Priya and the Halden team,\n\nI'm applying for the team leader post at Halden.\n\nKind regards,\nJake\n";
+    EXPECT_EQ(fired(m), Set{});
+}
+
+TEST_F(Rules, UmlautsWrittenEitherWay) {
+    Mail m;
+    m.to = "Jens Müller <jens.mueller@lindgrund.de>";
+    m.body = "Sehr geehrter Herr Mueller,\n\nhiermit bewerbe ich mich bei Lindgrund als Lagerist.\n\nMit freundlichen Grüßen\nLukas\n";
+    EXPECT_EQ(fired(m), Set{});
+}
