@@ -185,7 +185,7 @@ struct History::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
     std::unique_ptr<Stmt> find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
-        get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid;
+        get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
 
@@ -207,7 +207,7 @@ struct History::Impl {
     // Oldest stored time (max when empty), valid while the data version
     // is `oldest_version` (other connections' commits change it).
     std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
-    unsigned oldest_version = 0;
+    std::int64_t oldest_version = 0;
     bool oldest_known = false;
 
     explicit Impl(const std::string& path) : db(open_db(path)) {
@@ -223,7 +223,7 @@ struct History::Impl {
     void close() {
         for (auto* s : {&find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
                         &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
-                        &set_tid})
+                        &set_tid, &pragma_version})
             s->reset();
         sqlite3_close(db);
         db = nullptr;
@@ -289,6 +289,7 @@ struct History::Impl {
         del_msg = prep("DELETE FROM msg WHERE id = ?1");
         min_time = prep("SELECT min(time) FROM msg");
         set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
+        pragma_version = prep("PRAGMA data_version");
     }
 
     // Schema 1 -> 2: families and bands recomputed in recording order.
@@ -331,14 +332,18 @@ struct History::Impl {
         return id;
     }
 
-    // Changes whenever this connection or another one commits.
-    unsigned data_version() {
+    // Changes when another connection commits (asks the file: fresh even
+    // outside a transaction).
+    std::int64_t others_version() {
+        Reset r{*pragma_version};
+        return pragma_version->step() ? pragma_version->i64(0) : 0;
+    }
+    // Changes with every commit of this connection or another one; within
+    // a transaction it is that of its snapshot.
+    std::int64_t stamp() {
         unsigned v = 0;
         sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
-        return v;
-    }
-    std::int64_t stamp() {
-        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + data_version();
+        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + v;
     }
 
     // Verified candidates of `print` (bounded: kBands buckets, the newest
@@ -377,7 +382,7 @@ struct History::Impl {
 
     // The oldest stored time, re-read when another connection committed.
     std::int64_t oldest_time() {
-        unsigned v = data_version();
+        std::int64_t v = others_version();
         if (!oldest_known || v != oldest_version) {
             Reset r{*min_time};
             oldest = min_time->step() && !min_time->is_null(0) ? min_time->i64(0)
@@ -401,8 +406,6 @@ struct History::Impl {
             oldest_known = false;
             throw;
         }
-        // Our own commit changes the data version too.
-        if (oldest_known) oldest_version = data_version();
     }
 };
 

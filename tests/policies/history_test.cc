@@ -3,6 +3,7 @@
 #include "policies/history.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <random>
@@ -118,7 +119,7 @@ TEST(Fingerprint, UnrelatedTextsScoreNearZero) {
 // find pairs at Jaccard >= 0.5 practically always (>= 99% designed).
 TEST(History, FindsHalfSimilarPairsReliably) {
     std::mt19937 rng(7);
-    auto word = [&] { return "w" + std::to_string(rng() % 1000000); };
+    auto word = [&] { return std::string("w") + std::to_string(rng() % 1000000); };
     History h(":memory:");
     int found = 0;
     const int trials = 300;
@@ -130,7 +131,7 @@ TEST(History, FindsHalfSimilarPairsReliably) {
         b = common;
         for (int i = 0; i < 99; ++i) a.push_back(word());
         for (int i = 0; i < 99; ++i) b.push_back(word());
-        std::string sender = "s" + std::to_string(t) + "@x.org";
+        std::string sender = std::string("s") + std::to_string(t) + "@x.org";
         h.record(rec(sender, kT0, {"a@firm.com"}, fingerprint(a)));
         found += h.find_similar(sender, fingerprint(b), kT0 - kDay, kT0 + kDay, 0.0).messages;
     }
@@ -233,7 +234,7 @@ TEST(History, BatchCommitsAndPersists) {
     {
         History h(db.path());
         h.begin_batch();
-        for (int i = 0; i < 10; ++i) h.record(rec("ann@x.org", kT0 + i, {"r" + std::to_string(i) + "@x.com"}, fp));
+        for (int i = 0; i < 10; ++i) h.record(rec("ann@x.org", kT0 + i, {std::string("r") + std::to_string(i) + "@x.com"}, fp));
         h.end_batch();
     }
     History h(db.path());
@@ -257,6 +258,164 @@ TEST(History, PruneForgetsOlderMessages) {
     // Recording again after pruning works and finds only the new message.
     h.record(rec("ann@x.org", kT0 + 1, {"x@three.com"}, fp));
     EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 2).recipients, std::vector<std::string>{"x@three.com"});
+}
+
+// --- Template families: each message joins the family of its best verified
+// match at record time; a lookup counts whole families.
+
+// kLetter with its sentence number `i` (0-based) replaced by `repl`.
+std::string edit_sentence(const std::string& text, int i, const std::string& repl) {
+    std::size_t b = 0;
+    for (int k = 0; k < i; ++k) b = text.find(" . ", b) + 3;
+    std::size_t e = text.find(" . ", b) + 3;
+    return text.substr(0, b) + repl + " . " + text.substr(e);
+}
+
+TEST(History, FamiliesFollowChainsOfNearCopies) {
+    // Each letter is the one before with one more sentence rewritten: each
+    // is a near-copy of its predecessor, the last is not one of the first,
+    // and yet all are one family - a copy of the last counts them all.
+    const char* const edits[] = {
+        "last year i led a small team of pickers on the night shift",
+        "i kept the loading bay tidy and reported every near miss to my supervisor",
+        "my commute to your depot is ten minutes by bicycle",
+        "i am also a trained first aider and a volunteer fire marshal",
+    };
+    std::vector<std::string> texts{kLetter};
+    for (int i = 0; i < 4; ++i) texts.push_back(edit_sentence(texts.back(), 1 + 2 * i, edits[i]));
+    for (std::size_t i = 1; i < texts.size(); ++i)
+        ASSERT_GE(similarity(fingerprint(words(texts[i - 1])), fingerprint(words(texts[i]))), 0.5) << i;
+    ASSERT_LT(similarity(fingerprint(words(texts.front())), fingerprint(words(texts.back()))), 0.5);
+    History h(":memory:");
+    std::vector<std::string> expected;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::string to = std::string("r") + std::to_string(i) + "@firm.com";
+        expected.push_back(to);
+        h.record(rec("ann@x.org", kT0 + static_cast<std::int64_t>(i), {to}, fingerprint(words(texts[i]))));
+    }
+    auto r = h.find_similar("ann@x.org", fingerprint(words(texts.back())), kT0 - kDay, kT0 + kDay);
+    EXPECT_EQ(r.messages, 5);
+    EXPECT_EQ(r.recipients, expected);
+    // An unrelated letter of the same sender (sharing the bio only) starts
+    // its own family and matches none of them.
+    std::string other = std::string(kBio) + kOther;
+    h.record(rec("ann@x.org", kT0 + 30, {"d@four.com"}, fingerprint(words(other))));
+    r = h.find_similar("ann@x.org", fingerprint(words(other)), kT0 - kDay, kT0 + kDay);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"d@four.com"});
+    EXPECT_EQ(h.find_similar("ann@x.org", fingerprint(words(kLetter)), kT0 - kDay, kT0 + kDay).messages, 5);
+}
+
+TEST(History, FamilyCountsOnlyTheWindowAndDeduplicates) {
+    std::string a = kLetter;
+    std::string b = edit_sentence(a, 6, "i would be glad to visit your site for a trial shift");
+    History h(":memory:");
+    h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fingerprint(words(a))));
+    h.record(rec("ann@x.org", kT0 - 20 * kDay, {"x@two.com"}, fingerprint(words(b))));
+    h.record(rec("ann@x.org", kT0 - 10 * kDay, {"X@Two.com", "y@three.com"}, fingerprint(words(a))));
+    h.record(rec("ann@x.org", kT0 + 1, {"later@four.com"}, fingerprint(words(b))));
+    // The query matches the family; only its members inside the window
+    // count, and x@two.com, sent to twice, counts once.
+    auto r = h.find_similar("ann@x.org", fingerprint(words(a)), kT0 - 30 * kDay, kT0);
+    EXPECT_EQ(r.messages, 2);
+    EXPECT_EQ(r.recipients, (std::vector<std::string>{"x@two.com", "y@three.com"}));
+    // A stricter min_similarity than the family threshold still counts the
+    // family of any member that passes it.
+    EXPECT_EQ(h.find_similar("ann@x.org", fingerprint(words(a)), kT0 - 30 * kDay, kT0, 0.95).messages, 2);
+}
+
+TEST(History, TemplateFoundAmongManyBoilerplateLetters) {
+    // A bio of four sentences shared by every letter makes the band buckets
+    // it wins hold all of the sender's letters; a lookup reads only the
+    // newest few of each bucket, and must still find an old template
+    // through the buckets its own sentences win.
+    std::mt19937 rng(11);
+    auto sentence = [&] {
+        std::string s;
+        for (int i = 0; i < 14; ++i) s += std::string("w") + std::to_string(rng() % 50000) + " ";
+        return s + ". ";
+    };
+    std::string bio;
+    for (int i = 0; i < 4; ++i) bio += sentence();
+    std::string tmpl = bio;
+    for (int i = 0; i < 4; ++i) tmpl += sentence();
+    auto fp = fingerprint(words(tmpl));
+    History h(":memory:");
+    h.record(rec("ann@x.org", kT0, {"first@one.com"}, fp));
+    int spurious = 0;
+    for (int i = 0; i < 400; ++i) {
+        std::string letter = bio;
+        for (int k = 0; k < 4; ++k) letter += sentence();
+        auto lf = fingerprint(words(letter));
+        spurious += h.find_similar("ann@x.org", lf, kT0, kT0 + kDay).messages;
+        h.record(rec("ann@x.org", kT0 + 1 + i, {std::string("r") + std::to_string(i) + "@x.com"}, lf));
+    }
+    EXPECT_EQ(spurious, 0); // bio-only overlap (~0.33) never matches
+    auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + kDay);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"first@one.com"});
+}
+
+TEST(History, PruneNoticesOtherConnections) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    History a(db.path());
+    History b(db.path());
+    a.record(rec("ann@x.org", kT0, {"new@one.com"}, fp));
+    a.prune(kT0 - kDay); // nothing older: a no-op, and `a` knows the oldest time
+    b.record(rec("ann@x.org", kT0 - 5 * kDay, {"old@two.com"}, fp));
+    a.prune(kT0 - kDay); // must see b's older message and forget it
+    auto r = b.find_similar("ann@x.org", fp, 0, kT0 + 1);
+    EXPECT_EQ(r.messages, 1);
+    EXPECT_EQ(r.recipients, std::vector<std::string>{"new@one.com"});
+}
+
+TEST(History, MigratesSchemaOne) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    {
+        // A version-1 database as the first release wrote it.
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        const char* v1 = R"sql(
+            CREATE TABLE sender(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+            CREATE TABLE msg(id INTEGER PRIMARY KEY, sender INTEGER NOT NULL, time INTEGER NOT NULL, sig BLOB);
+            CREATE INDEX msg_sender_time ON msg(sender, time);
+            CREATE INDEX msg_time ON msg(time);
+            CREATE TABLE rcpt(msg INTEGER NOT NULL, addr TEXT NOT NULL, PRIMARY KEY(msg, addr)) WITHOUT ROWID;
+            CREATE TABLE org(msg INTEGER NOT NULL, org TEXT NOT NULL, PRIMARY KEY(msg, org)) WITHOUT ROWID;
+            CREATE TABLE band(key INTEGER NOT NULL, msg INTEGER NOT NULL, PRIMARY KEY(key, msg)) WITHOUT ROWID;
+            INSERT INTO sender VALUES (1, 'ann@x.org');
+            INSERT INTO band VALUES (12345, 1);
+            PRAGMA user_version=1;
+        )sql";
+        ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+        std::string sig;
+        for (auto v : fp.minhash) {
+            sig.push_back(static_cast<char>(v & 0xff));
+            sig.push_back(static_cast<char>(v >> 8));
+        }
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(raw, "INSERT INTO msg VALUES (?1, 1, ?2, ?3)", -1, &st, nullptr), SQLITE_OK);
+        for (int i = 1; i <= 2; ++i) {
+            sqlite3_bind_int(st, 1, i);
+            sqlite3_bind_int64(st, 2, kT0 + i);
+            sqlite3_bind_blob(st, 3, sig.data(), static_cast<int>(sig.size()), SQLITE_TRANSIENT);
+            ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        sqlite3_exec(raw, "INSERT INTO rcpt VALUES (1, 'a@one.com'), (2, 'b@two.com'); INSERT INTO org VALUES (1, 'one');",
+                     nullptr, nullptr, nullptr);
+        sqlite3_close(raw);
+    }
+    History h(db.path());
+    auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + 10);
+    EXPECT_EQ(r.messages, 2);
+    EXPECT_EQ(r.recipients, (std::vector<std::string>{"a@one.com", "b@two.com"}));
+    EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"one"});
+    h.record(rec("ann@x.org", kT0 + 3, {"c@three.com"}, fp));
+    EXPECT_EQ(h.find_similar("ann@x.org", fp, kT0, kT0 + 10).messages, 3);
 }
 
 TEST(History, UnopenablePathThrows) {
