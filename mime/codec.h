@@ -7,8 +7,9 @@
 //
 // Libraries: libetpan decodes RFC 2047 (mailmime_encoded_phrase_parse, which
 // also converts the charset); mimetic's codec decodes base64 text bodies
-// (QP has its own decoder here, see decode_qp for why); iconv converts body charsets (direct use, because libetpan's
-// charconv() gives no control over what happens to invalid bytes).
+// (QP has its own decoder here, see decode_qp() for why); iconv converts
+// body charsets (directly, because libetpan's charconv() gives no control
+// over what happens to invalid bytes).
 //
 // RFCs: 2045 (QP, base64), 2047 (encoded words), 2231 (parameter
 // continuations and charsets), 3676 (format=flowed, DelSp).
