@@ -54,12 +54,21 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
     return ss.str();
 }
 
-// A file is mail if it has at least one header field and one of the fields
-// any message carries. A PDF or a text file is refused here, not judged.
-bool looks_like_mail(const rapport::mime::Message& m) {
+// A file is mail if its first line is a header field ("Name: value") and
+// the parser found a header block. A PDF, a Markdown file or an empty file
+// is refused here, not judged.
+bool looks_like_mail(const std::string& raw, const rapport::mime::Message& m) {
     if (m.headers.empty()) return false;
-    return !m.from.empty() || !m.to.empty() || !m.header("Subject").empty() ||
-           !m.header("Date").empty() || !m.header("Message-ID").empty();
+    std::size_t i = raw.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0; // a UTF-8 byte order mark
+    if (raw.compare(i, 5, "From ") == 0) i = raw.find('\n', i) + 1; // mbox "From " line
+    std::size_t colon = raw.find(':', i);
+    std::size_t eol = raw.find('\n', i);
+    if (colon == std::string::npos || colon > eol || colon == i) return false;
+    for (std::size_t k = i; k < colon; ++k) {
+        unsigned char c = static_cast<unsigned char>(raw[k]);
+        if (c <= 32 || c >= 127) return false; // field names are printable ASCII without spaces
+    }
+    return true;
 }
 
 bool make_dirs(const std::string& dir) {
@@ -145,7 +154,7 @@ int cmd_check(const std::vector<std::string>& args) {
         std::optional<rapport::mime::Message> msg;
         if (raw) {
             msg = rapport::mime::parse(*raw);
-            if (!looks_like_mail(*msg)) error = "not a mail message (no header fields)";
+            if (!looks_like_mail(*raw, *msg)) error = "not a mail message (no header fields)";
         }
         if (!error.empty()) {
             status = 1;
