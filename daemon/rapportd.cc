@@ -12,6 +12,9 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "daemon/lib/config.h"
+#include "daemon/lib/hold.h"
+#include "daemon/lib/http_api.h"
+#include "daemon/lib/http_server.h"
 #include "daemon/lib/intake.h"
 #include "daemon/lib/log.h"
 #include "daemon/lib/queue.h"
@@ -72,20 +75,36 @@ int run(const rd::Config& cfg) {
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
     rd::Intake intake(cfg, queue, verdict, relay.get(), log);
+    // Issue 5: the sender's confirmation, the held log line and notice, expiry.
+    std::string api_token = rd::load_or_create_token(cfg.state_dir);
+    rd::Holds holds(cfg, queue, relay.get(), api_token, log);
+    intake.confirmed = [&holds](const std::string& id, std::string_view data, const rd::Judgement& j) {
+        return holds.confirmed(id, data, j);
+    };
+    intake.on_held = [&holds](const std::string& id, const rd::Envelope& env, const rd::Judgement& j) {
+        holds.held(id, env, j);
+    };
     intake.recover();
     if (relay) relay->start();
 
     asio::io_context io(1);
     rd::SmtpServer server(io, cfg, intake, tls, log);
     server.start();
+    // Issue 5: the HTTP API and the page, on their own thread.
+    rd::HttpApi api(cfg, queue, holds, policy, log);
+    rd::HttpServer http(cfg, api, holds, log);
+    http.start();
+    {
+        // For rapportctl (held, token, open) and tests: where the API listens.
+        std::ofstream(cfg.state_dir + "/http-address") << rd::HostPort{cfg.http.host, http.port()}.str() << "\n";
+    }
     std::string addr = rd::HostPort{cfg.listen.host, server.port()}.str();
     {
         // For tests and rapportctl: where this instance listens.
         std::ofstream(cfg.state_dir + "/smtp-address") << addr << "\n";
     }
     log("listening on " + addr + " (SMTP" + (loopback ? "" : ", AUTH required") + "), state " + cfg.state_dir +
-        ", policy " + (cfg.policy_file.empty() ? "built-in default" : cfg.policy_file) + ", HTTP " + cfg.http.str() +
-        " (API not in this version)");
+        ", policy " + (cfg.policy_file.empty() ? "built-in default" : cfg.policy_file) + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str());
     if (cfg.capture())
         log("capture mode: no upstream configured; messages are accepted, checked and kept, nothing is relayed");
     else
@@ -99,6 +118,7 @@ int run(const rd::Config& cfg) {
         io.stop();
     });
     io.run();
+    http.stop(); // issue 5: no API calls while the queue shuts down
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed
     if (relay) relay->stop();

@@ -97,7 +97,8 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         os << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
         throw ConfigError(os.str());
     }
-    only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool"});
+    only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
+                     "hold" /* issue 5 */});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_errors", "command_timeout",
@@ -160,6 +161,12 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "notify_sender", "relay", r.notify_sender);
         if (r.workers == 0) throw ConfigError("relay.workers must be at least 1");
         if (r.retry_initial == 0) r.retry_initial = 1;
+    }
+    if (auto t = sub(root, "hold")) { // issue 5: held messages
+        only_keys(*t, "hold", {"expire", "notify_sender"});
+        get(*t, "expire", "hold", c.hold.expire);
+        get(*t, "notify_sender", "hold", c.hold.notify_sender);
+        if (c.hold.expire == 0) throw ConfigError("hold.expire must be at least 1 (seconds)");
     }
     if (auto t = sub(root, "tls")) {
         only_keys(*t, "tls", {"cert", "key"});

@@ -73,6 +73,12 @@ struct RelaySettings {
     bool notify_sender = true;           // send a failure notice to the envelope sender
 };
 
+// Issue 5: held messages (the HTTP API, `rapportctl held`).
+struct HoldSettings {
+    unsigned expire = 7 * 24 * 3600; // seconds a held message waits for a decision, then "expired" (never sent)
+    bool notify_sender = false;      // mail the sender a short notice when a message is held (needs an upstream)
+};
+
 struct Config {
     HostPort listen{"127.0.0.1", 2525};
     HostPort http{"127.0.0.1", 2526};
@@ -82,6 +88,7 @@ struct Config {
     Upstream upstream;
     SmtpLimits limits;
     RelaySettings relay;
+    HoldSettings hold;         // issue 5
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password
     unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)

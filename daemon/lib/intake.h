@@ -51,6 +51,13 @@ public:
     void recover();
     void stop(); // waits for work in flight
 
+    // Issue 5 hooks (daemon/lib/hold.h), both optional; set before recover().
+    // `confirmed`: the message carries a valid X-Rapport-Confirm, so a hold
+    // verdict is relayed instead (its findings still recorded).
+    // `on_held`: called after a message was recorded as held (log, notice).
+    std::function<bool(const std::string& id, std::string_view data, const Judgement&)> confirmed;
+    std::function<void(const std::string& id, const Envelope&, const Judgement&)> on_held;
+
 private:
     // Step 3: records the verdict, hands the message on; returns the reply.
     std::string route(const std::string& id, const Envelope& env, std::string_view data, const Judgement& j,

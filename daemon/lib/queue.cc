@@ -106,13 +106,14 @@ std::string_view to_string(Status s) {
     case Status::captured: return "captured";
     case Status::rejected: return "rejected";
     case Status::dropped: return "dropped";
+    case Status::expired: return "expired"; // issue 5
     }
     return "queued";
 }
 
 std::optional<Status> parse_status(std::string_view s) {
     for (Status st : {Status::queued, Status::held, Status::relayed, Status::failed, Status::captured,
-                      Status::rejected, Status::dropped})
+                      Status::rejected, Status::dropped, Status::expired /* issue 5 */})
         if (to_string(st) == s) return st;
     return std::nullopt;
 }
@@ -139,6 +140,9 @@ Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir +
          " msg_id TEXT, rcpt TEXT, status TEXT, code INTEGER DEFAULT 0, reply TEXT DEFAULT '',"
          " PRIMARY KEY (msg_id, rcpt))");
     exec("CREATE TABLE IF NOT EXISTS attempts (msg_id TEXT, time INTEGER, result TEXT)");
+    // Issue 5: what people decided about a message (released, dropped, ...).
+    exec("CREATE TABLE IF NOT EXISTS events (msg_id TEXT, kind TEXT, time INTEGER)");
+    exec("CREATE INDEX IF NOT EXISTS events_msg ON events(msg_id, kind)");
 }
 
 Queue::~Queue() {
@@ -391,6 +395,110 @@ bool Queue::release(const std::string& id) {
     Stmt(db_, "UPDATE messages SET status = 'queued', next_attempt = 0, updated = ? WHERE id = ? AND status = 'held'")
         .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
     return sqlite3_changes(db_) > 0;
+}
+
+// --- Added for the HTTP API and `rapportctl held` (issue 5) -----------------
+
+namespace {
+constexpr const char* kRecordCols =
+    "id, status, action, attempts, received, next_attempt, last_error, notice, mail_from,"
+    " account, helo, client, size, findings, subject, header_from, header_to, message_id, updated,"
+    " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'released')";
+
+Queue::Record read_record(Stmt& s) {
+    Queue::Record r;
+    r.row = read_row(s);
+    r.account = s.text(9);
+    r.helo = s.text(10);
+    r.client = s.text(11);
+    r.info.size = static_cast<std::size_t>(s.integer(12));
+    r.info.action = r.row.action;
+    r.info.findings_json = s.text(13);
+    r.info.subject = s.text(14);
+    r.info.header_from = s.text(15);
+    r.info.header_to = s.text(16);
+    r.info.message_id = s.text(17);
+    r.updated = s.integer(18);
+    r.released = s.integer(19) != 0;
+    return r;
+}
+} // namespace
+
+std::vector<Queue::Record> Queue::list(std::optional<Status> status, std::string_view action, std::size_t limit) {
+    std::lock_guard lk(mu_);
+    std::string sql = std::string("SELECT ") + kRecordCols + " FROM messages WHERE notice = 0";
+    if (status) sql += " AND status = ?1";
+    if (!action.empty()) sql += " AND action = ?2";
+    sql += " ORDER BY received DESC, id DESC LIMIT ?3";
+    Stmt s(db_, sql.c_str());
+    if (status) s.bind(1, to_string(*status));
+    if (!action.empty()) s.bind(2, action);
+    s.bind(3, static_cast<std::int64_t>(limit));
+    std::vector<Record> out;
+    while (s.step()) out.push_back(read_record(s));
+    return out;
+}
+
+std::optional<Queue::Record> Queue::record(const std::string& id) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kRecordCols + " FROM messages WHERE id = ?").c_str());
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_record(s);
+}
+
+std::vector<Queue::Attempt> Queue::attempts(const std::string& id) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT time, result FROM attempts WHERE msg_id = ? ORDER BY rowid");
+    s.bind(1, id);
+    std::vector<Attempt> out;
+    while (s.step()) out.push_back({s.integer(0), s.text(1)});
+    return out;
+}
+
+bool Queue::drop(const std::string& id) {
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE messages SET status = 'dropped', updated = ? WHERE id = ? AND status IN ('held', 'expired')")
+        .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+    return sqlite3_changes(db_) > 0;
+}
+
+std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
+    std::lock_guard lk(mu_);
+    std::vector<std::string> ids;
+    {
+        Stmt s(db_, "SELECT id FROM messages WHERE status = 'held' AND received < ?");
+        s.bind(1, cutoff);
+        while (s.step()) ids.push_back(s.text(0));
+    }
+    for (const auto& id : ids)
+        Stmt(db_, "UPDATE messages SET status = 'expired', updated = ? WHERE id = ? AND status = 'held'")
+            .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+    return ids;
+}
+
+void Queue::add_event(const std::string& id, std::string_view kind) {
+    std::lock_guard lk(mu_);
+    Stmt(db_, "INSERT INTO events (msg_id, kind, time) VALUES (?, ?, ?)")
+        .bind(1, id).bind(2, kind).bind(3, static_cast<std::int64_t>(::time(nullptr))).step();
+}
+
+std::vector<Queue::StatRow> Queue::stat_rows() {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT CASE WHEN account <> '' THEN account ELSE lower(mail_from) END, status, action, findings,"
+                " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'released')"
+                " FROM messages WHERE notice = 0");
+    std::vector<StatRow> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0});
+    return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Queue::status_counts() {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT status, COUNT(*) FROM messages WHERE notice = 0 GROUP BY status");
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    while (s.step()) out.emplace_back(s.text(0), s.integer(1));
+    return out;
 }
 
 } // namespace rapport::daemon

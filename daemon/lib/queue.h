@@ -49,7 +49,8 @@ struct SpooledMessage {
     std::string data; // the message as received: CRLF lines, dot-unstuffed
 };
 
-enum class Status { queued, held, relayed, failed, captured, rejected, dropped };
+enum class Status { queued, held, relayed, failed, captured, rejected, dropped,
+                    expired /* issue 5: held too long, never sent, kept visible */ };
 std::string_view to_string(Status s);
 std::optional<Status> parse_status(std::string_view s);
 
@@ -116,6 +117,41 @@ public:
     // held -> queued; false when the message is not held (a second click
     // releases nothing: idempotent).
     bool release(const std::string& id);
+
+    // --- Added for the HTTP API and `rapportctl held` (issue 5) -------------
+    // Everything the API shows about one message (no spool read).
+    struct Record {
+        QueueRow row;
+        std::string account, helo, client;
+        MessageInfo info;
+        std::int64_t updated = 0;
+        bool released = false; // a person chose "Send anyway" (event 'released')
+    };
+    // Newest first. `status` empty: any; `action` non-empty filters on it
+    // ("warn" lists warned mail whatever became of it). Notices excluded.
+    std::vector<Record> list(std::optional<Status> status, std::string_view action, std::size_t limit);
+    std::optional<Record> record(const std::string& id);
+    struct Attempt {
+        std::int64_t time = 0;
+        std::string result;
+    };
+    std::vector<Attempt> attempts(const std::string& id);
+    // held|expired -> dropped; false when it is neither (idempotent).
+    bool drop(const std::string& id);
+    // held and received before `cutoff` -> expired; returns those ids.
+    std::vector<std::string> expire_held(std::int64_t cutoff);
+    // What people decided (released, dropped, expired, confirmed), for stats.
+    void add_event(const std::string& id, std::string_view kind);
+    // One row per message (notices excluded) for per-sender statistics.
+    // O(messages): fine for a person's or a job club's volume.
+    struct StatRow {
+        std::string sender, status, action, findings_json;
+        bool released = false;
+    };
+    std::vector<StatRow> stat_rows();
+    // Messages per status (for /metrics).
+    std::vector<std::pair<std::string, std::int64_t>> status_counts();
+    // --- end of issue 5 additions --------------------------------------------
 
 private:
     void exec(const char* sql);

@@ -1,0 +1,219 @@
+// hold.cc - see hold.h.
+
+#include "daemon/lib/hold.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rapport::daemon {
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+    static const char* d = "0123456789abcdef";
+    std::string out;
+    out.reserve(n * 2);
+    for (std::size_t i = 0; i < n; ++i) {
+        out += d[p[i] >> 4];
+        out += d[p[i] & 15];
+    }
+    return out;
+}
+
+std::string trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return std::string(s);
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+std::string rfc5322_now() {
+    char buf[64];
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    return buf;
+}
+
+} // namespace
+
+std::string load_or_create_token(const std::string& state_dir) {
+    std::string path = state_dir + "/api-token";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[256];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        struct stat st{};
+        if (::fstat(fd, &st) == 0 && (st.st_mode & 077)) ::fchmod(fd, 0600); // tighten an edited copy
+        ::close(fd);
+        std::string t = n > 0 ? trim(std::string_view(buf, static_cast<std::size_t>(n))) : "";
+        if (t.size() >= 32) return t;
+        ::unlink(path.c_str()); // empty or truncated: make a new one
+    }
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot get random bytes for the API token");
+    std::string token = hex(raw, sizeof raw);
+    std::string tmp = path + ".tmp";
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+    std::string line = token + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    }
+    return token;
+}
+
+std::string hmac_hex(std::string_view key, std::string_view data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+         data.size(), out, &len);
+    return hex(out, len);
+}
+
+std::string confirm_value(std::string_view token, std::string_view message_id) {
+    std::string id = trim(message_id);
+    if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+    return hmac_hex(token, id);
+}
+
+std::string raw_header(std::string_view data, std::string_view name) {
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        std::size_t nl = data.find('\n', pos);
+        std::string_view line = data.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) break; // end of the header section
+        std::size_t next = nl == std::string_view::npos ? data.size() : nl + 1;
+        auto colon = line.find(':');
+        if (line[0] != ' ' && line[0] != '\t' && colon != std::string_view::npos && ieq(trim(line.substr(0, colon)), name)) {
+            std::string value(line.substr(colon + 1));
+            // Folded continuation lines.
+            while (next < data.size() && (data[next] == ' ' || data[next] == '\t')) {
+                std::size_t e = data.find('\n', next);
+                value += " " + trim(data.substr(next, e == std::string_view::npos ? std::string_view::npos : e - next));
+                next = e == std::string_view::npos ? data.size() : e + 1;
+            }
+            return trim(value);
+        }
+        pos = next;
+    }
+    return "";
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Holds::Holds(const Config& cfg, Queue& q, Relay* relay, std::string token, LogFn log)
+    : cfg_(cfg), q_(q), relay_(relay), token_(std::move(token)), log_(std::move(log)) {}
+
+bool Holds::confirmed(const std::string& id, std::string_view data, const Judgement& j) {
+    std::string value = raw_header(data, "X-Rapport-Confirm");
+    if (value.empty()) return false;
+    if (j.info.message_id.empty()) {
+        log_("warning: " + id + ": X-Rapport-Confirm without a Message-ID; holding");
+        return false;
+    }
+    for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!same_secret(value, confirm_value(token_, j.info.message_id))) {
+        log_("warning: " + id + ": X-Rapport-Confirm does not match this message; holding");
+        return false;
+    }
+    q_.add_event(id, "confirmed");
+    log_("confirmed " + id + ": the sender chose to send anyway in the mail client; relaying without a hold");
+    return true;
+}
+
+void Holds::held(const std::string& id, const Envelope& env, const Judgement& j) {
+    std::string rules;
+    for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
+    log_("held " + id + " from=<" + env.mail_from + "> rules=" + (rules.empty() ? "-" : rules));
+    if (!cfg_.hold.notify_sender || !relay_ || env.notice || env.mail_from.empty()) return;
+    try {
+        Envelope nenv;
+        nenv.rcpts = {env.mail_from};
+        nenv.received = static_cast<std::int64_t>(std::time(nullptr));
+        nenv.notice = true;
+        std::string nid = q_.new_id();
+        std::string data = held_notice(cfg_.hostname, id, env.mail_from, j.info.subject, j.findings,
+                                       expires_at(env.received));
+        q_.write_spool(nid, nenv, data);
+        MessageInfo info;
+        info.action = "relay";
+        info.findings_json = "[]";
+        info.subject = "Rapport held your message";
+        info.header_to = env.mail_from;
+        info.size = data.size();
+        q_.insert(nid, nenv, info, Status::queued, nenv.received);
+        relay_->schedule(nid, nenv.received);
+    } catch (const std::exception& e) {
+        log_("warning: " + id + ": cannot queue the held notice: " + e.what());
+    }
+}
+
+std::size_t Holds::expire_due(std::int64_t now) {
+    auto ids = q_.expire_held(now - static_cast<std::int64_t>(cfg_.hold.expire));
+    for (const auto& id : ids) {
+        q_.add_event(id, "expired");
+        log_("expired " + id + ": held for more than " + std::to_string(cfg_.hold.expire) + "s; not sent, kept");
+    }
+    return ids.size();
+}
+
+std::string held_notice(const std::string& hostname, const std::string& id, const std::string& sender,
+                        std::string_view subject, const std::vector<policies::Finding>& findings,
+                        std::int64_t expires) {
+    std::string subj;
+    for (char c : subject) subj += (c == '\r' || c == '\n') ? ' ' : c;
+    if (subj.size() > 200) subj = subj.substr(0, 200) + "...";
+    char when[64];
+    std::time_t t = static_cast<std::time_t>(expires);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    std::strftime(when, sizeof when, "%d %B %Y, %H:%M UTC", &tm);
+    std::string out;
+    out += "From: Rapport <MAILER-DAEMON@" + hostname + ">\r\n";
+    out += "To: <" + sender + ">\r\n";
+    out += "Subject: Rapport held your message: " + (subj.empty() ? std::string("(no subject)") : subj) + "\r\n";
+    out += "Date: " + rfc5322_now() + "\r\n";
+    out += "Message-ID: <" + id + ".held@" + hostname + ">\r\n";
+    out += "Auto-Submitted: auto-generated\r\n";
+    out += "MIME-Version: 1.0\r\n";
+    out += "Content-Type: text/plain; charset=utf-8\r\n";
+    out += "Content-Transfer-Encoding: 8bit\r\n\r\n";
+    out += "Rapport has not sent your message \"" + (subj.empty() ? std::string("(no subject)") : subj) +
+           "\" yet.\r\n\r\nWhy:\r\n";
+    for (const auto& f : findings) out += "  - " + f.message + "\r\n";
+    out += "\r\nWhat you can do:\r\n"
+           "  - Send it anyway or discard it on the Rapport page (run: rapportctl open),\r\n"
+           "    or with: rapportctl held release " + id + "\r\n"
+           "  - Or improve the message in your mail client and send it again.\r\n\r\n"
+           "If you do nothing, it will not be sent. It stays on hold until " + std::string(when) + ".\r\n";
+    return out;
+}
+
+} // namespace rapport::daemon

@@ -1,0 +1,110 @@
+// http_api.h - the local HTTP API and the held-mail page (issue 5), without
+// sockets: one request in, one response out. http_server.h does the I/O.
+//
+//   HttpApi api(cfg, queue, holds, policy, log);
+//   api.set_port(bound_port);              // Host/Origin checks need it
+//   Response r = api.handle(request);
+//
+// Routes (JSON unless said otherwise; errors are {"error","message"} 4xx):
+//   GET  /api/v1/ping                      {"ok":true,...}  (checks the token)
+//   GET  /api/v1/messages?status=S&limit=N list; S = held|warned|queued|relayed|
+//                                          failed|rejected|dropped|expired|captured
+//   GET  /api/v1/messages/ID               detail: findings, envelope, headers,
+//                                          sender's text, attachments, attempts,
+//                                          recipients, expiry
+//   GET  /api/v1/messages/ID/raw           the exact spooled bytes (message/rfc822)
+//   POST /api/v1/messages/ID/release       held -> queued ("Send anyway"); idempotent
+//   POST /api/v1/messages/ID/drop          held|expired -> dropped ("Discard"); idempotent
+//   POST /api/v1/analyze                   raw MIME, or JSON {from,to,cc,bcc,subject,
+//                                          body,html,attachments:[{name,size,type}],
+//                                          message_id} -> {action, findings, confirm}
+//                                          nothing sent, nothing recorded
+//   GET  /api/v1/stats                     per sender: sent, flagged by rule, held,
+//                                          released anyway, dropped, expired
+//   POST /api/v1/login-links               one-time page login link (token only)
+//   GET  /metrics                          Prometheus text format
+//   GET  /, /app.js, /app.css, ...         the page (daemon/web, no data in it)
+//   GET  /login?code=C                     one-time code -> session cookie -> /
+//
+// Security (any web page the user visits can reach 127.0.0.1):
+//   - Host must name this daemon's own address (defeats DNS rebinding);
+//   - an Origin, when sent, must be this page or a moz-extension:// add-on
+//     (CORS answered for those only, and they must use the token);
+//   - API calls need `Authorization: Bearer TOKEN` (<state>/api-token), or the
+//     page's session cookie (HttpOnly, SameSite=Strict, from a one-time link)
+//     plus the `X-Rapport-Page: 1` header on POSTs (forces a CORS preflight
+//     that foreign pages cannot pass);
+//   - tokens and HMACs are compared in constant time; the sender's text is
+//     returned as text, never as the mail's HTML; raw bytes only as a download.
+// Not thread-safe: the server calls handle() from one thread.
+
+#pragma once
+
+#include <utility> // before Boost under C++20 with g++ 12
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "daemon/lib/config.h"
+#include "daemon/lib/hold.h"
+#include "daemon/lib/queue.h"
+#include "policies/checker.h"
+#include "policies/history.h"
+#include "policies/policy.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace rapport::daemon {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+class HttpApi {
+public:
+    HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log);
+    ~HttpApi();
+    void set_port(std::uint16_t port);
+    HttpResponse handle(const HttpRequest& req);
+    // Drops expired sessions and login codes; called from a timer.
+    void sweep(std::int64_t now);
+    // A JSON error response (also used by the server for oversized requests).
+    static HttpResponse error(unsigned status, std::string code, std::string message, unsigned version = 11);
+
+private:
+    struct Ctx;
+    HttpResponse route(Ctx& c);
+    HttpResponse list(Ctx& c);
+    HttpResponse detail(Ctx& c, const std::string& id);
+    HttpResponse raw(Ctx& c, const std::string& id);
+    HttpResponse release(Ctx& c, const std::string& id);
+    HttpResponse drop(Ctx& c, const std::string& id);
+    HttpResponse analyze(Ctx& c);
+    HttpResponse stats(Ctx& c);
+    HttpResponse metrics(Ctx& c);
+    HttpResponse login_link(Ctx& c);
+    HttpResponse login(Ctx& c);
+    HttpResponse asset(Ctx& c, std::string name);
+    bool host_ok(std::string_view host) const;
+    bool same_origin(std::string_view origin) const;
+    std::string base_url() const;
+
+    const Config& cfg_;
+    Queue& q_;
+    Holds& holds_;
+    LogFn log_;
+    std::set<std::string> hosts_; // "127.0.0.1:2526", "localhost:2526" (lower case)
+    std::uint16_t port_ = 0;
+    // Analyze: a checker of its own, reading the shared history, never recording.
+    std::unique_ptr<policies::History> history_;
+    std::unique_ptr<policies::Checker> checker_;
+    std::map<std::string, std::int64_t> sessions_;    // session id -> expiry
+    std::map<std::string, std::int64_t> login_codes_; // one-time code -> expiry
+    std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics
+    std::uint64_t analyzed_ = 0;
+};
+
+} // namespace rapport::daemon
