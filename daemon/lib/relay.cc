@@ -136,7 +136,9 @@ std::string prepare_for_relay(std::string_view data) {
     return out;
 }
 
-SmtpClient::SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo) : up_(up), rs_(rs) {
+SmtpClient::SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo,
+                       const std::atomic<bool>* stopping)
+    : up_(up), rs_(rs), stopping_(stopping) {
     // The URL path is the EHLO name (curl's SMTP convention).
     url_ = std::string(up.implicit_tls ? "smtps://" : "smtp://") +
            (up.host.find(':') != std::string::npos ? "[" + up.host + "]" : up.host) + ":" +
@@ -188,6 +190,16 @@ SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds debug_cb, which reads the replies
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
     curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
+    if (stopping_) {
+        // A slow upstream must not hold up shutdown: the message stays queued
+        // and goes again at the next start (at least once, never lost).
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(stopping_));
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+                         +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+                             return static_cast<std::atomic<bool>*>(p)->load() ? 1 : 0;
+                         });
+    }
     char errbuf[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 
@@ -265,6 +277,7 @@ void Relay::start() {
 }
 
 void Relay::stop() {
+    stopping_ = true;
     {
         std::lock_guard lk(mu_);
         stop_ = true;
@@ -290,7 +303,7 @@ std::size_t Relay::backlog() {
 }
 
 void Relay::worker() {
-    SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname);
+    SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname, &stopping_);
     std::unique_lock lk(mu_);
     while (!stop_) {
         if (due_.empty()) {

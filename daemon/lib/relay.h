@@ -58,7 +58,8 @@ struct SendOutcome {
 // One upstream connection (a curl easy handle). Not thread-safe; one per worker.
 class SmtpClient {
 public:
-    SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo);
+    // `stopping` (may be null) aborts a transfer in progress when it turns true.
+    SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo, const std::atomic<bool>* stopping = nullptr);
     ~SmtpClient();
     SmtpClient(const SmtpClient&) = delete;
     SmtpClient& operator=(const SmtpClient&) = delete;
@@ -68,6 +69,7 @@ private:
     const Upstream& up_;
     const RelaySettings& rs_;
     std::string url_;
+    const std::atomic<bool>* stopping_;
     void* curl_ = nullptr;
 };
 
@@ -103,6 +105,7 @@ private:
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> due_;
     std::set<std::string> scheduled_; // ids in due_ or being sent: never twice at once
     bool stop_ = false;
+    std::atomic<bool> stopping_{false}; // read by curl's progress callback
     std::vector<std::thread> threads_;
 };
 

@@ -81,8 +81,7 @@ def case_clean_relay(w):
             assert want in got, "not delivered byte-identical:\n%r\nreceived:\n%r" % (want, got)
         assert all(b"X-Rapport" not in g and b"Bcc:" not in g for g in got)
         assert any(id1.encode() in g for g in got)
-        rows = d.db_rows()
-        assert len(rows) == 3 and all(r[1] == "relayed" for r in rows), rows
+        assert wait_for(lambda: [r[1] for r in d.db_rows()] == ["relayed"] * 3, 10), d.db_rows()
         # Bcc'd recipient still got it (envelope), and per-recipient results recorded.
         con = sqlite3.connect(os.path.join(d.state, "queue.db"))
         rc = con.execute("SELECT rcpt, status, code FROM recipients ORDER BY rcpt").fetchall()
@@ -518,8 +517,7 @@ def case_auth_beyond_loopback(w):
             s.login("jake", "correct horse")
             m, _ = message()
             s.sendmail("ben@example.org", ["anna@example.net"], m)
-        rows = d.db_rows()
-        assert rows[0][1] == "captured", rows
+        assert wait_for(lambda: [r[1] for r in d.db_rows()] == ["captured"], 10), d.db_rows()
         assert "correct horse" not in d.log()
     finally:
         d.stop()
@@ -533,11 +531,35 @@ def case_capture_mode(w):
         m, _ = message()
         with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
             s.sendmail("ben@example.org", ["anna@example.net"], m)
+        assert wait_for(lambda: [r[1] for r in d.db_rows()] == ["captured"], 10), d.db_rows()
         rows = d.db_rows()
-        assert rows[0][1] == "captured", rows
         data = open(os.path.join(d.state, "spool", rows[0][0]), "rb").read()
         assert data.endswith(m), data
     finally:
+        d.stop()
+
+
+def case_storage_failure(w):
+    """When the spool cannot be written the client gets 451, never 250."""
+    d = Rapportd(BIN, w).start()
+    spool = os.path.join(d.state, "spool")
+    try:
+        # Root ignores permissions; an immutable directory stops even root.
+        if subprocess.run(["chattr", "+i", spool], capture_output=True).returncode != 0:
+            print("skipped: chattr +i not supported here")
+            return
+        m, _ = message()
+        try:
+            with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+                s.sendmail("ben@example.org", ["anna@example.net"], m)
+            raise AssertionError("250 without stable storage")
+        except smtplib.SMTPDataError as e:
+            assert e.smtp_code == 451 and b"4.3.0" in e.smtp_error, e
+        subprocess.run(["chattr", "-i", spool], check=True)
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:  # and it recovers
+            s.sendmail("ben@example.org", ["anna@example.net"], m)
+    finally:
+        subprocess.run(["chattr", "-i", spool], capture_output=True)
         d.stop()
 
 
