@@ -489,8 +489,9 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
             any_quote = true;
         }
     }
+    std::string rest; // outlives `quoted`, which may point into it
     if (cut < n) {
-        std::string rest = join(lines, cut, n);
+        rest = join(lines, cut, n);
         if (cut_is_forward) {
             parts.forwarded = rest;
             parts.has_forward = true;
