@@ -30,13 +30,21 @@
 #include <string>
 #include <vector>
 
+// Issue 5: daemon/ctl/held.cc.
+int cmd_held(const std::vector<std::string>& args);
+int cmd_token(const std::vector<std::string>& args);
+int cmd_open(const std::vector<std::string>& args);
+
 namespace {
 
 using rapport::policies::Action;
 
 constexpr const char* kUsage =
     "usage: rapportctl check [--state DIR] [--policy FILE] [--json] FILE.eml...\n"
-    "       rapportctl inspect [--json] FILE.eml\n";
+    "       rapportctl inspect [--json] FILE.eml\n"
+    "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR]\n"
+    "       rapportctl token [--state DIR]\n"
+    "       rapportctl open [--state DIR]\n";
 
 // Reads a whole file; nullopt with `error` set when it cannot.
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
@@ -229,6 +237,9 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "check") return cmd_check(args);
     if (cmd == "inspect") return cmd_inspect(args);
+    if (cmd == "held") return cmd_held(args);   // issue 5
+    if (cmd == "token") return cmd_token(args); // issue 5
+    if (cmd == "open") return cmd_open(args);   // issue 5
     std::cerr << "rapportctl: unknown command " << cmd << "\n" << kUsage;
     return 2;
 }

@@ -1,0 +1,292 @@
+// held.cc - `rapportctl held`, `rapportctl token`, `rapportctl open` (issue 5).
+//
+//   rapportctl held list [--json] [--status S]   held messages (or those with status S)
+//   rapportctl held show ID [--json]             why it was held, its text, attachments
+//   rapportctl held release ID                   send it anyway (a second call sends nothing)
+//   rapportctl held drop ID                      discard it
+//   rapportctl token                             the API token (for the Thunderbird add-on)
+//   rapportctl open                              a one-time login link for the page
+// All take --state DIR (default: the daemon's, see daemon/lib/config.h).
+//
+// The daemon writes <state>/http-address and <state>/api-token; these
+// commands read both and talk to the running daemon's API, so the daemon
+// stays the only writer of its queue. Exit status: 0 done, 1 the daemon said
+// no (unknown id, not held) or is unreachable, 2 bad usage.
+
+#include <utility> // before Boost under C++20 with g++ 12
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "daemon/lib/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using json = nlohmann::json;
+
+constexpr const char* kHeldUsage =
+    "usage: rapportctl held list [--json] [--status STATUS] [--state DIR]\n"
+    "       rapportctl held show ID [--json] [--state DIR]\n"
+    "       rapportctl held release ID [--state DIR]\n"
+    "       rapportctl held drop ID [--state DIR]\n"
+    "       rapportctl token [--state DIR]\n"
+    "       rapportctl open [--state DIR]\n";
+
+struct Args {
+    std::string state;
+    bool json = false;
+    std::string status = "held";
+    std::vector<std::string> rest;
+    bool bad = false;
+};
+
+Args parse_args(const std::vector<std::string>& args) {
+    Args a;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& s = args[i];
+        if (s == "--json") a.json = true;
+        else if ((s == "--state" || s == "--status") && i + 1 < args.size()) (s == "--state" ? a.state : a.status) = args[++i];
+        else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
+        else if (s.rfind("--status=", 0) == 0) a.status = s.substr(9);
+        else if (s.size() > 1 && s[0] == '-') {
+            std::cerr << "rapportctl: unknown option " << s << "\n";
+            a.bad = true;
+        } else a.rest.push_back(s);
+    }
+    if (a.state.empty()) a.state = rapport::daemon::default_state_dir();
+    return a;
+}
+
+std::optional<std::string> read_line_file(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line)) return std::nullopt;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return line;
+}
+
+struct Reply {
+    unsigned status = 0;
+    std::string body;
+};
+
+// One request to the running daemon; throws std::runtime_error with a sentence.
+Reply call(const std::string& state, http::verb verb, const std::string& target) {
+    auto addr = read_line_file(state + "/http-address");
+    auto token = read_line_file(state + "/api-token");
+    if (!addr || !token)
+        throw std::runtime_error("no running rapportd found in " + state +
+                                 " (no http-address or api-token there); start rapportd, or pass --state DIR");
+    auto hp = rapport::daemon::parse_host_port(*addr, state + "/http-address");
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    beast::error_code ec;
+    auto eps = resolver.resolve(hp.host, std::to_string(hp.port), ec);
+    if (!ec) stream.connect(eps, ec);
+    if (ec) throw std::runtime_error("cannot reach rapportd at " + *addr + ": " + ec.message() + " (is it running?)");
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, *addr);
+    req.set(http::field::authorization, "Bearer " + *token);
+    req.set(http::field::user_agent, "rapportctl");
+    req.prepare_payload();
+    http::write(stream, req, ec);
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    if (!ec) http::read(stream, buf, parser, ec);
+    if (ec) throw std::runtime_error("talking to rapportd at " + *addr + ": " + ec.message());
+    return {parser.get().result_int(), parser.get().body()};
+}
+
+json parse_json(const Reply& r) {
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) throw std::runtime_error("rapportd answered " + std::to_string(r.status) + " with something that is not JSON");
+    return j;
+}
+
+// Prints the daemon's error sentence; returns the exit status.
+int fail(const Reply& r) {
+    json j = json::parse(r.body, nullptr, false);
+    std::string msg = !j.is_discarded() && j.is_object() && j.contains("message") && j["message"].is_string()
+                          ? j["message"].get<std::string>()
+                          : "HTTP " + std::to_string(r.status);
+    std::cerr << "rapportctl: " << msg << "\n";
+    return 1;
+}
+
+std::string local_time(std::int64_t t) {
+    char buf[32];
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    ::localtime_r(&tt, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+    return buf;
+}
+
+std::string str(const json& j, const char* k) {
+    return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+}
+
+std::string cut(std::string s, std::size_t n) {
+    if (s.size() <= n) return s;
+    s.resize(n - 3);
+    while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back(); // whole UTF-8 characters
+    if (!s.empty() && static_cast<unsigned char>(s.back()) >= 0xC0) s.pop_back();
+    return s + "...";
+}
+
+int held_list(const Args& a) {
+    Reply r = call(a.state, http::verb::get, "/api/v1/messages?status=" + a.status + "&limit=500");
+    if (r.status != 200) return fail(r);
+    json msgs = parse_json(r)["messages"];
+    if (a.json) {
+        std::cout << msgs.dump() << "\n";
+        return 0;
+    }
+    if (msgs.empty()) {
+        std::cout << (a.status == "held" ? "No messages are held.\n" : "No messages.\n");
+        return 0;
+    }
+    for (const auto& m : msgs) {
+        std::string rules;
+        for (const auto& x : m["rules"]) rules += (rules.empty() ? "" : ", ") + x.get<std::string>();
+        std::cout << str(m, "id") << "  " << local_time(m.value("received", std::int64_t{0})) << "  "
+                  << cut(str(m, "from"), 30) << " -> " << cut(str(m, "to"), 40) << "\n    "
+                  << cut(str(m, "subject").empty() ? "(no subject)" : str(m, "subject"), 70) << "\n    "
+                  << (rules.empty() ? "(no findings)" : rules) << "\n";
+    }
+    return 0;
+}
+
+int held_show(const Args& a) {
+    if (a.rest.size() != 2) {
+        std::cerr << kHeldUsage;
+        return 2;
+    }
+    Reply r = call(a.state, http::verb::get, "/api/v1/messages/" + a.rest[1]);
+    if (r.status != 200) return fail(r);
+    json m = parse_json(r);
+    if (a.json) {
+        std::cout << m.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "Message " << str(m, "id") << " (" << str(m, "status") << ")\n"
+              << "  Subject:  " << str(m, "subject") << "\n"
+              << "  From:     " << str(m, "from") << "\n"
+              << "  To:       " << str(m, "to") << "\n"
+              << "  Received: " << local_time(m.value("received", std::int64_t{0})) << "\n";
+    if (m.contains("expires")) std::cout << "  Held until: " << local_time(m["expires"].get<std::int64_t>()) << "\n";
+    if (!m["findings"].empty()) {
+        std::cout << "\nWhy Rapport stopped it:\n";
+        for (const auto& f : m["findings"]) std::cout << "  - " << str(f, "message") << " [" << str(f, "rule") << "]\n";
+    }
+    if (m.contains("attachments") && !m["attachments"].empty()) {
+        std::cout << "\nAttachments:\n";
+        for (const auto& at : m["attachments"])
+            std::cout << "  " << (str(at, "name").empty() ? "(unnamed)" : str(at, "name")) << "  " << str(at, "type")
+                      << "  " << at.value("size", std::size_t{0}) << " bytes\n";
+    }
+    if (m.contains("text")) {
+        std::cout << "\nText:\n";
+        std::istringstream in(str(m, "text"));
+        for (std::string line; std::getline(in, line);) std::cout << "  | " << line << "\n";
+    }
+    if (str(m, "status") == "held")
+        std::cout << "\nSend it anyway:  rapportctl held release " << str(m, "id")
+                  << "\nDiscard it:      rapportctl held drop " << str(m, "id") << "\n";
+    return 0;
+}
+
+int held_act(const Args& a, const std::string& what) {
+    if (a.rest.size() != 2) {
+        std::cerr << kHeldUsage;
+        return 2;
+    }
+    const std::string& id = a.rest[1];
+    Reply r = call(a.state, http::verb::post, "/api/v1/messages/" + id + "/" + what);
+    if (r.status != 200) return fail(r);
+    json j = parse_json(r);
+    bool done = j.value(what == "release" ? "released" : "dropped", false);
+    if (what == "release")
+        std::cout << (done ? "Released " + id + ": it is on its way.\n" : id + " was already released; nothing more to do.\n");
+    else
+        std::cout << (done ? "Discarded " + id + ".\n" : id + " was already discarded.\n");
+    return 0;
+}
+
+} // namespace
+
+int cmd_held(const std::vector<std::string>& args) {
+    Args a = parse_args(args);
+    if (a.bad || a.rest.empty()) {
+        std::cerr << kHeldUsage;
+        return 2;
+    }
+    try {
+        const std::string& sub = a.rest[0];
+        if (sub == "list" && a.rest.size() == 1) return held_list(a);
+        if (sub == "show") return held_show(a);
+        if (sub == "release" || sub == "drop") return held_act(a, sub);
+    } catch (const std::exception& e) {
+        std::cerr << "rapportctl: " << e.what() << "\n";
+        return 1;
+    }
+    std::cerr << kHeldUsage;
+    return 2;
+}
+
+int cmd_token(const std::vector<std::string>& args) {
+    Args a = parse_args(args);
+    if (a.bad || !a.rest.empty()) {
+        std::cerr << kHeldUsage;
+        return 2;
+    }
+    auto t = read_line_file(a.state + "/api-token");
+    if (!t || t->empty()) {
+        std::cerr << "rapportctl: no API token in " << a.state << " yet; start rapportd once (or pass --state DIR)\n";
+        return 1;
+    }
+    std::cout << *t << "\n";
+    return 0;
+}
+
+int cmd_open(const std::vector<std::string>& args) {
+    Args a = parse_args(args);
+    if (a.bad || !a.rest.empty()) {
+        std::cerr << kHeldUsage;
+        return 2;
+    }
+    try {
+        Reply r = call(a.state, http::verb::post, "/api/v1/login-links");
+        if (r.status != 200) return fail(r);
+        json j = parse_json(r);
+        std::cout << str(j, "url") << "\n";
+        std::cerr << "Open this link in your browser within ten minutes; it works once.\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "rapportctl: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,212 @@
+// app.js - the held-mail page. Talks to /api/v1 with the session cookie
+// (HttpOnly, set by the one-time login link). Everything from a message is
+// inserted as text (textContent), never as HTML.
+"use strict";
+
+const RULES = {
+  "cv-attachment-only": "CV with no explanation",
+  "template-reuse": "Same text sent to many",
+  "bulk-recipients": "Many recipients at once",
+  "generic-greeting": "Greeting addresses nobody",
+  "greeting-mismatch": "Greeting names someone else",
+  "no-personalisation": "Nothing about them",
+  "unfilled-placeholder": "Placeholder left in",
+  "wrong-organisation": "Another organisation's name",
+  "vague-subject": "Vague subject",
+};
+const label = (rule) => RULES[rule] || rule.replace(/-/g, " ");
+const $ = (id) => document.getElementById(id);
+
+let messages = [];
+let current = null;
+
+async function api(path, options = {}) {
+  const opts = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+  if (opts.method === "POST") opts.headers["X-Rapport-Page"] = "1";
+  const res = await fetch("/api/v1/" + path, opts);
+  let body = null;
+  try { body = await res.json(); } catch (e) { body = null; }
+  if (res.status === 401) { showLogin(); throw new Error("not signed in"); }
+  if (!res.ok) throw new Error((body && body.message) || "Rapport answered " + res.status);
+  return body;
+}
+
+function showLogin() {
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function when(unix) {
+  const d = new Date(unix * 1000);
+  const mins = Math.round((Date.now() - d.getTime()) / 60000);
+  if (mins < 1) return "just now";
+  if (mins < 60) return mins + " min ago";
+  const today = new Date();
+  const sameDay = d.toDateString() === today.toDateString();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return sameDay ? "today " + time : d.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
+}
+
+function longDate(unix) {
+  return new Date(unix * 1000).toLocaleString([], { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
+}
+
+function size(n) {
+  if (n < 1024) return n + " bytes";
+  if (n < 1024 * 1024) return Math.round(n / 1024) + " KB";
+  return (n / 1024 / 1024).toFixed(1) + " MB";
+}
+
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+}
+
+function renderList() {
+  const list = $("list");
+  list.replaceChildren();
+  $("count").textContent = messages.length ? String(messages.length) : "";
+  $("empty").hidden = messages.length > 0;
+  for (const m of messages) {
+    const li = el("li");
+    const b = el("button", "item");
+    b.type = "button";
+    b.dataset.id = m.id;
+    if (current === m.id) b.setAttribute("aria-current", "true");
+    b.append(el("span", "when", when(m.received)));
+    b.append(el("span", "subject", m.subject || "(no subject)"));
+    b.append(el("span", "to", "To " + (m.to || "?")));
+    const chips = el("span", "chips");
+    for (const r of m.rules || []) chips.append(el("span", "chip", label(r)));
+    b.append(chips);
+    b.addEventListener("click", () => { location.hash = "#/m/" + encodeURIComponent(m.id); });
+    li.append(b);
+    list.append(li);
+  }
+}
+
+async function loadList() {
+  const data = await api("messages?status=held");
+  messages = data.messages || [];
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  renderList();
+}
+
+function clearDetail() {
+  current = null;
+  $("message").hidden = true;
+  $("placeholder").hidden = false;
+}
+
+async function showMessage(id) {
+  current = id;
+  renderList();
+  let m;
+  try { m = await api("messages/" + encodeURIComponent(id)); } catch (e) { toast(e.message); return clearDetail(); }
+  $("placeholder").hidden = true;
+  $("message").hidden = false;
+  $("m-subject").textContent = m.subject || "(no subject)";
+  $("m-to").textContent = m.to || (m.envelope && m.envelope.recipients.map((r) => r.rcpt).join(", ")) || "";
+  $("m-from").textContent = m.from || "";
+  $("m-received").textContent = longDate(m.received);
+  const held = m.status === "held";
+  $("m-expiry").textContent = held && m.expires
+    ? "Rapport keeps it until " + longDate(m.expires) + ". If you do nothing, it is not sent."
+    : m.status === "expired" ? "It waited too long and was not sent." : "Status: " + m.status + ".";
+  const f = $("m-findings");
+  f.replaceChildren();
+  for (const x of m.findings || []) {
+    const li = el("li", "finding");
+    li.append(el("span", "label", label(x.rule)));
+    li.append(el("span", "", x.message));
+    f.append(li);
+  }
+  $("m-text").textContent = m.stored === false ? "(Rapport no longer keeps a copy of this message.)" : (m.text || "(no text)");
+  $("m-text-note").hidden = !m.text_from_html;
+  const atts = (m.attachments || []).filter((a) => !a.inline);
+  $("att-section").hidden = atts.length === 0;
+  const ul = $("m-attachments");
+  ul.replaceChildren();
+  for (const a of atts) {
+    const li = el("li");
+    const ext = ((a.name || "").split(".").pop() || "file").slice(0, 4).toUpperCase();
+    li.append(el("span", "icon", ext));
+    const d = el("span");
+    d.append(el("span", "", a.name || "(unnamed)"));
+    d.append(el("span", "size", size(a.size || 0)));
+    li.append(d);
+    ul.append(li);
+  }
+  $("actions").hidden = !held;
+  $("confirm-discard").hidden = true;
+  $("outcome").hidden = true;
+  setBusy(false);
+  $("detail").focus({ preventScroll: true });
+}
+
+function setBusy(busy) {
+  $("send").disabled = busy;
+  $("discard").disabled = busy;
+  $("cd-yes").disabled = busy;
+}
+
+function done(text) {
+  $("actions").hidden = true;
+  $("confirm-discard").hidden = true;
+  const o = $("outcome");
+  o.textContent = text;
+  o.hidden = false;
+  toast(text);
+  messages = messages.filter((m) => m.id !== current);
+  renderList();
+  o.setAttribute("tabindex", "-1");
+  o.focus();
+}
+
+async function act(what) {
+  const id = current;
+  if (!id) return;
+  setBusy(true); // one click sends once; the API is idempotent as well
+  try {
+    await api("messages/" + encodeURIComponent(id) + "/" + what, { method: "POST" });
+    done(what === "release" ? "Sent. Your message is on its way." : "Discarded. It will not be sent.");
+  } catch (e) {
+    setBusy(false);
+    toast(e.message);
+  }
+}
+
+function route() {
+  const m = location.hash.match(/^#\/m\/(.+)$/);
+  if (m) showMessage(decodeURIComponent(m[1]));
+  else clearDetail();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("send").addEventListener("click", () => act("release"));
+  $("discard").addEventListener("click", () => { $("confirm-discard").hidden = false; $("cd-no").focus(); });
+  $("cd-no").addEventListener("click", () => { $("confirm-discard").hidden = true; $("discard").focus(); });
+  $("cd-yes").addEventListener("click", () => act("drop"));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !$("confirm-discard").hidden) { $("confirm-discard").hidden = true; $("discard").focus(); }
+  });
+  window.addEventListener("hashchange", route);
+  try {
+    await loadList();
+    route();
+    setInterval(() => { loadList().catch(() => {}); }, 15000);
+  } catch (e) { /* showLogin already ran for 401 */ if (e.message !== "not signed in") toast(e.message); }
+});
