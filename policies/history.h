@@ -6,8 +6,11 @@
 // distinct recipients within a window) and wrong-organisation (which
 // organisations this sender wrote to before).
 //
-// Near-duplicates: MinHash over word shingles with LSH banding, so a lookup
-// costs the same with 10k or 1M stored messages.
+// Near-duplicates: MinHash over word shingles with LSH banding; each stored
+// message belongs to a template family (the family of its most similar
+// earlier message at similarity 0.5 or more, else a new one), so a lookup
+// needs one verified member per family and reads a bounded number of
+// candidates, the same with 10k or 1M stored messages.
 
 #pragma once
 
@@ -55,8 +58,12 @@ public:
     History& operator=(const History&) = delete;
 
     // Distinct recipients (lower-case) of earlier messages from `sender`
-    // sent in [since, until] whose fingerprint is at least `min_similarity`
-    // similar to `print`. Also returns how many such messages there were.
+    // sent in [since, until] in the template families of the stored
+    // messages at least `min_similarity` similar to `print` (a family is a
+    // chain of near-copies: each member was at least 0.5 similar to an
+    // earlier one when recorded). Also returns how many such messages there
+    // were. Candidates are the newest few messages sharing an LSH band with
+    // `print`, so a match is found with high probability, not certainty.
     struct Similar {
         std::vector<std::string> recipients;
         int messages = 0;
