@@ -612,41 +612,57 @@ private:
 
     // The sender's text in `node`: see Message::text. message/rfc822 parts are
     // forwards and never chosen here.
+    // The sender's text: every body text part in order (Apple Mail sends
+    // text, attachment, more text), one alternative of each
+    // multipart/alternative. SPEC.md: "all text parts, in order".
     std::optional<Picked> pick_text(const Node& node) {
-        const Node* chosen = find_text(node);
-        if (!chosen) return std::nullopt;
+        std::vector<const Node*> chosen;
+        find_texts(node, chosen);
+        if (chosen.empty()) return std::nullopt;
         Picked p;
-        p.html = chosen->type == "text/html";
-        p.text = decode_text(*chosen);
+        for (const Node* n : chosen) {
+            std::string t = decode_text(*n);
+            if (t.empty()) continue;
+            if (n->type == "text/html") p.html = true;
+            if (!p.text.empty()) p.text += p.text.back() == '\n' ? "\n" : "\n\n";
+            p.text += t;
+            if (p.text.size() > lim_.max_text_bytes) break;
+        }
         return p;
     }
 
-    // Depth-first: the first body text part; within multipart/alternative the
-    // plain alternative wins over HTML whatever their order.
-    const Node* find_text(const Node& node) {
-        if (node.ignored) return nullptr;
-        if (node.message()) return nullptr;
-        if (!node.multipart()) return node.is_body_text() ? &node : nullptr;
-        if (node.type == "multipart/alternative") {
-            // An empty plain alternative next to a full HTML one (some web
-            // mailers send that) loses to the HTML.
-            const Node* html = nullptr;
-            const Node* blank_plain = nullptr;
-            for (const auto& c : node.children) {
-                const Node* t = find_text(c);
-                if (!t) continue;
-                if (t->type == "text/plain") {
-                    if (!trim(t->body).empty()) return t;
-                    if (!blank_plain) blank_plain = t;
-                } else if (!html) {
-                    html = t;
-                }
-            }
-            return html ? html : blank_plain;
+    void find_texts(const Node& node, std::vector<const Node*>& out) {
+        if (node.ignored || node.message()) return;
+        if (!node.multipart()) {
+            if (node.is_body_text()) out.push_back(&node);
+            return;
         }
-        for (const auto& c : node.children)
-            if (const Node* t = find_text(c)) return t;
-        return nullptr;
+        if (node.type == "multipart/alternative") {
+            if (const Node* t = find_alternative(node)) out.push_back(t);
+            return;
+        }
+        for (const auto& c : node.children) find_texts(c, out);
+    }
+
+    // Within multipart/alternative the plain alternative wins over HTML
+    // whatever their order; an empty plain alternative next to a full HTML
+    // one (some web mailers send that) loses to the HTML.
+    const Node* find_alternative(const Node& node) {
+        const Node* html = nullptr;
+        const Node* blank_plain = nullptr;
+        for (const auto& c : node.children) {
+            std::vector<const Node*> inner;
+            find_texts(c, inner);
+            if (inner.empty()) continue;
+            const Node* t = inner.front();
+            if (t->type == "text/plain") {
+                if (!trim(t->body).empty()) return t;
+                if (!blank_plain) blank_plain = t;
+            } else if (!html) {
+                html = t;
+            }
+        }
+        return html ? html : blank_plain;
     }
 
     void limit_text(std::string& t, std::string_view what) {
