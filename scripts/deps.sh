@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  cmake g++ make pkg-config clang
+  cmake g++ make pkg-config clang libclang-rt-14-dev
   libmimetic-dev libetpan-dev libcurl4-gnutls-dev libpsl-dev
   libboost-dev libboost-system-dev libssl-dev
   libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
@@ -24,6 +24,13 @@ fi
 
 missing=()
 for p in "${want[@]}"; do
+  # node and npm may come from another repository (NodeSource's nodejs
+  # ships npm): a working command is enough, and Debian's npm package
+  # would conflict with it.
+  case "$p" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
     missing+=("$p")
   fi
