@@ -5,6 +5,8 @@
 #include <algorithm>
 #include "policies/rules/rule.h"
 
+#include <set>
+
 namespace rapport::policies {
 
 // Is anyone or any organisation this message goes to named in the own words?
@@ -21,9 +23,11 @@ static bool names_a_recipient(const Features& f) {
 std::optional<std::string> check_no_personalisation(const RuleInput& in) {
     const Features& f = in.f;
     if (names_a_recipient(f)) return std::nullopt;
+    std::set<std::string> parties;
+    for (auto& r : f.recipients) parties.insert(r.party);
     std::string org = organisation_label(f);
-    return "Nothing in the message mentions " + (org.empty() ? std::string("the employer") : org) +
-           " or the person you're writing to. Add a sentence on why this organisation in particular - "
+    std::string who = parties.size() > 1 ? std::string("any of the employers") : org.empty() ? "the employer" : org;
+    return "Nothing in the message mentions " + who + " or the person you're writing to. Add a sentence on why this organisation in particular - "
            "something about its work, the role, or how you heard of it.";
 }
 

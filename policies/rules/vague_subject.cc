@@ -14,8 +14,11 @@ std::optional<std::string> check_vague_subject(const RuleInput& in) {
     const Features& f = in.f;
     const Lexicon& lx = lexicon();
     // The sender's own name (also as signed in a shared mailbox) says nothing.
+    // Only the name line is taken from the signature: a job title there
+    // ("Warehouse Operative") must still make the subject specific.
     std::vector<std::string> own_names = f.sender.name_words;
-    for (auto& w : mime::words(f.parts.signature)) own_names.push_back(w);
+    std::string_view sig = f.parts.signature;
+    for (auto& w : mime::words(sig.substr(0, sig.find('\n')))) own_names.push_back(w);
     for (auto& w : mime::words(f.parts.signoff)) own_names.push_back(w);
     for (auto& w : f.subject_words) {
         if (lx.vague_subject_words.count(w)) continue;

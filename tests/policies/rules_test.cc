@@ -503,3 +503,12 @@ TEST_F(Rules, UmlautsWrittenEitherWay) {
     m.body = "Sehr geehrter Herr Mueller,\n\nhiermit bewerbe ich mich bei Lindgrund als Lagerist.\n\nMit freundlichen Grüßen\nLukas\n";
     EXPECT_EQ(fired(m), Set{});
 }
+
+TEST_F(Rules, JobTitleInTheSignatureStillMakesTheSubjectSpecific) {
+    Mail m;
+    m.to = "Priya Shah <priya.shah@halden.co.uk>";
+    m.subject = "Forklift Driver";
+    m.body = kLongBody + "-- \nJake Turner\nForklift Driver, Northampton\n";
+    m.attachments = {"CV.pdf"};
+    EXPECT_FALSE(fired(m).count("vague-subject"));
+}
