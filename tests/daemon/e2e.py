@@ -19,6 +19,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
 from e2e_lib import CRLF, RawClient, Rapportd, Upstream, free_port, message, tempdir, wait_for  # noqa: E402
 
 BIN = None
@@ -575,6 +576,8 @@ def main():
     w = tempdir(sys.argv[2])
     try:
         CASES[sys.argv[2]](w)
+        problems = EXIT_PROBLEMS + sanitizer_reports(w)
+        assert not problems, "\n".join(problems)
     except Exception:
         traceback.print_exc()
         log = os.path.join(w, "rapportd.log")

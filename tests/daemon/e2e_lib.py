@@ -19,6 +19,21 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 CRLF = b"\r\n"
+# Non-zero exits after SIGTERM (a sanitizer report ends that way); checked by e2e.py.
+EXIT_PROBLEMS = []
+
+
+def sanitizer_reports(workdir):
+    """Sanitizer findings in any rapportd log under workdir."""
+    found = []
+    for root, _, files in os.walk(workdir):
+        for f in files:
+            if f == "rapportd.log":
+                text = open(os.path.join(root, f), errors="replace").read()
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    if marker in text:
+                        found.append("%s in %s" % (marker, os.path.join(root, f)))
+    return found
 
 
 def free_port():
@@ -148,6 +163,8 @@ class Rapportd:
                 self.proc.wait()
         if self.proc:
             self.logf.close()
+            if self.proc.returncode != 0:
+                EXIT_PROBLEMS.append("rapportd exited %s after SIGTERM (%s)" % (self.proc.returncode, self.log_path))
         return self.proc.returncode if self.proc else None
 
     def kill(self):
