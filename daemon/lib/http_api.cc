@@ -233,7 +233,7 @@ void HttpApi::set_port(std::uint16_t port) {
     std::string p = ":" + std::to_string(port);
     const std::string& h = cfg_.http.host;
     hosts_.insert(lower(h.find(':') != std::string::npos ? "[" + h + "]" + p : h + p));
-    if (h == "127.0.0.1" || h == "::1" || h == "localhost") {
+    if (h == "127.0.0.1" || h == "::1" || h == "localhost" || h == "0.0.0.0" || h == "::") {
         hosts_.insert("localhost" + p);
         if (h != "::1") hosts_.insert("127.0.0.1" + p);
         if (h != "127.0.0.1") hosts_.insert("[::1]" + p);
