@@ -5,7 +5,7 @@
 //   rapportctl held release ID                   send it anyway (a second call sends nothing)
 //   rapportctl held drop ID                      discard it
 //   rapportctl token                             the API token (for the Thunderbird add-on)
-//   rapportctl open                              a one-time login link for the page
+//   rapportctl open [--browser]                  a one-time login link for the page (--browser: xdg-open it)
 // All take --state DIR (default: the daemon's, see daemon/lib/config.h).
 //
 // The daemon writes <state>/http-address and <state>/api-token; these
@@ -30,12 +30,16 @@
 
 #include <chrono>
 #include <ctime>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -50,11 +54,12 @@ constexpr const char* kHeldUsage =
     "       rapportctl held release ID [--state DIR]\n"
     "       rapportctl held drop ID [--state DIR]\n"
     "       rapportctl token [--state DIR]\n"
-    "       rapportctl open [--state DIR]\n";
+    "       rapportctl open [--browser] [--state DIR]\n";
 
 struct Args {
     std::string state;
     bool json = false;
+    bool browser = false; // open: also start the desktop's browser (xdg-open)
     std::string status = "held";
     std::vector<std::string> rest;
     bool bad = false;
@@ -65,6 +70,7 @@ Args parse_args(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& s = args[i];
         if (s == "--json") a.json = true;
+        else if (s == "--browser") a.browser = true;
         else if ((s == "--state" || s == "--status") && i + 1 < args.size()) (s == "--state" ? a.state : a.status) = args[++i];
         else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
         else if (s.rfind("--status=", 0) == 0) a.status = s.substr(9);
@@ -282,7 +288,20 @@ int cmd_open(const std::vector<std::string>& args) {
         Reply r = call(a.state, http::verb::post, "/api/v1/login-links");
         if (r.status != 200) return fail(r);
         json j = parse_json(r);
-        std::cout << str(j, "url") << "\n";
+        std::string url = str(j, "url");
+        std::cout << url << "\n";
+        if (a.browser) {
+            // No shell: the URL goes to xdg-open as one argument.
+            pid_t pid = 0;
+            char* argv[] = {const_cast<char*>("xdg-open"), url.data(), nullptr};
+            if (::posix_spawnp(&pid, "xdg-open", nullptr, nullptr, argv, environ) == 0) {
+                int st = 0;
+                ::waitpid(pid, &st, 0);
+                if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+            }
+            std::cerr << "rapportctl: could not start a browser; open the link above yourself.\n";
+            return 0;
+        }
         std::cerr << "Open this link in your browser within ten minutes; it works once.\n";
         return 0;
     } catch (const std::exception& e) {

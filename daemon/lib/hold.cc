@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -53,6 +54,26 @@ std::string rfc5322_now() {
     ::gmtime_r(&t, &tm);
     std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     return buf;
+}
+
+// RFC 2047 encoded-words (UTF-8, base64) when the text is not plain ASCII;
+// split so no encoded-word passes 75 characters and none cuts a character.
+std::string encode_header(const std::string& text) {
+    bool ascii = std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 32 && c < 127; });
+    if (ascii) return text;
+    std::string out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t n = std::min<std::size_t>(45, text.size() - i);
+        while (i + n < text.size() && n > 0 && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) --n;
+        if (n == 0) n = std::min<std::size_t>(45, text.size() - i);
+        unsigned char b64[64];
+        int len = EVP_EncodeBlock(b64, reinterpret_cast<const unsigned char*>(text.data() + i), static_cast<int>(n));
+        out += (out.empty() ? "" : "\r\n ") + std::string("=?UTF-8?B?") +
+               std::string(reinterpret_cast<char*>(b64), static_cast<std::size_t>(len)) + "?=";
+        i += n;
+    }
+    return out;
 }
 
 } // namespace
@@ -198,7 +219,8 @@ std::string held_notice(const std::string& hostname, const std::string& id, cons
     std::string out;
     out += "From: Rapport <MAILER-DAEMON@" + hostname + ">\r\n";
     out += "To: <" + sender + ">\r\n";
-    out += "Subject: Rapport held your message: " + (subj.empty() ? std::string("(no subject)") : subj) + "\r\n";
+    out += "Subject: " + encode_header("Rapport held your message: " + (subj.empty() ? std::string("(no subject)") : subj)) +
+           "\r\n";
     out += "Date: " + rfc5322_now() + "\r\n";
     out += "Message-ID: <" + id + ".held@" + hostname + ">\r\n";
     out += "Auto-Submitted: auto-generated\r\n";

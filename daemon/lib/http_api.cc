@@ -585,15 +585,16 @@ HttpResponse HttpApi::stats(Ctx& c) {
         json& s = by[r.sender];
         if (s.is_null())
             s = {{"sender", r.sender}, {"messages", 0}, {"sent", 0}, {"flagged", 0}, {"flagged_by_rule", json::object()},
-                 {"held", 0}, {"released", 0}, {"dropped", 0}, {"expired", 0}, {"rejected", 0}};
+                 {"held", 0}, {"released", 0}, {"confirmed", 0}, {"dropped", 0}, {"expired", 0}, {"rejected", 0}};
         s["messages"] = s["messages"].get<int>() + 1;
         auto inc = [&](const char* k) { s[k] = s[k].get<int>() + 1; };
         if (r.status == "relayed") inc("sent");
         if (r.status == "dropped") inc("dropped");
         if (r.status == "expired") inc("expired");
         if (r.status == "rejected") inc("rejected");
-        if (r.action == "hold") inc("held");
+        if (r.action == "hold" && !r.confirmed) inc("held"); // a confirmed message was never held
         if (r.released) inc("released");
+        if (r.confirmed) inc("confirmed");
         json f = findings_of(r.findings_json);
         if (!f.empty()) inc("flagged");
         for (const auto& x : f)

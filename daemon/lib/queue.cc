@@ -486,10 +486,11 @@ void Queue::add_event(const std::string& id, std::string_view kind) {
 std::vector<Queue::StatRow> Queue::stat_rows() {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT CASE WHEN account <> '' THEN account ELSE lower(mail_from) END, status, action, findings,"
-                " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'released')"
+                " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'released'),"
+                " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'confirmed')"
                 " FROM messages WHERE notice = 0");
     std::vector<StatRow> out;
-    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0});
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0, s.integer(5) != 0});
     return out;
 }
 

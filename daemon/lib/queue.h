@@ -147,6 +147,7 @@ public:
     struct StatRow {
         std::string sender, status, action, findings_json;
         bool released = false;
+        bool confirmed = false; // sent anyway from the mail client (X-Rapport-Confirm)
     };
     std::vector<StatRow> stat_rows();
     // Messages per status (for /metrics).

@@ -74,6 +74,20 @@ TEST(Token, CreatedOnceMode0600AndReused) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(HeldNotice, SaysWhatWhyAndHowWithEncodedSubject) {
+    std::vector<rapport::policies::Finding> f{{"vague-subject", "Say which role you want.", rapport::policies::Action::warn}};
+    std::string n = rd::held_notice("mx.example", "abc123", "jo@example.org", "Candidature spontanée – Zoë", f, 1700000000);
+    auto head = n.substr(0, n.find("\r\n\r\n"));
+    for (unsigned char c : head) ASSERT_LT(c, 128) << head; // header is ASCII (RFC 2047)
+    EXPECT_NE(head.find("Subject: =?UTF-8?B?"), std::string::npos) << head;
+    EXPECT_NE(head.find("Auto-Submitted: auto-generated"), std::string::npos);
+    EXPECT_NE(n.find("Say which role you want."), std::string::npos);
+    EXPECT_NE(n.find("rapportctl held release abc123"), std::string::npos);
+    EXPECT_NE(n.find("Candidature spontanée – Zoë"), std::string::npos); // the body is 8bit UTF-8
+    std::string plain = rd::held_notice("mx.example", "abc123", "jo@example.org", "CV\r\nBcc: x@y", f, 1700000000);
+    EXPECT_NE(plain.find("Subject: Rapport held your message: CV  Bcc: x@y\r\n"), std::string::npos) << plain;
+}
+
 class Api : public ::testing::Test {
 protected:
     void SetUp() override {

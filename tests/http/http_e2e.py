@@ -323,7 +323,7 @@ def case_release(w):
         api.json("POST", "/api/v1/messages/%s/drop" % mid, expect=409)
         st = api.json("GET", "/api/v1/stats")["senders"]
         assert st == [{"sender": "jo.bloggs@example.org", "messages": 1, "sent": 1, "flagged": 1,
-                       "flagged_by_rule": {r: 1 for r in rules}, "held": 1, "released": 1, "dropped": 0,
+                       "flagged_by_rule": {r: 1 for r in rules}, "held": 1, "released": 1, "confirmed": 0, "dropped": 0,
                        "expired": 0, "rejected": 0}], st
     finally:
         d.stop()
@@ -431,6 +431,8 @@ def case_confirm(w):
         wait_held(api, 3)
         time.sleep(0.5)
         assert up.count() == 1
+        st = api.json("GET", "/api/v1/stats")["senders"][0]
+        assert (st["messages"], st["confirmed"], st["held"], st["sent"]) == (4, 1, 3, 1), st
         # Released later: the field is stripped then too.
         hid = held_ids(api)[0]
         api.json("POST", "/api/v1/messages/%s/release" % hid)
@@ -553,6 +555,18 @@ def case_cli(w):
         assert url.startswith("http://" + api.addr + "/login?code="), url
         st, h, _ = api.req("GET", url[len("http://" + api.addr):], token=False)
         assert st == 303 and "HttpOnly" in h["set-cookie"]
+        # --browser hands the link to xdg-open (a stand-in here), as one argument, no shell.
+        bindir = os.path.join(w, "bin")
+        os.makedirs(bindir)
+        fake = os.path.join(bindir, "xdg-open")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\nprintf '%%s' \"$1\" > %s/opened\n" % w)
+        os.chmod(fake, 0o755)
+        env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"])
+        r = subprocess.run([RAPPORTCTL, "open", "--browser", "--state", d.state], capture_output=True, text=True,
+                           timeout=20, env=env)
+        assert r.returncode == 0, r.stderr
+        assert open(os.path.join(w, "opened")).read() == r.stdout.strip(), r.stdout
         # Usage errors and a stopped daemon.
         ctl(d, "held", check=2)
         ctl(d, "held", "frobnicate", check=2)
