@@ -8,7 +8,7 @@
 //
 // Near-duplicates: MinHash over word shingles with LSH banding; each stored
 // message belongs to a template family (the family of its most similar
-// earlier message at similarity 0.5 or more, else a new one), so a lookup
+// earlier message at similarity 0.65 or more, else a new one), so a lookup
 // needs one verified member per family and reads a bounded number of
 // candidates, the same with 10k or 1M stored messages.
 
@@ -60,7 +60,7 @@ public:
     // Distinct recipients (lower-case) of earlier messages from `sender`
     // sent in [since, until] in the template families of the stored
     // messages at least `min_similarity` similar to `print` (a family is a
-    // chain of near-copies: each member was at least 0.5 similar to an
+    // chain of near-copies: each member was at least 0.65 similar to an
     // earlier one when recorded). Also returns how many such messages there
     // were. Candidates are the newest few messages sharing an LSH band with
     // `print`, so a match is found with high probability, not certainty.
