@@ -152,9 +152,52 @@ bool same_secret(std::string_view a, std::string_view b) {
 Holds::Holds(const Config& cfg, Queue& q, Relay* relay, std::string token, LogFn log)
     : cfg_(cfg), q_(q), relay_(relay), token_(std::move(token)), log_(std::move(log)) {}
 
+namespace {
+bool all_hex(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+} // namespace
+
+// "v1:<secs>-<32 hex>:<64 hex>"; see hold.h. Empty: valid; else why not.
+std::string check_confirm_v1(std::string_view token, std::string_view value, std::int64_t now, std::string* nonce_out) {
+    if (value.substr(0, 3) != "v1:") return "not a v1 value";
+    std::string_view rest = value.substr(3);
+    auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return "malformed";
+    std::string_view nonce = rest.substr(0, colon), mac = rest.substr(colon + 1);
+    auto dash = nonce.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash > 12 || nonce.size() - dash - 1 != 32 ||
+        !all_hex(nonce.substr(dash + 1)) || mac.size() != 64 || !all_hex(mac))
+        return "malformed";
+    std::int64_t t = 0;
+    for (char c : nonce.substr(0, dash)) {
+        if (c < '0' || c > '9') return "malformed";
+        t = t * 10 + (c - '0');
+    }
+    if (!same_secret(mac, hmac_hex(token, "v1:" + std::string(nonce)))) return "does not match the API token";
+    if (t > now + kConfirmSkew) return "dated in the future";
+    if (t < now - kConfirmMaxAge) return "too old";
+    if (nonce_out) *nonce_out = std::string(nonce);
+    return "";
+}
+
 bool Holds::confirmed(const std::string& id, std::string_view data, const Judgement& j) {
     std::string value = raw_header(data, "X-Rapport-Confirm");
     if (value.empty()) return false;
+    if (value.rfind("v1:", 0) == 0) {
+        auto now = static_cast<std::int64_t>(std::time(nullptr));
+        std::string nonce;
+        std::string why = check_confirm_v1(token_, value, now, &nonce);
+        if (why.empty() && !q_.use_confirm_nonce(nonce, j.info.message_id, now, now - kConfirmMaxAge - kConfirmSkew))
+            why = "already used for another message";
+        if (!why.empty()) {
+            log_("warning: " + id + ": X-Rapport-Confirm " + why + "; holding");
+            return false;
+        }
+        q_.add_event(id, "confirmed");
+        log_("confirmed " + id + ": the sender chose to send anyway in the mail client; relaying without a hold");
+        return true;
+    }
     if (j.info.message_id.empty()) {
         log_("warning: " + id + ": X-Rapport-Confirm without a Message-ID; holding");
         return false;

@@ -8,12 +8,20 @@
 //   holds.expire_due(now);                               // from a timer
 //
 // Confirmation: a mail client that showed the findings and heard "send
-// anyway" adds `X-Rapport-Confirm: HEX`, HEX = lower-case hex
-// HMAC-SHA256(key = the API token, data = the Message-ID without angle
-// brackets). Only someone holding the token can make one, and it is bound to
-// one message. The relay removes the field before the message leaves
-// (relay.h prepare_for_relay). POST /api/v1/analyze returns the value for a
-// given message_id, so clients need no crypto of their own.
+// anyway" adds `X-Rapport-Confirm: VALUE`; only a holder of the API token
+// can make one. Two forms are accepted:
+//   HEX            lower-case hex HMAC-SHA256(key = the API token, data = the
+//                  Message-ID without angle brackets): bound to one message.
+//                  POST /api/v1/analyze returns it for a given message_id.
+//   v1:NONCE:MAC   NONCE = <unix seconds>-<32 lower-case hex random digits>,
+//                  MAC = hex HMAC-SHA256(token, "v1:" + NONCE). For clients
+//                  that cannot know the Message-ID before sending
+//                  (Thunderbird's compose.onBeforeSend, plugin/lib/confirm.js):
+//                  good within kConfirmMaxAge (clock skew kConfirmSkew) and
+//                  for one message only (the nonce is remembered with its
+//                  Message-ID, so a client's retry of that message passes).
+// The relay removes the field before the message leaves (relay.h
+// prepare_for_relay).
 //
 // Expiry: a message held longer than [hold] expire seconds becomes
 // "expired": never sent, kept (spool and row) so the sender can still see it.
@@ -34,6 +42,9 @@
 
 namespace rapport::daemon {
 
+constexpr std::int64_t kConfirmMaxAge = 7 * 24 * 3600; // seconds a v1 confirmation stays good
+constexpr std::int64_t kConfirmSkew = 300;             // a client clock this far ahead is fine
+
 // Reads <state>/api-token, creating it (32 random bytes, hex, mode 0600)
 // when absent. Throws std::runtime_error when it cannot.
 std::string load_or_create_token(const std::string& state_dir);
@@ -45,6 +56,10 @@ std::string confirm_value(std::string_view token, std::string_view message_id);
 // First value of a header field in the raw message's header section
 // (case-insensitive name, unfolded, trimmed); empty when absent.
 std::string raw_header(std::string_view data, std::string_view name);
+// Checks a "v1:NONCE:MAC" confirmation (format, MAC, age; not reuse).
+// Returns "" when valid (then *nonce_out = NONCE), else the reason.
+std::string check_confirm_v1(std::string_view token, std::string_view value, std::int64_t now,
+                             std::string* nonce_out = nullptr);
 // Constant-time comparison (tokens, HMACs).
 bool same_secret(std::string_view a, std::string_view b);
 

@@ -494,6 +494,20 @@ std::vector<Queue::StatRow> Queue::stat_rows() {
     return out;
 }
 
+bool Queue::use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
+                              std::int64_t forget_before) {
+    std::lock_guard lk(mu_);
+    exec("CREATE TABLE IF NOT EXISTS confirm_nonces (nonce TEXT PRIMARY KEY, message_id TEXT, time INTEGER)");
+    Stmt(db_, "DELETE FROM confirm_nonces WHERE time < ?").bind(1, forget_before).step();
+    Stmt(db_, "INSERT OR IGNORE INTO confirm_nonces (nonce, message_id, time) VALUES (?, ?, ?)")
+        .bind(1, nonce).bind(2, message_id).bind(3, now).step();
+    if (sqlite3_changes(db_) > 0) return true;
+    if (message_id.empty()) return false;
+    Stmt s(db_, "SELECT 1 FROM confirm_nonces WHERE nonce = ? AND message_id = ?");
+    s.bind(1, nonce).bind(2, message_id);
+    return s.step();
+}
+
 std::vector<std::pair<std::string, std::int64_t>> Queue::status_counts() {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT status, COUNT(*) FROM messages WHERE notice = 0 GROUP BY status");

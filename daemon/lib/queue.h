@@ -152,6 +152,12 @@ public:
     std::vector<StatRow> stat_rows();
     // Messages per status (for /metrics).
     std::vector<std::pair<std::string, std::int64_t>> status_counts();
+    // A v1 X-Rapport-Confirm nonce (hold.h) is good for one message: true when
+    // `nonce` is new (then remembered with `message_id`) or was seen before
+    // with the same non-empty Message-ID (a client retrying after 4xx).
+    // Nonces older than `forget_before` are forgotten (they fail the age check).
+    bool use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
+                           std::int64_t forget_before);
     // --- end of issue 5 additions --------------------------------------------
 
 private:

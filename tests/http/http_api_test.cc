@@ -38,6 +38,28 @@ TEST(Confirm, HmacOverMessageIdWithoutBrackets) {
     EXPECT_NE(rd::confirm_value(std::string(64, 'j'), "abc@example.org"), want);
 }
 
+TEST(Confirm, V1NonceForm) {
+    // python3: hmac.new(b't'*64, b'v1:' + nonce, hashlib.sha256).hexdigest() (plugin/lib/confirm.js's format)
+    std::string token(64, 't');
+    std::string nonce = "1700000000-0123456789abcdef0123456789abcdef";
+    std::string v = "v1:" + nonce + ":0ea079c009db3c1398e68e4e83002c069bbd457a4f90f55d1331cc9bc4a9fa85";
+    std::string got;
+    EXPECT_EQ(rd::check_confirm_v1(token, v, 1700000000, &got), "");
+    EXPECT_EQ(got, nonce);
+    EXPECT_EQ(rd::check_confirm_v1(token, v, 1700000000 + rd::kConfirmMaxAge), "");
+    EXPECT_EQ(rd::check_confirm_v1(token, v, 1700000000 + rd::kConfirmMaxAge + 1), "too old");
+    EXPECT_EQ(rd::check_confirm_v1(token, v, 1700000000 - rd::kConfirmSkew - 1), "dated in the future");
+    EXPECT_EQ(rd::check_confirm_v1(std::string(64, 'u'), v, 1700000000), "does not match the API token");
+    std::string flipped = v;
+    flipped.back() = flipped.back() == '5' ? '6' : '5';
+    EXPECT_EQ(rd::check_confirm_v1(token, flipped, 1700000000), "does not match the API token");
+    for (const std::string& bad : std::vector<std::string>{"v1:", "v1::", "v1:1700000000-abc:" + std::string(64, 'a'), "v2:" + v.substr(3),
+                            "v1:" + nonce, "v1:x" + nonce.substr(1) + ":" + std::string(64, 'a'),
+                            "v1:" + nonce + ":" + std::string(63, 'a'), "v1:" + nonce + ":" + std::string(64, 'A'),
+                            "v1:-0123456789abcdef0123456789abcdef:" + std::string(64, 'a')})
+        EXPECT_NE(rd::check_confirm_v1(token, bad, 1700000000), "") << bad;
+}
+
 TEST(RawHeader, FindsFoldedCaseInsensitiveFieldsInTheHeaderOnly) {
     std::string m = "From: a@b\r\nx-rapport-confirm: ab\r\n cd\r\nSubject: s\r\n\r\nX-Rapport-Confirm: body\r\n";
     EXPECT_EQ(rd::raw_header(m, "X-Rapport-Confirm"), "ab cd");

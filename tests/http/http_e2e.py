@@ -433,11 +433,35 @@ def case_confirm(w):
         assert up.count() == 1
         st = api.json("GET", "/api/v1/stats")["senders"][0]
         assert (st["messages"], st["confirmed"], st["held"], st["sent"]) == (4, 1, 3, 1), st
-        # Released later: the field is stripped then too.
         hid = held_ids(api)[0]
-        api.json("POST", "/api/v1/messages/%s/release" % hid)
-        assert wait_for(lambda: up.count() == 2, 15)
+        # The v1 form (plugin/lib/confirm.js): nonce + HMAC, good once, for a limited time.
+        def v1(t=None, nonce=None):
+            n = "%d-%s" % (int(t if t is not None else time.time()), nonce or os.urandom(16).hex())
+            return "v1:%s:%s" % (n, hmac.new(api.token.encode(), ("v1:" + n).encode(), hashlib.sha256).hexdigest())
+        good = v1()
+        m3, _ = cv_message(msgid="<v1-good@example.org>", extra=b"X-Rapport-Confirm: " + good.encode() + b"\r\n")
+        send(d, m3)
+        assert wait_for(lambda: up.count() == 2, 15), "v1-confirmed message not relayed:\n" + d.log()
         assert b"x-rapport-confirm" not in up.messages[1][2].lower()
+        send(d, m3)  # the same message again (a client's retry): the same nonce passes
+        assert wait_for(lambda: up.count() == 3, 15), "retry of a v1-confirmed message held:\n" + d.log()
+        held_before = len(held_ids(api))
+        for i, bad in enumerate([good,                                   # reused for another message
+                                 v1(t=time.time() - 8 * 86400),           # too old
+                                 v1(t=time.time() + 3600),                # from the future
+                                 good[:-1] + ("0" if good[-1] != "0" else "1")]):  # wrong MAC
+            m4, _ = cv_message(msgid="<v1-bad-%d@example.org>" % i, extra=b"X-Rapport-Confirm: " + bad.encode() + b"\r\n")
+            send(d, m4)
+        wait_held(api, held_before + 4)
+        log = d.log()
+        for why in ("already used for another message", "too old", "dated in the future", "does not match the API token"):
+            assert "X-Rapport-Confirm " + why in log, why
+        time.sleep(0.5)
+        assert up.count() == 3
+        # Released later: the field is stripped then too.
+        api.json("POST", "/api/v1/messages/%s/release" % hid)
+        assert wait_for(lambda: up.count() == 4, 15)
+        assert b"x-rapport-confirm" not in up.messages[3][2].lower()
     finally:
         d.stop()
         up.stop()
