@@ -129,7 +129,7 @@ export function createRapport(deps) {
             type: "popup",
             url: `popup/popup.html?request=${encodeURIComponent(id)}`,
             width: 540,
-            height: Math.min(720, 330 + 64 * result.findings.length),
+            height: Math.min(760, 400 + 72 * result.findings.length),
           })
         )
         .then((win) => {
