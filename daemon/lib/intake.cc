@@ -111,7 +111,10 @@ void Intake::recover() {
         if (!row) {
             auto msg = q_.read_spool(id);
             if (!msg) {
-                log_("warning: recover " + id + ": unreadable spool file left in place");
+                // Cut short (or garbled) before any row existed: it was never
+                // acknowledged, so the client still has it and nothing is owed.
+                log_("warning: recover " + id + ": incomplete spool file removed (never acknowledged)");
+                q_.remove_spool(id);
                 continue;
             }
             // Unknown whether it was recorded before the crash: do not record

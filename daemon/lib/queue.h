@@ -90,8 +90,9 @@ public:
     // Sortable, unique within this state dir: microseconds + counter + random.
     std::string new_id();
 
-    // Writes <spool>/<id> via a temporary name, fsyncs the file, renames it,
-    // fsyncs the directory. Throws std::runtime_error (the caller replies 451).
+    // Writes <spool>/<id>, fdatasyncs it, fsyncs the directory (grouped with
+    // concurrent writers). Throws std::runtime_error (the caller replies 451).
+    // read_spool() refuses a file cut short by a crash (its "size" line).
     void write_spool(const std::string& id, const Envelope& env, std::string_view data);
     std::optional<SpooledMessage> read_spool(const std::string& id) const;
     void remove_spool(const std::string& id);

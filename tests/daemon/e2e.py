@@ -238,6 +238,7 @@ def case_sigkill_recovery(w):
             return all(mid.encode() in got for mid in ids)
         assert wait_for(all_there, 30), "lost mail after SIGKILL: %d before kill, %d after" % (before, up.count())
         print("delivered before kill: %d, after restart: %d (of %d accepted)" % (before, up.count(), n))
+        print([l for l in d.log().splitlines() if "recovered" in l][-1])
     finally:
         d.stop()
         up.stop()

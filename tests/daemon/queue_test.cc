@@ -76,3 +76,14 @@ TEST(Queue, IdsAreUniqueAndSortable) {
     }
     std::filesystem::remove_all(dir);
 }
+
+TEST(Queue, FileCutShortByACrashIsRefused) {
+    auto dir = tmpdir();
+    Queue q(dir);
+    auto id = q.new_id();
+    q.write_spool(id, Envelope{"a@b", {"c@d"}, "", "", "", 1, false}, "Subject: x\r\n\r\nbody\r\n");
+    auto path = dir + "/spool/" + id;
+    std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
+    EXPECT_FALSE(q.read_spool(id));
+    std::filesystem::remove_all(dir);
+}
