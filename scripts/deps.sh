@@ -14,6 +14,7 @@ build_pkgs=(
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
+  thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
 )
 
