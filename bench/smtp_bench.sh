@@ -87,19 +87,28 @@ wait_sink() {    # $1 = expected total; echoes the time the last one arrived
 
 if [ "$WARMUP" -gt 0 ]; then source_run "$RD_PORT" "$WARMUP"; wait_sink "$WARMUP" >/dev/null; fi
 sync
+kill -USR1 "$RD_PID"   # latency sample restarts here: the timed run only
 T0=$(now)
 source_run "$RD_PORT" "$MSG_COUNT"
 T_ACCEPT=$(now)
+kill -USR1 "$RD_PID"   # end of the timed sample (accepting phase)
 T_RELAYED=$(wait_sink $((WARMUP + MSG_COUNT)))
+# Cross-check from the client side, after the timed run (not part of it).
+CLIENT_LAT=""
+if [ -x /usr/bin/python3 ]; then
+    CLIENT_LAT=$(/usr/bin/python3 "$HERE/smtp_latency.py" "$HOST:$RD_PORT" "$SESSIONS" 50 "$MSG_SIZE" || true)
+fi
 kill "$RD_PID"; wait "$RD_PID" 2>/dev/null || true; RD_PID=""
-LAT=$(grep -o 'end-of-DATA to reply latency: .*' "$WORK/rapportd.log" | tail -n1)
+# Lines: after warm-up (discarded), after the timed run, at exit (the probe).
+LAT=$(grep -o 'end-of-DATA to reply latency: .*' "$WORK/rapportd.log" | sed -n 2p)
 SPOOL_FS=$(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")
 
 rate() { awk -v n="$MSG_COUNT" -v a="$1" -v b="$2" 'BEGIN{printf "%9.1f msgs/s  (%7.3f s)", n/(b-a), b-a}'; }
 echo "smtp_bench: $MSG_COUNT msgs x $MSG_SIZE B, $SESSIONS sessions, warm-up $WARMUP, spool on $SPOOL_FS, $(nproc) CPUs"
 printf '%-30s %s\n' "accepted by rapportd" "$(rate "$T0" "$T_ACCEPT")"
 printf '%-30s %s\n' "fully relayed by rapportd" "$(rate "$T0" "$T_RELAYED")"
-echo "rapportd $LAT (includes the warm-up messages)"
+echo "rapportd $LAT (server side, timed run)"
+[ -n "$CLIENT_LAT" ] && echo "rapportd $CLIENT_LAT"
 
 if [ -z "${SKIP_POSTFIX:-}" ]; then
     [ -x "$POSTFIX_BASELINE" ] || die "no postfix baseline script at $POSTFIX_BASELINE"

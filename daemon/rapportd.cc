@@ -31,6 +31,7 @@
 #include <thread>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sys/stat.h>
 
@@ -111,6 +112,17 @@ int run(const rd::Config& cfg) {
         log("relaying to " + cfg.upstream.url + (cfg.upstream.require_tls ? " (STARTTLS required)" : " (loopback: TLS if offered)") +
             (cfg.upstream.username.empty() ? "" : " with AUTH"));
 
+    // SIGUSR1: log the end-of-DATA -> reply latency so far and start afresh
+    // (the benchmark brackets its timed run with it).
+    asio::signal_set usr1(io, SIGUSR1);
+    std::function<void()> wait_usr1 = [&] {
+        usr1.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            log("end-of-DATA to reply latency: " + server.latency().summary(true));
+            wait_usr1();
+        });
+    };
+    wait_usr1();
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int sig) {
         log("signal " + std::to_string(sig) + ": shutting down");

@@ -31,11 +31,12 @@ void LatencyStats::add(std::int64_t us) {
     if (sample_.size() < 4'000'000) sample_.push_back(us);
 }
 
-std::string LatencyStats::summary() {
+std::string LatencyStats::summary(bool reset) {
     std::vector<std::int64_t> s;
     {
         std::lock_guard lk(mu_);
         s = sample_;
+        if (reset) sample_.clear();
     }
     if (s.empty()) return "n=0";
     std::sort(s.begin(), s.end());

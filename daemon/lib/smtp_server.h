@@ -47,8 +47,9 @@ namespace rapport::daemon {
 class LatencyStats {
 public:
     void add(std::int64_t us);
-    // "n=.. p50=..us p90=.. p99=.. max=.." over the recorded sample.
-    std::string summary();
+    // "n=.. p50=..us p90=.. p99=.. max=.." over the recorded sample;
+    // `reset` starts a new sample.
+    std::string summary(bool reset = false);
 
 private:
     std::mutex mu_;
