@@ -18,6 +18,7 @@ const label = (rule) => RULES[rule] || rule.replace(/-/g, " ");
 const $ = (id) => document.getElementById(id);
 
 let messages = [];
+let expired = [];
 let current = null;
 
 async function api(path, options = {}) {
@@ -74,11 +75,17 @@ function toast(text) {
 }
 
 function renderList() {
-  const list = $("list");
-  list.replaceChildren();
   $("count").textContent = messages.length ? String(messages.length) : "";
   $("empty").hidden = messages.length > 0;
-  for (const m of messages) {
+  fillList($("list"), messages);
+  $("expired-box").hidden = expired.length === 0;
+  $("expired-count").textContent = "(" + expired.length + ")";
+  fillList($("expired-list"), expired);
+}
+
+function fillList(list, items) {
+  list.replaceChildren();
+  for (const m of items) {
     const li = el("li");
     const b = el("button", "item");
     b.type = "button";
@@ -99,6 +106,7 @@ function renderList() {
 async function loadList() {
   const data = await api("messages?status=held");
   messages = data.messages || [];
+  expired = (await api("messages?status=expired&limit=50")).messages || [];
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
@@ -150,7 +158,8 @@ async function showMessage(id) {
     li.append(d);
     ul.append(li);
   }
-  $("actions").hidden = !held;
+  $("actions").hidden = !held && m.status !== "expired";
+  $("send").hidden = !held; // an expired message can only be read or discarded
   $("confirm-discard").hidden = true;
   $("outcome").hidden = true;
   setBusy(false);
@@ -171,6 +180,7 @@ function done(text) {
   o.hidden = false;
   toast(text);
   messages = messages.filter((m) => m.id !== current);
+  expired = expired.filter((m) => m.id !== current);
   renderList();
   o.setAttribute("tabindex", "-1");
   o.focus();

@@ -83,6 +83,21 @@ try {
   shots.push(path.join(shotDir, "held-page-sent.png"));
   await page.screenshot({ path: shots.at(-1), fullPage: true });
 
+  // The expired one: apart from the waiting ones, readable, only "Discard".
+  await page.locator("#expired-box summary").focus();
+  await page.keyboard.press("Enter");
+  const old = page.locator("#expired-list .item").first();
+  await old.waitFor();
+  assert.equal(await page.locator("#expired-list .item").count(), 1);
+  await old.focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#m-expiry", { hasText: "waited too long" }).waitFor();
+  assert.equal(await page.locator("#send").isVisible(), false);
+  await page.locator("#discard").click();
+  await page.locator("#cd-yes").click();
+  await page.locator("#outcome", { hasText: "Discarded" }).waitFor();
+  assert.equal(await page.locator("#expired-box").isVisible(), false);
+
   // A narrow laptop window still works (one column).
   await page.setViewportSize({ width: 760, height: 900 });
   await page.goto(base + "/");
