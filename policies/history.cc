@@ -1,14 +1,15 @@
 // history.cc - the sending history in SQLite (see history.h).
 //
-// Schema (version 2; PRAGMA user_version):
+// Schema (version 3; PRAGMA user_version):
 //   sender(id, name)                 one row per account key
 //   msg(id, sender, time, sig, tid)  sig: 2-byte b-bit MinHash values, or
 //                                    NULL; tid: the message's template
 //                                    family (NULL without sig)
 //   rcpt(msg, addr)                  lower-case recipient addresses
-//   org(msg, org)                    organisation keys written to
+//   sender_org(sender, org, last)    organisation keys written to, with the
+//                                    time of the latest message to each
 //   band(key, msg)                   LSH band keys (minhash.h), 32-bit
-// Indexes: msg(sender, time) for organisations(), msg(time) for prune(),
+// Indexes: msg(sender, time), msg(time) and sender_org(last) for prune(),
 // msg(sender, tid, time) for counting a family's recipients.
 // Message bodies are never stored; a signature cannot be turned back into
 // text.
@@ -51,7 +52,7 @@
 namespace rapport::policies {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // A message joins the family of an earlier one at this similarity. It is
 // above the default min_similarity of find_similar (0.5, "most sentences
@@ -72,8 +73,9 @@ CREATE INDEX IF NOT EXISTS msg_time ON msg(time);
 CREATE INDEX IF NOT EXISTS msg_tid ON msg(sender, tid, time) WHERE tid IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rcpt(msg INTEGER NOT NULL, addr TEXT NOT NULL,
                                 PRIMARY KEY(msg, addr)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS org(msg INTEGER NOT NULL, org TEXT NOT NULL,
-                               PRIMARY KEY(msg, org)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sender_org(sender INTEGER NOT NULL, org TEXT NOT NULL, last INTEGER NOT NULL,
+                                      PRIMARY KEY(sender, org)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sender_org_last ON sender_org(last);
 CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
                                 PRIMARY KEY(key, msg)) WITHOUT ROWID;
 )sql";
@@ -260,9 +262,15 @@ struct History::Impl {
             const bool migrate = version == 1;
             if (migrate) exec(db, "ALTER TABLE msg ADD COLUMN tid INTEGER; DELETE FROM band;");
             exec(db, kSchema);
+            // Version 3: organisations per sender with their latest time
+            // (one range read in organisations(), not a join per message).
+            if (version == 1 || version == 2)
+                exec(db, "INSERT OR REPLACE INTO sender_org(sender, org, last) "
+                         "SELECT msg.sender, org.org, max(msg.time) FROM org JOIN msg ON msg.id = org.msg "
+                         "GROUP BY msg.sender, org.org; DROP TABLE org;");
             prepare();
             if (migrate) rebuild_families();
-            exec(db, "PRAGMA user_version=2");
+            exec(db, "PRAGMA user_version=3");
             exec(db, "COMMIT");
         } catch (...) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -277,7 +285,8 @@ struct History::Impl {
         next_id = prep("SELECT ifnull(max(id), 0) + 1 FROM msg");
         add_msg = prep("INSERT INTO msg(id, sender, time, sig, tid) VALUES (?1, ?2, ?3, ?4, ?5)");
         add_rcpt = prep("INSERT OR IGNORE INTO rcpt(msg, addr) VALUES (?1, ?2)");
-        add_org = prep("INSERT OR IGNORE INTO org(msg, org) VALUES (?1, ?2)");
+        add_org = prep("INSERT INTO sender_org(sender, org, last) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT(sender, org) DO UPDATE SET last = max(last, excluded.last)");
         add_band = prep("INSERT OR IGNORE INTO band(key, msg) VALUES (?1, ?2)");
         // Newest first (ids grow with recording), a few per bucket. CROSS
         // JOIN keeps the band index first.
@@ -286,12 +295,11 @@ struct History::Impl {
                         "ORDER BY band.msg DESC LIMIT ?3");
         get_family = prep("SELECT msg.id, rcpt.addr FROM msg LEFT JOIN rcpt ON rcpt.msg = msg.id "
                           "WHERE msg.sender = ?1 AND msg.tid = ?2 AND msg.time BETWEEN ?3 AND ?4");
-        get_orgs = prep("SELECT DISTINCT org.org FROM msg JOIN org ON org.msg = msg.id "
-                        "WHERE msg.sender = ?1 AND msg.time >= ?2 ORDER BY 1");
+        get_orgs = prep("SELECT org FROM sender_org WHERE sender = ?1 AND last >= ?2 ORDER BY 1");
         old_msgs = prep("SELECT id, sender, sig FROM msg WHERE time < ?1");
         del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
         del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
-        del_org = prep("DELETE FROM org WHERE msg = ?1");
+        del_org = prep("DELETE FROM sender_org WHERE last < ?1");
         del_msg = prep("DELETE FROM msg WHERE id = ?1");
         min_time = prep("SELECT min(time) FROM msg");
         set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
@@ -487,7 +495,7 @@ void History::record(const SentRecord& rec) {
         }
         for (const auto& o : rec.organisations) {
             if (o.empty()) continue;
-            im.add_org->bind(1, id).bind(2, o).run();
+            im.add_org->bind(1, sid).bind(2, o).bind(3, rec.time).run();
         }
         if (has_sig)
             for (std::int32_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
@@ -513,9 +521,9 @@ void History::prune(std::int64_t before) {
             if (!o.sig.empty())
                 for (std::int32_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
             im.del_rcpt->bind(1, o.id).run();
-            im.del_org->bind(1, o.id).run();
             im.del_msg->bind(1, o.id).run();
         }
+        im.del_org->bind(1, before).run();
         im.oldest_known = false; // re-read below, after the commit
     });
     im.oldest_time();
