@@ -257,7 +257,7 @@ HttpResponse HttpApi::error(unsigned status, std::string code, std::string messa
     HttpResponse r{static_cast<http::status>(status), version};
     r.set(http::field::content_type, "application/json");
     r.set(http::field::cache_control, "no-store");
-    r.body() = json{{"error", std::move(code)}, {"message", std::move(message)}}.dump() + "\n";
+    r.body() = json{{"error", std::move(code)}, {"message", std::move(message)}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     return r;
 }
 
@@ -266,7 +266,7 @@ HttpResponse json_response(const json& j, unsigned version, unsigned status = 20
     HttpResponse r{static_cast<http::status>(status), version};
     r.set(http::field::content_type, "application/json");
     r.set(http::field::cache_control, "no-store");
-    r.body() = j.dump() + "\n";
+    r.body() = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     return r;
 }
 } // namespace

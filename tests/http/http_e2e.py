@@ -262,6 +262,14 @@ def case_security(w):
                 resp = b""
             s.close()
             assert resp == b"" or resp.startswith(b"HTTP/1.1 "), resp[:80]
+        # A held message with bytes that are not UTF-8 in its header and text still lists and shows.
+        bad, _ = cv_message(extra=b"X-Junk: \xff\xfe\xc3\r\n")
+        bad = bad.replace(b"Subject: CV", b"Subject: CV \xff\xc3(").replace(b"Please find", b"Please \xfe\xff find")
+        send(d, bad)
+        [hid] = wait_held(api)
+        assert api.json("GET", "/api/v1/messages/" + hid)["id"] == hid
+        st, _, raw = api.req("GET", "/api/v1/messages/%s/raw" % hid)
+        assert st == 200 and raw == bad
         # Still alive and answering.
         api.json("GET", "/api/v1/ping")
         assert d.proc.poll() is None
