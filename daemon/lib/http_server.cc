@@ -5,6 +5,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
@@ -32,11 +34,33 @@ public:
         parser_->header_limit(static_cast<std::uint32_t>(lim_.max_header));
         parser_->body_limit(lim_.max_body);
         stream_.expires_after(std::chrono::seconds(lim_.request_timeout));
+        http::async_read_header(stream_, buf_, *parser_,
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+private:
+    // A client that asks first (curl does for bodies over 1 MB) hears
+    // "100 Continue" instead of waiting a second; an oversized body was
+    // already refused from its Content-Length while parsing the header.
+    void on_header(beast::error_code ec) {
+        if (ec) return on_read(ec);
+        if (!parser_->is_done() && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+            auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+            http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
+                if (ec) return self->close();
+                self->read_body();
+            });
+            return;
+        }
+        read_body();
+    }
+
+    void read_body() {
+        if (parser_->is_done()) return on_read({});
         http::async_read(stream_, buf_, *parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
-private:
     void on_read(beast::error_code ec) {
         if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
             return close();

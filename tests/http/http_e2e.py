@@ -399,6 +399,22 @@ def case_analyze(w):
         r = json.loads(body)
         assert st == 200 and "cv-attachment-only" in {f["rule"] for f in r["findings"]}, body
         assert r["confirm"] == hmac.new(api.token.encode(), b"raw-1@example.org", hashlib.sha256).hexdigest()
+        # "Expect: 100-continue" (curl, large bodies) is answered before the body is sent.
+        s = socket.create_connection((api.host, api.port), timeout=10)
+        s.sendall(("POST /api/v1/analyze HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Type: message/rfc822\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                   % (api.addr, api.token, len(msg))).encode())
+        first = s.recv(4096)
+        assert first.startswith(b"HTTP/1.1 100 Continue\r\n"), first
+        s.sendall(msg)
+        resp = b""
+        while b"\r\n\r\n" not in resp or not resp.rstrip().endswith(b"}"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            resp += chunk
+        s.close()
+        assert resp.startswith(b"HTTP/1.1 200") and b"cv-attachment-only" in resp, resp[:200]
         # The same template to many people through analyze never builds a history.
         tpl = ("I am writing to apply for the role of trainee accountant advertised on your website. I have an AAT "
                "level 3 qualification and two years of bookkeeping experience with a local charity. I would welcome "
