@@ -347,61 +347,101 @@ std::string join(const std::vector<std::string_view>& lines, std::size_t from, s
 
 } // namespace
 
+namespace {
+
+// ASCII tables: lower case, and whether a byte belongs to a word.
+struct AsciiTables {
+    std::array<char, 128> lower{};
+    std::array<bool, 128> word{};
+    AsciiTables() {
+        for (int c = 0; c < 128; ++c) {
+            lower[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            word[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        }
+    }
+};
+const AsciiTables kAscii;
+
+// Appends the folded form of one non-ASCII code point; returns false when
+// it is not part of any word (punctuation, symbols, spaces, emoji).
+bool fold_cp(char32_t cp, std::string& out) {
+    if (cp >= 0xC0 && cp < 0x180) {
+        out += kLatinFold[cp - 0xC0];
+        return kLatinFold[cp - 0xC0][0] != '\0';
+    }
+    if ((cp >= 0x0080 && cp < 0x00C0) || (cp >= 0x2000 && cp < 0x2C00) || (cp >= 0x3000 && cp < 0x3040) ||
+        (cp >= 0x1F000 && cp < 0x20000) || (cp >= 0xFE00 && cp < 0xFE10) || cp == 0xFEFF || cp == 0xFFFD)
+        return false; // Latin-1 punctuation, dashes, quotes, no-break spaces, symbols, emoji, BOM
+    if (cp >= 0x0391 && cp <= 0x03A9) cp += 0x20;      // Greek capitals
+    else if (cp >= 0x0410 && cp <= 0x042F) cp += 0x20; // Cyrillic capitals
+    append_utf8(out, cp);
+    return true;
+}
+
+bool is_apostrophe(char32_t cp) { return cp == '\'' || cp == 0x2019 || cp == 0x2018 || cp == 0x02BC; }
+
+} // namespace
+
 std::string fold(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
         auto c = static_cast<unsigned char>(s[i]);
         if (c < 0x80) {
-            out += static_cast<char>(std::tolower(c));
+            out += kAscii.lower[c];
             ++i;
             continue;
         }
         char32_t cp = next_cp(s, i);
-        if (cp >= 0xC0 && cp < 0x180) {
-            out += kLatinFold[cp - 0xC0];
-        } else if (cp == 0x2019 || cp == 0x2018 || cp == 0x02BC) {
-            out += '\''; // typographic apostrophes
-        } else if ((cp >= 0x0080 && cp < 0x00C0) || (cp >= 0x2000 && cp < 0x2C00) ||
-                   (cp >= 0x3000 && cp < 0x3040) || (cp >= 0x1F000 && cp < 0x20000) ||
-                   (cp >= 0xFE00 && cp < 0xFE10) || cp == 0xFEFF || cp == 0xFFFD) {
-            // Latin-1 punctuation, dashes, quotes, no-break spaces, symbols,
-            // emoji, variation selectors, BOM: not part of any word.
-            out += ' ';
-        } else if (cp >= 0x0391 && cp <= 0x03A9) {
-            append_utf8(out, cp + 0x20); // Greek capitals
-        } else if (cp >= 0x0410 && cp <= 0x042F) {
-            append_utf8(out, cp + 0x20); // Cyrillic capitals
-        } else {
-            append_utf8(out, cp);
-        }
+        if (is_apostrophe(cp)) out += '\''; // typographic apostrophes
+        else if (!fold_cp(cp, out)) out += ' ';
     }
     return out;
 }
 
 std::vector<std::string> words(std::string_view s) {
-    // Apostrophes split a word ("d'emploi" -> "d", "emploi"; "I'm" -> "i",
-    // "m"), except a possessive "'s", which is dropped ("Halden's" -> "halden").
-    std::string f = fold(s);
+    // One pass, folding as it goes (this runs on every text the checks
+    // read). Apostrophes split a word ("d'emploi" -> "d", "emploi"; "I'm" ->
+    // "i", "m"), except a possessive "'s", which is dropped ("Halden's" ->
+    // "halden").
     std::vector<std::string> out;
+    out.reserve(s.size() / 6 + 1);
     std::string cur;
     auto flush = [&] {
-        if (!cur.empty()) out.push_back(std::move(cur));
+        if (!cur.empty()) out.emplace_back(std::move(cur));
         cur.clear();
     };
-    auto alnum = [&](std::size_t i) {
-        return i < f.size() && (std::isalnum(static_cast<unsigned char>(f[i])) ||
-                                static_cast<unsigned char>(f[i]) >= 0x80);
+    auto word_at = [&](std::size_t i) {
+        if (i >= s.size()) return false;
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) return kAscii.word[c];
+        std::string tmp;
+        std::size_t j = i;
+        return fold_cp(next_cp(s, j), tmp);
     };
-    for (std::size_t i = 0; i < f.size(); ++i) {
-        if (alnum(i)) {
-            cur += f[i];
-        } else if (f[i] == '\'' && !cur.empty() && i + 1 < f.size() && f[i + 1] == 's' && !alnum(i + 2)) {
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80 && kAscii.word[c]) {
+            cur += kAscii.lower[c];
+            ++i;
+            continue;
+        }
+        std::size_t next = i;
+        char32_t cp = c < 0x80 ? (++next, c) : next_cp(s, next);
+        if (is_apostrophe(cp)) {
+            // "'s" at the end of a word: a possessive, dropped.
+            if (!cur.empty() && next < s.size() && (s[next] == 's' || s[next] == 'S') && !word_at(next + 1)) {
+                flush();
+                i = next + 1;
+                continue;
+            }
             flush();
-            ++i; // skip the "s" of a possessive
+        } else if (cp >= 0x80 && fold_cp(cp, cur)) {
+            // a letter outside ASCII, appended folded
         } else {
             flush();
         }
+        i = next;
     }
     flush();
     return out;

@@ -27,21 +27,28 @@ bool allowed(const Policy& policy, const Person& p) {
 // names and organisations (this message's and those written to before)
 // become a placeholder token, URLs, addresses and digits disappear.
 std::vector<std::string> masked_words(const Features& f, const std::vector<std::string>& earlier_orgs) {
-    std::string text = f.own_text;
-    // URLs and addresses: drop whole whitespace-separated tokens.
-    std::string cleaned;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        std::size_t j = i;
-        while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
-        std::string_view tok(text.data() + i, j - i);
-        bool link = tok.find("://") != std::string_view::npos || tok.rfind("www.", 0) == 0 ||
-                    tok.find('@') != std::string_view::npos;
-        if (!link) cleaned.append(tok);
-        cleaned += j < text.size() ? text[j] : ' ';
-        i = j + 1;
+    // URLs and addresses: whole whitespace-separated tokens are dropped
+    // (tokenising again only when the text has any).
+    const std::string& text = f.own_text;
+    std::vector<std::string> relexed;
+    bool links = text.find("://") != std::string::npos || text.find("www.") != std::string::npos ||
+                 text.find('@') != std::string::npos;
+    if (links) {
+        std::string cleaned;
+        std::size_t i = 0;
+        while (i < text.size()) {
+            std::size_t j = i;
+            while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+            std::string_view tok(text.data() + i, j - i);
+            bool link = tok.find("://") != std::string_view::npos || tok.rfind("www.", 0) == 0 ||
+                        tok.find('@') != std::string_view::npos;
+            if (!link) cleaned.append(tok);
+            cleaned += j < text.size() ? text[j] : ' ';
+            i = j + 1;
+        }
+        relexed = mime::words(cleaned);
     }
-    const std::vector<std::string> ws = mime::words(cleaned);
+    const std::vector<std::string>& ws = links ? relexed : f.own.words();
 
     // Organisation keys by their first word's possible lengths: at each
     // position only keys starting with that word are tried.

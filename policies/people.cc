@@ -166,14 +166,19 @@ Person describe_person(const mime::Address& a) {
     return p;
 }
 
-TextIndex::TextIndex(std::vector<std::string> words) : words_(std::move(words)) {
-    positions_.reserve(words_.size());
-    for (std::size_t i = 0; i < words_.size(); ++i) positions_[words_[i]].push_back(static_cast<std::uint32_t>(i));
+TextIndex::TextIndex(std::vector<std::string> words) : words_(std::move(words)), next_(words_.size(), kNone) {
+    first_.reserve(words_.size());
+    // Built backwards, so each chain lists positions in text order.
+    for (std::size_t i = words_.size(); i-- > 0;) {
+        auto [it, fresh] = first_.try_emplace(words_[i], static_cast<std::uint32_t>(i));
+        if (!fresh) {
+            next_[i] = it->second;
+            it->second = static_cast<std::uint32_t>(i);
+        }
+    }
 }
 
-bool TextIndex::has_word(std::string_view word) const {
-    return !word.empty() && positions_.find(std::string(word)) != positions_.end();
-}
+bool TextIndex::has_word(std::string_view word) const { return !word.empty() && first_.count(word) > 0; }
 
 std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
     std::size_t len = 0, n = 0;
@@ -188,12 +193,10 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
 
 bool TextIndex::names_key(std::string_view key) const {
     // The first word of a match is a prefix of the key: try each prefix.
-    std::string prefix;
     for (std::size_t l = 1; l <= key.size(); ++l) {
-        prefix.assign(key.substr(0, l));
-        auto it = positions_.find(prefix);
-        if (it == positions_.end()) continue;
-        for (auto pos : it->second)
+        auto it = first_.find(key.substr(0, l));
+        if (it == first_.end()) continue;
+        for (std::uint32_t pos = it->second; pos != kNone; pos = next_[pos])
             if (span_at(pos, key) > 0) return true;
     }
     return false;

@@ -54,6 +54,11 @@ class TextIndex {
 public:
     TextIndex() = default;
     explicit TextIndex(std::vector<std::string> words);
+    // Move-only: the index holds views into its own words.
+    TextIndex(TextIndex&&) = default;
+    TextIndex& operator=(TextIndex&&) = default;
+    TextIndex(const TextIndex&) = delete;
+    TextIndex& operator=(const TextIndex&) = delete;
 
     const std::vector<std::string>& words() const { return words_; }
 
@@ -70,7 +75,11 @@ public:
 
 private:
     std::vector<std::string> words_;
-    std::unordered_map<std::string, std::vector<std::uint32_t>> positions_;
+    // First position of each distinct word, and the next position of the
+    // same word (kNone at the end): one allocation per distinct word.
+    static constexpr std::uint32_t kNone = ~0u;
+    std::unordered_map<std::string_view, std::uint32_t> first_;
+    std::vector<std::uint32_t> next_;
 };
 
 } // namespace rapport::policies
