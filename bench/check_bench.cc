@@ -2,8 +2,9 @@
 // history lookup and insert, with 100k messages already in history on disk.
 //
 // The mail is a typical ~20 KB job application (multipart/alternative,
-// quoted-printable text and HTML); 64 variants differ in recipient so the
-// history sees distinct sends. History: 1000 senders x 100 messages over
+// quoted-printable text and HTML), each to a different firm; in the typical
+// case each letter is different, in the blast case the same letter goes
+// out 3000 times (one template family). History: 1000 senders x 100 messages over
 // 30 days, in an SQLite file under /tmp, built at the start of each case. Target
 // (issue 3): median under 100 us. Figures: BENCHMARKS.md.
 //
@@ -44,12 +45,30 @@ std::string qp(const std::string& text) {
     return out;
 }
 
-std::string application(int variant) {
+// A letter's middle paragraph: the same for every variant of a template
+// blast, or drawn from a vocabulary so that letters are unrelated.
+std::string paragraph(int variant, bool same_letter) {
+    if (same_letter)
+        return "I've been a customer service advisor for three years, handling energy billing queries by phone and "
+               "webchat, and for the last eight months I've covered the team leader on late shifts - running the "
+               "huddle, taking escalations and doing call-quality reviews with new starters.\n\n";
+    static const char* vocab[] = {"warehouse", "team", "shift", "customers", "orders", "training", "safety",
+                                  "stock", "deliveries", "reports", "schedule", "licence", "forklift", "quality",
+                                  "accounts", "invoices", "payroll", "service", "calls", "projects", "budget",
+                                  "design", "print", "clients", "events", "volunteers", "care", "patients",
+                                  "kitchen", "menu", "drivers", "routes", "data", "dashboards", "code", "tests"};
+    std::mt19937 rng(static_cast<unsigned>(variant) * 7919u + 1);
+    std::string p = "In my current role I ";
+    for (int w = 0; w < 40; ++w) {
+        p += vocab[rng() % (sizeof vocab / sizeof *vocab)];
+        p += (w % 9 == 8) ? ". I " : " ";
+    }
+    return p + "every week.\n\n";
+}
+
+std::string application(int variant, bool same_letter = false) {
     std::string first = "Helen" + std::to_string(variant);
-    std::string para =
-        "I've been a customer service advisor for three years, handling energy billing queries by phone and "
-        "webchat, and for the last eight months I've covered the team leader on late shifts - running the "
-        "huddle, taking escalations and doing call-quality reviews with new starters.\n\n";
+    std::string para = paragraph(variant, same_letter);
     std::string plain = "Dear " + first + ",\n\nThanks for chatting to me at the Pellham open evening. I'm applying "
                         "for the Evening Shift Supervisor post in the Kettering contact centre.\n\n";
     while (plain.size() < 8000) plain += para;
@@ -109,12 +128,15 @@ void report(benchmark::State& state, std::vector<double>& us) {
     state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
 }
 
-void BM_Check_20K_History100k(benchmark::State& state) {
-    std::string path = build_history(temp_db("rapport-check-bench.db"));
+// Typical: every message is a different letter (no template family grows).
+// TemplateBlast: the same letter to a new firm every time, so one family
+// grows to thousands of messages whose recipients are counted each time.
+void check_case(benchmark::State& state, bool same_letter, const char* db) {
+    std::string path = build_history(temp_db(db));
     rp::History history(path);
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
-    for (int v = 0; v < 64; ++v) mails.push_back(application(v));
+    for (int v = 0; v < (same_letter ? 64 : 3000); ++v) mails.push_back(application(v, same_letter));
     std::vector<double> us;
     std::size_t i = 0;
     for (auto _ : state) {
@@ -154,6 +176,12 @@ void BM_Analyze_20K_History100k(benchmark::State& state) {
 
 } // namespace
 
+void BM_Check_20K_History100k(benchmark::State& state) { check_case(state, false, "rapport-check-bench.db"); }
+void BM_Check_TemplateBlast_History100k(benchmark::State& state) {
+    check_case(state, true, "rapport-check-blast.db");
+}
+
 BENCHMARK(BM_Check_20K_History100k)->Unit(benchmark::kMicrosecond)->Iterations(3000);
+BENCHMARK(BM_Check_TemplateBlast_History100k)->Unit(benchmark::kMicrosecond)->Iterations(3000);
 BENCHMARK(BM_Analyze_20K_History100k)->Unit(benchmark::kMicrosecond)->Iterations(3000);
 BENCHMARK_MAIN();
