@@ -70,6 +70,8 @@ RD_PID=$!
 for i in $(seq 100); do [ -s "$WORK/state/smtp-address" ] && break; sleep 0.1; done
 [ -s "$WORK/state/smtp-address" ] || { cat "$WORK/rapportd.log" >&2; die "rapportd did not start"; }
 RD_PORT=$(cut -d: -f2 "$WORK/state/smtp-address")
+# A running daemon has its preallocated spool slots ready; wait for the first fill.
+for i in $(seq 600); do grep -q "slots ready" "$WORK/rapportd.log" && break; sleep 0.1; done
 
 source_run() {   # $1 = port, $2 = count
     smtp-source -s "$SESSIONS" -l "$MSG_SIZE" -m "$2" -d -c -f sender@example.org -t rcpt@example.net \

@@ -86,6 +86,11 @@ int run(const rd::Config& cfg) {
         holds.held(id, env, j);
     };
     intake.recover();
+    // Only after recovery: it removes spool files that have no row, and a
+    // ready slot has none.
+    // Not waited for: mail is accepted at once (plain spool files until then).
+    queue.enable_slots(cfg.slot_size, cfg.slots,
+                       [log, n = cfg.slots] { log("spool: " + std::to_string(n) + " slots ready"); });
     if (relay) relay->start();
 
     asio::io_context io(1);

@@ -132,7 +132,9 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "file", "policy", c.policy_file);
     }
     if (auto t = sub(root, "spool")) {
-        only_keys(*t, "spool", {"threads", "check_lanes", "max_backlog"});
+        only_keys(*t, "spool", {"threads", "check_lanes", "max_backlog", "slot_size", "slots"});
+        get(*t, "slot_size", "spool", c.slot_size);
+        get(*t, "slots", "spool", c.slots);
         get(*t, "max_backlog", "spool", c.max_backlog);
         get(*t, "threads", "spool", c.spool_threads);
         get(*t, "check_lanes", "spool", c.check_lanes);

@@ -94,6 +94,8 @@ struct Config {
     unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)
     unsigned check_lanes = 0;      // parallel policy checks (CPU-bound); 0: one per core
     std::size_t max_backlog = 20000; // messages acknowledged but not yet judged (see intake.h)
+    std::size_t slot_size = 64 * 1024; // preallocated spool files (queue.h); 0: off
+    std::size_t slots = 256;           // ready slots kept (a burst this big gets the fast path)
     std::string config_file;       // for messages
     bool capture() const { return upstream.url.empty(); }
 };

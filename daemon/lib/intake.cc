@@ -54,12 +54,12 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
 
 void Intake::submit(Envelope env, std::string data, std::function<void(std::string)> done) {
     boost::asio::post(pool_, [this, env = std::move(env), data = std::move(data), done = std::move(done)]() mutable {
-        std::string id = q_.new_id();
+        std::string id;
         auto t0 = std::chrono::steady_clock::now();
         try {
-            q_.write_spool(id, env, data);
+            id = q_.spool_new(env, data);
         } catch (const std::exception& e) {
-            log_("warning: " + id + ": cannot spool: " + e.what());
+            log_(std::string("warning: cannot spool a message from <") + env.mail_from + ">: " + e.what());
             done("451 4.3.0 Requested action aborted: local storage error, try again later\r\n");
             return;
         }
@@ -108,6 +108,11 @@ void Intake::recover() {
     for (const auto& id : q_.spool_ids()) {
         ++n;
         auto row = q_.row(id);
+        if (!row && q_.is_free_slot(id)) { // an unused slot of the last run
+            q_.remove_spool(id);
+            --n;
+            continue;
+        }
         if (!row) {
             auto msg = q_.read_spool(id);
             if (!msg) {

@@ -3,6 +3,7 @@
 
 #include "daemon/lib/queue.h"
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -92,6 +93,19 @@ QueueRow read_row(Stmt& s) {
     return r;
 }
 
+std::string sha256_hex(std::string_view data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < n; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
+}
+
 constexpr const char* kRowCols =
     "id, status, action, attempts, received, next_attempt, last_error, notice, mail_from";
 
@@ -146,6 +160,17 @@ Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir +
 }
 
 Queue::~Queue() {
+    {
+        std::lock_guard lk(slots_mu_);
+        slots_stop_ = true;
+    }
+    slots_cv_.notify_all();
+    if (slot_thread_.joinable()) slot_thread_.join();
+    for (auto& [id, fd] : free_slots_) { // unused: leave no empty files behind
+        ::close(fd);
+        ::unlinkat(spool_fd_, id.c_str(), 0);
+    }
+    for (auto& id : recycled_) ::unlinkat(spool_fd_, id.c_str(), 0); // finished, not yet recycled
     if (db_) sqlite3_close(db_);
     if (spool_fd_ >= 0) ::close(spool_fd_);
 }
@@ -177,7 +202,7 @@ std::string Queue::new_id() {
 
 std::string Queue::spool_path(const std::string& id) const { return spool_ + "/" + id; }
 
-void Queue::write_spool(const std::string& id, const Envelope& env, std::string_view data) {
+std::string Queue::spool_head(const Envelope& env, std::string_view data, bool digest) const {
     std::string head(kMagic);
     head += "from " + env.mail_from + "\n";
     for (const auto& r : env.rcpts) head += "rcpt " + r + "\n";
@@ -186,14 +211,19 @@ void Queue::write_spool(const std::string& id, const Envelope& env, std::string_
     if (!env.client.empty()) head += "client " + env.client + "\n";
     head += "received " + std::to_string(env.received) + "\n";
     if (env.notice) head += "notice 1\n";
+    head += "size " + std::to_string(data.size()) + "\n";
+    if (digest) head += "sha256 " + sha256_hex(data) + "\n";
     head += "\n";
+    return head;
+}
 
+void Queue::write_spool(const std::string& id, const Envelope& env, std::string_view data) {
+    std::string head = spool_head(env, data, false);
     // Written under its final name, no rename: the file's fdatasync then
     // commits its directory entry in the same ext4 journal transaction, so
     // the directory fsync below usually finds nothing left to do - one
     // journal commit per message instead of two. A file cut short by a
     // crash is recognised by its "size" line and was never acknowledged.
-    head.insert(head.size() - 1, "size " + std::to_string(data.size()) + "\n");
     std::string path = spool_path(id);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) sys_fail("create " + path);
@@ -263,6 +293,7 @@ std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
     SpooledMessage m;
     m.id = id;
     std::size_t size = std::string::npos; // absent in files from before the "size" line
+    std::string digest;
     std::size_t pos = kMagic.size();
     while (pos < end + 1) {
         auto nl = buf.find('\n', pos);
@@ -278,15 +309,178 @@ std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
         else if (key == "received") m.env.received = std::strtoll(val.c_str(), nullptr, 10);
         else if (key == "notice") m.env.notice = val == "1";
         else if (key == "size") size = std::strtoull(val.c_str(), nullptr, 10);
+        else if (key == "sha256") digest = val;
     }
     m.data = buf.substr(end + 2);
+    if (!digest.empty() && size != std::string::npos && m.data.size() >= size) {
+        m.data.resize(size); // a slot: the rest is padding
+        if (sha256_hex(m.data) != digest) return std::nullopt; // a write cut short by a crash
+        return m;
+    }
     if (size != std::string::npos && m.data.size() != size) return std::nullopt; // cut short by a crash
     return m;
 }
 
 void Queue::remove_spool(const std::string& id) {
     std::string path = spool_path(id);
+    if (slot_size_) {
+        struct stat st{};
+        if (::stat(path.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) <= 2 * slot_size_ &&
+            static_cast<std::size_t>(st.st_size) >= slot_size_) {
+            std::lock_guard lk(slots_mu_);
+            if (recycled_.size() < 4 * slot_target_) {
+                recycled_.push_back(id);
+                slots_cv_.notify_one();
+                return;
+            }
+        }
+    }
     ::unlink(path.c_str());
+}
+
+void Queue::enable_slots(std::size_t slot_size, std::size_t count, std::function<void()> on_ready) {
+    if (slot_size == 0 || count == 0 || slot_thread_.joinable()) return;
+    on_slots_ready_ = std::move(on_ready);
+    slot_size_ = slot_size;
+    slot_target_ = count;
+    slot_thread_ = std::thread([this] { slot_maker(); });
+}
+
+bool Queue::wait_slots_ready(std::chrono::milliseconds timeout) {
+    std::unique_lock lk(slots_mu_);
+    return slots_cv_.wait_for(lk, timeout, [&] { return slots_ready_once_ || slot_size_ == 0; });
+}
+
+bool Queue::is_free_slot(const std::string& id) const {
+    int fd = ::open(spool_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char c = 1;
+    ssize_t n = ::pread(fd, &c, 1, 0);
+    ::close(fd);
+    return n == 0 || (n == 1 && c == 0);
+}
+
+// Background: keeps slot_target_ slots ready. Recycled files first (their
+// blocks are written already: zero the first byte, fdatasync, rename to a
+// fresh id), else new zero-filled files. One directory fsync per batch
+// makes the names durable before any slot is handed out.
+void Queue::slot_maker() {
+    std::vector<char> zeros(slot_size_, 0);
+    std::unique_lock lk(slots_mu_);
+    while (!slots_stop_) {
+        if (free_slots_.size() >= slot_target_ && recycled_.empty()) {
+            slots_cv_.wait(lk);
+            continue;
+        }
+        std::vector<std::string> recycle;
+        recycle.swap(recycled_);
+        std::size_t want = free_slots_.size() < slot_target_ ? slot_target_ - free_slots_.size() : 0;
+        lk.unlock();
+        std::vector<std::pair<std::string, int>> made;
+        for (const auto& old : recycle) {
+            std::string from = spool_path(old);
+            int fd = ::open(from.c_str(), O_RDWR | O_CLOEXEC);
+            if (fd < 0) continue;
+            char z = 0;
+            // The old message must be unreadable (first byte 0, durable)
+            // before the file gets a new name: else a crash could make it
+            // look like a new message.
+            if (::pwrite(fd, &z, 1, 0) != 1 || ::fdatasync(fd) != 0) {
+                ::close(fd);
+                ::unlink(from.c_str());
+                continue;
+            }
+            if (made.size() >= want + slot_target_) { // enough: drop the rest
+                ::close(fd);
+                ::unlink(from.c_str());
+                continue;
+            }
+            std::string id = new_id();
+            if (::rename(from.c_str(), spool_path(id).c_str()) != 0) {
+                ::close(fd);
+                ::unlink(from.c_str());
+                continue;
+            }
+            made.emplace_back(id, fd);
+        }
+        while (made.size() < want) {
+            std::string id = new_id();
+            std::string path = spool_path(id);
+            int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (fd < 0) break;
+            bool ok = true;
+            try {
+                write_all(fd, std::string_view(zeros.data(), zeros.size()), path);
+            } catch (const std::exception&) {
+                ok = false;
+            }
+            if (!ok || ::fdatasync(fd) != 0) {
+                ::close(fd);
+                ::unlink(path.c_str());
+                break; // disk trouble: spool_new falls back to plain files
+            }
+            made.emplace_back(id, fd);
+        }
+        bool durable = made.empty() || ::fsync(spool_fd_) == 0;
+        lk.lock();
+        if (!durable) {
+            for (auto& [id, fd] : made) {
+                ::close(fd);
+                ::unlinkat(spool_fd_, id.c_str(), 0);
+            }
+            lk.unlock();
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            lk.lock();
+            continue;
+        }
+        for (auto& m : made) free_slots_.push_back(m);
+        if (!slots_ready_once_ && free_slots_.size() >= slot_target_) {
+            slots_ready_once_ = true;
+            slots_cv_.notify_all(); // wait_slots_ready()
+            if (on_slots_ready_) {
+                lk.unlock();
+                on_slots_ready_();
+                lk.lock();
+            }
+        }
+        if (made.empty() && recycled_.empty()) {
+            // Could not make any (disk full?): retry later, not in a busy loop.
+            slots_cv_.wait_for(lk, std::chrono::seconds(1));
+        }
+    }
+}
+
+std::string Queue::spool_new(const Envelope& env, std::string_view data) {
+    std::pair<std::string, int> slot{"", -1};
+    if (slot_size_) {
+        std::string head = spool_head(env, data, true);
+        if (head.size() + data.size() <= slot_size_) {
+            {
+                std::lock_guard lk(slots_mu_);
+                if (!free_slots_.empty()) {
+                    slot = std::move(free_slots_.back());
+                    free_slots_.pop_back();
+                }
+            }
+            slots_cv_.notify_one();
+            if (slot.second >= 0) {
+                std::string path = spool_path(slot.first);
+                std::string buf = head;
+                buf.append(data);
+                bool ok = ::pwrite(slot.second, buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size()) &&
+                          ::fdatasync(slot.second) == 0;
+                ::close(slot.second);
+                if (!ok) {
+                    ::unlink(path.c_str());
+                    sys_fail("write slot " + path);
+                }
+                return slot.first;
+            }
+        }
+    }
+    std::string id = new_id();
+    write_spool(id, env, data);
+    return id;
 }
 
 std::vector<std::string> Queue::spool_ids() {
