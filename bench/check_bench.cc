@@ -45,6 +45,15 @@ std::string qp(const std::string& text) {
     return out;
 }
 
+// The typical case spreads the timed messages over the 1000 senders already
+// in history (each then has ~100 messages in its window, like the rest); a
+// single sender sending 3000 letters in a row would make its own window the
+// thing measured.
+std::string sender_of(int variant) {
+    return variant % kSenders == 0 ? std::string("dan.okoro92@gmail.com")
+                                   : "sender" + std::to_string(variant % kSenders) + "@gmail.com";
+}
+
 // A letter's middle paragraph: the same for every variant of a template
 // blast, or drawn from a vocabulary so that letters are unrelated.
 std::string paragraph(int variant, bool same_letter) {
@@ -68,6 +77,7 @@ std::string paragraph(int variant, bool same_letter) {
 
 std::string application(int variant, bool same_letter = false) {
     std::string first = "Helen" + std::to_string(variant);
+    std::string from = same_letter ? std::string("dan.okoro92@gmail.com") : sender_of(variant);
     std::string para = paragraph(variant, same_letter);
     std::string plain = "Dear " + first + ",\n\nThanks for chatting to me at the Pellham open evening. I'm applying "
                         "for the Evening Shift Supervisor post in the Kettering contact centre.\n\n";
@@ -80,7 +90,7 @@ std::string application(int variant, bool same_letter = false) {
     return "MIME-Version: 1.0\r\nDate: Wed, 12 Mar 2025 18:40:11 +0000\r\n"
            "Message-ID: <bench-" + std::to_string(variant) + "@mail.gmail.com>\r\n"
            "Subject: Evening Shift Supervisor =?UTF-8?Q?=E2=80=93_Pellham_contact_centre?=\r\n"
-           "From: Daniel Okoro <dan.okoro92@gmail.com>\r\n"
+           "From: Daniel Okoro <" + from + ">\r\n"
            "To: " + first + " Ward <" + first + ".ward@pellham" + std::to_string(variant) + ".co.uk>\r\n"
            "Content-Type: multipart/alternative; boundary=\"b0\"\r\n\r\n--b0\r\n"
            "Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
