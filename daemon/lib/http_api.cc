@@ -407,6 +407,12 @@ HttpResponse HttpApi::route(Ctx& c) {
 }
 
 namespace {
+// Statuses whose spool copy is kept; for the others the file is gone or
+// being recycled (queue.h spool slots) and must not be read.
+bool keeps_copy(Status s) {
+    return s == Status::held || s == Status::expired || s == Status::queued || s == Status::captured;
+}
+
 json summary(const Queue::Record& r, const Holds& holds) {
     json f = findings_of(r.info.findings_json);
     json j = {{"id", r.row.id},
@@ -471,7 +477,7 @@ HttpResponse HttpApi::detail(Ctx& c, const std::string& id) {
     for (const auto& a : q_.attempts(id))
         attempts.push_back({{"time", a.time}, {"time_at", iso_time(a.time)}, {"result", a.result}});
     j["attempts"] = attempts;
-    auto sp = q_.read_spool(id);
+    auto sp = keeps_copy(rec->row.status) ? q_.read_spool(id) : std::nullopt;
     j["stored"] = sp.has_value(); // relayed, rejected and dropped messages keep no copy
     if (sp) {
         mime::Message m = mime::parse(sp->data);
@@ -493,7 +499,7 @@ HttpResponse HttpApi::detail(Ctx& c, const std::string& id) {
 
 HttpResponse HttpApi::raw(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
-    auto sp = rec && !rec->row.notice ? q_.read_spool(id) : std::nullopt;
+    auto sp = rec && !rec->row.notice && keeps_copy(rec->row.status) ? q_.read_spool(id) : std::nullopt;
     if (!sp) return error(404, "not_found", "Rapport keeps no copy of that message.", c.req.version());
     HttpResponse r{http::status::ok, c.req.version()};
     r.set(http::field::content_type, "message/rfc822");

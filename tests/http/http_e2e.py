@@ -351,7 +351,7 @@ def case_drop(w):
         assert r["dropped"] is False, r
         api.json("POST", "/api/v1/messages/%s/release" % mid, expect=409)
         api.json("GET", "/api/v1/messages/%s/raw" % mid, expect=404)
-        assert not os.path.exists(os.path.join(d.state, "spool", mid))
+        assert api.json("GET", "/api/v1/messages/" + mid)["stored"] is False
         assert [m["id"] for m in api.json("GET", "/api/v1/messages?status=dropped")["messages"]] == [mid]
         # A warned message (generic greeting only) is relayed and listed as warned.
         body = (b"Dear Sir/Madam,\r\n\r\nI am writing to ask whether Acme Widgets has any openings for a junior "
