@@ -534,6 +534,12 @@ def case_auth_beyond_loopback(w):
             s.login("jake", "correct horse")
             m, _ = message()
             s.sendmail("ben@example.org", ["anna@example.net"], m)
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:  # AUTH LOGIN, two steps
+            s.starttls()
+            s.ehlo()
+            s.user, s.password = "jake", "correct horse"
+            code, _ = s.auth("LOGIN", s.auth_login, initial_response_ok=False)
+            assert code == 235, code
         assert wait_for(lambda: [r[1] for r in d.db_rows()] == ["captured"], 10), d.db_rows()
         assert "correct horse" not in d.log()
     finally:
