@@ -14,13 +14,16 @@
 namespace rapport::policies {
 namespace {
 
-bool allowed(const Policy& policy, const Person& p) {
+// On the policy's allow-lists, or on the one kept with the history.
+bool allowed(const Policy& policy, const History& history, const Person& p) {
     auto has = [](const std::vector<std::string>& v, const std::string& s) {
         return std::find(v.begin(), v.end(), s) != v.end();
     };
-    if (has(policy.allow_recipients, p.address)) return true;
+    if (has(policy.allow_recipients, p.address) || history.allowed("address", p.address)) return true;
     if (p.domain.empty()) return false;
-    return has(policy.allow_domains, p.domain) || has(policy.allow_domains, registrable_domain(p.domain));
+    std::string reg = registrable_domain(p.domain);
+    return has(policy.allow_domains, p.domain) || has(policy.allow_domains, reg) ||
+           history.allowed("domain", p.domain) || history.allowed("domain", reg);
 }
 
 // Own words with everything recipient-specific masked, for fingerprinting:
@@ -100,7 +103,7 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
     // Allow-lists: a message only to allowed people is not judged.
     bool all_allowed = !f.recipients.empty() &&
                        std::all_of(f.recipients.begin(), f.recipients.end(),
-                                   [&](const Person& p) { return allowed(policy_, p); });
+                                   [&](const Person& p) { return allowed(policy_, history_, p); });
 
     Memory memory;
     memory.history = &history_;

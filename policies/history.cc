@@ -9,6 +9,8 @@
 //   sender_org(sender, org, last)    organisation keys written to, with the
 //                                    time of the latest message to each
 //   band(key, msg)                   LSH band keys (minhash.h), 32-bit
+//   allow(type, value)               "don't warn me for this one": addresses
+//                                    and domains added through the API
 // Indexes: msg(sender, time), msg(time) and sender_org(last) for prune(),
 // msg(sender, tid, time) for counting a family's recipients.
 // Message bodies are never stored; a signature cannot be turned back into
@@ -76,6 +78,8 @@ CREATE TABLE IF NOT EXISTS rcpt(msg INTEGER NOT NULL, addr TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS sender_org(sender INTEGER NOT NULL, org TEXT NOT NULL, last INTEGER NOT NULL,
                                       PRIMARY KEY(sender, org)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sender_org_last ON sender_org(last);
+CREATE TABLE IF NOT EXISTS allow(type TEXT NOT NULL, value TEXT NOT NULL,
+                                 PRIMARY KEY(type, value)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
                                 PRIMARY KEY(key, msg)) WITHOUT ROWID;
 )sql";
@@ -193,7 +197,8 @@ struct History::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
     std::unique_ptr<Stmt> find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
-        get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version;
+        get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version,
+        allow_add, allow_has, allow_all;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
 
@@ -231,7 +236,7 @@ struct History::Impl {
     void close() {
         for (auto* s : {&find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
                         &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
-                        &set_tid, &pragma_version})
+                        &set_tid, &pragma_version, &allow_add, &allow_has, &allow_all})
             s->reset();
         sqlite3_close(db);
         db = nullptr;
@@ -304,6 +309,9 @@ struct History::Impl {
         min_time = prep("SELECT min(time) FROM msg");
         set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
         pragma_version = prep("PRAGMA data_version");
+        allow_add = prep("INSERT OR IGNORE INTO allow(type, value) VALUES (?1, ?2)");
+        allow_has = prep("SELECT 1 FROM allow WHERE type = ?1 AND value = ?2");
+        allow_all = prep("SELECT type, value FROM allow ORDER BY type, value");
     }
 
     // Schema 1 -> 2: families and bands recomputed in recording order.
@@ -542,6 +550,31 @@ void History::end_batch() {
     exec(impl_->db, "COMMIT");
     impl_->in_batch = false;
     exec(impl_->db, "PRAGMA cache_size=-32768");
+}
+
+} // namespace rapport::policies
+
+namespace rapport::policies {
+
+void History::allow(const std::string& type, const std::string& value) {
+    if (type != "address" && type != "domain") throw std::invalid_argument("allow: type must be address or domain");
+    Impl& im = *impl_;
+    im.atomically([&] { im.allow_add->bind(1, type).bind(2, lower(value)).run(); });
+}
+
+bool History::allowed(const std::string& type, const std::string& value) const {
+    Impl& im = *impl_;
+    Reset r{*im.allow_has};
+    im.allow_has->bind(1, type).bind(2, lower(value));
+    return im.allow_has->step();
+}
+
+std::vector<std::pair<std::string, std::string>> History::allow_list() const {
+    Impl& im = *impl_;
+    std::vector<std::pair<std::string, std::string>> out;
+    Reset r{*im.allow_all};
+    while (im.allow_all->step()) out.emplace_back(im.allow_all->text(0), im.allow_all->text(1));
+    return out;
 }
 
 } // namespace rapport::policies

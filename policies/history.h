@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rapport::policies {
@@ -76,6 +77,15 @@ public:
     std::vector<std::string> organisations(const std::string& sender, std::int64_t since) const;
 
     void record(const SentRecord& rec);
+
+    // The allow-list kept with the history ("don't warn me for this one",
+    // added from the mail client through the daemon's API): type "address"
+    // (lower-case local@domain) or "domain". Shared by every connection to
+    // the same file; never pruned. Messages only to allowed recipients are
+    // not judged (Checker), like the policy file's [allow] lists.
+    void allow(const std::string& type, const std::string& value);
+    bool allowed(const std::string& type, const std::string& value) const;
+    std::vector<std::pair<std::string, std::string>> allow_list() const;
 
     // Forgets everything sent before `before`.
     void prune(std::int64_t before);

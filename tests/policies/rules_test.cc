@@ -512,3 +512,20 @@ TEST_F(Rules, JobTitleInTheSignatureStillMakesTheSubjectSpecific) {
     m.attachments = {"CV.pdf"};
     EXPECT_FALSE(fired(m).count("vague-subject"));
 }
+
+TEST_F(Rules, AllowListKeptWithTheHistory) {
+    Mail m;
+    m.to = "careers@estovar.com";
+    m.body = "Dear Sir/Madam,\n\nI am writing to apply for the Graduate Software Developer position.\n\nKind "
+             "regards,\nJordan\n";
+    EXPECT_FALSE(fired(m).empty());
+    history.allow("domain", "Estovar.com");
+    EXPECT_TRUE(history.allowed("domain", "estovar.com"));
+    EXPECT_EQ(fired(m), Set{});
+    m.to = "careers@estovar.com, jobs@halden.co.uk"; // not everyone allowed: judged
+    EXPECT_FALSE(fired(m).empty());
+    history.allow("address", "jobs@halden.co.uk");
+    EXPECT_EQ(fired(m), Set{});
+    EXPECT_EQ(history.allow_list().size(), 2u);
+    EXPECT_THROW(history.allow("person", "x"), std::invalid_argument);
+}
