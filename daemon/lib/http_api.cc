@@ -1,6 +1,7 @@
 // http_api.cc - see http_api.h.
 
 #include "daemon/lib/http_api.h"
+#include "policies/people.h"
 
 #include "daemon/lib/web_assets.h"
 #include "mime/message.h"
@@ -388,6 +389,9 @@ HttpResponse HttpApi::route(Ctx& c) {
     if (rest == "messages") return need(http::verb::get) ? list(c) : error(405, "method_not_allowed", "Use GET.", v);
     if (rest == "analyze") return need(http::verb::post) ? analyze(c) : error(405, "method_not_allowed", "Use POST.", v);
     if (rest == "stats") return need(http::verb::get) ? stats(c) : error(405, "method_not_allowed", "Use GET.", v);
+    if (rest == "allow")
+        return need(http::verb::get) || need(http::verb::post) ? allow(c)
+                                                               : error(405, "method_not_allowed", "Use GET or POST.", v);
     if (rest == "login-links") {
         if (!need(http::verb::post)) return error(405, "method_not_allowed", "Use POST.", v);
         if (!c.by_token) return error(403, "token_required", "Login links are made with the API token only.", v);
@@ -548,6 +552,48 @@ HttpResponse HttpApi::drop(Ctx& c, const std::string& id) {
     return error(409, "not_held",
                  "This message is " + std::string(to_string(rec->row.status)) + "; only held messages can be discarded.",
                  c.req.version());
+}
+
+// The allow-list lives in the history database, so every verdict lane and
+// analyze see an entry as soon as it is added. Body of a POST:
+//   {"entries": [{"type": "address", "value": "jobs@acme.example"},
+//                {"type": "domain", "value": "acme.example"}]}
+// Free-mail domains are refused as domains (they would allow everyone).
+HttpResponse HttpApi::allow(Ctx& c) {
+    const auto& req = c.req;
+    auto listing = [&] {
+        json arr = json::array();
+        for (auto& [type, value] : history_->allow_list()) arr.push_back({{"type", type}, {"value", value}});
+        return arr;
+    };
+    if (req.method() == http::verb::get) return json_response({{"entries", listing()}}, req.version());
+    json d = json::parse(req.body(), nullptr, false);
+    if (d.is_discarded() || !d.is_object() || !d.contains("entries") || !d["entries"].is_array() ||
+        d["entries"].size() > 100)
+        return error(400, "bad_json", "Send {\"entries\": [{\"type\": \"address\"|\"domain\", \"value\": ...}]}.",
+                     req.version());
+    std::vector<std::pair<std::string, std::string>> add;
+    for (const auto& e : d["entries"]) {
+        if (!e.is_object() || !e.contains("type") || !e.contains("value") || !e["type"].is_string() ||
+            !e["value"].is_string())
+            return error(400, "bad_entry", "Each entry needs a type and a value.", req.version());
+        std::string type = e["type"], value = lower(e["value"].get<std::string>());
+        bool has_at = value.find('@') != std::string::npos;
+        bool sane = !value.empty() && value.size() <= 254 &&
+                    value.find_first_of(" \t\r\n<>,;\"") == std::string::npos;
+        if (type == "address" && (!sane || !has_at))
+            return error(400, "bad_entry", "An address entry must be local@domain.", req.version());
+        if (type == "domain" && (!sane || has_at || value.find('.') == std::string::npos))
+            return error(400, "bad_entry", "A domain entry must be a domain such as acme.example.", req.version());
+        if (type == "domain" && policies::is_freemail(value))
+            return error(400, "freemail_domain", "A free-mail domain would allow everyone on it; add the address instead.",
+                         req.version());
+        if (type != "address" && type != "domain")
+            return error(400, "bad_entry", "type must be \"address\" or \"domain\".", req.version());
+        add.emplace_back(type, value);
+    }
+    for (auto& [type, value] : add) history_->allow(type, value);
+    return json_response({{"ok", true}, {"added", add.size()}, {"entries", listing()}}, req.version());
 }
 
 HttpResponse HttpApi::analyze(Ctx& c) {

@@ -83,6 +83,7 @@ private:
     HttpResponse release(Ctx& c, const std::string& id);
     HttpResponse drop(Ctx& c, const std::string& id);
     HttpResponse analyze(Ctx& c);
+    HttpResponse allow(Ctx& c); // GET/POST /api/v1/allow: the "don't warn me for this one" list
     HttpResponse stats(Ctx& c);
     HttpResponse metrics(Ctx& c);
     HttpResponse login_link(Ctx& c);

@@ -110,8 +110,9 @@ export async function ping(settings, opts = {}) {
   return callApi(settings, "/api/v1/ping", { budgetMs: 5000, ...opts });
 }
 
-// Asks the daemon to add entries to its allow-list. rapportd has no such
-// endpoint yet (see README); a 404 or 405 is reported as kind "http".
+// Asks the daemon to add entries to its allow-list (kept with its history,
+// so the proxy stops judging mail to them too); a 4xx is reported as kind
+// "http".
 export async function shareAllow(settings, entries, opts = {}) {
   return callApi(settings, "/api/v1/allow", { budgetMs: 5000, ...opts, method: "POST", body: JSON.stringify({ entries }) });
 }

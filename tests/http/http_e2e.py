@@ -432,6 +432,41 @@ def case_analyze(w):
         up.stop()
 
 
+def case_allow(w):
+    """The add-on's "don't warn me for this one": POST /api/v1/allow, then
+    analyze and SMTP both let mail only to allowed recipients through."""
+    up, d, api = start(w)
+    try:
+        assert api.json("GET", "/api/v1/allow") == {"entries": []}
+        draft = {"from": "jo.bloggs@example.org", "to": "hiring@acme-widgets.co.uk", "subject": "CV",
+                 "body": "Hello,\n\nPlease find attached my CV.\n\nJo",
+                 "attachments": [{"name": "CV_Jo_Bloggs.pdf", "size": 48213}]}
+        assert api.json("POST", "/api/v1/analyze", draft)["findings"], "flagged before"
+        for bad in [{"entries": [{"type": "domain", "value": "gmail.com"}]},
+                    {"entries": [{"type": "address", "value": "no-at-sign"}]},
+                    {"entries": [{"type": "person", "value": "x@y.z"}]},
+                    {"entries": "x"}, [1, 2]]:
+            api.json("POST", "/api/v1/allow", bad, expect=400)
+        api.json("POST", "/api/v1/allow", {"entries": [{"type": "address", "value": "x@y.z"}]}, expect=401, token=False)
+        r = api.json("POST", "/api/v1/allow", {"entries": [{"type": "domain", "value": "ACME-widgets.co.uk"}]})
+        assert r["entries"] == [{"type": "domain", "value": "acme-widgets.co.uk"}], r
+        assert api.json("POST", "/api/v1/analyze", draft) == {"action": "relay", "findings": []}
+        # Over SMTP too: a CV-only mail to the allowed domain is relayed, not held.
+        msg, _ = cv_message()
+        send(d, msg)
+        deadline = time.time() + 15
+        while up.count() < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        assert up.count() == 1, "the allowed recipient's mail was not relayed"
+        assert held_ids(api) == []
+        # Someone else is still judged.
+        draft["to"] = "jobs@other-firm.co.uk"
+        assert api.json("POST", "/api/v1/analyze", draft)["findings"]
+    finally:
+        d.stop()
+        up.stop()
+
+
 def case_confirm(w):
     """X-Rapport-Confirm: a valid one relays without a hold (findings recorded),
     a wrong one is held; the field never leaves."""
