@@ -29,6 +29,9 @@ std::string lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::string_view trim(std::string_view s);
 
+// Appends code point `cp` as UTF-8 (U+FFFD for surrogates and > U+10FFFF).
+void append_utf8(std::string& out, unsigned cp);
+
 // True when every byte is < 0x80.
 bool is_ascii(std::string_view s);
 // True when `s` is well-formed UTF-8.

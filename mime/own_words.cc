@@ -12,6 +12,8 @@
 
 #include "mime/own_words.h"
 
+#include "mime/codec.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -50,23 +52,6 @@ char32_t next_cp(std::string_view s, std::size_t& i) {
     }
     i += len;
     return cp;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) out += static_cast<char>(cp);
-    else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 std::string_view trim(std::string_view s) {
@@ -374,7 +359,7 @@ bool fold_cp(char32_t cp, std::string& out) {
         return false; // Latin-1 punctuation, dashes, quotes, no-break spaces, symbols, emoji, BOM
     if (cp >= 0x0391 && cp <= 0x03A9) cp += 0x20;      // Greek capitals
     else if (cp >= 0x0410 && cp <= 0x042F) cp += 0x20; // Cyrillic capitals
-    append_utf8(out, cp);
+    detail::append_utf8(out, static_cast<unsigned>(cp));
     return true;
 }
 
