@@ -33,11 +33,36 @@ bool applies(Scope scope, const Features& f) {
 
 bool greeting_has_placeholder(const Features& f) { return !find_placeholder(f.parts.greeting).empty(); }
 
+namespace {
+// "priya" -> "Priya", "acme-widgets" -> "Acme Widgets" (ASCII letters only;
+// other bytes are kept as they are).
+std::string title_case(std::string_view s) {
+    std::string out;
+    bool start = true;
+    for (char c : s) {
+        if (c == '-' || c == '_' || c == '.') {
+            out += ' ';
+            start = true;
+            continue;
+        }
+        out += start ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        start = c == ' ';
+    }
+    return out;
+}
+} // namespace
+
 std::string display_of(const Features& f, const Person& p) {
     for (const auto& a : f.msg->recipients()) {
         std::string addr = a.address;
         for (auto& c : addr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (addr == p.address && !a.name.empty() && a.name.find('@') == std::string::npos) return a.name;
+    }
+    // A name known only from a first.last address: "priya.shah@" -> "Priya Shah".
+    if (!p.name_words.empty()) {
+        std::string name;
+        for (auto& w : p.name_words) name += (name.empty() ? "" : " ") + title_case(w);
+        return name;
     }
     return p.address;
 }
@@ -47,8 +72,7 @@ std::string organisation_label(const Features& f) {
         if (p.freemail || p.domain.empty()) continue;
         std::string reg = registrable_domain(p.domain);
         std::string label = reg.substr(0, reg.find('.'));
-        if (!label.empty()) label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
-        return label;
+        if (!label.empty()) return title_case(label);
     }
     return {};
 }
