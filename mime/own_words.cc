@@ -54,31 +54,9 @@ char32_t next_cp(std::string_view s, std::size_t& i) {
     return cp;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
+using detail::trim;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-// A folded line with punctuation reduced to single spaces: "Kind regards," ->
-// "kind regards". Used for phrase lookups.
-std::string phrase_key(std::string_view line) {
-    std::string f = fold(line), out;
-    bool space = false;
-    for (char c : f) {
-        bool word = std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
-        if (word) {
-            if (space && !out.empty()) out += ' ';
-            space = false;
-            out += c;
-        } else {
-            space = true;
-        }
-    }
-    return out;
-}
 
 std::size_t word_count(std::string_view key) {
     if (key.empty()) return 0;
@@ -429,6 +407,15 @@ std::vector<std::string> words(std::string_view s) {
         i = next;
     }
     flush();
+    return out;
+}
+
+std::string phrase_key(std::string_view text) {
+    std::string out;
+    for (auto& w : words(text)) {
+        if (!out.empty()) out += ' ';
+        out += w;
+    }
     return out;
 }
 

@@ -62,4 +62,8 @@ std::string fold(std::string_view utf8);
 // apostrophes inside a word are dropped, a trailing "'s" is removed).
 std::vector<std::string> words(std::string_view utf8);
 
+// Folded words joined by single spaces, for phrase lookups:
+// "Dear Sir/Madam," -> "dear sir madam", "Kind regards," -> "kind regards".
+std::string phrase_key(std::string_view text);
+
 } // namespace rapport::mime

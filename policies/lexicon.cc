@@ -100,14 +100,6 @@ const Phrase* PhraseSet::find_in(const std::vector<std::string>& w) const {
     return nullptr;
 }
 
-std::string phrase_key(std::string_view text) {
-    std::string out;
-    for (auto& w : mime::words(text)) {
-        if (!out.empty()) out += ' ';
-        out += w;
-    }
-    return out;
-}
 
 const Lexicon& lexicon() {
     static const Lexicon lx = build();

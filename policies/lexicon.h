@@ -6,6 +6,8 @@
 
 #pragma once
 
+#include "mime/own_words.h"
+
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -62,7 +64,6 @@ const Lexicon& lexicon();
 // The text of policies/data/<name>.txt compiled into the binary.
 std::string_view embedded_data(std::string_view name);
 
-// Folded words joined by single spaces: "Dear Sir/Madam," -> "dear sir madam".
-std::string phrase_key(std::string_view text);
+using mime::phrase_key; // folded words joined by single spaces (mime/own_words.h)
 
 } // namespace rapport::policies
