@@ -81,6 +81,8 @@ public:
 
     Policy load(const toml::table& root) {
         Policy p = default_policy();
+        const toml::key* groups_key = nullptr;
+        const toml::node* groups_node = nullptr;
         for (auto&& [key, node] : root) {
             const std::string k(key.str());
             if (k == "version") {
@@ -91,11 +93,15 @@ public:
                 load_rules(key, node, p);
             } else if (k == "allow") {
                 load_allow(key, node, p);
+            } else if (k == "groups") {
+                groups_key = &key; // after [rules]: a group starts from the main rules
+                groups_node = &node;
             } else {
                 fail(key, node, "unknown " + std::string(node.is_table() ? "table" : "setting") + " \"" + k +
-                                     "\" (known: version, rules, allow)");
+                                     "\" (known: version, rules, allow, groups)");
             }
         }
+        if (groups_node) load_groups(*groups_key, *groups_node, p);
         return p;
     }
 
@@ -106,11 +112,35 @@ private:
     }
 
     void load_rules(const toml::key& key, const toml::node& node, Policy& p) {
-        for (auto&& [rkey, rnode] : table_or_fail(key, node, "rules")) {
+        load_rules_into(key, node, "rules", p.rules);
+    }
+
+    void load_rules_into(const toml::key& key, const toml::node& node, const std::string& where,
+                         std::map<std::string, RuleSettings>& rules) {
+        for (auto&& [rkey, rnode] : table_or_fail(key, node, where)) {
             const std::string id(rkey.str());
-            auto it = p.rules.find(id);
-            if (it == p.rules.end()) fail(rkey, rnode, "unknown rule \"" + id + "\" (known: " + join(rule_ids()) + ")");
-            load_rule(id, table_or_fail(rkey, rnode, "rules." + id), it->second);
+            auto it = rules.find(id);
+            if (it == rules.end()) fail(rkey, rnode, "unknown rule \"" + id + "\" (known: " + join(rule_ids()) + ")");
+            load_rule(id, table_or_fail(rkey, rnode, where + "." + id), it->second);
+        }
+    }
+
+    // [groups.NAME.rules.RULE]: NAME as in `rapportctl member add --group NAME`.
+    void load_groups(const toml::key& key, const toml::node& node, Policy& p) {
+        for (auto&& [gkey, gnode] : table_or_fail(key, node, "groups")) {
+            const std::string name(gkey.str());
+            bool ok = !name.empty() && name.size() <= 64 &&
+                      std::all_of(name.begin(), name.end(),
+                                  [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+            if (!ok) fail(gkey, gnode, "group name \"" + name + "\" may use letters, digits, _ and - only");
+            auto rules = p.rules;
+            for (auto&& [k, v] : table_or_fail(gkey, gnode, "groups." + name)) {
+                if (k.str() != "rules")
+                    fail(k, v, "unknown setting \"" + std::string(k.str()) + "\" in [groups." + name +
+                                   "] (a group has only rules: [groups." + name + ".rules.RULE])");
+                load_rules_into(k, v, "groups." + name + ".rules", rules);
+            }
+            p.groups[name] = std::move(rules);
         }
     }
 
@@ -195,7 +225,25 @@ const RuleSettings& Policy::rule(const std::string& id) const {
 long long Policy::longest_window_seconds() const {
     long long days = 0;
     for (const auto& [id, rs] : rules) days = std::max<long long>(days, rs.window_days);
+    for (const auto& [g, rs_of] : groups)
+        for (const auto& [id, rs] : rs_of) days = std::max<long long>(days, rs.window_days);
     return days * 86400;
+}
+
+Policy Policy::for_group(const std::string& group) const {
+    // `groups` stays: the history is pruned by the longest window of any
+    // group, so one group's checks never forget what another still needs.
+    Policy p = *this;
+    if (auto it = groups.find(group); it != groups.end()) p.rules = it->second;
+    return p;
+}
+
+bool Policy::can_reject() const {
+    auto rejects = [](const std::map<std::string, RuleSettings>& rs) {
+        return std::any_of(rs.begin(), rs.end(), [](const auto& kv) { return kv.second.action == Action::reject; });
+    };
+    if (rejects(rules)) return true;
+    return std::any_of(groups.begin(), groups.end(), [&](const auto& kv) { return rejects(kv.second); });
 }
 
 Policy parse_policy(std::string_view toml_text, const std::string& origin) {

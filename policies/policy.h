@@ -13,7 +13,9 @@
 //   recipients = ["mentor@example.org"]   # messages only to these skip checks
 //   domains = ["jobcentre.example"]
 //
-// Member groups (job club, issue 7) come later as [groups.NAME] tables.
+//   [groups.new.rules.generic-greeting]    # job club member groups (issue 7):
+//   action = "hold"                         # a group's rules override the main
+//                                           # ones for members in that group
 
 #pragma once
 
@@ -41,9 +43,18 @@ struct Policy {
     std::map<std::string, RuleSettings> rules; // every rule id in rule_ids()
     std::vector<std::string> allow_recipients; // lower-case addresses
     std::vector<std::string> allow_domains;    // lower-case domains
+    // Member groups: each group's complete rule set (the main rules with the
+    // group's overrides applied). The allow-lists are shared by all groups.
+    std::map<std::string, std::map<std::string, RuleSettings>> groups;
 
     // The settings for `rule`; every known id is present.
     const RuleSettings& rule(const std::string& id) const;
+    // The policy a member of `group` is checked with: this one with the
+    // group's rules; the main rules for "" or a group the file does not name.
+    Policy for_group(const std::string& group) const;
+    bool has_group(const std::string& group) const { return groups.count(group) != 0; }
+    // True when any rule of the main policy or of a group rejects.
+    bool can_reject() const;
     // The longest window any rule looks back (for pruning history), seconds.
     long long longest_window_seconds() const;
 

@@ -92,9 +92,57 @@ TEST(PolicyErrors, UnknownRuleNamesItsPositionAndTheKnownIds) {
 
 TEST(PolicyErrors, UnknownTopLevelKeyAndTable) {
     EXPECT_EQ(error_of("version = 1\nstrict = true\n"),
-              "policy.toml:2:1: unknown setting \"strict\" (known: version, rules, allow)");
-    EXPECT_EQ(error_of("\n[groups.tuesday]\nmembers = []\n"),
-              "policy.toml:2:2: unknown table \"groups\" (known: version, rules, allow)");
+              "policy.toml:2:1: unknown setting \"strict\" (known: version, rules, allow, groups)");
+    EXPECT_EQ(error_of("\n[members]\nnames = []\n"),
+              "policy.toml:2:2: unknown table \"members\" (known: version, rules, allow, groups)");
+}
+
+// Issue 7: member groups.
+TEST(PolicyGroups, GroupRulesOverrideTheMainRules) {
+    Policy p = parse_policy("[rules.template-reuse]\nmin_recipients = 4\n"
+                            "[groups.new.rules.template-reuse]\nmin_recipients = 2\n"
+                            "[groups.new.rules.vague-subject]\naction = \"hold\"\n"
+                            "[groups.experienced.rules.cv-attachment-only]\naction = \"warn\"\n",
+                            "policy.toml");
+    ASSERT_TRUE(p.has_group("new"));
+    ASSERT_TRUE(p.has_group("experienced"));
+    EXPECT_FALSE(p.has_group("tuesday"));
+    Policy fresh = p.for_group("new");
+    EXPECT_EQ(fresh.rule("template-reuse").min_recipients, 2);
+    EXPECT_EQ(fresh.rule("template-reuse").action, Action::hold); // from the default, through the main rules
+    EXPECT_EQ(fresh.rule("vague-subject").action, Action::hold);
+    EXPECT_EQ(fresh.rule("cv-attachment-only").action, Action::hold);
+    Policy old = p.for_group("experienced");
+    EXPECT_EQ(old.rule("template-reuse").min_recipients, 4); // the main rule, not the default 5
+    EXPECT_EQ(old.rule("cv-attachment-only").action, Action::warn);
+    // No group, or one the file does not name: the main rules.
+    EXPECT_EQ(p.for_group("").rules, p.rules);
+    EXPECT_EQ(p.for_group("tuesday").rules, p.rules);
+}
+
+TEST(PolicyGroups, ARejectInAnyGroupMeansRepliesMustWait) {
+    EXPECT_FALSE(parse_policy("", "p").can_reject());
+    EXPECT_TRUE(parse_policy("[groups.new.rules.unfilled-placeholder]\naction = \"reject\"\n", "p").can_reject());
+}
+
+TEST(PolicyGroups, AGroupsWindowKeepsTheHistoryLongEnough) {
+    Policy p = parse_policy("[groups.slow.rules.template-reuse]\nwindow_days = 90\n", "p");
+    EXPECT_EQ(p.longest_window_seconds(), 90LL * 86400);
+    EXPECT_EQ(p.for_group("").longest_window_seconds(), 90LL * 86400);
+}
+
+TEST(PolicyGroups, MistakesInAGroupAreRefusedWithTheirPlace) {
+    EXPECT_EQ(error_of("[groups.new.rules.generic-greting]\naction = \"hold\"\n"),
+              "policy.toml:1:19: unknown rule \"generic-greting\" (known: cv-attachment-only, template-reuse, "
+              "bulk-recipients, generic-greeting, greeting-mismatch, no-personalisation, unfilled-placeholder, "
+              "wrong-organisation, vague-subject)");
+    EXPECT_EQ(error_of("[groups.new]\nmembers = [\"ann\"]\n"),
+              "policy.toml:2:1: unknown setting \"members\" in [groups.new] (a group has only rules: "
+              "[groups.new.rules.RULE])");
+    EXPECT_EQ(error_of("[groups.new.rules.vague-subject]\naction = \"block\"\n"),
+              "policy.toml:2:10: unknown action \"block\" (expected off, info, warn, hold or reject)");
+    EXPECT_EQ(error_of("[groups.\"new members\".rules.vague-subject]\naction = \"hold\"\n"),
+              "policy.toml:1:9: group name \"new members\" may use letters, digits, _ and - only");
 }
 
 TEST(PolicyErrors, UnknownKeyInRule) {
