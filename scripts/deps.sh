@@ -9,6 +9,7 @@ build_pkgs=(
   libmimetic-dev libetpan-dev libcurl4-gnutls-dev libpsl-dev
   libboost-dev libboost-system-dev libssl-dev
   libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
+  libsodium-dev         # argon2id password hashes for job club members (issue 7)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(

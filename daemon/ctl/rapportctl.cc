@@ -34,6 +34,8 @@
 int cmd_held(const std::vector<std::string>& args);
 int cmd_token(const std::vector<std::string>& args);
 int cmd_open(const std::vector<std::string>& args);
+// Issue 7: daemon/ctl/member.cc.
+int cmd_member(const std::vector<std::string>& args);
 
 namespace {
 
@@ -44,7 +46,8 @@ constexpr const char* kUsage =
     "       rapportctl inspect [--json] FILE.eml\n"
     "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR]\n"
     "       rapportctl token [--state DIR]\n"
-    "       rapportctl open [--state DIR]\n";
+    "       rapportctl open [--state DIR]\n"
+    "       rapportctl member add|passwd|set|remove|list|token ... [--state DIR]\n";
 
 // Reads a whole file; nullopt with `error` set when it cannot.
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
@@ -239,6 +242,7 @@ int main(int argc, char** argv) {
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "held") return cmd_held(args);   // issue 5
     if (cmd == "token") return cmd_token(args); // issue 5
+    if (cmd == "member") return cmd_member(args); // issue 7
     if (cmd == "open") return cmd_open(args);   // issue 5
     std::cerr << "rapportctl: unknown command " << cmd << "\n" << kUsage;
     return 2;

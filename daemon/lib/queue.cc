@@ -3,6 +3,8 @@
 
 #include "daemon/lib/queue.h"
 
+#include "daemon/lib/sqlite_stmt.h"
+
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -47,37 +49,6 @@ void write_all(int fd, std::string_view data, const std::string& path) {
         data.remove_prefix(static_cast<std::size_t>(n));
     }
 }
-
-// RAII statement; errors become exceptions with SQLite's message.
-struct Stmt {
-    sqlite3* db;
-    sqlite3_stmt* st = nullptr;
-    Stmt(sqlite3* d, const char* sql) : db(d) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-            throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
-    }
-    ~Stmt() { sqlite3_finalize(st); }
-    Stmt& bind(int i, std::string_view s) {
-        sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(st, i, v);
-        return *this;
-    }
-    bool step() {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw std::runtime_error(std::string("sqlite step: ") + sqlite3_errmsg(db));
-    }
-    std::string text(int i) {
-        auto p = sqlite3_column_text(st, i);
-        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st, i)))
-                 : std::string();
-    }
-    std::int64_t integer(int i) { return sqlite3_column_int64(st, i); }
-};
 
 QueueRow read_row(Stmt& s) {
     QueueRow r;
@@ -621,15 +592,18 @@ Queue::Record read_record(Stmt& s) {
 }
 } // namespace
 
-std::vector<Queue::Record> Queue::list(std::optional<Status> status, std::string_view action, std::size_t limit) {
+std::vector<Queue::Record> Queue::list(std::optional<Status> status, std::string_view action, std::size_t limit,
+                                       std::optional<std::string_view> account) {
     std::lock_guard lk(mu_);
     std::string sql = std::string("SELECT ") + kRecordCols + " FROM messages WHERE notice = 0";
     if (status) sql += " AND status = ?1";
     if (!action.empty()) sql += " AND action = ?2";
+    if (account) sql += " AND account = ?4";
     sql += " ORDER BY received DESC, id DESC LIMIT ?3";
     Stmt s(db_, sql.c_str());
     if (status) s.bind(1, to_string(*status));
     if (!action.empty()) s.bind(2, action);
+    if (account) s.bind(4, *account);
     s.bind(3, static_cast<std::int64_t>(limit));
     std::vector<Record> out;
     while (s.step()) out.push_back(read_record(s));
