@@ -8,7 +8,9 @@
 
 #include <utility> // before Boost.Asio under C++20 with g++ 12
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "daemon/lib/config.h"
@@ -17,6 +19,7 @@
 #include "daemon/lib/http_server.h"
 #include "daemon/lib/intake.h"
 #include "daemon/lib/log.h"
+#include "daemon/lib/members.h"
 #include "daemon/lib/queue.h"
 #include "daemon/lib/relay.h"
 #include "daemon/lib/smtp_server.h"
@@ -52,14 +55,17 @@ int run(const rd::Config& cfg) {
     rapport::policies::Policy policy =
         cfg.policy_file.empty() ? rapport::policies::default_policy() : rapport::policies::load_policy_file(cfg.policy_file);
 
-    // Beyond loopback the proxy would be an open relay for anyone who can
-    // reach it; demand AUTH users (AUTH is then required, over TLS only).
+    // Issue 7: job club members (SMTP AUTH with their own passwords).
+    rd::Members members(cfg.state_dir);
     bool loopback = rd::is_loopback_host(cfg.listen.host);
-    if (!loopback && cfg.users.empty()) {
-        log("fatal: refusing to listen on " + cfg.listen.str() +
-            " (not loopback) without SMTP AUTH users; add [auth] users to the config");
+    if (std::string why = rd::refuse_to_listen(cfg, !members.empty()); !why.empty()) {
+        log("fatal: " + why);
         return 2;
     }
+    for (const auto& m : members.list())
+        if (!m.group.empty() && !policy.has_group(m.group))
+            log("warning: member " + m.name + " is in group \"" + m.group + "\", which the policy does not define; "
+                "their mail is checked with the main rules");
 
     auto cert = rd::ensure_certificate(cfg.state_dir, cfg.tls_cert, cfg.tls_key, cfg.hostname);
     if (cert.generated) log("generated a self-signed TLS certificate in " + cert.cert);
@@ -73,6 +79,10 @@ int run(const rd::Config& cfg) {
     rd::Queue queue(cfg.state_dir);
     unsigned lanes = cfg.check_lanes ? cfg.check_lanes : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
     rd::VerdictStage verdict(policy, cfg.state_dir + "/history.db", lanes);
+    verdict.set_group_lookup([&members](const std::string& account) {
+        auto m = members.find(account);
+        return m ? m->group : std::string();
+    });
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
     rd::Intake intake(cfg, queue, verdict, relay.get(), log);
@@ -95,9 +105,21 @@ int run(const rd::Config& cfg) {
 
     asio::io_context io(1);
     rd::SmtpServer server(io, cfg, intake, tls, log);
+    // Members' passwords are argon2id hashes, slow to check on purpose: one
+    // thread of their own, so logins never stall mail (and a password
+    // guesser gets one guess at a time).
+    asio::thread_pool password_checks(1);
+    server.set_accounts({[&members, &password_checks](const std::string& user, const std::string& pass,
+                                                      std::function<void(std::optional<std::string>)> done) {
+                             asio::post(password_checks, [&members, user, pass, done = std::move(done)] {
+                                 auto m = members.verify(user, pass);
+                                 done(m ? std::optional<std::string>(m->name) : std::nullopt);
+                             });
+                         },
+                         [&members] { return !members.empty(); }});
     server.start();
     // Issue 5: the HTTP API and the page, on their own thread.
-    rd::HttpApi api(cfg, queue, holds, policy, log);
+    rd::HttpApi api(cfg, queue, holds, policy, log, &members);
     rd::HttpServer http(cfg, api, holds, log);
     http.start();
     {
@@ -136,6 +158,7 @@ int run(const rd::Config& cfg) {
     });
     io.run();
     http.stop(); // issue 5: no API calls while the queue shuts down
+    password_checks.join();
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed
     if (relay) relay->stop();

@@ -198,6 +198,24 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
 
 } // namespace
 
+std::string refuse_to_listen(const Config& c, bool have_members) {
+    if (!is_loopback_host(c.http.host))
+        return "refusing to serve the HTTP API on " + c.http.str() +
+               " (not loopback): it speaks plain HTTP and shows people's mail. Keep [http] listen on 127.0.0.1 "
+               "(use an SSH tunnel or a TLS reverse proxy to reach it from elsewhere)";
+    if (is_loopback_host(c.listen.host)) return "";
+    std::vector<std::string> missing;
+    if (c.tls_cert.empty() || c.tls_key.empty())
+        missing.push_back("a TLS certificate ([tls] cert and key): members' mail clients must be able to check it");
+    if (c.users.empty() && !have_members)
+        missing.push_back("SMTP AUTH accounts (rapportctl member add NAME, or [auth] users): otherwise anyone on the "
+                          "network could relay mail through it");
+    if (missing.empty()) return "";
+    std::string why = "refusing to listen on " + c.listen.str() + " (not loopback) without ";
+    for (std::size_t i = 0; i < missing.size(); ++i) why += (i ? " and without " : "") + missing[i];
+    return why;
+}
+
 std::string HostPort::str() const {
     if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
     return host + ":" + std::to_string(port);

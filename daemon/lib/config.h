@@ -100,6 +100,15 @@ struct Config {
     bool capture() const { return upstream.url.empty(); }
 };
 
+// Why rapportd must not start with these settings, or "" (issue 7). Beyond
+// loopback (a job club's LAN) SMTP needs both a TLS certificate of the
+// operator's choosing ([tls] cert and key: members' mail clients check it,
+// so a certificate made up at start-up will not do) and someone to log in
+// ([auth] users or members, `rapportctl member add`); otherwise rapportd
+// would be an open relay, or take passwords in the clear. The HTTP API and
+// page speak plain HTTP and stay on loopback.
+std::string refuse_to_listen(const Config& c, bool have_members);
+
 // Defaults, then --config (or none), then flags. argv[0] is skipped.
 // Throws ConfigError; "--help" throws ConfigError with the usage text.
 Config load_config(int argc, const char* const* argv);

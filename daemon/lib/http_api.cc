@@ -217,14 +217,26 @@ struct HttpApi::Ctx {
     std::string origin;      // as sent; "" when absent
     bool extension = false;  // Origin is a moz-extension:// add-on
     bool by_token = false;   // authenticated by the Bearer token (else by session cookie)
+    bool adviser = true;     // sees everyone's mail (issue 7); false: a member
+    std::string member;      // the job club member asking, "" for the API token / a login link
+    std::string who() const { return member.empty() ? (by_token ? "token" : "page") : member; }
 };
 
-HttpApi::HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log)
-    : cfg_(cfg), q_(q), holds_(holds), log_(std::move(log)) {
+HttpApi::HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log,
+                 const Members* members)
+    : cfg_(cfg), q_(q), holds_(holds), log_(std::move(log)), policy_(policy), members_(members) {
     history_ = std::make_unique<policies::History>(cfg.state_dir + "/history.db");
-    checker_ = std::make_unique<policies::Checker>(policy, *history_);
     set_port(cfg.http.port);
 }
+
+policies::Checker& HttpApi::checker_for(const std::string& group) {
+    const std::string key = policy_.has_group(group) ? group : std::string();
+    auto& c = checkers_[key];
+    if (!c) c = std::make_unique<policies::Checker>(policy_.for_group(key), *history_);
+    return *c;
+}
+
+bool HttpApi::may_see(const Ctx& c, const Queue::Record& r) const { return c.adviser || r.account == c.member; }
 
 HttpApi::~HttpApi() = default;
 
@@ -279,7 +291,7 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     try {
         std::string_view target(req.target().data(), req.target().size());
         auto qm = target.find('?');
-        Ctx c{req, std::string(target.substr(0, qm)), {}, {}, false, false};
+        Ctx c{req, std::string(target.substr(0, qm)), {}, {}, false, false, true, {}};
         if (qm != std::string_view::npos) c.query = parse_query(target.substr(qm + 1));
         auto host = req.find(http::field::host);
         auto org = req.find(http::field::origin);
@@ -352,20 +364,30 @@ HttpResponse HttpApi::route(Ctx& c) {
         return error(404, "not_found", "There is no such page.", v);
     }
 
+    // A job club member signs in to the page with their password (issue 7).
+    if (p == "/api/v1/login") return verb == http::verb::post ? member_login(c) : error(405, "method_not_allowed", "Use POST.", v);
+
     // Everything else needs the token or the page's session.
     auto auth = req.find(http::field::authorization);
     if (auth != req.end()) {
         std::string_view a(auth->value().data(), auth->value().size());
-        if (a.size() < 7 || lower(a.substr(0, 7)) != "bearer " || !same_secret(a.substr(7), holds_.token())) {
+        std::string_view tok = a.size() >= 7 && lower(a.substr(0, 7)) == "bearer " ? a.substr(7) : std::string_view();
+        std::optional<Member> m;
+        if (!tok.empty() && same_secret(tok, holds_.token())) {
+            c.by_token = true;
+        } else if (!tok.empty() && members_ && (m = members_->by_token(tok, holds_.token()))) {
+            c.by_token = true; // a member's add-on token: that member's rights
+            c.member = m->name;
+            c.adviser = m->role == Role::adviser;
+        } else {
             auto r = error(401, "bad_token", "The API token is wrong. Get the current one with: rapportctl token", v);
             r.set(http::field::www_authenticate, "Bearer");
             return r;
         }
-        c.by_token = true;
     } else {
         std::string s = cookie_value(std::string_view(req[http::field::cookie].data(), req[http::field::cookie].size()), kCookie);
         auto it = s.empty() || c.extension ? sessions_.end() : sessions_.find(s);
-        if (it == sessions_.end() || it->second < now_s()) {
+        if (it == sessions_.end() || it->second.expires < now_s()) {
             auto r = error(401, "unauthorized",
                            "Authorization needed: send the API token (Authorization: Bearer ...), or open the page "
                            "with the link from: rapportctl open",
@@ -375,9 +397,18 @@ HttpResponse HttpApi::route(Ctx& c) {
         }
         if (verb == http::verb::post && req["X-Rapport-Page"] != "1")
             return error(403, "missing_page_header", "Page requests that change something need X-Rapport-Page: 1.", v);
+        c.adviser = it->second.adviser;
+        c.member = it->second.member;
     }
+    // Issue 7: what only the token holder or an adviser may do.
+    auto adviser_only = [&](const char* what) {
+        return error(403, "adviser_only", std::string(what) + " is for the club's adviser.", v);
+    };
 
-    if (p == "/metrics") return verb == http::verb::get ? metrics(c) : error(405, "method_not_allowed", "Use GET.", v);
+    if (p == "/metrics") {
+        if (!c.adviser) return adviser_only("Metrics are");
+        return verb == http::verb::get ? metrics(c) : error(405, "method_not_allowed", "Use GET.", v);
+    }
     const std::string api = "/api/v1/";
     if (p.rfind(api, 0) != 0) return error(404, "not_found", "Unknown API version; this daemon speaks /api/v1/.", v);
     std::string rest = p.substr(api.size());
@@ -386,15 +417,20 @@ HttpResponse HttpApi::route(Ctx& c) {
         if (!need(http::verb::get)) return error(405, "method_not_allowed", "Use GET.", v);
         return json_response({{"ok", true}, {"service", "rapportd"}, {"api", 1}}, v);
     }
+    if (rest == "me") return need(http::verb::get) ? me(c) : error(405, "method_not_allowed", "Use GET.", v);
     if (rest == "messages") return need(http::verb::get) ? list(c) : error(405, "method_not_allowed", "Use GET.", v);
     if (rest == "analyze") return need(http::verb::post) ? analyze(c) : error(405, "method_not_allowed", "Use POST.", v);
     if (rest == "stats") return need(http::verb::get) ? stats(c) : error(405, "method_not_allowed", "Use GET.", v);
-    if (rest == "allow")
+    if (rest == "allow") {
+        // One allow-list for the whole daemon: changing it is the adviser's call.
+        if (need(http::verb::post) && !c.adviser) return adviser_only("Changing the allow-list");
         return need(http::verb::get) || need(http::verb::post) ? allow(c)
                                                                : error(405, "method_not_allowed", "Use GET or POST.", v);
+    }
     if (rest == "login-links") {
         if (!need(http::verb::post)) return error(405, "method_not_allowed", "Use POST.", v);
-        if (!c.by_token) return error(403, "token_required", "Login links are made with the API token only.", v);
+        if (!c.by_token || !c.member.empty())
+            return error(403, "token_required", "Login links are made with the API token only.", v);
         return login_link(c);
     }
     if (rest.rfind("messages/", 0) == 0) {
@@ -459,13 +495,19 @@ HttpResponse HttpApi::list(Ctx& c) {
     }
     if (st == Status::held) holds_.expire_due(now_s()); // never show a message as held past its expiry
     json arr = json::array();
-    for (const auto& r : q_.list(st, action, limit)) arr.push_back(summary(r, holds_));
+    auto mine = c.adviser ? std::nullopt : std::optional<std::string_view>(c.member);
+    for (const auto& r : q_.list(st, action, limit, mine)) {
+        json j = summary(r, holds_);
+        if (c.adviser) j["account"] = r.account; // whose it is, for the adviser's view
+        arr.push_back(std::move(j));
+    }
     return json_response({{"messages", arr}}, c.req.version());
 }
 
 HttpResponse HttpApi::detail(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
-    if (!rec || rec->row.notice) return error(404, "not_found", "There is no message with that id.", c.req.version());
+    if (!rec || rec->row.notice || !may_see(c, *rec))
+        return error(404, "not_found", "There is no message with that id.", c.req.version());
     json j = summary(*rec, holds_);
     j["findings"] = findings_of(rec->info.findings_json);
     j["message_id"] = rec->info.message_id;
@@ -503,7 +545,7 @@ HttpResponse HttpApi::detail(Ctx& c, const std::string& id) {
 
 HttpResponse HttpApi::raw(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
-    auto sp = rec && !rec->row.notice && keeps_copy(rec->row.status) ? q_.read_spool(id) : std::nullopt;
+    auto sp = rec && !rec->row.notice && may_see(c, *rec) && keeps_copy(rec->row.status) ? q_.read_spool(id) : std::nullopt;
     if (!sp) return error(404, "not_found", "Rapport keeps no copy of that message.", c.req.version());
     HttpResponse r{http::status::ok, c.req.version()};
     r.set(http::field::content_type, "message/rfc822");
@@ -515,13 +557,14 @@ HttpResponse HttpApi::raw(Ctx& c, const std::string& id) {
 
 HttpResponse HttpApi::release(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
-    if (!rec || rec->row.notice) return error(404, "not_found", "There is no message with that id.", c.req.version());
+    if (!rec || rec->row.notice || !may_see(c, *rec))
+        return error(404, "not_found", "There is no message with that id.", c.req.version());
     if (q_.release(id)) {
         q_.add_event(id, "released");
         auto now = now_s();
         if (Relay* relay = holds_.relay()) relay->schedule(id, now);
         else q_.set_status(id, Status::captured); // capture mode: nothing leaves
-        log_("released " + id + " by " + (c.by_token ? "token" : "page") + ": sending anyway");
+        log_("released " + id + " by " + c.who() + ": sending anyway");
         auto after = q_.record(id);
         return json_response({{"id", id}, {"status", std::string(to_string(after ? after->row.status : Status::queued))},
                               {"released", true}},
@@ -539,11 +582,12 @@ HttpResponse HttpApi::release(Ctx& c, const std::string& id) {
 
 HttpResponse HttpApi::drop(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
-    if (!rec || rec->row.notice) return error(404, "not_found", "There is no message with that id.", c.req.version());
+    if (!rec || rec->row.notice || !may_see(c, *rec))
+        return error(404, "not_found", "There is no message with that id.", c.req.version());
     if (q_.drop(id)) {
         q_.add_event(id, "dropped");
         q_.remove_spool(id);
-        log_("dropped " + id + " by " + (c.by_token ? "token" : "page"));
+        log_("dropped " + id + " by " + c.who());
         return json_response({{"id", id}, {"status", "dropped"}, {"dropped", true}}, c.req.version());
     }
     if (rec->row.status == Status::dropped)
@@ -620,8 +664,15 @@ HttpResponse HttpApi::analyze(Ctx& c) {
     if (message_id.empty()) message_id = m.message_id;
     policies::CheckContext ctx;
     ctx.record = false; // a draft: nothing was sent, so nothing joins the history
-    if (!m.from.empty()) ctx.account = lower(m.from.front().address);
-    policies::Verdict verdict = checker_->check(m, ctx);
+    // A member's draft is judged as their mail will be: their history, their group's rules.
+    std::string group;
+    if (!c.member.empty()) {
+        ctx.account = c.member;
+        if (auto who = members_ ? members_->find(c.member) : std::nullopt) group = who->group;
+    } else if (!m.from.empty()) {
+        ctx.account = lower(m.from.front().address);
+    }
+    policies::Verdict verdict = checker_for(group).check(m, ctx);
     ++analyzed_;
     json findings = json::array();
     for (const auto& f : verdict.findings)
@@ -634,6 +685,7 @@ HttpResponse HttpApi::analyze(Ctx& c) {
 HttpResponse HttpApi::stats(Ctx& c) {
     std::map<std::string, json> by;
     for (const auto& r : q_.stat_rows()) {
+        if (!c.adviser && r.sender != c.member) continue; // a member sees their own figures
         json& s = by[r.sender];
         if (s.is_null())
             s = {{"sender", r.sender}, {"messages", 0}, {"sent", 0}, {"flagged", 0}, {"flagged_by_rule", json::object()},
@@ -656,7 +708,13 @@ HttpResponse HttpApi::stats(Ctx& c) {
             }
     }
     json arr = json::array();
-    for (auto& [k, s] : by) arr.push_back(std::move(s));
+    for (auto& [k, s] : by) {
+        if (auto m = members_ ? members_->find(k) : std::nullopt) { // a job club member's row
+            s["member"] = true;
+            s["group"] = m->group;
+        }
+        arr.push_back(std::move(s));
+    }
     return json_response({{"senders", arr}}, c.req.version());
 }
 
@@ -724,13 +782,47 @@ HttpResponse HttpApi::login(Ctx& c) {
     sweep(now_s());
     if (sessions_.size() >= kMaxSessions) sessions_.erase(sessions_.begin());
     std::string session = random_hex(32);
-    sessions_[session] = now_s() + kSessionSeconds;
+    sessions_[session] = Session{now_s() + kSessionSeconds, true, {}};
     HttpResponse r{http::status::see_other, v};
     r.set(http::field::location, "/");
     r.set(http::field::cache_control, "no-store");
     r.set(http::field::set_cookie, std::string(kCookie) + "=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                        std::to_string(kSessionSeconds));
     return r;
+}
+
+HttpResponse HttpApi::member_login(Ctx& c) {
+    unsigned v = c.req.version();
+    if (!members_) return error(404, "not_found", "This daemon has no members.", v);
+    // Like every page POST: a header a foreign page cannot send without a preflight.
+    if (c.req["X-Rapport-Page"] != "1")
+        return error(403, "missing_page_header", "Page requests that change something need X-Rapport-Page: 1.", v);
+    sweep(now_s());
+    // Each check costs tens of milliseconds (argon2id); a guesser gets ten a minute.
+    if (login_failures_.size() >= 10)
+        return error(429, "too_many", "Too many wrong passwords; wait a minute and try again.", v);
+    json d = json::parse(c.req.body(), nullptr, false);
+    if (d.is_discarded() || !d.is_object() || !d.contains("name") || !d.contains("password") || !d["name"].is_string() ||
+        !d["password"].is_string())
+        return error(400, "bad_json", "Send {\"name\": ..., \"password\": ...}.", v);
+    auto m = members_->verify(d["name"].get<std::string>(), d["password"].get<std::string>());
+    if (!m) {
+        login_failures_.push_back(now_s());
+        log_("page login failed from the HTTP API"); // never the name or password tried
+        return error(401, "wrong_password", "That name and password do not match a member.", v);
+    }
+    if (sessions_.size() >= kMaxSessions) sessions_.erase(sessions_.begin());
+    std::string session = random_hex(32);
+    sessions_[session] = Session{now_s() + kSessionSeconds, m->role == Role::adviser, m->name};
+    auto r = json_response({{"name", m->name}, {"role", std::string(to_string(m->role))}}, v);
+    r.set(http::field::set_cookie, std::string(kCookie) + "=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                                       std::to_string(kSessionSeconds));
+    return r;
+}
+
+HttpResponse HttpApi::me(Ctx& c) {
+    json j = {{"role", c.adviser ? "adviser" : "member"}, {"name", c.member}, {"members", members_ && !members_->empty()}};
+    return json_response(j, c.req.version());
 }
 
 HttpResponse HttpApi::asset(Ctx& c, std::string name) {
@@ -752,7 +844,8 @@ HttpResponse HttpApi::asset(Ctx& c, std::string name) {
 }
 
 void HttpApi::sweep(std::int64_t now) {
-    std::erase_if(sessions_, [&](const auto& kv) { return kv.second < now; });
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.second.expires < now; });
+    std::erase_if(login_failures_, [&](std::int64_t t) { return t < now - 60; });
     std::erase_if(login_codes_, [&](const auto& kv) { return kv.second < now; });
 }
 

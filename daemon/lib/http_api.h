@@ -21,6 +21,9 @@
 //                                          nothing sent, nothing recorded
 //   GET  /api/v1/stats                     per sender: sent, flagged by rule, held,
 //                                          released anyway, dropped, expired
+//   POST /api/v1/login                     {name,password} -> session cookie (job
+//                                          club members, issue 7; no token needed)
+//   GET  /api/v1/me                        who is asking: {role, name}
 //   POST /api/v1/login-links               one-time page login link (token only)
 //   GET  /metrics                          Prometheus text format
 //   GET  /, /app.js, /app.css, ...         the page (daemon/web, no data in it)
@@ -36,6 +39,13 @@
 //     that foreign pages cannot pass);
 //   - tokens and HMACs are compared in constant time; the sender's text is
 //     returned as text, never as the mail's HTML; raw bytes only as a download.
+// Roles (issue 7): the API token and advisers see everything. A job club
+// member (their add-on token, members.h, or a page login with their
+// password) sees and decides about their own mail only - another member's
+// message is "not found", not "forbidden", so ids reveal nothing - sees
+// only their own stats, and cannot change the allow-list, read /metrics or
+// make login links. Their drafts are analysed with their group's rules and
+// their own history.
 // Not thread-safe: the server calls handle() from one thread.
 
 #pragma once
@@ -46,6 +56,7 @@
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
+#include "daemon/lib/members.h"
 #include "daemon/lib/queue.h"
 #include "policies/checker.h"
 #include "policies/history.h"
@@ -56,6 +67,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <vector>
 #include <string>
 
 namespace rapport::daemon {
@@ -65,7 +77,9 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 
 class HttpApi {
 public:
-    HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log);
+    // `members` (may be null): job club members who may use the API and page.
+    HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log,
+            const Members* members = nullptr);
     ~HttpApi();
     void set_port(std::uint16_t port);
     HttpResponse handle(const HttpRequest& req);
@@ -88,6 +102,10 @@ private:
     HttpResponse metrics(Ctx& c);
     HttpResponse login_link(Ctx& c);
     HttpResponse login(Ctx& c);
+    HttpResponse member_login(Ctx& c); // POST /api/v1/login
+    HttpResponse me(Ctx& c);
+    bool may_see(const Ctx& c, const Queue::Record& r) const;
+    policies::Checker& checker_for(const std::string& group);
     HttpResponse asset(Ctx& c, std::string name);
     bool host_ok(std::string_view host) const;
     bool same_origin(std::string_view origin) const;
@@ -99,10 +117,19 @@ private:
     LogFn log_;
     std::set<std::string> hosts_; // "127.0.0.1:2526", "localhost:2526" (lower case)
     std::uint16_t port_ = 0;
-    // Analyze: a checker of its own, reading the shared history, never recording.
+    // Analyze: checkers of its own (one per member group), reading the
+    // shared history, never recording.
+    const policies::Policy policy_;
     std::unique_ptr<policies::History> history_;
-    std::unique_ptr<policies::Checker> checker_;
-    std::map<std::string, std::int64_t> sessions_;    // session id -> expiry
+    std::map<std::string, std::unique_ptr<policies::Checker>> checkers_; // by group
+    const Members* members_;
+    struct Session {
+        std::int64_t expires = 0;
+        bool adviser = true;  // a login link (token holder) or an adviser's password
+        std::string member;   // "" for a login link
+    };
+    std::map<std::string, Session> sessions_;         // session id -> who, until when
+    std::vector<std::int64_t> login_failures_;        // times of recent wrong passwords
     std::map<std::string, std::int64_t> login_codes_; // one-time code -> expiry
     std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics
     std::uint64_t analyzed_ = 0;

@@ -153,7 +153,9 @@ public:
     };
     // Newest first. `status` empty: any; `action` non-empty filters on it
     // ("warn" lists warned mail whatever became of it). Notices excluded.
-    std::vector<Record> list(std::optional<Status> status, std::string_view action, std::size_t limit);
+    // `account`: only that account's messages (a job club member's view).
+    std::vector<Record> list(std::optional<Status> status, std::string_view action, std::size_t limit,
+                             std::optional<std::string_view> account = std::nullopt);
     std::optional<Record> record(const std::string& id);
     struct Attempt {
         std::int64_t time = 0;

@@ -62,6 +62,7 @@ public:
         bool auth_required;
         std::shared_ptr<std::atomic<std::size_t>> active;
         std::shared_ptr<LatencyStats> latency;
+        const Accounts* accounts; // issue 7: job club members (may be empty)
     };
 
     Session(tcp::socket sock, asio::ssl::context& tls, Shared sh)
@@ -330,7 +331,9 @@ private:
     }
 
     bool loopback_client() const { return client_.rfind("127.", 0) == 0 || client_ == "::1" || client_.rfind("::ffff:127.", 0) == 0; }
-    bool auth_offered() const { return !sh_.cfg.users.empty() && (tls_ || !sh_.auth_required); }
+    // Someone can log in: a user of the config file or a job club member.
+    bool auth_enabled() const { return !sh_.cfg.users.empty() || (sh_.accounts->any && sh_.accounts->any()); }
+    bool auth_offered() const { return (tls_ || !sh_.auth_required) && auth_enabled(); }
 
     void cmd_mail(const smtp::Command& cmd) {
         if (helo_.empty()) return reply("503 5.5.1 Error: send HELO/EHLO first\r\n");
@@ -460,7 +463,7 @@ private:
     }
 
     void cmd_auth(const smtp::Command& cmd) {
-        if (sh_.cfg.users.empty()) return reply("502 5.5.1 Error: authentication not enabled\r\n");
+        if (!auth_enabled()) return reply("502 5.5.1 Error: authentication not enabled\r\n");
         if (helo_.empty()) return reply("503 5.5.1 Error: send EHLO first\r\n");
         if (!user_.empty()) return reply("503 5.5.1 Error: already authenticated\r\n");
         if (mail_from_) return reply("503 5.5.1 Error: MAIL transaction in progress\r\n");
@@ -519,12 +522,34 @@ private:
 
     void check_credentials(const std::string& user, const std::string& pass) {
         auto it = sh_.cfg.users.find(user);
-        bool ok = it != sh_.cfg.users.end() && constant_time_equal(pass, it->second);
-        if (!ok) {
+        if (it != sh_.cfg.users.end() || !sh_.accounts->check) {
+            bool ok = it != sh_.cfg.users.end() && constant_time_equal(pass, it->second);
+            return on_auth(ok ? std::optional<std::string>(user) : std::nullopt);
+        }
+        // A member's password hash takes tens of milliseconds to check (on
+        // purpose): off this thread, and nothing is read meanwhile (AUTH
+        // ends a pipelined group, so nothing may follow it unanswered).
+        paused_ = true;
+        timer_.cancel();
+        auto self = shared_from_this();
+        auto ex = stream_.get_executor();
+        sh_.accounts->check(user, pass, [self, ex](std::optional<std::string> account) {
+            asio::post(ex, [self, account = std::move(account)]() mutable {
+                if (self->closed_) return;
+                self->paused_ = false;
+                self->on_auth(std::move(account));
+                self->process_input();
+                self->do_read();
+            });
+        });
+    }
+
+    void on_auth(std::optional<std::string> account) {
+        if (!account) {
             sh_.log("authentication failed from " + client_); // never the name or password tried
             return auth_failed("535 5.7.8 Error: authentication failed\r\n");
         }
-        user_ = user;
+        user_ = std::move(*account);
         reply("235 2.7.0 Authentication successful\r\n");
     }
 
@@ -593,7 +618,7 @@ void SmtpServer::do_accept() {
             } else {
                 ++*active_;
                 auto s = std::make_shared<Session>(std::move(sock), tls_,
-                                                   Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_});
+                                                   Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, &accounts_});
                 s->start();
             }
         } else {

@@ -18,7 +18,8 @@
 //   without EHLO having offered PIPELINING, get "503 5.5.0" and a close.
 //   After STARTTLS all state and buffered bytes are discarded (RFC 3207,
 //   CVE-2011-0411).
-// - AUTH PLAIN/LOGIN (RFC 4954) only over TLS unless on loopback; when the
+// - AUTH PLAIN/LOGIN (RFC 4954) against [auth] users and job club members
+//   (set_accounts), only over TLS unless on loopback; when the
 //   listener is not loopback, MAIL requires AUTH.
 // - Limits: size (552 5.3.4), recipients (452 4.5.3), command line length
 //   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), command
@@ -37,8 +38,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace rapport::daemon {
@@ -56,12 +60,25 @@ private:
     std::vector<std::int64_t> sample_;
 };
 
+// Issue 7: accounts beyond the config file's [auth] users (job club
+// members, members.h). `check` may be slow and is called on the network
+// thread; it must answer through `done` (any thread) with the account
+// name, or nullopt for wrong credentials. `any` says whether anyone could
+// log in (AUTH is offered only then).
+struct Accounts {
+    std::function<void(const std::string& user, const std::string& pass,
+                       std::function<void(std::optional<std::string> account)> done)>
+        check;
+    std::function<bool()> any;
+};
+
 class SmtpServer {
 public:
     SmtpServer(boost::asio::io_context& io, const Config& cfg, Intake& intake, boost::asio::ssl::context& tls,
                LogFn log);
     void start();
     void stop();
+    void set_accounts(Accounts a) { accounts_ = std::move(a); } // before start()
     std::uint16_t port() const;
     LatencyStats& latency() { return *latency_; }
 
@@ -76,6 +93,7 @@ private:
     bool auth_required_ = false;
     std::shared_ptr<std::atomic<std::size_t>> active_;
     std::shared_ptr<LatencyStats> latency_;
+    Accounts accounts_;
 };
 
 } // namespace rapport::daemon

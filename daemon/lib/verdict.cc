@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <thread>
 
 #include <sys/resource.h>
@@ -23,7 +24,15 @@ namespace rapport::daemon {
 using policies::Action;
 
 struct VerdictStage::Lane {
-    Lane(const policies::Policy& p, const std::string& path) : history(path), checker(p, history) {}
+    Lane(const policies::Policy& p, const std::string& path) : policy(p), history(path) {}
+    // The checker for a member group's policy (policy.h [groups.NAME]),
+    // made on first use; all share this lane's History.
+    policies::Checker& checker_for(const std::string& group) {
+        const std::string key = policy.has_group(group) ? group : std::string();
+        auto& c = checkers[key];
+        if (!c) c = std::make_unique<policies::Checker>(policy.for_group(key), history);
+        return *c;
+    }
     struct Job {
         Envelope env;
         std::string data;
@@ -32,8 +41,9 @@ struct VerdictStage::Lane {
         std::function<std::string()> load;
     };
     std::mutex check_mu; // one check at a time on this lane's History
+    const policies::Policy policy;
     policies::History history;
-    policies::Checker checker;
+    std::map<std::string, std::unique_ptr<policies::Checker>> checkers; // by group, under check_mu
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Job> jobs;
@@ -42,7 +52,7 @@ struct VerdictStage::Lane {
 };
 
 VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes) {
-    for (const auto& [id, rs] : policy.rules) can_reject_ |= rs.action == Action::reject;
+    can_reject_ = policy.can_reject();
     for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, history_path));
     for (auto& lp : lanes_) {
         Lane* lane = lp.get();
@@ -108,7 +118,6 @@ std::string VerdictStage::account_of(const Envelope& env) {
 }
 
 Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view data, bool record) {
-    auto& checker_ = lane.checker;
     Judgement j;
     j.info.size = data.size();
     try {
@@ -122,9 +131,12 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         ctx.account = account_of(env);
         ctx.envelope_recipients = env.rcpts;
         ctx.now = static_cast<std::int64_t>(std::time(nullptr));
+        // A member's group picks their rules (job club); others get the main ones.
+        const std::string group = env.account.empty() || !group_of_ ? std::string() : group_of_(env.account);
         policies::Verdict v;
         {
             std::lock_guard lk(lane.check_mu);
+            policies::Checker& checker_ = lane.checker_for(group);
             if (record && can_reject_) {
                 ctx.record = false;
                 v = checker_.check(msg, ctx);

@@ -14,6 +14,10 @@
 // checked in parallel. Cost: a check is CPU-bound (a few ms for 20 KB);
 // lanes beyond the number of cores buy nothing.
 //
+// Job club (issue 7): an authenticated member's mail is checked with the
+// rules of their group (policy [groups.NAME], members.h) and joins their own
+// history, whatever From address they used.
+//
 // Only mail that is going to be sent or held joins the sender's history:
 // when the policy can reject at all, the message is first checked without
 // recording and checked again with recording only if it is not rejected
@@ -61,6 +65,10 @@ public:
     // Finishes every job already submitted, then stops the lanes.
     void stop();
     static std::string account_of(const Envelope& env);
+    // Issue 7: the policy group of an authenticated account (a job club
+    // member), "" for none. Set before the first message is judged; called
+    // on the lanes, so it must be thread-safe.
+    void set_group_lookup(std::function<std::string(const std::string& account)> f) { group_of_ = std::move(f); }
 
 private:
     struct Lane;
@@ -68,6 +76,7 @@ private:
     Judgement run(Lane& lane, const Envelope& env, std::string_view data, bool record);
     std::vector<std::unique_ptr<Lane>> lanes_;
     bool can_reject_ = false;
+    std::function<std::string(const std::string&)> group_of_;
 };
 
 // The 550 reply for a rejected message: the findings' sentences, one per

@@ -79,3 +79,27 @@ TEST(Config, SecretFile) {
     unlink(s.c_str());
     unlink(f.c_str());
 }
+
+// Issue 7: beyond loopback, TLS and someone to log in; the API stays local.
+TEST(Config, RefusesToListenPubliclyWithoutTlsAndAccounts) {
+    Config c;
+    EXPECT_EQ(refuse_to_listen(c, false), "");                      // loopback: fine as it is
+    c.listen = parse_host_port("0.0.0.0:2525", "smtp.listen");
+    std::string why = refuse_to_listen(c, false);
+    EXPECT_NE(why.find("refusing to listen on 0.0.0.0:2525 (not loopback)"), std::string::npos) << why;
+    EXPECT_NE(why.find("TLS certificate"), std::string::npos) << why;
+    EXPECT_NE(why.find("SMTP AUTH accounts"), std::string::npos) << why;
+    c.tls_cert = "/etc/rapport/cert.pem";
+    c.tls_key = "/etc/rapport/key.pem";
+    why = refuse_to_listen(c, false);
+    EXPECT_EQ(why.find("TLS certificate"), std::string::npos) << why;
+    EXPECT_NE(why.find("SMTP AUTH accounts"), std::string::npos) << why;
+    EXPECT_EQ(refuse_to_listen(c, true), "");                       // members
+    c.users["jake"] = "correct horse";
+    EXPECT_EQ(refuse_to_listen(c, false), "");                      // [auth] users
+    c.tls_key.clear();
+    EXPECT_NE(refuse_to_listen(c, true).find("TLS certificate"), std::string::npos);
+    Config h;
+    h.http = parse_host_port("192.168.1.5:2526", "http.listen");
+    EXPECT_NE(refuse_to_listen(h, true).find("refusing to serve the HTTP API on 192.168.1.5:2526"), std::string::npos);
+}

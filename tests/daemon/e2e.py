@@ -20,7 +20,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
-from e2e_lib import CRLF, RawClient, Rapportd, Upstream, free_port, message, tempdir, wait_for  # noqa: E402
+from e2e_lib import CRLF, RawClient, Rapportd, Upstream, free_port, make_cert, message, tempdir, wait_for  # noqa: E402
 
 BIN = None
 FAST_RETRY = "[relay]\nretry_initial = 1\nretry_max = 2\n"
@@ -506,7 +506,8 @@ def case_recipient_results(w):
 
 
 def case_auth_beyond_loopback(w):
-    """Listening beyond loopback: refuses to start without users; with users,
+    """Listening beyond loopback: refuses to start without users and a
+    certificate (jobclub_e2e.py refuse_public has each case); with both,
     MAIL needs AUTH and AUTH needs TLS."""
     d = Rapportd(BIN, w, listen="0.0.0.0:0")
     rc = d.start(expect_fail=True)
@@ -514,7 +515,9 @@ def case_auth_beyond_loopback(w):
     assert "refusing to listen" in d.log(), d.log()
     w2 = os.path.join(w, "b")
     os.makedirs(w2)
-    d = Rapportd(BIN, w2, listen="0.0.0.0:0", config='[auth.users]\njake = "correct horse"\n').start()
+    cert, key = make_cert(w2)
+    d = Rapportd(BIN, w2, listen="0.0.0.0:0",
+                 config='[tls]\ncert = "%s"\nkey = "%s"\n[auth.users]\njake = "correct horse"\n' % (cert, key)).start()
     try:
         c = RawClient(d.port)
         ehlo = c.cmd(b"EHLO a")[1]
