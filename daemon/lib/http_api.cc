@@ -318,7 +318,10 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
         res.set(http::field::vary, "Origin");
     }
     res.set("X-Content-Type-Options", "nosniff");
-    res.set("Referrer-Policy", "no-referrer");
+    // Not "no-referrer": under it a browser sends "Origin: null" with the
+    // page's own form POSTs (Sign out), which the Origin check must refuse.
+    // "same-origin" still tells other sites nothing.
+    res.set("Referrer-Policy", "same-origin");
     res.set("X-Frame-Options", "DENY");
     res.set(http::field::server, "rapportd");
     res.keep_alive(req.keep_alive());

@@ -1,6 +1,8 @@
 // app.js - the held-mail page. Talks to /api/v1 with the session cookie
-// (HttpOnly, set by the one-time login link). Everything from a message is
-// inserted as text (textContent), never as HTML.
+// (HttpOnly, set by the one-time login link or a job club member's sign-in).
+// Everything from a message is inserted as text (textContent), never as HTML.
+// A member sees their own held mail; an adviser sees everyone's, with whose
+// it is, and a summary per member (the API enforces both, daemon/API.md).
 "use strict";
 
 const RULES = {
@@ -20,6 +22,7 @@ const $ = (id) => document.getElementById(id);
 let messages = [];
 let expired = [];
 let current = null;
+let me = { role: "adviser", name: "", members: false };
 
 async function api(path, options = {}) {
   const opts = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
@@ -34,6 +37,7 @@ async function api(path, options = {}) {
 
 function showLogin() {
   $("app").hidden = true;
+  $("members").hidden = true;
   $("logout").hidden = true;
   $("login").hidden = false;
 }
@@ -94,6 +98,7 @@ function fillList(list, items) {
     b.append(el("span", "when", when(m.received)));
     b.append(el("span", "subject", m.subject || "(no subject)"));
     b.append(el("span", "to", "To " + (m.to || "?")));
+    if (me.role === "adviser" && me.members && m.account) b.append(el("span", "account", "From member " + m.account));
     const chips = el("span", "chips");
     for (const r of m.rules || []) chips.append(el("span", "chip", label(r)));
     b.append(chips);
@@ -101,6 +106,33 @@ function fillList(list, items) {
     li.append(b);
     list.append(li);
   }
+}
+
+async function loadMe() {
+  me = await api("me");
+  const who = $("whoami");
+  who.hidden = !me.name;
+  who.textContent = me.name ? "Signed in as " + me.name + (me.role === "adviser" ? " (adviser)" : "") : "";
+}
+
+async function loadMembers() {
+  const box = $("members");
+  if (me.role !== "adviser" || !me.members) { box.hidden = true; return; }
+  const senders = ((await api("stats")).senders || []).filter((s) => s.member);
+  const body = $("members-body");
+  body.replaceChildren();
+  for (const s of senders) {
+    const tr = el("tr");
+    const name = el("th", "", s.sender + (s.group ? " (" + s.group + ")" : ""));
+    name.scope = "row";
+    tr.append(name);
+    for (const n of [s.sent, s.flagged, s.held - s.released - s.dropped - s.expired, s.released, s.dropped])
+      tr.append(el("td", "num", String(Math.max(0, n || 0))));
+    const top = Object.entries(s.flagged_by_rule || {}).sort((a, b) => b[1] - a[1])[0];
+    tr.append(el("td", "", top ? label(top[0]) + " (" + top[1] + ")" : "–"));
+    body.append(tr);
+  }
+  box.hidden = senders.length === 0;
 }
 
 async function loadList() {
@@ -111,6 +143,7 @@ async function loadList() {
   $("app").hidden = false;
   $("logout").hidden = false;
   renderList();
+  await loadMembers();
 }
 
 function clearDetail() {
@@ -214,7 +247,28 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (e.key === "Escape" && !$("confirm-discard").hidden) { $("confirm-discard").hidden = true; $("discard").focus(); }
   });
   window.addEventListener("hashchange", route);
+  $("member-login").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = $("ml-error");
+    err.hidden = true;
+    const res = await fetch("/api/v1/login", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Rapport-Page": "1", Accept: "application/json" },
+      body: JSON.stringify({ name: $("ml-name").value.trim(), password: $("ml-password").value }),
+    });
+    $("ml-password").value = "";
+    if (!res.ok) {
+      let body = null;
+      try { body = await res.json(); } catch (x) { body = null; }
+      err.textContent = (body && body.message) || "Rapport answered " + res.status;
+      err.hidden = false;
+      $("ml-password").focus();
+      return;
+    }
+    try { await loadMe(); await loadList(); route(); } catch (x) { if (x.message !== "not signed in") toast(x.message); }
+  });
   try {
+    await loadMe();
     await loadList();
     route();
     setInterval(() => { loadList().catch(() => {}); }, 15000);

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "http"))
 from e2e_lib import EXIT_PROBLEMS, Rapportd, Upstream, make_cert, tempdir, wait_for  # noqa: E402
 from http_e2e import Api  # noqa: E402
 
-RAPPORTD = RAPPORTCTL = None
+RAPPORTD = RAPPORTCTL = BROWSER_DIR = None
 
 # A club policy: a template is held from its 3rd recipient; members of the
 # group "new" are held from the 2nd.
@@ -297,19 +297,60 @@ def case_refuse_public(w):
         d.stop()
 
 
+def case_page(w):
+    """The page in headless chromium: a member signs in and sees their own
+    held mail; the adviser sees everyone's and the per-member summary."""
+    if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
+        print("SKIP: node or /usr/bin/chromium missing")
+        return 77
+    if not BROWSER_DIR or not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+        print("SKIP: playwright-core not installed in %s" % BROWSER_DIR)
+        return 77
+    up = Upstream(w, tls=True, user="relayuser", password="s3cret-Pa55").start()
+    d, cert = club(w, up)
+    ctl(d.state, "member", "add", "amira", "--password-stdin", stdin="amira-pass-1\n")
+    ctl(d.state, "member", "add", "ben", "--password-stdin", stdin="ben-pass-22\n")
+    ctl(d.state, "member", "add", "sue", "--adviser", "--password-stdin", stdin="sue-adviser-9\n")
+    d.start()
+    try:
+        api = Api(d)
+        for user, pw in (("amira", "amira-pass-1"), ("ben", "ben-pass-22")):
+            for i in range(3):
+                mail, msgid = template_mail(user.title(), "hr@%s-firm%d.example" % (user, i))
+                send_as(d, cert, user, pw, mail, "hr@%s-firm%d.example" % (user, i))
+                wait_status(api, msgid, ("relayed", "held"))
+        assert len(api.json("GET", "/api/v1/messages?status=held")["messages"]) == 2
+        shot_dir = os.environ.get("RAPPORT_SCREENSHOT_DIR", w)
+        os.makedirs(shot_dir, exist_ok=True)
+        script = os.path.join(HERE, "..", "browser", "member_page.mjs")
+        env = dict(os.environ, RAPPORT_NODE_MODULES=os.path.join(BROWSER_DIR, "node_modules"))
+        r = subprocess.run(["node", script, "http://" + api.addr, shot_dir, os.path.join(w, "chromium-profile"),
+                            "amira", "amira-pass-1", "sue", "sue-adviser-9"],
+                           capture_output=True, text=True, timeout=150, env=env)
+        print(r.stdout)
+        print(r.stderr, file=sys.stderr)
+        assert r.returncode == 0, "browser test failed"
+    finally:
+        d.stop()
+        up.stop()
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
 def main():
-    global RAPPORTD, RAPPORTCTL
-    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
-        print("usage: jobclub_e2e.py RAPPORTD RAPPORTCTL CASE   (cases: %s)" % " ".join(CASES))
+    global RAPPORTD, RAPPORTCTL, BROWSER_DIR
+    if len(sys.argv) not in (4, 5) or sys.argv[3] not in CASES:
+        print("usage: jobclub_e2e.py RAPPORTD RAPPORTCTL CASE [BROWSER_DIR]   (cases: %s)" % " ".join(CASES))
         return 2
     RAPPORTD, RAPPORTCTL = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    BROWSER_DIR = sys.argv[4] if len(sys.argv) == 5 else None
     w = tempdir(sys.argv[3])
     ok = False
     try:
-        CASES[sys.argv[3]](w)
+        if CASES[sys.argv[3]](w) == 77:
+            shutil.rmtree(w, ignore_errors=True)
+            return 77
         assert not EXIT_PROBLEMS, EXIT_PROBLEMS
         ok = True
         print("ok: " + sys.argv[3])
