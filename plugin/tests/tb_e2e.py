@@ -204,7 +204,7 @@ def body_bytes(raw):
 # --- one case's world ------------------------------------------------------
 
 class World:
-    def __init__(self, rapportd, xpi, name, with_addon=True, dead_api=False):
+    def __init__(self, rapportd, xpi, name, with_addon=True, dead_api=False, display=None):
         from e2e_lib import Rapportd, Upstream
         self.work = tempfile.mkdtemp(prefix="rapport-tb-e2e-%s-" % name)
         self.up = Upstream(self.work).start()
@@ -224,7 +224,7 @@ class World:
         log("rapportd: SMTP 127.0.0.1:%d, API %s; upstream 127.0.0.1:%d; Thunderbird's outgoing server: 127.0.0.1:%d"
             % (self.d.port, self.api.url, self.up.port, self.d.port))
         self.t0 = time.time()
-        self.tb = tb_lib.Thunderbird(tb_lib.thunderbird_or_skip(), profile, self.work)
+        self.tb = tb_lib.Thunderbird(tb_lib.thunderbird_or_skip(), profile, self.work, display)
         self.refs = 0
 
     def ready(self):

@@ -119,14 +119,20 @@ def make_profile(work, smtp_port, addons, storage=None):
 
 
 class Thunderbird:
-    """thunderbird --headless on a profile; its output goes to work/thunderbird.log."""
+    """thunderbird --headless on a profile (or, with display=":N", on that X
+    display, for screenshots); its output goes to work/thunderbird.log."""
 
-    def __init__(self, binary, profile, work):
+    def __init__(self, binary, profile, work, display=None):
         self.log_path = os.path.join(work, "thunderbird.log")
         self.logf = open(self.log_path, "wb")
-        env = dict(os.environ, MOZ_HEADLESS="1", HOME=work)
-        self.proc = subprocess.Popen([binary, "--headless", "--no-remote", "--profile", profile],
-                                     stdout=self.logf, stderr=self.logf, env=env)
+        if display:
+            env = dict(os.environ, DISPLAY=display, HOME=work)
+            env.pop("MOZ_HEADLESS", None)
+            args = [binary, "--no-remote", "--profile", profile]
+        else:
+            env = dict(os.environ, MOZ_HEADLESS="1", HOME=work)
+            args = [binary, "--headless", "--no-remote", "--profile", profile]
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf, env=env)
 
     def stop(self):
         self.proc.terminate()
