@@ -410,10 +410,13 @@ def case_no_addon(w):
     st, page = w.api.call("GET", "/")
     need(st == 200 and b"<html" in page.lower(), "the held-mail page itself is served at /")
     need(w.up.count() == 0, "nothing reached the upstream while it is held")
+    st, kept = w.api.call("GET", "/api/v1/messages/%s/raw" % held["id"])
+    need(st == 200, "rapportd kept the bytes Thunderbird sent (%d bytes)" % len(kept))
     r = w.api.json("POST", "/api/v1/messages/%s/release" % held["id"])
     need(r.get("released") is True, "released through the API: %s" % r)
     raw = w.arrived(1)[0]
     describe(raw)
+    need(body_bytes(raw) == body_bytes(kept), "its body upstream is byte for byte the body Thunderbird sent")
     need(wait_for(lambda: w.api.json("GET", "/api/v1/messages/%s" % held["id"]).get("status") == "relayed", T_STEP),
          "rapportd records it as relayed")
     r = w.api.json("POST", "/api/v1/messages/%s/release" % held["id"])
