@@ -17,28 +17,17 @@ The add-on's settings are seeded the way Thunderbird migrates old
 storage.local data: PROFILE/browser-extension-data/<id>/storage.js, read on
 first use when the profile sets extensions.webextensions.keepStorageOnUninstall.
 """
-import hashlib, hmac, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time, zipfile
+import hashlib, hmac, json, os, re, shutil, sys, tempfile, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ADDON_ID = "rapport@rapport.local"
-DRIVER_ID = "driver@rapport.test"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tb_lib  # noqa: E402
+from tb_lib import ADDON_ID, DRIVER_ID, free_port, skip, wait_for  # noqa: E402
+
 TOKEN = "smoke-token-" + "5" * 52
 FINDING = {"rule": "cv-attachment-only", "action": "hold",
            "message": "Your CV is attached, but the message doesn't say which role you want or why you fit."}
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def skip(why):
-    print("SKIP: " + why)
-    sys.exit(77)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Api(BaseHTTPRequestHandler):
@@ -83,50 +72,12 @@ class Api(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def user_js(smtp_port):
-    prefs = {
-        "extensions.autoDisableScopes": 0, "extensions.enabledScopes": 15,
-        "xpinstall.signatures.required": False, "mail.shell.checkDefaultClient": False,
-        "app.update.enabled": False, "mail.accountmanager.accounts": "account1,account2",
-        "mail.accountmanager.localfoldersserver": "server2", "mail.account.account1.identities": "id1",
-        "mail.account.account1.server": "server1", "mail.account.account2.server": "server2",
-        "mail.server.server1.type": "none", "mail.server.server1.hostname": "test.local",
-        "mail.server.server1.userName": "jo", "mail.server.server2.type": "none",
-        "mail.server.server2.hostname": "Local Folders", "mail.server.server2.userName": "nobody",
-        "mail.identity.id1.useremail": "jo.bloggs@example.org", "mail.identity.id1.fullName": "Jo Bloggs",
-        "mail.identity.id1.smtpServer": "smtp1", "mail.identity.id1.valid": True, "mail.identity.id1.fcc": False,
-        "mail.smtpservers": "smtp1", "mail.smtp.defaultserver": "smtp1",
-        "mail.outgoingservers": "smtp1", "mail.outgoingserver.smtp1.type": "smtp",
-        # add-on errors and console output reach the log this test reads
-        "devtools.console.stdout.chrome": True, "devtools.console.stdout.content": True,
-        "browser.dom.window.dump.enabled": True,
-        # Without this a freshly installed add-on is marked "storage migrated"
-        # and the seeded storage.js below would be ignored (Extension.sys.mjs).
-        "extensions.webextensions.keepStorageOnUninstall": True,
-    }
-    for prefix in ("mail.smtpserver.smtp1.", "mail.outgoingserver.smtp1."):
-        prefs.update({prefix + "hostname": "127.0.0.1", prefix + "port": smtp_port,
-                      prefix + "authMethod": 1, prefix + "try_ssl": 0})
-    return "".join("user_pref(%s, %s);\n" % (json.dumps(k), json.dumps(v)) for k, v in prefs.items())
-
-
-def wait_for(pred, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
     xpi, choice = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "send")
-    tb = shutil.which("thunderbird")
-    if not tb:
-        skip("thunderbird is not installed (apt-get install -y --no-install-recommends thunderbird)")
+    tb = tb_lib.thunderbird_or_skip()
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
@@ -150,25 +101,11 @@ def main():
     threading.Thread(target=api.serve_forever, daemon=True).start()
 
     work = tempfile.mkdtemp(prefix="rapport-tb-")
-    profile = os.path.join(work, "profile")
-    os.makedirs(os.path.join(profile, "extensions"))
-    shutil.copy(xpi, os.path.join(profile, "extensions", ADDON_ID + ".xpi"))
-    with zipfile.ZipFile(os.path.join(profile, "extensions", DRIVER_ID + ".xpi"), "w") as z:
-        z.write(os.path.join(HERE, "tb_driver", "manifest.json"), "manifest.json")
-        src = open(os.path.join(HERE, "tb_driver", "background.js")).read()
-        z.writestr("background.js", src.replace("__PORT__", str(api_port)).replace("__CHOICE__", choice))
-    seed = os.path.join(profile, "browser-extension-data", ADDON_ID)
-    os.makedirs(seed)
-    with open(os.path.join(seed, "storage.js"), "w") as f:
-        json.dump({"daemonUrl": "http://127.0.0.1:%d" % api_port, "token": TOKEN, "testDriver": DRIVER_ID}, f)
-    with open(os.path.join(profile, "user.js"), "w") as f:
-        f.write(user_js(smtp_port))
-
-    log_path = os.path.join(work, "thunderbird.log")
-    logf = open(log_path, "wb")
-    env = dict(os.environ, MOZ_HEADLESS="1", HOME=work)
+    driver = (os.path.join(HERE, "tb_driver"), {"__PORT__": str(api_port), "__CHOICE__": choice})
+    profile = tb_lib.make_profile(work, smtp_port, {ADDON_ID: xpi, DRIVER_ID: driver}, {
+        ADDON_ID: {"daemonUrl": "http://127.0.0.1:%d" % api_port, "token": TOKEN, "testDriver": DRIVER_ID}})
     t0 = time.time()
-    proc = subprocess.Popen([tb, "--headless", "--no-remote", "--profile", profile], stdout=logf, stderr=logf, env=env)
+    thunderbird = tb_lib.Thunderbird(tb, profile, work)
     failures = []
 
     def check(ok, what):
@@ -219,17 +156,10 @@ def main():
             check(bool(event("send-error")), "Thunderbird reported the send as cancelled: %r" % event("send-error"))
         print("time: %.1f s" % (time.time() - t0))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        logf.close()
+        thunderbird.stop()
         api.shutdown()
         sink.stop()
-        log = open(log_path, encoding="utf-8", errors="replace").read()
-        errs = [l for l in log.splitlines() if re.search(r"rapport|moz-extension", l, re.I) and re.search(r"error|warn|exception", l, re.I)]
+        errs = thunderbird.addon_problems()
         print("Thunderbird log lines about the add-on with error/warning: %d" % len(errs))
         for l in errs[:20]:
             print("  " + l)
