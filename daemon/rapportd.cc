@@ -89,8 +89,13 @@ int run(const rd::Config& cfg) {
     // Issue 5: the sender's confirmation, the held log line and notice, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
     rd::Holds holds(cfg, queue, relay.get(), api_token, log);
-    intake.confirmed = [&holds](const std::string& id, std::string_view data, const rd::Judgement& j) {
-        return holds.confirmed(id, data, j);
+    // Issue 7: a member's add-on signs with the member's own token.
+    holds.member_key = [&members, &api_token](const std::string& account) {
+        return members.current_token(account, api_token).value_or("");
+    };
+    intake.confirmed = [&holds](const std::string& id, const rd::Envelope& env, std::string_view data,
+                                const rd::Judgement& j) {
+        return holds.confirmed(id, data, j, env.account);
     };
     intake.on_held = [&holds](const std::string& id, const rd::Envelope& env, const rd::Judgement& j) {
         holds.held(id, env, j);

@@ -181,13 +181,16 @@ std::string check_confirm_v1(std::string_view token, std::string_view value, std
     return "";
 }
 
-bool Holds::confirmed(const std::string& id, std::string_view data, const Judgement& j) {
+bool Holds::confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& account) {
     std::string value = raw_header(data, "X-Rapport-Confirm");
     if (value.empty()) return false;
     if (value.rfind("v1:", 0) == 0) {
         auto now = static_cast<std::int64_t>(std::time(nullptr));
         std::string nonce;
         std::string why = check_confirm_v1(token_, value, now, &nonce);
+        if (!why.empty() && !account.empty() && member_key) // a member's add-on: their own token
+            if (std::string key = member_key(account); !key.empty() && check_confirm_v1(key, value, now, &nonce).empty())
+                why.clear();
         if (why.empty() && !q_.use_confirm_nonce(nonce, j.info.message_id, now, now - kConfirmMaxAge - kConfirmSkew))
             why = "already used for another message";
         if (!why.empty()) {

@@ -37,6 +37,7 @@
 #include "daemon/lib/verdict.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -67,7 +68,11 @@ class Holds {
 public:
     Holds(const Config& cfg, Queue& q, Relay* relay, std::string token, LogFn log);
     // True when `data` carries a valid X-Rapport-Confirm for its Message-ID.
-    bool confirmed(const std::string& id, std::string_view data, const Judgement& j);
+    // Made with the API token, or (v1) with the add-on token of `account`
+    // when that is a job club member (member_key).
+    bool confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& account = {});
+    // Issue 7: the current add-on token of a member account, "" for none.
+    std::function<std::string(const std::string& account)> member_key;
     void held(const std::string& id, const Envelope& env, const Judgement& j);
     // Marks held messages older than [hold] expire as expired; returns how many.
     std::size_t expire_due(std::int64_t now);

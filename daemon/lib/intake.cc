@@ -36,7 +36,7 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
         q_.remove_spool(id);
         q_.insert(id, env, j.info, Status::rejected, 0);
         reply = reject_reply(j.findings);
-    } else if (j.action == policies::Action::hold && !(confirmed && confirmed(id, data, j))) {
+    } else if (j.action == policies::Action::hold && !(confirmed && confirmed(id, env, data, j))) {
         q_.insert(id, env, j.info, Status::held, 0);
         if (on_held) on_held(id, env, j); // issue 5: log line, notice mail
     } else if (cfg_.capture() || !relay_) {

@@ -55,7 +55,7 @@ public:
     // `confirmed`: the message carries a valid X-Rapport-Confirm, so a hold
     // verdict is relayed instead (its findings still recorded).
     // `on_held`: called after a message was recorded as held (log, notice).
-    std::function<bool(const std::string& id, std::string_view data, const Judgement&)> confirmed;
+    std::function<bool(const std::string& id, const Envelope&, std::string_view data, const Judgement&)> confirmed;
     std::function<void(const std::string& id, const Envelope&, const Judgement&)> on_held;
 
 private:

@@ -230,6 +230,10 @@ namespace {
 std::string token_mac(std::string_view api_token, const std::string& name, std::int64_t gen) {
     return hmac_hex(api_token, "member-token:" + name + ":" + std::to_string(gen));
 }
+
+std::string member_token(std::string_view api_token, const std::string& name, std::int64_t gen) {
+    return name + "." + std::to_string(gen) + "." + token_mac(api_token, name, gen);
+}
 } // namespace
 
 std::string Members::issue_token(std::string_view name, std::string_view api_token) {
@@ -237,8 +241,13 @@ std::string Members::issue_token(std::string_view name, std::string_view api_tok
     std::lock_guard lk(mu_);
     Stmt(db_, "UPDATE members SET token_generation = token_generation + 1 WHERE name = ?").bind(1, n).step();
     if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
-    auto m = find_locked(n);
-    return n + "." + std::to_string(m->token_generation) + "." + token_mac(api_token, n, m->token_generation);
+    return member_token(api_token, n, find_locked(n)->token_generation);
+}
+
+std::optional<std::string> Members::current_token(std::string_view name, std::string_view api_token) const {
+    auto m = find(name);
+    if (!m || m->token_generation == 0) return std::nullopt;
+    return member_token(api_token, m->name, m->token_generation);
 }
 
 std::optional<Member> Members::by_token(std::string_view token, std::string_view api_token) const {

@@ -88,6 +88,8 @@ public:
 
     // A new add-on token for `name` (the old one stops working).
     std::string issue_token(std::string_view name, std::string_view api_token);
+    // The member's current add-on token (what issue_token last returned).
+    std::optional<std::string> current_token(std::string_view name, std::string_view api_token) const;
     // The member a token belongs to, if it is current.
     std::optional<Member> by_token(std::string_view token, std::string_view api_token) const;
 

@@ -10,6 +10,8 @@ HTTP API's roles. One case per ctest:
 Exit 0 on success; on failure the assertion and rapportd's log are printed.
 """
 import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import smtplib
 import ssl
 import subprocess
 import sys
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -201,6 +204,21 @@ def case_roles(w):
         api.json("POST", "/api/v1/allow", {"entries": []}, token=amira_tok, expect=403)
         api.json("POST", "/api/v1/login-links", token=amira_tok, expect=403)
         assert api.json("GET", "/api/v1/me", token=amira_tok) == {"role": "member", "name": "amira", "members": True}
+        # "Send anyway" in Amira's add-on signs with her token: relayed, not held.
+        # Ben's token cannot sign for Amira's mail.
+        ben_tok = ctl(d.state, "member", "token", "ben").stdout.strip()
+        for tok, want in ((ben_tok, "held"), (amira_tok, "relayed")):
+            nonce = "%d-%s" % (time.time(), os.urandom(16).hex())
+            confirm = "v1:%s:%s" % (nonce, hmac.new(tok.encode(), ("v1:" + nonce).encode(), hashlib.sha256).hexdigest())
+            mail, msgid = template_mail("Amira", "hr@amira-firm9.example")
+            mail = mail.replace(b"MIME-Version:", b"X-Rapport-Confirm: " + confirm.encode() + b"\r\nMIME-Version:")
+            send_as(d, cert, "amira", "amira-pass-1", mail, "hr@amira-firm9.example")
+            got = wait_status(api, msgid, ("relayed", "held"))
+            assert got["status"] == want and "template-reuse" in got["rules"], (want, got)
+            if want == "held":
+                api.json("POST", "/api/v1/messages/%s/drop" % got["id"])
+        assert wait_for(lambda: up.count() == 5, 20), up.count()
+        assert b"X-Rapport-Confirm" not in up.messages[-1][2]
         # A new token replaces the old one.
         ctl(d.state, "member", "token", "amira")
         api.json("GET", "/api/v1/messages", token=amira_tok, expect=401)
@@ -223,7 +241,7 @@ def case_roles(w):
         api.json("POST", "/api/v1/messages/" + ids["amira"] + "/release", expect=404, **ben)
         r = api.json("POST", "/api/v1/messages/" + ids["ben"] + "/release", **ben)
         assert r["released"] is True, r
-        assert wait_for(lambda: up.count() == 5, 20), up.count()  # 2 + 2 relayed + Ben's release
+        assert wait_for(lambda: up.count() == 6, 20), up.count()  # 2 + 2 relayed, the confirmed one, Ben's release
 
         # The adviser (password login) and the API token see everyone's.
         st, h, body = api.req("POST", "/api/v1/login", {"name": "sue", "password": "sue-adviser-9"}, token=False,
@@ -233,11 +251,12 @@ def case_roles(w):
         every = api.json("GET", "/api/v1/messages?status=all", **sue)["messages"]
         assert {m["account"] for m in every} == {"amira", "ben"}, every
         summary = {s["sender"]: s for s in api.json("GET", "/api/v1/stats", **sue)["senders"]}
-        assert summary["ben"]["released"] == 1 and summary["amira"]["held"] == 1, summary
-        assert summary["amira"]["sent"] == 2 and summary["amira"]["flagged_by_rule"]["template-reuse"] == 1, summary
+        assert summary["ben"]["released"] == 1 and summary["amira"]["held"] == 2, summary
+        assert summary["amira"]["sent"] == 3 and summary["amira"]["confirmed"] == 1, summary
+        assert summary["amira"]["flagged_by_rule"]["template-reuse"] == 3 and summary["amira"]["dropped"] == 1, summary
         r = api.json("POST", "/api/v1/messages/" + ids["amira"] + "/drop", **sue)
         assert r["dropped"] is True, r
-        assert len(api.json("GET", "/api/v1/messages?status=dropped")["messages"]) == 1
+        assert len(api.json("GET", "/api/v1/messages?status=dropped")["messages"]) == 2
         assert api.json("GET", "/api/v1/me")["role"] == "adviser"
 
         # Removed members can no longer log in.
