@@ -48,6 +48,13 @@ TEST(Policy, ShippedJobClubLoadsAndIsStricter) {
     EXPECT_NE(p, d);
     for (const auto& id : rule_ids()) EXPECT_GE(p.rule(id).action, d.rule(id).action) << id;
     EXPECT_LE(p.rule("template-reuse").min_recipients, d.rule("template-reuse").min_recipients);
+    // Issue 7: its two documented groups - new members held on every finding,
+    // experienced members only warned.
+    Policy fresh = p.for_group("new"), old = p.for_group("experienced");
+    for (const auto& id : rule_ids()) {
+        EXPECT_EQ(fresh.rule(id).action, Action::hold) << id;
+        EXPECT_EQ(old.rule(id).action, Action::warn) << id;
+    }
 }
 
 TEST(Policy, EmptyAndPartialFilesKeepDefaults) {
