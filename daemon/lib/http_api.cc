@@ -228,6 +228,11 @@ HttpApi::HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Poli
 
 HttpApi::~HttpApi() = default;
 
+void HttpApi::set_policy(const policies::Policy& policy) {
+    std::lock_guard lk(policy_mu_);
+    next_policy_ = std::make_shared<const policies::Policy>(policy);
+}
+
 void HttpApi::set_port(std::uint16_t port) {
     port_ = port;
     hosts_.clear();
@@ -621,6 +626,10 @@ HttpResponse HttpApi::analyze(Ctx& c) {
     policies::CheckContext ctx;
     ctx.record = false; // a draft: nothing was sent, so nothing joins the history
     if (!m.from.empty()) ctx.account = lower(m.from.front().address);
+    {
+        std::lock_guard lk(policy_mu_);
+        if (next_policy_) checker_->set_policy(*std::exchange(next_policy_, nullptr));
+    }
     policies::Verdict verdict = checker_->check(m, ctx);
     ++analyzed_;
     json findings = json::array();

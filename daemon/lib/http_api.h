@@ -68,6 +68,8 @@ public:
     HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log);
     ~HttpApi();
     void set_port(std::uint16_t port);
+    // SIGHUP: /analyze uses `policy` from its next request on. Thread-safe.
+    void set_policy(const policies::Policy& policy);
     HttpResponse handle(const HttpRequest& req);
     // Drops expired sessions and login codes; called from a timer.
     void sweep(std::int64_t now);
@@ -102,6 +104,8 @@ private:
     // Analyze: a checker of its own, reading the shared history, never recording.
     std::unique_ptr<policies::History> history_;
     std::unique_ptr<policies::Checker> checker_;
+    std::mutex policy_mu_;                                // guards next_policy_
+    std::shared_ptr<const policies::Policy> next_policy_; // reloaded, not yet in checker_
     std::map<std::string, std::int64_t> sessions_;    // session id -> expiry
     std::map<std::string, std::int64_t> login_codes_; // one-time code -> expiry
     std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics

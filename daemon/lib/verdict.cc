@@ -34,6 +34,7 @@ struct VerdictStage::Lane {
     std::mutex check_mu; // one check at a time on this lane's History
     policies::History history;
     policies::Checker checker;
+    unsigned policy_generation = 0; // of the policy the checker holds (under check_mu)
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Job> jobs;
@@ -41,8 +42,25 @@ struct VerdictStage::Lane {
     std::thread thread;
 };
 
+namespace {
+bool rejects(const policies::Policy& policy) {
+    for (const auto& [id, rs] : policy.rules)
+        if (rs.action == Action::reject) return true;
+    return false;
+}
+} // namespace
+
+void VerdictStage::set_policy(const policies::Policy& policy) {
+    {
+        std::lock_guard lk(policy_mu_);
+        next_policy_ = std::make_shared<const policies::Policy>(policy);
+        ++policy_generation_;
+    }
+    can_reject_ = rejects(policy);
+}
+
 VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes) {
-    for (const auto& [id, rs] : policy.rules) can_reject_ |= rs.action == Action::reject;
+    can_reject_ = rejects(policy);
     for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, history_path));
     for (auto& lp : lanes_) {
         Lane* lane = lp.get();
@@ -125,6 +143,11 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         policies::Verdict v;
         {
             std::lock_guard lk(lane.check_mu);
+            if (lane.policy_generation != policy_generation_.load()) {
+                std::lock_guard plk(policy_mu_);
+                lane.checker.set_policy(*next_policy_);
+                lane.policy_generation = policy_generation_.load();
+            }
             if (record && can_reject_) {
                 ctx.record = false;
                 v = checker_.check(msg, ctx);
