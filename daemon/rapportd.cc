@@ -132,7 +132,6 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     rd::sd::Watchdog watchdog(io);
     if (auto period = watchdog.start(); period.count())
         log("watchdog: pinging systemd every " + std::to_string(period.count() / 1000) + " ms");
-    rd::sd::ready(held_status());
 
     // SIGHUP: re-read the policy file. Loading is all or nothing (policy.h);
     // the stages pick the new one up before their next check.
@@ -179,6 +178,8 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         server.stop();
         io.stop();
     });
+    // Last: `systemctl reload` may send SIGHUP as soon as it sees READY=1.
+    rd::sd::ready(held_status());
     io.run();
     http.stop(); // issue 5: no API calls while the queue shuts down
     intake.stop();  // spool writes in flight finish (their clients may be gone)
