@@ -10,8 +10,9 @@ sockets handed over by systemd-socket-activate (systemd's own tool). Cases:
   notify            READY=1 only once both listeners accept; STATUS=; WATCHDOG=1
                     pings at half WATCHDOG_USEC; STOPPING=1 and exit 0 on SIGTERM
   reload            SIGHUP re-reads the policy: a rule that relayed now holds, on
-                    the same open SMTP connection; RELOADING=1 then READY=1; a
-                    broken policy is logged with file:line:col, the old one kept
+                    the same open SMTP connection and in /api/v1/analyze;
+                    RELOADING=1 then READY=1; a broken policy is logged with
+                    file:line:col, the old one kept
   reload_reject     a reload that brings a reject rule: the next message on the
                     open connection gets 550 with the findings
   socket_activation named sockets (FileDescriptorName smtp/http) are adopted
@@ -135,6 +136,17 @@ def http_status(port, path="/"):
         return e.code
 
 
+def analyze(d, raw):
+    """POST /api/v1/analyze (the add-on's check) -> the action."""
+    import json
+    token = open(os.path.join(d.state, "api-token")).read().strip()
+    req = urllib.request.Request("http://127.0.0.1:%d/api/v1/analyze" % d.address("http-address"), data=raw,
+                                 method="POST", headers={"Authorization": "Bearer " + token,
+                                                         "Content-Type": "message/rfc822"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())["action"]
+
+
 PLACEHOLDER_BODY = b"Dear {{first_name}},\r\n\r\nThanks for the chat yesterday.\r\n\r\nBen\r\n"
 
 
@@ -184,6 +196,7 @@ def case_reload(w):
         m1, _ = message(subject="Tuesday", body=PLACEHOLDER_BODY)
         s.sendmail("ben@example.org", ["anna@example.net"], m1)
         assert wait_for(lambda: up.count() == 1, 15), "warn policy: not relayed\n" + d.log()
+        assert analyze(d, m1) == "warn"
 
         # The rule now holds; the same SMTP connection stays open across the reload.
         open(pol, "w").write(policy("hold"))
@@ -201,6 +214,7 @@ def case_reload(w):
         assert d.rows()[1][1] == "held", d.rows()
         assert "unfilled-placeholder" in d.rows()[1][2], d.rows()
         assert up.count() == 1, "held mail relayed"
+        assert analyze(d, m2) == "hold", "/api/v1/analyze still on the old policy"
 
         # A broken policy: logged at error with file:line:col, the old one kept.
         open(pol, "w").write('version = 1\n[rules.unfilled-placeholder]\naction = "maybe"\n')
@@ -213,6 +227,7 @@ def case_reload(w):
         assert wait_for(lambda: len(d.rows()) == 3, 15), d.rows()
         time.sleep(0.5)
         assert d.rows()[2][1] == "held", "old policy not kept: %r" % (d.rows(),)
+        assert analyze(d, m3) == "hold"
         s.quit()
         assert d.stop() == 0
     finally:
