@@ -17,7 +17,7 @@ test_pkgs=(
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
   thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
-  systemd dpkg-dev fakeroot  # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
+  systemd dpkg-dev      # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
 )
 
 want=("${build_pkgs[@]}")
