@@ -9,7 +9,8 @@
 #    the user, the state directory, the enabled unit, that the binaries run,
 #    and start rapportd by hand as user rapport with the shipped config
 #    (PID 1 may not be systemd, so the unit itself is not started here);
-#    then dpkg --purge, and the user is removed again if this test made it.
+#    reinstall over an edited conffile (kept); then dpkg --purge, and the
+#    user is removed again if this test made it.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 work=$(mktemp -d /tmp/rapport-deb-XXXXXX)
@@ -101,6 +102,12 @@ else
   else
     echo "FAILED: the installed rapportd did not start:"; cat "$log"; fail=1
   fi
+  # Reinstall over a locally edited conffile: dpkg keeps the edit, postinst
+  # runs as an upgrade.
+  echo "# local edit" >>/etc/rapport/default.toml
+  out=$(dpkg_retry -i "$deb") || { echo "$out"; echo "FAILED: dpkg -i (again)"; fail=1; }
+  check 'grep -qx "# local edit" /etc/rapport/default.toml' "local conffile edit lost on reinstall"
+  echo "dpkg -i again over an edited conffile: ok"
   out=$(dpkg_retry --purge rapport) || { echo "$out"; echo "FAILED: dpkg --purge"; fail=1; }
   installed=0
   check '[ ! -e /usr/bin/rapportd ] && [ ! -e /etc/rapport/rapportd.toml ] && [ ! -e /var/lib/rapport ]' "files left after purge"
