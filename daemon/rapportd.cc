@@ -1,5 +1,10 @@
 // rapportd.cc - the Rapport SMTP proxy: wires config, queue, verdict, relay
 // and the SMTP listener together, recovers the queue, runs until SIGTERM.
+// SIGHUP re-reads the policy file (systemd ExecReload): all or nothing, a
+// bad file is logged and the running policy kept; open sessions stay.
+// Under systemd (daemon/lib/systemd.h): READY=1 once the queue is
+// recovered and both listeners are up, WATCHDOG=1 pings, RELOADING=1 /
+// STOPPING=1, and listening sockets passed by rapportd.socket.
 //
 // Start-up order matters: the queue is recovered (every spool file is
 // accounted for) before the relay starts and before the listener accepts,
@@ -23,6 +28,7 @@
 #include "daemon/lib/queue.h"
 #include "daemon/lib/relay.h"
 #include "daemon/lib/smtp_server.h"
+#include "daemon/lib/systemd.h"
 #include "daemon/lib/tls.h"
 #include "daemon/lib/verdict.h"
 #include "policies/policy.h"
@@ -48,8 +54,10 @@ void mkdirs(const std::string& path) {
         if (i == path.size() || path[i] == '/') ::mkdir(path.substr(0, i).c_str(), 0700);
 }
 
-int run(const rd::Config& cfg) {
+int run(rd::Config cfg) { // a copy: socket activation replaces the listen addresses
     rd::LogFn log = rd::log_line;
+    // Before anything reads cfg.listen: the inherited sockets' addresses count.
+    rd::sd::ListenFds inherited = rd::sd::take_listen_fds(cfg, log);
     mkdirs(cfg.state_dir);
 
     rapport::policies::Policy policy =
@@ -122,11 +130,11 @@ int run(const rd::Config& cfg) {
                              });
                          },
                          [&members] { return !members.empty(); }});
-    server.start();
+    server.start(inherited.smtp);
     // Issue 5: the HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, policy, log, &members);
     rd::HttpServer http(cfg, api, holds, log);
-    http.start();
+    http.start(inherited.http);
     {
         // For rapportctl (held, token, open) and tests: where the API listens.
         std::ofstream(cfg.state_dir + "/http-address") << rd::HostPort{cfg.http.host, http.port()}.str() << "\n";
@@ -144,6 +152,39 @@ int run(const rd::Config& cfg) {
         log("relaying to " + cfg.upstream.url + (cfg.upstream.require_tls ? " (STARTTLS required)" : " (loopback: TLS if offered)") +
             (cfg.upstream.username.empty() ? "" : " with AUTH"));
 
+    std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
+    auto held_status = [&] {
+        return listening + ", " + std::to_string(queue.rows_with_status(rd::Status::held).size()) + " held";
+    };
+    rd::sd::Watchdog watchdog(io);
+    if (auto period = watchdog.start(); period.count())
+        log("watchdog: pinging systemd every " + std::to_string(period.count() / 1000) + " ms");
+
+    // SIGHUP: re-read the policy file. Loading is all or nothing (policy.h);
+    // the stages pick the new one up before their next check.
+    asio::signal_set hup(io, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            rd::sd::reloading();
+            if (cfg.policy_file.empty()) {
+                log("reload: no policy file configured; the built-in default stays");
+            } else {
+                try {
+                    rapport::policies::Policy p = rapport::policies::load_policy_file(cfg.policy_file);
+                    verdict.set_policy(p);
+                    api.set_policy(p);
+                    log("reload: policy " + cfg.policy_file + " loaded");
+                } catch (const std::exception& e) {
+                    log(std::string("error: reload: policy: ") + e.what() + "; keeping the previous policy");
+                }
+            }
+            rd::sd::ready(held_status());
+            wait_hup();
+        });
+    };
+    wait_hup();
+
     // SIGUSR1: log the end-of-DATA -> reply latency so far and start afresh
     // (the benchmark brackets its timed run with it).
     asio::signal_set usr1(io, SIGUSR1);
@@ -158,9 +199,14 @@ int run(const rd::Config& cfg) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int sig) {
         log("signal " + std::to_string(sig) + ": shutting down");
+        rd::sd::stopping();
+        watchdog.stop();
+        hup.cancel();
         server.stop();
         io.stop();
     });
+    // Last: `systemctl reload` may send SIGHUP as soon as it sees READY=1.
+    rd::sd::ready(held_status());
     io.run();
     http.stop(); // issue 5: no API calls while the queue shuts down
     password_checks.join();

@@ -11,12 +11,14 @@ build_pkgs=(
   libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
   libsodium-dev         # argon2id password hashes for job club members (issue 7)
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsystemd-dev        # issue 7: sd_notify, sd_listen_fds (daemon/lib/systemd.cc)
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
   thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
+  systemd dpkg-dev      # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
 )
 
 want=("${build_pkgs[@]}")

@@ -240,6 +240,11 @@ bool HttpApi::may_see(const Ctx& c, const Queue::Record& r) const { return c.adv
 
 HttpApi::~HttpApi() = default;
 
+void HttpApi::set_policy(const policies::Policy& policy) {
+    std::lock_guard lk(policy_mu_);
+    next_policy_ = std::make_shared<const policies::Policy>(policy);
+}
+
 void HttpApi::set_port(std::uint16_t port) {
     port_ = port;
     hosts_.clear();
@@ -674,6 +679,13 @@ HttpResponse HttpApi::analyze(Ctx& c) {
         if (auto who = members_ ? members_->find(c.member) : std::nullopt) group = who->group;
     } else if (!m.from.empty()) {
         ctx.account = lower(m.from.front().address);
+    }
+    {
+        std::lock_guard lk(policy_mu_);
+        if (next_policy_) { // reloaded since the last draft: checkers are made again from it
+            policy_ = *std::exchange(next_policy_, nullptr);
+            checkers_.clear();
+        }
     }
     policies::Verdict verdict = checker_for(group).check(m, ctx);
     ++analyzed_;

@@ -82,6 +82,8 @@ public:
             const Members* members = nullptr);
     ~HttpApi();
     void set_port(std::uint16_t port);
+    // SIGHUP: /analyze uses `policy` from its next request on. Thread-safe.
+    void set_policy(const policies::Policy& policy);
     HttpResponse handle(const HttpRequest& req);
     // Drops expired sessions and login codes; called from a timer.
     void sweep(std::int64_t now);
@@ -119,9 +121,11 @@ private:
     std::uint16_t port_ = 0;
     // Analyze: checkers of its own (one per member group), reading the
     // shared history, never recording.
-    const policies::Policy policy_;
+    policies::Policy policy_; // replaced after a reload (set_policy)
     std::unique_ptr<policies::History> history_;
     std::map<std::string, std::unique_ptr<policies::Checker>> checkers_; // by group
+    std::mutex policy_mu_;                                // guards next_policy_
+    std::shared_ptr<const policies::Policy> next_policy_; // reloaded (SIGHUP), not yet in policy_
     const Members* members_;
     struct Session {
         std::int64_t expires = 0;

@@ -108,16 +108,20 @@ HttpServer::HttpServer(const Config& cfg, HttpApi& api, Holds& holds, LogFn log,
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::start() {
+void HttpServer::start(int inherited) {
     beast::error_code ec;
     auto addr = asio::ip::make_address(cfg_.http.host == "localhost" ? "127.0.0.1" : cfg_.http.host, ec);
     if (ec) throw std::runtime_error("http: bad listen address " + cfg_.http.host + " (use a literal IP address)");
     tcp::endpoint ep(addr, cfg_.http.port);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(ep, ec);
-    if (ec) throw std::runtime_error("http: cannot listen on " + cfg_.http.str() + ": " + ec.message());
-    acceptor_.listen(asio::socket_base::max_listen_connections);
+    if (inherited >= 0) { // socket activation: already bound and listening
+        acceptor_.assign(ep.protocol(), inherited);
+    } else {
+        acceptor_.open(ep.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        acceptor_.bind(ep, ec);
+        if (ec) throw std::runtime_error("http: cannot listen on " + cfg_.http.str() + ": " + ec.message());
+        acceptor_.listen(asio::socket_base::max_listen_connections);
+    }
     port_ = acceptor_.local_endpoint().port();
     // Expiry is seen within a quarter of its period (tests use seconds).
     limits_.sweep_interval = std::min(limits_.sweep_interval, std::max(1u, cfg_.hold.expire / 4));

@@ -41,7 +41,7 @@ class HttpServer {
 public:
     HttpServer(const Config& cfg, HttpApi& api, Holds& holds, LogFn log, HttpLimits limits = {});
     ~HttpServer();
-    void start(); // throws std::runtime_error when it cannot bind
+    void start(int inherited = -1); // throws std::runtime_error when it cannot bind; fd: adopt (systemd.h)
     void stop();
     std::uint16_t port() const { return port_; }
 

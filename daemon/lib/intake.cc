@@ -88,6 +88,13 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                                      --backlog_;
                                  }
                                  backlog_cv_.notify_one();
+                                 if (early && j.action == policies::Action::reject) {
+                                     // A SIGHUP brought a reject rule between the 250 and
+                                     // the check: acknowledged mail cannot be refused any
+                                     // more, so it waits for the sender instead.
+                                     j.action = policies::Action::hold;
+                                     j.info.action = std::string(policies::verdict_name(j.action));
+                                 }
                                  std::string reply;
                                  try {
                                      reply = route(id, env, data, j, spool_us, us_since(t1));

@@ -583,12 +583,17 @@ SmtpServer::SmtpServer(asio::io_context& io, const Config& cfg, Intake& intake, 
     : io_(io), cfg_(cfg), intake_(intake), tls_(tls), log_(std::move(log)), acceptor_(io),
       active_(std::make_shared<std::atomic<std::size_t>>(0)), latency_(std::make_shared<LatencyStats>()) {}
 
-void SmtpServer::start() {
+void SmtpServer::start(int inherited) {
     error_code ec;
     auto addr = asio::ip::make_address(cfg_.listen.host == "localhost" ? "127.0.0.1" : cfg_.listen.host, ec);
     if (ec) throw std::runtime_error("listen address '" + cfg_.listen.host + "' is not an IP address");
     auth_required_ = !addr.is_loopback();
     tcp::endpoint ep(addr, cfg_.listen.port);
+    if (inherited >= 0) { // socket activation: already bound and listening
+        acceptor_.assign(ep.protocol(), inherited);
+        do_accept();
+        return;
+    }
     acceptor_.open(ep.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
     acceptor_.bind(ep, ec);

@@ -2,6 +2,7 @@
 //
 //   SmtpServer srv(io, cfg, intake, tls_ctx, log);
 //   srv.start();            // binds cfg.listen (port 0: any), throws on failure
+//   srv.start(fd);          // or adopts a listening socket (systemd.h)
 //   io.run();
 //
 // A session speaks SMTP and nothing else (Postfix smtpd): it reads the
@@ -76,7 +77,9 @@ class SmtpServer {
 public:
     SmtpServer(boost::asio::io_context& io, const Config& cfg, Intake& intake, boost::asio::ssl::context& tls,
                LogFn log);
-    void start();
+    // `inherited`: a listening socket from systemd (socket activation) to
+    // adopt instead of binding cfg.listen; cfg.listen must name its address.
+    void start(int inherited = -1);
     void stop();
     void set_accounts(Accounts a) { accounts_ = std::move(a); } // before start()
     std::uint16_t port() const;

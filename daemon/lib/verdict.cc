@@ -41,15 +41,25 @@ struct VerdictStage::Lane {
         std::function<std::string()> load;
     };
     std::mutex check_mu; // one check at a time on this lane's History
-    const policies::Policy policy;
+    policies::Policy policy; // replaced after a reload (set_policy), under check_mu
     policies::History history;
     std::map<std::string, std::unique_ptr<policies::Checker>> checkers; // by group, under check_mu
+    unsigned policy_generation = 0; // of the policy the checkers hold (under check_mu)
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Job> jobs;
     bool stopping = false;
     std::thread thread;
 };
+
+void VerdictStage::set_policy(const policies::Policy& policy) {
+    {
+        std::lock_guard lk(policy_mu_);
+        next_policy_ = std::make_shared<const policies::Policy>(policy);
+        ++policy_generation_;
+    }
+    can_reject_ = policy.can_reject();
+}
 
 VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes) {
     can_reject_ = policy.can_reject();
@@ -136,6 +146,12 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         policies::Verdict v;
         {
             std::lock_guard lk(lane.check_mu);
+            if (lane.policy_generation != policy_generation_.load()) {
+                std::lock_guard plk(policy_mu_);
+                lane.policy = *next_policy_;
+                lane.checkers.clear(); // made again from the new policy, group by group
+                lane.policy_generation = policy_generation_.load();
+            }
             policies::Checker& checker_ = lane.checker_for(group);
             if (record && can_reject_) {
                 ctx.record = false;

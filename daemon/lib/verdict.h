@@ -32,6 +32,7 @@
 #include "daemon/lib/queue.h"
 #include "policies/checker.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -53,7 +54,11 @@ public:
     VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes);
     ~VerdictStage();
     // True when some rule's action is reject: then the reply must wait for the verdict.
-    bool can_reject() const { return can_reject_; }
+    bool can_reject() const { return can_reject_.load(); }
+    // SIGHUP: from now on checks use `policy` (whole, never half-applied):
+    // each lane picks it up before its next check; a check already running
+    // finishes with the old one. Thread-safe.
+    void set_policy(const policies::Policy& policy);
     // Judges on the account's lane and calls `then` there, in submission order
     // per account. With `load`, `data` is empty and is read when the lane gets
     // to it (from the spool: a long backlog then costs no memory).
@@ -75,8 +80,11 @@ private:
     Lane& lane_for(const Envelope& env);
     Judgement run(Lane& lane, const Envelope& env, std::string_view data, bool record);
     std::vector<std::unique_ptr<Lane>> lanes_;
-    bool can_reject_ = false;
+    std::atomic<bool> can_reject_{false};
     std::function<std::string(const std::string&)> group_of_;
+    std::mutex policy_mu_;                          // guards next_policy_
+    std::shared_ptr<const policies::Policy> next_policy_; // the reloaded policy
+    std::atomic<unsigned> policy_generation_{0};    // bumped by set_policy
 };
 
 // The 550 reply for a rejected message: the findings' sentences, one per
