@@ -360,6 +360,42 @@ def case_limits(w):
         up.stop()
 
 
+def case_timeouts(w):
+    """A client silent too long between commands, or in the middle of DATA,
+    gets 421 4.4.2 and is closed; the half-sent message goes nowhere, and
+    other sessions are not held up meanwhile."""
+    cfg = "[smtp]\ncommand_timeout = 2\ndata_timeout = 2\n"
+    up = Upstream(w).start()
+    d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port, config=cfg).start()
+    try:
+        idle = RawClient(d.port)
+        idle.cmd(b"EHLO a")
+        stalled = RawClient(d.port)
+        stalled.cmd(b"EHLO a")
+        assert stalled.cmd(b"MAIL FROM:<ben@example.org>")[0] == 250
+        assert stalled.cmd(b"RCPT TO:<anna@example.net>")[0] == 250
+        assert stalled.cmd(b"DATA")[0] == 354
+        m, _ = message()
+        stalled.send(m[: len(m) // 2])  # then nothing
+        # Meanwhile a well-behaved client is served at once.
+        t0 = time.time()
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
+            s.sendmail("ben@example.org", ["anna@example.net"], message()[0])
+        assert time.time() - t0 < 1.5, "a stalled session held up another"
+        for c, what in ((idle, "command"), (stalled, "data")):
+            c.s.settimeout(6)
+            code, text = c.reply()
+            assert code == 421 and b"4.4.2" in text, (what, code, text)
+            assert c.closed(), what + " timeout did not close the connection"
+        assert wait_for(lambda: up.count() == 1, 10), up.count()
+        time.sleep(0.5)
+        assert up.count() == 1 and len(d.db_rows()) == 1, d.db_rows()  # the half message was never taken
+        assert "timeout from 127.0.0.1 in DATA" in d.log(), d.log()
+    finally:
+        d.stop()
+        up.stop()
+
+
 def case_protocol_abuse(w):
     """Postfix-style handling of talkers: pre-greeting bytes, pipelining
     without PIPELINING, DATA followed by blind data, STARTTLS injection,
