@@ -79,6 +79,17 @@ def club(w, up):
                     listen="0.0.0.0:0"), cert
 
 
+def club_of_three(w):
+    """A started club rapportd with members amira and ben and the adviser sue."""
+    up = Upstream(w, tls=True, user="relayuser", password="s3cret-Pa55").start()
+    d, cert = club(w, up)
+    ctl(d.state, "member", "add", "amira", "--password-stdin", stdin="amira-pass-1\n")
+    ctl(d.state, "member", "add", "ben", "--password-stdin", stdin="ben-pass-22\n")
+    ctl(d.state, "member", "add", "sue", "--adviser", "--password-stdin", stdin="sue-adviser-9\n")
+    d.start()
+    return up, d, cert
+
+
 def send_as(d, cafile, user, password, mail, to):
     """Submits like a member's mail client: STARTTLS (certificate checked), AUTH, send."""
     ctx = ssl.create_default_context(cafile=cafile)  # checked, name (IP 127.0.0.1) included
@@ -173,12 +184,7 @@ def case_members(w):
 
 def case_roles(w):
     """A member sees and decides only about their own mail; the adviser sees everyone's."""
-    up = Upstream(w, tls=True, user="relayuser", password="s3cret-Pa55").start()
-    d, cert = club(w, up)
-    ctl(d.state, "member", "add", "amira", "--password-stdin", stdin="amira-pass-1\n")
-    ctl(d.state, "member", "add", "ben", "--password-stdin", stdin="ben-pass-22\n")
-    ctl(d.state, "member", "add", "sue", "--adviser", "--password-stdin", stdin="sue-adviser-9\n")
-    d.start()
+    up, d, cert = club_of_three(w)
     try:
         api = Api(d)
         ids = {}
@@ -325,12 +331,7 @@ def case_page(w):
     if not BROWSER_DIR or not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
         print("SKIP: playwright-core not installed in %s" % BROWSER_DIR)
         return 77
-    up = Upstream(w, tls=True, user="relayuser", password="s3cret-Pa55").start()
-    d, cert = club(w, up)
-    ctl(d.state, "member", "add", "amira", "--password-stdin", stdin="amira-pass-1\n")
-    ctl(d.state, "member", "add", "ben", "--password-stdin", stdin="ben-pass-22\n")
-    ctl(d.state, "member", "add", "sue", "--adviser", "--password-stdin", stdin="sue-adviser-9\n")
-    d.start()
+    up, d, cert = club_of_three(w)
     try:
         api = Api(d)
         for user, pw in (("amira", "amira-pass-1"), ("ben", "ben-pass-22")):
