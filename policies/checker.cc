@@ -7,9 +7,10 @@
 #include "policies/rules/rule.h"
 
 #include <algorithm>
+#include <array>
+#include <bitset>
 #include <cctype>
 #include <set>
-#include <unordered_set>
 
 namespace rapport::policies {
 namespace {
@@ -53,39 +54,63 @@ std::vector<std::string> masked_words(const Features& f, const std::vector<std::
     }
     const std::vector<std::string>& ws = links ? relexed : f.own.words();
 
-    // Organisation keys by their first word's possible lengths: at each
-    // position only keys starting with that word are tried.
-    std::unordered_set<std::string> orgs(earlier_orgs.begin(), earlier_orgs.end());
-    std::unordered_set<std::string> names;
+    // Organisation keys and recipient names bucketed by their first byte:
+    // at each position only the few keys starting like the word there are
+    // compared, instead of hashing every word (and every run of words up
+    // to the longest key) - this loop runs once per word of the letter.
+    using Buckets = std::array<std::vector<std::string_view>, 256>;
+    auto add = [](Buckets& b, std::string_view k) { // a duplicate costs a compare, no harm
+        if (!k.empty()) b[static_cast<unsigned char>(k[0])].push_back(k);
+    };
+    Buckets orgs, names;
+    for (auto& k : earlier_orgs) add(orgs, k);
     for (auto& r : f.recipients) {
-        for (auto& k : r.org_keys) orgs.insert(k);
-        for (auto& n : r.name_words) names.insert(n);
+        for (auto& k : r.org_keys) add(orgs, k);
+        for (auto& n : r.name_words) add(names, n);
     }
-    std::size_t longest = 0;
-    for (auto& k : orgs) longest = std::max(longest, k.size());
+    // And the first two bytes of every key: most words start unlike any
+    // key (a sender's earlier firms can share a first letter by the
+    // hundred), so they cost one bit test.
+    auto pair = [](unsigned char a, unsigned char b) { return static_cast<std::size_t>(a) << 8 | b; };
+    std::bitset<65536> starts;
+    for (auto& bucket : orgs)
+        for (std::string_view key : bucket)
+            if (key.size() >= 2) starts.set(pair(key[0], key[1]));
+            else starts.set(pair(key[0], 0)); // a one-byte key
+    auto may_start_key = [&](const std::string& w) {
+        auto a = static_cast<unsigned char>(w[0]);
+        if (starts.test(pair(a, 0))) return true;
+        if (w.size() >= 2) return starts.test(pair(a, static_cast<unsigned char>(w[1])));
+        return !orgs[a].empty(); // a one-letter word: the key's second byte is the next word's
+    };
 
     std::vector<std::string> out;
     out.reserve(ws.size());
-    std::string joined;
     for (std::size_t k = 0; k < ws.size();) {
         const std::string& w = ws[k];
         if (std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
             ++k;
             continue;
         }
-        // The longest organisation key spelt by the words from here.
+        // The longest organisation key spelt by the words from here (keys
+        // have no spaces: "harbourlets" is spelt by "harbour", "lets").
         std::size_t span = 0;
-        joined.clear();
-        for (std::size_t n = 0; k + n < ws.size() && joined.size() + ws[k + n].size() <= longest; ++n) {
-            joined += ws[k + n];
-            if (orgs.count(joined)) span = n + 1;
+        if (may_start_key(w)) {
+            for (std::string_view key : orgs[static_cast<unsigned char>(w[0])]) {
+                std::size_t len = 0, n = 0;
+                while (k + n < ws.size() && len < key.size() && key.compare(len, ws[k + n].size(), ws[k + n]) == 0)
+                    len += ws[k + n++].size();
+                if (len == key.size()) span = std::max(span, n);
+            }
         }
         if (span > 0) {
             out.emplace_back("\x01org");
             k += span;
             continue;
         }
-        out.push_back(names.count(w) ? std::string("\x01name") : w);
+        const auto& same_start = names[static_cast<unsigned char>(w[0])];
+        bool name = std::find(same_start.begin(), same_start.end(), std::string_view(w)) != same_start.end();
+        out.push_back(name ? std::string("\x01name") : w);
         ++k;
     }
     return out;
