@@ -360,12 +360,12 @@ struct History::Impl {
         Reset r{*pragma_version};
         return pragma_version->step() ? pragma_version->i64(0) : 0;
     }
-    // Changes with every commit of this connection or another one; within
-    // a transaction it is that of its snapshot.
+    // Changes with every change by this connection or commit by another.
+    // PRAGMA data_version, not SQLITE_FCNTL_DATA_VERSION: the latter is
+    // only refreshed when this connection starts a read transaction, so a
+    // search cached before another connection's commit looked current.
     std::int64_t stamp() {
-        unsigned v = 0;
-        sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
-        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + v;
+        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + others_version();
     }
 
     // Verified candidates of `print` (bounded: kBands buckets, the newest

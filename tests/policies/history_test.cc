@@ -370,6 +370,20 @@ TEST(History, PruneNoticesOtherConnections) {
     EXPECT_EQ(r.recipients, std::vector<std::string>{"new@one.com"});
 }
 
+// A lookup cached by one connection must not hide a message another
+// connection recorded since (the cache used to be keyed on a data version
+// that only moves when this connection starts a read transaction).
+TEST(History, CachedSearchSeesOtherConnectionsRecords) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    History a(db.path());
+    History b(db.path());
+    a.record(rec("ann@x.org", kT0, {"x@a.com"}, fingerprint(words(kOther))));
+    EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 0);
+    a.record(rec("ann@x.org", kT0 + 1, {"y@b.com"}, fp));
+    EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 1);
+}
+
 TEST(History, MigratesSchemaOne) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
