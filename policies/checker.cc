@@ -125,25 +125,30 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
     Features f = extract_features(msg, inputs);
 
     Verdict verdict;
-    // Allow-lists: a message only to allowed people is not judged.
-    bool all_allowed = !f.recipients.empty() &&
-                       std::all_of(f.recipients.begin(), f.recipients.end(),
-                                   [&](const Person& p) { return allowed(policy_, history_, p); });
-
     Memory memory;
     memory.history = &history_;
     const std::int64_t horizon = f.time - policy_.longest_window_seconds();
-    memory.earlier_orgs = history_.organisations(f.account, horizon);
-    if (!f.reply) memory.print = fingerprint(masked_words(f, memory.earlier_orgs));
+    {
+        // Every history read of this check in one read transaction.
+        History::Snapshot snapshot(history_);
 
-    if (!all_allowed) {
-        for (const Rule& rule : all_rules()) {
-            const RuleSettings& settings = policy_.rule(std::string(rule.id));
-            if (settings.action == Action::off || !applies(rule.scope, f)) continue;
-            RuleInput in{f, settings, memory};
-            if (auto message = rule.check(in)) {
-                verdict.findings.push_back({std::string(rule.id), *message, settings.action});
-                verdict.action = std::max(verdict.action, settings.action);
+        // Allow-lists: a message only to allowed people is not judged.
+        bool all_allowed = !f.recipients.empty() &&
+                           std::all_of(f.recipients.begin(), f.recipients.end(),
+                                       [&](const Person& p) { return allowed(policy_, history_, p); });
+
+        memory.earlier_orgs = history_.organisations(f.account, horizon);
+        if (!f.reply) memory.print = fingerprint(masked_words(f, memory.earlier_orgs));
+
+        if (!all_allowed) {
+            for (const Rule& rule : all_rules()) {
+                const RuleSettings& settings = policy_.rule(std::string(rule.id));
+                if (settings.action == Action::off || !applies(rule.scope, f)) continue;
+                RuleInput in{f, settings, memory};
+                if (auto message = rule.check(in)) {
+                    verdict.findings.push_back({std::string(rule.id), *message, settings.action});
+                    verdict.action = std::max(verdict.action, settings.action);
+                }
             }
         }
     }
