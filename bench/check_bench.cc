@@ -141,9 +141,10 @@ void report(benchmark::State& state, std::vector<double>& us) {
 // Typical: every message is a different letter (no template family grows).
 // TemplateBlast: the same letter to a new firm every time, so one family
 // grows to thousands of messages whose recipients are counted each time.
-void check_case(benchmark::State& state, bool same_letter, const char* db) {
+void check_case(benchmark::State& state, bool same_letter, const char* db, std::size_t write_behind = 0) {
     std::string path = build_history(temp_db(db));
     rp::History history(path);
+    history.set_write_behind(write_behind);
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
     for (int v = 0; v < (same_letter ? 64 : 3000); ++v) mails.push_back(application(v, same_letter));
@@ -187,11 +188,16 @@ void BM_Analyze_20K_History100k(benchmark::State& state) {
 } // namespace
 
 void BM_Check_20K_History100k(benchmark::State& state) { check_case(state, false, "rapport-check-bench.db"); }
+// The same with History::set_write_behind(4): one commit per 4 messages.
+void BM_Check_20K_History100k_WriteBehind4(benchmark::State& state) {
+    check_case(state, false, "rapport-check-bench.db", 4);
+}
 void BM_Check_TemplateBlast_History100k(benchmark::State& state) {
     check_case(state, true, "rapport-check-blast.db");
 }
 
 BENCHMARK(BM_Check_20K_History100k)->Unit(benchmark::kMicrosecond)->Iterations(3000);
+BENCHMARK(BM_Check_20K_History100k_WriteBehind4)->Unit(benchmark::kMicrosecond)->Iterations(3000);
 BENCHMARK(BM_Check_TemplateBlast_History100k)->Unit(benchmark::kMicrosecond)->Iterations(3000);
 BENCHMARK(BM_Analyze_20K_History100k)->Unit(benchmark::kMicrosecond)->Iterations(3000);
 BENCHMARK_MAIN();
