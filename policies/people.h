@@ -16,6 +16,7 @@
 
 #include "mime/message.h"
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -80,6 +81,13 @@ private:
     static constexpr std::uint32_t kNone = ~0u;
     std::unordered_map<std::string_view, std::uint32_t> first_;
     std::vector<std::uint32_t> next_;
+    // The first two bytes of the words (hashed into 4096 bits): names_key()
+    // is asked about every organisation written to before, and most start
+    // unlike any word of the letter.
+    std::bitset<4096> starts_;
+    static std::size_t start_bit(char a, char b) {
+        return (static_cast<unsigned char>(a) * 31u + static_cast<unsigned char>(b)) & 4095u;
+    }
 };
 
 } // namespace rapport::policies
