@@ -6,6 +6,7 @@
 #include <libpsl.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cctype>
 
 namespace rapport::policies {
@@ -67,8 +68,16 @@ bool is_role_local(std::string_view local) {
 std::string registrable_domain(std::string_view domain) {
     std::string d = lower(domain);
     while (!d.empty() && d.back() == '.') d.pop_back();
+    // libpsl's lookup costs some 9k instructions and a check asks about the
+    // same few domains several times (people, freemail, allow-lists): a
+    // small per-thread memo, emptied when it grows.
+    thread_local std::unordered_map<std::string, std::string> memo;
+    if (auto it = memo.find(d); it != memo.end()) return it->second;
     const char* reg = psl_registrable_domain(psl_builtin(), d.c_str());
-    return reg ? std::string(reg) : d;
+    std::string out = reg ? std::string(reg) : d;
+    if (memo.size() >= 4096) memo.clear();
+    memo.emplace(std::move(d), out);
+    return out;
 }
 
 bool is_freemail(std::string_view domain) {
