@@ -4,6 +4,7 @@
 
 #include "policies/features.h"
 #include "policies/lexicon.h"
+#include "policies/minhash.h"
 #include "policies/rules/rule.h"
 
 #include <algorithm>
@@ -29,8 +30,10 @@ bool allowed(const Policy& policy, const History& history, const Person& p) {
 
 // Own words with everything recipient-specific masked, for fingerprinting:
 // names and organisations (this message's and those written to before)
-// become a placeholder token, URLs, addresses and digits disappear.
-std::vector<std::string> masked_words(const Features& f, const std::vector<std::string>& earlier_orgs) {
+// become a placeholder token, URLs, addresses and digits disappear. As the
+// words' hashes (minhash::word_hash), which is all the fingerprint needs:
+// no copy of every word.
+std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vector<std::string>& earlier_orgs) {
     // URLs and addresses: whole whitespace-separated tokens are dropped
     // (tokenising again only when the text has any).
     const std::string& text = f.own_text;
@@ -84,7 +87,8 @@ std::vector<std::string> masked_words(const Features& f, const std::vector<std::
         return !orgs[a].empty(); // a one-letter word: the key's second byte is the next word's
     };
 
-    std::vector<std::string> out;
+    static const std::uint64_t kOrg = minhash::word_hash("\x01org"), kName = minhash::word_hash("\x01name");
+    std::vector<std::uint64_t> out;
     out.reserve(ws.size());
     for (std::size_t k = 0; k < ws.size();) {
         const std::string& w = ws[k];
@@ -104,13 +108,13 @@ std::vector<std::string> masked_words(const Features& f, const std::vector<std::
             }
         }
         if (span > 0) {
-            out.emplace_back("\x01org");
+            out.push_back(kOrg);
             k += span;
             continue;
         }
         const auto& same_start = names[static_cast<unsigned char>(w[0])];
         bool name = std::find(same_start.begin(), same_start.end(), std::string_view(w)) != same_start.end();
-        out.push_back(name ? std::string("\x01name") : w);
+        out.push_back(name ? kName : minhash::word_hash(w));
         ++k;
     }
     return out;
@@ -138,7 +142,7 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
                                        [&](const Person& p) { return allowed(policy_, history_, p); });
 
         memory.earlier_orgs = history_.organisations(f.account, horizon);
-        if (!f.reply) memory.print = fingerprint(masked_words(f, memory.earlier_orgs));
+        if (!f.reply) memory.print = minhash::fingerprint_of_hashes(masked_word_hashes(f, memory.earlier_orgs));
 
         if (!all_allowed) {
             for (const Rule& rule : all_rules()) {

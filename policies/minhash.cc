@@ -47,13 +47,19 @@ constexpr auto kSeeds = make_seeds();
 } // namespace
 
 Fingerprint fingerprint(const std::vector<std::string>& words) {
-    using minhash::kShingleWords;
-    Fingerprint fp;
-    if (words.size() < kShingleWords) return fp;
-
     std::vector<std::uint64_t> wh;
     wh.reserve(words.size());
     for (const auto& w : words) wh.push_back(hash_word(w));
+    return minhash::fingerprint_of_hashes(wh);
+}
+
+namespace minhash {
+
+std::uint64_t word_hash(std::string_view w) { return hash_word(w); }
+
+Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
+    Fingerprint fp;
+    if (wh.size() < kShingleWords) return fp;
 
     // Order matters inside a shingle: h(a b c) != h(c b a). Each distinct
     // shingle once (a repeated one cannot change a minimum, but costs
@@ -91,6 +97,8 @@ Fingerprint fingerprint(const std::vector<std::string>& words) {
     }
     return fp;
 }
+
+} // namespace minhash
 
 double similarity(const Fingerprint& a, const Fingerprint& b) {
     if (a.empty() || b.empty() || a.minhash.size() != b.minhash.size()) return 0.0;

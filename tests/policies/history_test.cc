@@ -1,6 +1,7 @@
 // history_test.cc - the template memory: fingerprints and the SQLite history.
 
 #include "policies/history.h"
+#include "policies/minhash.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -489,6 +490,17 @@ TEST(History, CachedSearchSeesOtherConnectionsRecords) {
     EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 0);
     a.record(rec("ann@x.org", kT0 + 1, {"y@b.com"}, fp));
     EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 1);
+}
+
+// The checker fingerprints word hashes (no copies of the masked words):
+// the same signature as from the words.
+TEST(History, FingerprintOfHashesEqualsFingerprintOfWords) {
+    for (const char* text : {kLetter, kOther, kBio, "too short"}) {
+        auto w = words(text);
+        std::vector<std::uint64_t> h;
+        for (const auto& x : w) h.push_back(minhash::word_hash(x));
+        EXPECT_EQ(minhash::fingerprint_of_hashes(h).minhash, fingerprint(w).minhash);
+    }
 }
 
 TEST(History, MigratesSchemaOne) {
