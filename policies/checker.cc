@@ -4,12 +4,14 @@
 
 #include "policies/features.h"
 #include "policies/lexicon.h"
+#include "policies/minhash.h"
 #include "policies/rules/rule.h"
 
 #include <algorithm>
+#include <array>
+#include <bitset>
 #include <cctype>
 #include <set>
-#include <unordered_set>
 
 namespace rapport::policies {
 namespace {
@@ -28,8 +30,10 @@ bool allowed(const Policy& policy, const History& history, const Person& p) {
 
 // Own words with everything recipient-specific masked, for fingerprinting:
 // names and organisations (this message's and those written to before)
-// become a placeholder token, URLs, addresses and digits disappear.
-std::vector<std::string> masked_words(const Features& f, const std::vector<std::string>& earlier_orgs) {
+// become a placeholder token, URLs, addresses and digits disappear. As the
+// words' hashes (minhash::word_hash), which is all the fingerprint needs:
+// no copy of every word.
+std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vector<std::string>& earlier_orgs) {
     // URLs and addresses: whole whitespace-separated tokens are dropped
     // (tokenising again only when the text has any).
     const std::string& text = f.own_text;
@@ -53,39 +57,64 @@ std::vector<std::string> masked_words(const Features& f, const std::vector<std::
     }
     const std::vector<std::string>& ws = links ? relexed : f.own.words();
 
-    // Organisation keys by their first word's possible lengths: at each
-    // position only keys starting with that word are tried.
-    std::unordered_set<std::string> orgs(earlier_orgs.begin(), earlier_orgs.end());
-    std::unordered_set<std::string> names;
+    // Organisation keys and recipient names bucketed by their first byte:
+    // at each position only the few keys starting like the word there are
+    // compared, instead of hashing every word (and every run of words up
+    // to the longest key) - this loop runs once per word of the letter.
+    using Buckets = std::array<std::vector<std::string_view>, 256>;
+    auto add = [](Buckets& b, std::string_view k) { // a duplicate costs a compare, no harm
+        if (!k.empty()) b[static_cast<unsigned char>(k[0])].push_back(k);
+    };
+    Buckets orgs, names;
+    for (auto& k : earlier_orgs) add(orgs, k);
     for (auto& r : f.recipients) {
-        for (auto& k : r.org_keys) orgs.insert(k);
-        for (auto& n : r.name_words) names.insert(n);
+        for (auto& k : r.org_keys) add(orgs, k);
+        for (auto& n : r.name_words) add(names, n);
     }
-    std::size_t longest = 0;
-    for (auto& k : orgs) longest = std::max(longest, k.size());
+    // And the first two bytes of every key: most words start unlike any
+    // key (a sender's earlier firms can share a first letter by the
+    // hundred), so they cost one bit test.
+    auto pair = [](unsigned char a, unsigned char b) { return static_cast<std::size_t>(a) << 8 | b; };
+    std::bitset<65536> starts;
+    for (auto& bucket : orgs)
+        for (std::string_view key : bucket)
+            if (key.size() >= 2) starts.set(pair(key[0], key[1]));
+            else starts.set(pair(key[0], 0)); // a one-byte key
+    auto may_start_key = [&](const std::string& w) {
+        auto a = static_cast<unsigned char>(w[0]);
+        if (starts.test(pair(a, 0))) return true;
+        if (w.size() >= 2) return starts.test(pair(a, static_cast<unsigned char>(w[1])));
+        return !orgs[a].empty(); // a one-letter word: the key's second byte is the next word's
+    };
 
-    std::vector<std::string> out;
+    static const std::uint64_t kOrg = minhash::word_hash("\x01org"), kName = minhash::word_hash("\x01name");
+    std::vector<std::uint64_t> out;
     out.reserve(ws.size());
-    std::string joined;
     for (std::size_t k = 0; k < ws.size();) {
         const std::string& w = ws[k];
         if (std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
             ++k;
             continue;
         }
-        // The longest organisation key spelt by the words from here.
+        // The longest organisation key spelt by the words from here (keys
+        // have no spaces: "harbourlets" is spelt by "harbour", "lets").
         std::size_t span = 0;
-        joined.clear();
-        for (std::size_t n = 0; k + n < ws.size() && joined.size() + ws[k + n].size() <= longest; ++n) {
-            joined += ws[k + n];
-            if (orgs.count(joined)) span = n + 1;
+        if (may_start_key(w)) {
+            for (std::string_view key : orgs[static_cast<unsigned char>(w[0])]) {
+                std::size_t len = 0, n = 0;
+                while (k + n < ws.size() && len < key.size() && key.compare(len, ws[k + n].size(), ws[k + n]) == 0)
+                    len += ws[k + n++].size();
+                if (len == key.size()) span = std::max(span, n);
+            }
         }
         if (span > 0) {
-            out.emplace_back("\x01org");
+            out.push_back(kOrg);
             k += span;
             continue;
         }
-        out.push_back(names.count(w) ? std::string("\x01name") : w);
+        const auto& same_start = names[static_cast<unsigned char>(w[0])];
+        bool name = std::find(same_start.begin(), same_start.end(), std::string_view(w)) != same_start.end();
+        out.push_back(name ? kName : minhash::word_hash(w));
         ++k;
     }
     return out;
@@ -100,25 +129,30 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
     Features f = extract_features(msg, inputs);
 
     Verdict verdict;
-    // Allow-lists: a message only to allowed people is not judged.
-    bool all_allowed = !f.recipients.empty() &&
-                       std::all_of(f.recipients.begin(), f.recipients.end(),
-                                   [&](const Person& p) { return allowed(policy_, history_, p); });
-
     Memory memory;
     memory.history = &history_;
     const std::int64_t horizon = f.time - policy_.longest_window_seconds();
-    memory.earlier_orgs = history_.organisations(f.account, horizon);
-    if (!f.reply) memory.print = fingerprint(masked_words(f, memory.earlier_orgs));
+    {
+        // Every history read of this check in one read transaction.
+        History::Snapshot snapshot(history_);
 
-    if (!all_allowed) {
-        for (const Rule& rule : all_rules()) {
-            const RuleSettings& settings = policy_.rule(std::string(rule.id));
-            if (settings.action == Action::off || !applies(rule.scope, f)) continue;
-            RuleInput in{f, settings, memory};
-            if (auto message = rule.check(in)) {
-                verdict.findings.push_back({std::string(rule.id), *message, settings.action});
-                verdict.action = std::max(verdict.action, settings.action);
+        // Allow-lists: a message only to allowed people is not judged.
+        bool all_allowed = !f.recipients.empty() &&
+                           std::all_of(f.recipients.begin(), f.recipients.end(),
+                                       [&](const Person& p) { return allowed(policy_, history_, p); });
+
+        memory.earlier_orgs = history_.organisations(f.account, horizon);
+        if (!f.reply) memory.print = minhash::fingerprint_of_hashes(masked_word_hashes(f, memory.earlier_orgs));
+
+        if (!all_allowed) {
+            for (const Rule& rule : all_rules()) {
+                const RuleSettings& settings = policy_.rule(std::string(rule.id));
+                if (settings.action == Action::off || !applies(rule.scope, f)) continue;
+                RuleInput in{f, settings, memory};
+                if (auto message = rule.check(in)) {
+                    verdict.findings.push_back({std::string(rule.id), *message, settings.action});
+                    verdict.action = std::max(verdict.action, settings.action);
+                }
             }
         }
     }

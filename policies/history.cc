@@ -43,6 +43,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cctype>
 #include <limits>
 #include <map>
@@ -87,6 +89,15 @@ CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
 std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
+}
+
+// Equal slots between a stored signature (2 bytes per value) and `print`.
+double sig_similarity(const unsigned char* p, std::size_t n, const Fingerprint& print) {
+    if (p == nullptr || n != print.minhash.size() * 2) return 0.0;
+    std::size_t equal = 0;
+    for (std::size_t i = 0; i < print.minhash.size(); ++i)
+        equal += (p[2 * i] | (p[2 * i + 1] << 8)) == static_cast<int>(print.minhash[i] & 0xffff);
+    return static_cast<double>(equal) / static_cast<double>(print.minhash.size());
 }
 
 [[noreturn]] void fail(sqlite3* db, const std::string& what) {
@@ -147,12 +158,7 @@ public:
     // Equal slots between `print` and the signature in column `col`.
     double similarity_to(int col, const Fingerprint& print) const {
         const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st_, col));
-        auto n = static_cast<std::size_t>(sqlite3_column_bytes(st_, col));
-        if (p == nullptr || n != print.minhash.size() * 2) return 0.0;
-        std::size_t equal = 0;
-        for (std::size_t i = 0; i < print.minhash.size(); ++i)
-            equal += (p[2 * i] | (p[2 * i + 1] << 8)) == static_cast<int>(print.minhash[i] & 0xffff);
-        return static_cast<double>(equal) / static_cast<double>(print.minhash.size());
+        return sig_similarity(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col)), print);
     }
     Fingerprint sig(int col) const {
         const void* p = sqlite3_column_blob(st_, col);
@@ -196,11 +202,30 @@ sqlite3* open_db(const std::string& path) {
 struct History::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
-    std::unique_ptr<Stmt> find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
+    std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
         get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version,
         allow_add, allow_has, allow_all;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
+    bool in_snapshot = false; // a Snapshot's read transaction is open
+
+    // Write-behind (set_write_behind): records not yet written, oldest
+    // first. Their ids start at kQueuedBase, above any written id, so they
+    // sort as the newest messages (they are) and their family ids can be
+    // told apart; flush() gives them real ids.
+    static constexpr std::int64_t kQueuedBase = std::int64_t(1) << 62;
+    struct Queued {
+        std::int64_t id, sid, time;
+        std::int64_t tid = 0; // 0: no signature (NULL in msg)
+        std::string sig;      // encoded, empty without one
+        std::array<std::int32_t, minhash::kBands> keys{};
+        std::vector<std::string> rcpts; // lower-case, non-empty
+        std::vector<std::string> orgs;  // non-empty
+    };
+    std::vector<Queued> queued;
+    std::size_t max_queued = 0; // 0: write-behind off
+    std::int64_t next_queued = kQueuedBase;
+    std::uint64_t queue_version = 0; // changes with every change of `queued`
 
     // A verified candidate of a lookup.
     struct Cand {
@@ -213,6 +238,7 @@ struct History::Impl {
         std::int64_t sid = 0;
         std::string sig;
         std::int64_t stamp = -1;
+        std::uint64_t queue_version = 0;
         std::vector<Cand> cands;
     } last;
     std::unordered_set<std::int64_t> seen; // scratch
@@ -234,7 +260,7 @@ struct History::Impl {
     ~Impl() { close(); }
 
     void close() {
-        for (auto* s : {&find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
+        for (auto* s : {&begin_read, &end_read, &find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
                         &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
                         &set_tid, &pragma_version, &allow_add, &allow_has, &allow_all})
             s->reset();
@@ -285,6 +311,8 @@ struct History::Impl {
 
     void prepare() {
         auto prep = [&](const char* sql) { return std::make_unique<Stmt>(db, sql); };
+        begin_read = prep("BEGIN");
+        end_read = prep("COMMIT");
         find_sender = prep("SELECT id FROM sender WHERE name = ?1");
         add_sender = prep("INSERT INTO sender(name) VALUES (?1)");
         next_id = prep("SELECT ifnull(max(id), 0) + 1 FROM msg");
@@ -360,12 +388,12 @@ struct History::Impl {
         Reset r{*pragma_version};
         return pragma_version->step() ? pragma_version->i64(0) : 0;
     }
-    // Changes with every commit of this connection or another one; within
-    // a transaction it is that of its snapshot.
+    // Changes with every change by this connection or commit by another.
+    // PRAGMA data_version, not SQLITE_FCNTL_DATA_VERSION: the latter is
+    // only refreshed when this connection starts a read transaction, so a
+    // search cached before another connection's commit looked current.
     std::int64_t stamp() {
-        unsigned v = 0;
-        sqlite3_file_control(db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
-        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + v;
+        return static_cast<std::int64_t>(sqlite3_total_changes64(db)) * 4294967296LL + others_version();
     }
 
     // Verified candidates of `print` (bounded: kBands buckets, the newest
@@ -373,16 +401,31 @@ struct History::Impl {
     void search(std::int64_t sid, const Fingerprint& print) {
         std::string sig = minhash::encode(print);
         std::int64_t now = stamp();
-        if (last.sid == sid && last.stamp == now && last.sig == sig) return;
+        if (last.sid == sid && last.stamp == now && last.queue_version == queue_version && last.sig == sig) return;
         last.sid = sid;
         last.sig = std::move(sig);
         last.stamp = now;
+        last.queue_version = queue_version;
         last.cands.clear();
         seen.clear();
         Stmt& q = *get_cand;
         for (std::int32_t key : minhash::band_keys(sid, print)) {
+            // Queued records are the newest of a bucket: they come first,
+            // then the written ones fill the bucket's limit - the same
+            // candidates as if the queue had been written.
+            int taken = 0;
+            for (auto it = queued.rbegin(); it != queued.rend() && taken < minhash::kBucketLimit; ++it) {
+                if (it->sid != sid || it->sig.empty() ||
+                    std::find(it->keys.begin(), it->keys.end(), key) == it->keys.end())
+                    continue;
+                ++taken;
+                if (!seen.insert(it->id).second) continue;
+                const auto* p = reinterpret_cast<const unsigned char*>(it->sig.data());
+                last.cands.push_back({it->id, it->tid, sig_similarity(p, it->sig.size(), print)});
+            }
+            if (taken >= minhash::kBucketLimit) continue;
             Reset r{q};
-            q.bind(1, key).bind(2, sid).bind(3, minhash::kBucketLimit);
+            q.bind(1, key).bind(2, sid).bind(3, minhash::kBucketLimit - taken);
             while (q.step()) {
                 std::int64_t id = q.i64(0);
                 if (!seen.insert(id).second) continue;
@@ -417,7 +460,17 @@ struct History::Impl {
 
     // Runs f atomically: its own IMMEDIATE transaction (the reads it does
     // stay valid for its writes), or a savepoint inside a batch.
+    // Ends a Snapshot's read transaction early (a write needs its own).
+    void end_snapshot() {
+        if (!in_snapshot) return;
+        in_snapshot = false;
+        end_read->run();
+    }
+
+    void flush_queue();
+
     template <class F> void atomically(F&& f) {
+        end_snapshot();
         exec(db, in_batch ? "SAVEPOINT rapport_history" : "BEGIN IMMEDIATE");
         try {
             f();
@@ -431,10 +484,64 @@ struct History::Impl {
     }
 };
 
+// Writes the queued records in one transaction, in order, with real ids.
+void History::Impl::flush_queue() {
+    if (queued.empty()) return;
+    atomically([&] {
+        std::int64_t id = 0;
+        {
+            Reset r{*next_id};
+            next_id->step();
+            id = next_id->i64(0);
+        }
+        // Family ids of queued families become the id of their first
+        // written member (the first one may have been pruned from the
+        // queue: a family id is only a label).
+        std::unordered_map<std::int64_t, std::int64_t> family;
+        for (const Queued& m : queued) {
+            const bool has_sig = !m.sig.empty();
+            add_msg->bind(1, id).bind(2, m.sid).bind(3, m.time);
+            if (has_sig) {
+                std::int64_t tid = m.tid;
+                if (tid >= kQueuedBase) tid = family.try_emplace(tid, id).first->second;
+                add_msg->bind_blob(4, m.sig).bind(5, tid);
+            } else {
+                add_msg->bind_null(4).bind_null(5);
+            }
+            add_msg->run();
+            for (const auto& a : m.rcpts) add_rcpt->bind(1, id).bind(2, a).run();
+            for (const auto& o : m.orgs) add_org->bind(1, m.sid).bind(2, o).bind(3, m.time).run();
+            if (has_sig)
+                for (std::int32_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
+            if (oldest_known) oldest = std::min(oldest, m.time);
+            ++id;
+        }
+    });
+    queued.clear();
+    ++queue_version;
+    last = Search{}; // it holds queued ids
+}
+
 History::History(const std::string& path) : impl_(std::make_unique<Impl>(path)) {}
 History::~History() {
-    if (impl_ && impl_->in_batch) sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!impl_) return;
+    if (impl_->in_batch) {
+        sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return;
+    }
+    try {
+        impl_->flush_queue();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rapport: history: %zu queued records not written: %s\n", impl_->queued.size(), e.what());
+    }
 }
+
+void History::set_write_behind(std::size_t max_queued) {
+    impl_->max_queued = max_queued;
+    if (impl_->queued.size() >= std::max<std::size_t>(max_queued, 1)) impl_->flush_queue();
+}
+
+void History::flush() { impl_->flush_queue(); }
 
 History::Similar History::find_similar(const std::string& sender, const Fingerprint& print, std::int64_t since,
                                        std::int64_t until, double min_similarity) const {
@@ -452,6 +559,12 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
     std::set<std::string> recipients;
     std::int64_t prev = 0;
     for (std::int64_t tid : families) {
+        for (const auto& m : im.queued) {
+            if (m.sid != sid || m.tid != tid || m.time < since || m.time > until) continue;
+            ++out.messages;
+            recipients.insert(m.rcpts.begin(), m.rcpts.end());
+        }
+        if (tid >= Impl::kQueuedBase) continue; // only queued members
         Stmt& q = *im.get_family;
         Reset r{q};
         q.bind(1, sid).bind(2, tid).bind(3, since).bind(4, until);
@@ -471,14 +584,54 @@ std::vector<std::string> History::organisations(const std::string& sender, std::
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
-    Reset r{*im.get_orgs};
-    im.get_orgs->bind(1, sid).bind(2, since);
-    while (im.get_orgs->step()) out.push_back(im.get_orgs->text(0));
+    {
+        Reset r{*im.get_orgs};
+        im.get_orgs->bind(1, sid).bind(2, since);
+        while (im.get_orgs->step()) out.push_back(im.get_orgs->text(0));
+    }
+    // Queued records' organisations, merged in order (as if written).
+    bool more = false;
+    for (const auto& m : im.queued) more = more || (m.sid == sid && m.time >= since && !m.orgs.empty());
+    if (more) {
+        std::set<std::string> all(out.begin(), out.end());
+        for (const auto& m : im.queued)
+            if (m.sid == sid && m.time >= since) all.insert(m.orgs.begin(), m.orgs.end());
+        out.assign(all.begin(), all.end());
+    }
     return out;
 }
 
 void History::record(const SentRecord& rec) {
     Impl& im = *impl_;
+    if (im.max_queued > 0 && !im.in_batch) {
+        // Write-behind: queue it (the sender's row is written at once, so
+        // lookups by name work), write the queue when it is full.
+        std::int64_t sid = im.sender_id(rec.sender);
+        if (sid == 0) {
+            im.atomically([&] { sid = im.sender_id_create(rec.sender); });
+            im.sender_ids.emplace(rec.sender, sid);
+        }
+        Impl::Queued m;
+        m.id = im.next_queued++;
+        m.sid = sid;
+        m.time = rec.time;
+        if (rec.print.minhash.size() == kSignatureSize) {
+            im.search(sid, rec.print);
+            m.tid = Impl::best_family(im.last.cands, m.id);
+            m.sig = im.last.sig;
+            m.keys = minhash::band_keys(sid, rec.print);
+        }
+        for (const auto& a : rec.recipients) {
+            std::string addr = lower(a);
+            if (!addr.empty()) m.rcpts.push_back(std::move(addr));
+        }
+        for (const auto& o : rec.organisations)
+            if (!o.empty()) m.orgs.push_back(o);
+        im.queued.push_back(std::move(m));
+        ++im.queue_version;
+        if (im.queued.size() >= im.max_queued) im.flush_queue();
+        return;
+    }
     im.atomically([&] {
         std::int64_t sid = im.sender_id_create(rec.sender);
         const bool has_sig = rec.print.minhash.size() == kSignatureSize;
@@ -513,6 +666,7 @@ void History::record(const SentRecord& rec) {
 
 void History::prune(std::int64_t before) {
     Impl& im = *impl_;
+    if (std::erase_if(im.queued, [&](const Impl::Queued& m) { return m.time < before; }) > 0) ++im.queue_version;
     if (before <= im.oldest_time()) return; // nothing stored before `before`
     im.atomically([&] {
         struct Old {
@@ -537,7 +691,24 @@ void History::prune(std::int64_t before) {
     im.oldest_time();
 }
 
+History::Snapshot::Snapshot(const History& h) : im_(*h.impl_) {
+    // Only from autocommit: inside a batch the reads share its transaction.
+    if (im_.in_snapshot || !sqlite3_get_autocommit(im_.db)) return;
+    im_.begin_read->run(); // deferred: the read lock is taken by the first read
+    im_.in_snapshot = true;
+}
+
+History::Snapshot::~Snapshot() {
+    try {
+        im_.end_snapshot();
+    } catch (...) {
+        // A read-only COMMIT does not fail in practice; nothing to undo.
+    }
+}
+
 void History::begin_batch() {
+    impl_->end_snapshot();
+    impl_->flush_queue();
     if (impl_->in_batch) throw std::logic_error("history: begin_batch() inside a batch");
     // A bulk load touches band pages all over the file: a large page cache
     // keeps them from being spilled into the WAL and read back.

@@ -50,6 +50,8 @@ struct SentRecord {
 };
 
 class History {
+    struct Impl;
+
 public:
     // Opens (creating if needed) the database at `path`; ":memory:" keeps it
     // in memory for one process. Throws std::runtime_error on failure.
@@ -90,6 +92,36 @@ public:
     // Forgets everything sent before `before`.
     void prune(std::int64_t before);
 
+    // Write-behind, off by default: record() queues up to `max_queued`
+    // records in memory and writes them in one transaction when that many
+    // are queued, on flush(), begin_batch() and destruction - one commit
+    // (WAL frames, locks) per `max_queued` messages instead of per message.
+    // This connection's lookups (find_similar, organisations, prune) see
+    // queued records exactly as if written; other connections only once
+    // flushed. A crash loses the queued records (at most max_queued - 1):
+    // the history is a coaching memory, the mail itself is spooled. Call
+    // flush() when idle so that the queue does not wait for the next
+    // message. 0 turns it off (flushing what is queued).
+    void set_write_behind(std::size_t max_queued);
+    void flush();
+
+    // Makes the reads done while it lives (allowed, organisations,
+    // find_similar: a check makes 10-20 statements) share one read
+    // transaction: one snapshot of the file, and its WAL read lock taken
+    // and released once instead of per statement. Writes (record, prune,
+    // allow) end it first. Does nothing inside a batch. Not nestable.
+    //   { History::Snapshot s(history); ...lookups... }  history.record(...);
+    class Snapshot {
+    public:
+        explicit Snapshot(const History& h);
+        ~Snapshot();
+        Snapshot(const Snapshot&) = delete;
+        Snapshot& operator=(const Snapshot&) = delete;
+
+    private:
+        Impl& im_;
+    };
+
     // Groups the record() calls between them into one transaction (bulk
     // import, benchmarks). Without them each record() commits on its own.
     // Not nestable; end_batch() commits.
@@ -97,7 +129,6 @@ public:
     void end_batch();
 
 private:
-    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

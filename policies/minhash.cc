@@ -47,24 +47,45 @@ constexpr auto kSeeds = make_seeds();
 } // namespace
 
 Fingerprint fingerprint(const std::vector<std::string>& words) {
-    using minhash::kShingleWords;
-    Fingerprint fp;
-    if (words.size() < kShingleWords) return fp;
-
     std::vector<std::uint64_t> wh;
     wh.reserve(words.size());
     for (const auto& w : words) wh.push_back(hash_word(w));
+    return minhash::fingerprint_of_hashes(wh);
+}
 
-    // Order matters inside a shingle: h(a b c) != h(c b a).
+namespace minhash {
+
+std::uint64_t word_hash(std::string_view w) { return hash_word(w); }
+
+Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
+    Fingerprint fp;
+    if (wh.size() < kShingleWords) return fp;
+
+    // Order matters inside a shingle: h(a b c) != h(c b a). Each distinct
+    // shingle once (a repeated one cannot change a minimum, but costs
+    // kSignatureSize mixes): an open-addressing set, cheaper than sorting.
+    const std::size_t n = wh.size() - kShingleWords + 1;
+    std::size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    std::vector<std::uint64_t> table(cap, 0); // 0 = free slot; the shingle 0 is tracked apart
+    bool zero = false;
     std::vector<std::uint64_t> shingles;
-    shingles.reserve(wh.size() - kShingleWords + 1);
-    for (std::size_t i = 0; i + kShingleWords <= wh.size(); ++i) {
+    shingles.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
         std::uint64_t h = 0;
         for (std::size_t k = 0; k < kShingleWords; ++k) h = mix64(h ^ wh[i + k]) + k;
-        shingles.push_back(h);
+        if (h == 0) {
+            if (!zero) shingles.push_back(h);
+            zero = true;
+            continue;
+        }
+        std::size_t slot = static_cast<std::size_t>(h) & (cap - 1); // h is well mixed
+        while (table[slot] != 0 && table[slot] != h) slot = (slot + 1) & (cap - 1);
+        if (table[slot] == 0) {
+            table[slot] = h;
+            shingles.push_back(h);
+        }
     }
-    std::sort(shingles.begin(), shingles.end());
-    shingles.erase(std::unique(shingles.begin(), shingles.end()), shingles.end());
 
     fp.minhash.resize(kSignatureSize);
     for (std::size_t s = 0; s < kSignatureSize; ++s) {
@@ -76,6 +97,8 @@ Fingerprint fingerprint(const std::vector<std::string>& words) {
     }
     return fp;
 }
+
+} // namespace minhash
 
 double similarity(const Fingerprint& a, const Fingerprint& b) {
     if (a.empty() || b.empty() || a.minhash.size() != b.minhash.size()) return 0.0;

@@ -24,6 +24,8 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
+#include <vector>
 
 namespace rapport::policies::minhash {
 
@@ -33,6 +35,11 @@ inline constexpr std::size_t kBands = 10;
 // Candidates read per band bucket, newest first.
 inline constexpr int kBucketLimit = 12;
 static_assert(kBands * kRows <= kSignatureSize);
+
+// fingerprint() in two steps, for callers that have the words' hashes
+// without the words (Checker: masked words go straight to hashes).
+std::uint64_t word_hash(std::string_view word);
+Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
 // The band keys of `print` for the account `sender_id`: 32-bit hashes of
 // (sender, band number, band values), so equal keys almost always mean the

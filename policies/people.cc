@@ -6,6 +6,7 @@
 #include <libpsl.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <cctype>
 
 namespace rapport::policies {
@@ -67,8 +68,16 @@ bool is_role_local(std::string_view local) {
 std::string registrable_domain(std::string_view domain) {
     std::string d = lower(domain);
     while (!d.empty() && d.back() == '.') d.pop_back();
+    // libpsl's lookup costs some 9k instructions and a check asks about the
+    // same few domains several times (people, freemail, allow-lists): a
+    // small per-thread memo, emptied when it grows.
+    thread_local std::unordered_map<std::string, std::string> memo;
+    if (auto it = memo.find(d); it != memo.end()) return it->second;
     const char* reg = psl_registrable_domain(psl_builtin(), d.c_str());
-    return reg ? std::string(reg) : d;
+    std::string out = reg ? std::string(reg) : d;
+    if (memo.size() >= 4096) memo.clear();
+    memo.emplace(std::move(d), out);
+    return out;
 }
 
 bool is_freemail(std::string_view domain) {
@@ -170,6 +179,7 @@ TextIndex::TextIndex(std::vector<std::string> words) : words_(std::move(words)),
     first_.reserve(words_.size());
     // Built backwards, so each chain lists positions in text order.
     for (std::size_t i = words_.size(); i-- > 0;) {
+        if (words_[i].size() >= 2) starts_.set(start_bit(words_[i][0], words_[i][1]));
         auto [it, fresh] = first_.try_emplace(words_[i], static_cast<std::uint32_t>(i));
         if (!fresh) {
             next_[i] = it->second;
@@ -194,6 +204,8 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
 bool TextIndex::names_key(std::string_view key) const {
     // The first word of a match is a prefix of the key: try each prefix.
     for (std::size_t l = 1; l <= key.size(); ++l) {
+        // Longer prefixes all start with key[0..1]: no word starts so, none can match.
+        if (l == 2 && !starts_.test(start_bit(key[0], key[1]))) break;
         auto it = first_.find(key.substr(0, l));
         if (it == first_.end()) continue;
         for (std::uint32_t pos = it->second; pos != kNone; pos = next_[pos])

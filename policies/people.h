@@ -16,6 +16,7 @@
 
 #include "mime/message.h"
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -78,8 +79,24 @@ private:
     // First position of each distinct word, and the next position of the
     // same word (kNone at the end): one allocation per distinct word.
     static constexpr std::uint32_t kNone = ~0u;
-    std::unordered_map<std::string_view, std::uint32_t> first_;
+    // Words are short: FNV-1a inline beats std::hash's out-of-line
+    // _Hash_bytes (this index is built over every word of every letter).
+    struct WordHash {
+        std::size_t operator()(std::string_view w) const noexcept {
+            std::uint64_t h = 0xcbf29ce484222325ULL;
+            for (unsigned char c : w) h = (h ^ c) * 0x100000001b3ULL;
+            return static_cast<std::size_t>(h ^ (h >> 29));
+        }
+    };
+    std::unordered_map<std::string_view, std::uint32_t, WordHash> first_;
     std::vector<std::uint32_t> next_;
+    // The first two bytes of the words (hashed into 4096 bits): names_key()
+    // is asked about every organisation written to before, and most start
+    // unlike any word of the letter.
+    std::bitset<4096> starts_;
+    static std::size_t start_bit(char a, char b) {
+        return (static_cast<unsigned char>(a) * 31u + static_cast<unsigned char>(b)) & 4095u;
+    }
 };
 
 } // namespace rapport::policies

@@ -6,6 +6,7 @@
 // (policies/data/placeholder_words.txt) or starts with "insert"/"enter".
 
 #include <algorithm>
+#include <array>
 #include "policies/lexicon.h"
 #include "policies/rules/rule.h"
 
@@ -58,9 +59,18 @@ std::string_view between(std::string_view s, std::size_t open, std::string_view 
 
 } // namespace
 
+// Bytes that can open a placeholder (the cases below). Everything else is
+// skipped with one table lookup: this scans the whole letter.
+constexpr std::array<bool, 256> kOpeners = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : std::string_view("{$*%<[X_")) t[c] = true;
+    return t;
+}();
+
 std::string find_placeholder(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         char c = s[i];
+        if (!kOpeners[static_cast<unsigned char>(c)]) continue;
         std::size_t end = 0;
         if (c == '{' && i + 1 < s.size() && s[i + 1] == '{') {
             auto in = between(s, i + 2, "}}", end);
