@@ -2,6 +2,7 @@
 
 #include "daemon/lib/verdict.h"
 
+#include "daemon/lib/log.h"
 #include "daemon/lib/smtp_protocol.h"
 #include "mime/message.h"
 
@@ -24,7 +25,14 @@ namespace rapport::daemon {
 using policies::Action;
 
 struct VerdictStage::Lane {
-    Lane(const policies::Policy& p, const std::string& path) : policy(p), history(path) {}
+    Lane(const policies::Policy& p, const std::string& path) : policy(p), history(path) {
+        // Up to 4 records are written in one transaction (history.h); the
+        // lane flushes whenever it runs out of work, so only a burst leaves
+        // records unwritten, and a crash loses at most those (the mail
+        // itself is spooled; the history is coaching memory).
+        history.set_write_behind(kWriteBehind);
+    }
+    static constexpr std::size_t kWriteBehind = 4;
     // The checker for a member group's policy (policy.h [groups.NAME]),
     // made on first use; all share this lane's History.
     policies::Checker& checker_for(const std::string& group) {
@@ -82,6 +90,16 @@ VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& hi
                 Judgement j = run(*lane, job.env, job.data, job.record);
                 job.then(std::move(j), std::move(job.env), std::move(job.data));
                 lk.lock();
+                if (lane->jobs.empty()) { // idle: write what is queued, so other connections see it
+                    lk.unlock();
+                    try {
+                        std::lock_guard ck(lane->check_mu);
+                        lane->history.flush();
+                    } catch (const std::exception& e) {
+                        log_line(std::string("warning: history: ") + e.what());
+                    }
+                    lk.lock();
+                }
             }
         });
     }

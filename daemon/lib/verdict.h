@@ -18,6 +18,10 @@
 // rules of their group (policy [groups.NAME], members.h) and joins their own
 // history, whatever From address they used.
 //
+// History writes are grouped (write-behind of 4, flushed whenever a lane is
+// idle): a lane always sees its own records; the analyze endpoint's
+// connection sees them once written, i.e. after a burst at the latest.
+//
 // Only mail that is going to be sent or held joins the sender's history:
 // when the policy can reject at all, the message is first checked without
 // recording and checked again with recording only if it is not rejected
