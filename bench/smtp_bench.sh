@@ -13,7 +13,8 @@
 # Usage: bench/smtp_bench.sh [RAPPORTD]   (default: build/rapportd)
 # Env: MSG_COUNT [2000], MSG_SIZE [20480], SESSIONS [20], WARMUP [100],
 #      BENCH_TMPDIR [/tmp] (must be a real disk for fsync),
-#      SKIP_POSTFIX=1 to run only rapportd. Needs root for the Postfix part.
+#      SKIP_POSTFIX=1 to run only rapportd, RAPPORTD_EXTRA_CONFIG: TOML lines
+#      appended to rapportd's config (diagnostics, e.g. "[spool]\nslots = 2200"). Needs root for the Postfix part.
 set -euo pipefail
 export LC_ALL=C
 
@@ -55,6 +56,7 @@ cat >"$WORK/rapportd.toml" <<EOT
 max_connections = 1000
 [relay]
 workers = 8
+${RAPPORTD_EXTRA_CONFIG:-}
 EOT
 # smtp-source's filler lines ("1XXXX...") read as an unfilled placeholder,
 # which the default policy holds; as "warn" every message still runs the full

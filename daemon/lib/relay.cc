@@ -2,6 +2,8 @@
 
 #include "daemon/lib/relay.h"
 
+#include "daemon/lib/log.h"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -303,6 +305,7 @@ std::size_t Relay::backlog() {
 }
 
 void Relay::worker() {
+    lower_this_threads_priority(); // behind the 250s (log.h)
     SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname, &stopping_);
     std::unique_lock lk(mu_);
     while (!stop_) {

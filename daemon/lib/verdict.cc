@@ -16,9 +16,6 @@
 #include <map>
 #include <thread>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace rapport::daemon {
 
@@ -78,7 +75,7 @@ VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& hi
             // Checks are background work once the message is on disk: let the
             // network and spool threads (the 250s) preempt them. Linux applies
             // nice per thread.
-            ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+            lower_this_threads_priority();
             std::unique_lock lk(lane->mu);
             for (;;) {
                 lane->cv.wait(lk, [&] { return lane->stopping || !lane->jobs.empty(); });
