@@ -73,6 +73,10 @@ std::optional<Path> parse_path(std::string_view arg, std::string_view keyword, s
     if (!addr.empty() && addr.front() == '@') {
         auto colon = addr.find(':');
         if (colon == std::string_view::npos) return fail("bad source route");
+        // A route is "@host,@host:", never quoted: a colon after a quote may
+        // be inside a quoted local part, and cutting there leaves a stray
+        // quote or '<' in the address (<@a"<:<b@c"> gave `<b@c"`).
+        if (addr.substr(0, colon).find('"') != std::string_view::npos) return fail("bad source route");
         addr = addr.substr(colon + 1);
         // "@a:@b:c@d" is no route list ("@a,@b:c@d" is): stripping once leaves
         // "@b:c@d", which the next hop would strip again to another mailbox.

@@ -53,6 +53,17 @@ TEST(ParsePath, RefusesARouteLeftAfterStripping) {
     EXPECT_FALSE(parse_path("TO:@a:@b:c@d", "TO"));
 }
 
+// Found by tests/fuzz/smtp_fuzz: the route was cut at the first colon even
+// inside a quoted string, so <@a"<:<b@c"> gave the address `<b@c"` (a stray
+// '<' and an unclosed quote), which plausible_mailbox took.
+TEST(ParsePath, RefusesAQuotedRoute) {
+    std::string why;
+    EXPECT_FALSE(parse_path("TO:<@a\"<:<b@c\">", "TO", &why));
+    EXPECT_EQ(why, "bad source route");
+    EXPECT_FALSE(parse_path("TO:<@a\"b:c\"@d>", "TO"));
+    EXPECT_EQ(parse_path("TO:<@a:\"b:c\"@d>", "TO")->address, "\"b:c\"@d");
+}
+
 TEST(PlausibleMailbox, Basics) {
     EXPECT_TRUE(plausible_mailbox("a@b.org"));
     EXPECT_TRUE(plausible_mailbox("Postmaster"));
