@@ -73,7 +73,14 @@ std::optional<Path> parse_path(std::string_view arg, std::string_view keyword, s
     if (!addr.empty() && addr.front() == '@') {
         auto colon = addr.find(':');
         if (colon == std::string_view::npos) return fail("bad source route");
+        // A route is "@host,@host:", never quoted: a colon after a quote may
+        // be inside a quoted local part, and cutting there leaves a stray
+        // quote or '<' in the address (<@a"<:<b@c"> gave `<b@c"`).
+        if (addr.substr(0, colon).find('"') != std::string_view::npos) return fail("bad source route");
         addr = addr.substr(colon + 1);
+        // "@a:@b:c@d" is no route list ("@a,@b:c@d" is): stripping once leaves
+        // "@b:c@d", which the next hop would strip again to another mailbox.
+        if (!addr.empty() && addr.front() == '@') return fail("bad source route");
     }
     for (char c : addr)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return fail("control character in address");
@@ -96,16 +103,28 @@ std::optional<Path> parse_path(std::string_view arg, std::string_view keyword, s
 
 bool plausible_mailbox(std::string_view addr) {
     if (addr.empty() || addr.size() > 254) return false;
-    for (char c : addr)
+    // A leading quoted local part ("a b"@c) ends at its closing quote; one
+    // that never closes is no mailbox.
+    std::size_t quoted_end = 0;
+    if (addr.front() == '"') {
+        std::size_t i = 1;
+        while (i < addr.size() && addr[i] != '"') i += addr[i] == '\\' ? 2 : 1;
+        if (i >= addr.size()) return false;
+        quoted_end = i + 1;
+    }
+    for (std::size_t i = 0; i < addr.size(); ++i) {
+        char c = addr[i];
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
             if (c != ' ') return false;
-            // A space only inside a quoted local part.
-            if (addr.front() != '"') return false;
+            // A space only inside the quoted local part, not after it ("a" b@c).
+            if (i >= quoted_end) return false;
         }
+    }
     // RFC 5321 4.5.1: "postmaster" without a domain must be accepted.
     if (upper(addr) == "POSTMASTER") return true;
+    // The domain follows the local part: the '@' of "a@b"@c is not it.
     auto at = addr.rfind('@');
-    return at != std::string_view::npos && at > 0 && at + 1 < addr.size();
+    return at != std::string_view::npos && at > 0 && at >= quoted_end && at + 1 < addr.size();
 }
 
 DataReader::DataReader(std::size_t max_size, std::size_t max_line)

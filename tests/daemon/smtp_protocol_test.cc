@@ -42,6 +42,28 @@ TEST(ParsePath, RefusesControlCharactersAndBadSyntax) {
     EXPECT_FALSE(parse_path("FROM:<a\x01@b>", "FROM"));
 }
 
+// Found by tests/fuzz/smtp_fuzz: "@a:@b:c@d" came out as "@b:c@d", still a
+// source route, so the proxy checked one recipient and the next hop, which
+// strips it, delivered to another (c@d).
+TEST(ParsePath, RefusesARouteLeftAfterStripping) {
+    EXPECT_EQ(parse_path("TO:<@a,@b:c@d>", "TO")->address, "c@d");
+    std::string why;
+    EXPECT_FALSE(parse_path("TO:<@a:@b:c@d>", "TO", &why));
+    EXPECT_EQ(why, "bad source route");
+    EXPECT_FALSE(parse_path("TO:@a:@b:c@d", "TO"));
+}
+
+// Found by tests/fuzz/smtp_fuzz: the route was cut at the first colon even
+// inside a quoted string, so <@a"<:<b@c"> gave the address `<b@c"` (a stray
+// '<' and an unclosed quote), which plausible_mailbox took.
+TEST(ParsePath, RefusesAQuotedRoute) {
+    std::string why;
+    EXPECT_FALSE(parse_path("TO:<@a\"<:<b@c\">", "TO", &why));
+    EXPECT_EQ(why, "bad source route");
+    EXPECT_FALSE(parse_path("TO:<@a\"b:c\"@d>", "TO"));
+    EXPECT_EQ(parse_path("TO:<@a:\"b:c\"@d>", "TO")->address, "\"b:c\"@d");
+}
+
 TEST(PlausibleMailbox, Basics) {
     EXPECT_TRUE(plausible_mailbox("a@b.org"));
     EXPECT_TRUE(plausible_mailbox("Postmaster"));
@@ -49,6 +71,20 @@ TEST(PlausibleMailbox, Basics) {
     EXPECT_FALSE(plausible_mailbox("@b"));
     EXPECT_FALSE(plausible_mailbox("nodomain"));
     EXPECT_FALSE(plausible_mailbox("a b@c"));
+}
+
+// Found by tests/fuzz/smtp_fuzz: any address starting with a quote was let
+// through with spaces anywhere, e.g. RCPT TO:<"a" b@c> or <"a"@b c>.
+TEST(PlausibleMailbox, SpacesOnlyInsideTheQuotedLocalPart) {
+    EXPECT_TRUE(plausible_mailbox("\"a b\"@example.org"));
+    EXPECT_TRUE(plausible_mailbox("\"a\\\" b\"@example.org")); // "a\" b"@example.org
+    EXPECT_FALSE(plausible_mailbox("\"a\" b@example.org"));
+    EXPECT_FALSE(plausible_mailbox("\"a\"@example .org"));
+    EXPECT_FALSE(plausible_mailbox("\"a b@example.org"));     // the quote never closes
+    EXPECT_FALSE(plausible_mailbox("\"a@example.org\""));    // no domain after the quoted part
+    auto p = parse_path("TO:<\"a\" b@example.org>", "TO");
+    ASSERT_TRUE(p);
+    EXPECT_FALSE(plausible_mailbox(p->address));
 }
 
 static DataReader read_all(std::string_view in, std::size_t max = 1 << 20, std::size_t line = 1000) {
