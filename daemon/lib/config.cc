@@ -198,6 +198,12 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
 
 } // namespace
 
+void own_like_state_dir(int fd, const std::string& state_dir) {
+    struct stat dir{};
+    if (::geteuid() == 0 && ::stat(state_dir.c_str(), &dir) == 0 && dir.st_uid != 0)
+        (void)::fchown(fd, dir.st_uid, dir.st_gid);
+}
+
 std::string refuse_to_listen(const Config& c, bool have_members) {
     if (!is_loopback_host(c.http.host))
         return "refusing to serve the HTTP API on " + c.http.str() +

@@ -97,6 +97,7 @@ std::string load_or_create_token(const std::string& state_dir) {
     std::string tmp = path + ".tmp";
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+    own_like_state_dir(fd, state_dir); // `sudo rapportctl member token` before the first start
     std::string line = token + "\n";
     bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
     ::close(fd);

@@ -2,7 +2,8 @@
 
 #include "daemon/lib/members.h"
 
-#include "daemon/lib/hold.h" // hmac_hex, same_secret
+#include "daemon/lib/config.h" // own_like_state_dir
+#include "daemon/lib/hold.h"   // hmac_hex, same_secret
 #include "daemon/lib/sqlite_stmt.h"
 
 #include <sodium.h>
@@ -88,9 +89,7 @@ Members::Members(const std::string& state_dir) {
     // journal files the database's owner itself.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) {
-        struct stat dir{};
-        if (::geteuid() == 0 && ::stat(state_dir.c_str(), &dir) == 0 && dir.st_uid != 0)
-            (void)::fchown(fd, dir.st_uid, dir.st_gid);
+        own_like_state_dir(fd, state_dir);
         ::close(fd);
     }
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,

@@ -2,12 +2,15 @@
 
 #include "daemon/lib/members.h"
 
+#include "daemon/lib/hold.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace rapport::daemon;
 
@@ -126,4 +129,29 @@ TEST(Members, AddOnTokensAreDerivedAndRevocable) {
         EXPECT_FALSE(m.by_token(junk, kToken).has_value()) << junk;
     m.remove("ben.okafor@club.example");
     EXPECT_FALSE(m.by_token(t2, kToken).has_value());
+}
+
+// `sudo rapportctl member add/token` before or beside a daemon running as
+// its own user: the files root creates belong to the state directory's owner.
+TEST(Members, FilesRootCreatesBelongToTheStateDirsOwner) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    std::string st = temp_state();
+    ASSERT_EQ(::chown(st.c_str(), 65534, 65534), 0); // as a service user's StateDirectory
+    {
+        Members m(st);
+        m.add("amira", "amira-pass-1", "", Role::member);
+        m.issue_token("amira", load_or_create_token(st));
+    }
+    for (const char* f : {"/members.db", "/api-token"}) {
+        struct stat sb{};
+        ASSERT_EQ(::stat((st + f).c_str(), &sb), 0) << f;
+        EXPECT_EQ(sb.st_uid, 65534u) << f;
+        EXPECT_EQ(sb.st_mode & 0777, 0600u) << f;
+    }
+    // Root's own state directory: root keeps its files.
+    std::string mine = temp_state();
+    Members(mine).add("ben", "ben-pass-22", "", Role::member);
+    struct stat sb{};
+    ASSERT_EQ(::stat((mine + "/members.db").c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_uid, 0u);
 }
