@@ -70,10 +70,14 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         log("fatal: " + why);
         return 2;
     }
-    for (const auto& m : members.list())
-        if (!m.group.empty() && !policy.has_group(m.group))
-            log("warning: member " + m.name + " is in group \"" + m.group + "\", which the policy does not define; "
-                "their mail is checked with the main rules");
+    // A typo in a member's group would quietly give them the main rules.
+    auto warn_unknown_groups = [&members, log](const rapport::policies::Policy& p) {
+        for (const auto& m : members.list())
+            if (!m.group.empty() && !p.has_group(m.group))
+                log("warning: member " + m.name + " is in group \"" + m.group +
+                    "\", which the policy does not define; their mail is checked with the main rules");
+    };
+    warn_unknown_groups(policy);
 
     auto cert = rd::ensure_certificate(cfg.state_dir, cfg.tls_cert, cfg.tls_key, cfg.hostname);
     if (cert.generated) log("generated a self-signed TLS certificate in " + cert.cert);
@@ -175,6 +179,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
                     verdict.set_policy(p);
                     api.set_policy(p);
                     log("reload: policy " + cfg.policy_file + " loaded");
+                    warn_unknown_groups(p);
                 } catch (const std::exception& e) {
                     log(std::string("error: reload: policy: ") + e.what() + "; keeping the previous policy");
                 }

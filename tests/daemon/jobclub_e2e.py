@@ -129,7 +129,11 @@ def case_members(w):
     # Members exist before the daemon starts ...
     ctl(d.state, "member", "add", "amira", "--password-stdin", stdin="amira-pass-1\n")
     ctl(d.state, "member", "add", "Ben.Okafor@club.example", "--password-stdin", stdin="ben-pass-22\n")
+    ctl(d.state, "member", "add", "dana", "--group", "nwe", "--password-stdin", stdin="dana-pass-4444\n")
     d.start()
+    # A group the policy does not define is pointed out (dana gets the main rules).
+    assert 'warning: member dana is in group "nwe", which the policy does not define' in d.log(), d.log()
+    ctl(d.state, "member", "remove", "dana")
     try:
         # ... and one is added while it runs: no restart needed.
         ctl(d.state, "member", "add", "chen", "--group", "new", "--password-stdin", stdin="chen-pass-333\n")
