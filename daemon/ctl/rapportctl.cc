@@ -2,6 +2,8 @@
 //
 //   rapportctl check [--state DIR] [--policy FILE] [--json] FILE.eml...
 //   rapportctl inspect [--json] FILE.eml
+//   rapportctl held|token|open ...     held mail, through the daemon's API (held.cc)
+//   rapportctl member ...              a job club's members (member.cc)
 //
 // `check` processes the files in the order given, as if one person sent
 // them one after another (SPEC.md "The offline checker"): the sending
