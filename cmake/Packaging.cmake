@@ -73,6 +73,10 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON) # RelWithDebInfo binaries are ~70 MB with their debug info
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Besides the libraries: the units' ExecReload runs /bin/kill, which Debian
+# ships in procps; a minimal system lacks it and `systemctl reload` fails
+# (seen in a debootstrapped bookworm booted with systemd-nspawn).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/systemd/debian/conffiles

@@ -19,6 +19,7 @@ test_pkgs=(
   thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
   systemd dpkg-dev      # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
+  debootstrap systemd-container  # tests/systemd/nspawn_test.sh: the .deb under a real systemd
 )
 
 want=("${build_pkgs[@]}")

@@ -49,6 +49,7 @@ echo "Depends: $depends"
 check 'grep -q "libsystemd0" <<<"$depends"' "Depends lacks libsystemd0 (shlibdeps)"
 check 'grep -q "libcurl3-gnutls" <<<"$depends"' "Depends lacks libcurl3-gnutls (shlibdeps)"
 check 'grep -q "libc6" <<<"$depends"' "Depends lacks libc6"
+check 'grep -q "procps" <<<"$depends"' "Depends lacks procps (/bin/kill for ExecReload)"
 for s in postinst prerm postrm conffiles; do
   check 'grep -qw "$s" <<<"$info"' "control member $s missing"
 done
