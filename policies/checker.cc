@@ -174,4 +174,16 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
     return verdict;
 }
 
+Checker& GroupCheckers::for_group(const std::string& group) {
+    const std::string key = policy_.has_group(group) ? group : std::string();
+    auto& c = checkers_[key];
+    if (!c) c = std::make_unique<Checker>(policy_.for_group(key), history_);
+    return *c;
+}
+
+void GroupCheckers::set_policy(Policy p) {
+    policy_ = std::move(p);
+    checkers_.clear();
+}
+
 } // namespace rapport::policies

@@ -17,6 +17,8 @@
 #include "policies/policy.h"
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,23 @@ public:
 private:
     Policy policy_;
     History& history_;
+};
+
+// One Checker per member group of a policy ([groups.NAME], policy.h), made
+// on first use and all sharing one History: the daemon's verdict lanes and
+// its analyze endpoint check each job club member with their group's rules.
+// A group the policy does not name gets the main rules. Not thread-safe.
+class GroupCheckers {
+public:
+    GroupCheckers(Policy policy, History& history) : policy_(std::move(policy)), history_(history) {}
+    Checker& for_group(const std::string& group);
+    // A reloaded policy: the checkers are made again from it, group by group.
+    void set_policy(Policy p);
+
+private:
+    Policy policy_;
+    History& history_;
+    std::map<std::string, std::unique_ptr<Checker>> checkers_; // by group; "" = the main rules
 };
 
 } // namespace rapport::policies

@@ -224,16 +224,10 @@ struct HttpApi::Ctx {
 
 HttpApi::HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log,
                  const Members* members)
-    : cfg_(cfg), q_(q), holds_(holds), log_(std::move(log)), policy_(policy), members_(members) {
-    history_ = std::make_unique<policies::History>(cfg.state_dir + "/history.db");
+    : cfg_(cfg), q_(q), holds_(holds), log_(std::move(log)),
+      history_(std::make_unique<policies::History>(cfg.state_dir + "/history.db")), checkers_(policy, *history_),
+      members_(members) {
     set_port(cfg.http.port);
-}
-
-policies::Checker& HttpApi::checker_for(const std::string& group) {
-    const std::string key = policy_.has_group(group) ? group : std::string();
-    auto& c = checkers_[key];
-    if (!c) c = std::make_unique<policies::Checker>(policy_.for_group(key), *history_);
-    return *c;
 }
 
 bool HttpApi::may_see(const Ctx& c, const Queue::Record& r) const { return c.adviser || r.account == c.member; }
@@ -682,12 +676,9 @@ HttpResponse HttpApi::analyze(Ctx& c) {
     }
     {
         std::lock_guard lk(policy_mu_);
-        if (next_policy_) { // reloaded since the last draft: checkers are made again from it
-            policy_ = *std::exchange(next_policy_, nullptr);
-            checkers_.clear();
-        }
+        if (next_policy_) checkers_.set_policy(*std::exchange(next_policy_, nullptr)); // reloaded since the last draft
     }
-    policies::Verdict verdict = checker_for(group).check(m, ctx);
+    policies::Verdict verdict = checkers_.for_group(group).check(m, ctx);
     ++analyzed_;
     json findings = json::array();
     for (const auto& f : verdict.findings)

@@ -107,7 +107,6 @@ private:
     HttpResponse member_login(Ctx& c); // POST /api/v1/login
     HttpResponse me(Ctx& c);
     bool may_see(const Ctx& c, const Queue::Record& r) const;
-    policies::Checker& checker_for(const std::string& group);
     HttpResponse asset(Ctx& c, std::string name);
     bool host_ok(std::string_view host) const;
     bool same_origin(std::string_view origin) const;
@@ -121,11 +120,10 @@ private:
     std::uint16_t port_ = 0;
     // Analyze: checkers of its own (one per member group), reading the
     // shared history, never recording.
-    policies::Policy policy_; // replaced after a reload (set_policy)
     std::unique_ptr<policies::History> history_;
-    std::map<std::string, std::unique_ptr<policies::Checker>> checkers_; // by group
+    policies::GroupCheckers checkers_;
     std::mutex policy_mu_;                                // guards next_policy_
-    std::shared_ptr<const policies::Policy> next_policy_; // reloaded (SIGHUP), not yet in policy_
+    std::shared_ptr<const policies::Policy> next_policy_; // reloaded (SIGHUP), not yet in checkers_
     const Members* members_;
     struct Session {
         std::int64_t expires = 0;

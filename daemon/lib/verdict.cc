@@ -22,7 +22,7 @@ namespace rapport::daemon {
 using policies::Action;
 
 struct VerdictStage::Lane {
-    Lane(const policies::Policy& p, const std::string& path) : policy(p), history(path) {
+    Lane(const policies::Policy& p, const std::string& path) : history(path), checkers(p, history) {
         // Up to 4 records are written in one transaction (history.h); the
         // lane flushes whenever it runs out of work, so only a burst leaves
         // records unwritten, and a crash loses at most those (the mail
@@ -30,14 +30,6 @@ struct VerdictStage::Lane {
         history.set_write_behind(kWriteBehind);
     }
     static constexpr std::size_t kWriteBehind = 4;
-    // The checker for a member group's policy (policy.h [groups.NAME]),
-    // made on first use; all share this lane's History.
-    policies::Checker& checker_for(const std::string& group) {
-        const std::string key = policy.has_group(group) ? group : std::string();
-        auto& c = checkers[key];
-        if (!c) c = std::make_unique<policies::Checker>(policy.for_group(key), history);
-        return *c;
-    }
     struct Job {
         Envelope env;
         std::string data;
@@ -46,10 +38,9 @@ struct VerdictStage::Lane {
         std::function<std::string()> load;
     };
     std::mutex check_mu; // one check at a time on this lane's History
-    policies::Policy policy; // replaced after a reload (set_policy), under check_mu
     policies::History history;
-    std::map<std::string, std::unique_ptr<policies::Checker>> checkers; // by group, under check_mu
-    unsigned policy_generation = 0; // of the policy the checkers hold (under check_mu)
+    policies::GroupCheckers checkers;  // one per member group, under check_mu
+    unsigned policy_generation = 0;    // of the policy the checkers hold (under check_mu)
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Job> jobs;
@@ -163,11 +154,10 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
             std::lock_guard lk(lane.check_mu);
             if (lane.policy_generation != policy_generation_.load()) {
                 std::lock_guard plk(policy_mu_);
-                lane.policy = *next_policy_;
-                lane.checkers.clear(); // made again from the new policy, group by group
+                lane.checkers.set_policy(*next_policy_);
                 lane.policy_generation = policy_generation_.load();
             }
-            policies::Checker& checker_ = lane.checker_for(group);
+            policies::Checker& checker_ = lane.checkers.for_group(group);
             if (record && can_reject_) {
                 ctx.record = false;
                 v = checker_.check(msg, ctx);
