@@ -2,10 +2,6 @@
 
 #include "daemon/lib/log.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <sys/stat.h>
 
 #include <chrono>
@@ -65,10 +61,6 @@ void log_at(Level level, const std::string& msg) {
     std::lock_guard lk(mu);
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
-}
-
-void lower_this_threads_priority() {
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
 }
 
 } // namespace rapport::daemon

@@ -25,10 +25,4 @@ void log_line(const std::string& msg); // level from the prefix
 // A separate name, not an overload: `LogFn f = log_line;` must stay unambiguous.
 void log_at(Level level, const std::string& msg);
 
-// Background work (checks, relay, slot making) runs at nice 10 so that
-// the network thread and the spool writers - the path to every 250 - win
-// the CPU on a busy machine. Linux applies nice per thread; a refusal
-// (seccomp, rlimits) is harmless and ignored.
-void lower_this_threads_priority();
-
 } // namespace rapport::daemon

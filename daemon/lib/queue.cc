@@ -3,7 +3,7 @@
 
 #include "daemon/lib/queue.h"
 
-#include "daemon/lib/log.h"
+#include "daemon/lib/background.h"
 
 #include "daemon/lib/sqlite_stmt.h"
 
@@ -338,7 +338,7 @@ bool Queue::is_free_slot(const std::string& id) const {
 // fresh id), else new zero-filled files. One directory fsync per batch
 // makes the names durable before any slot is handed out.
 void Queue::slot_maker() {
-    lower_this_threads_priority(); // behind the 250s (log.h)
+    lower_this_threads_priority(); // behind the 250s
     std::vector<char> zeros(slot_size_, 0);
     std::unique_lock lk(slots_mu_);
     while (!slots_stop_) {

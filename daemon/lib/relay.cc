@@ -2,7 +2,7 @@
 
 #include "daemon/lib/relay.h"
 
-#include "daemon/lib/log.h"
+#include "daemon/lib/background.h"
 
 #include <curl/curl.h>
 
@@ -305,7 +305,7 @@ std::size_t Relay::backlog() {
 }
 
 void Relay::worker() {
-    lower_this_threads_priority(); // behind the 250s (log.h)
+    lower_this_threads_priority(); // behind the 250s
     SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname, &stopping_);
     std::unique_lock lk(mu_);
     while (!stop_) {

@@ -2,6 +2,7 @@
 
 #include "daemon/lib/verdict.h"
 
+#include "daemon/lib/background.h"
 #include "daemon/lib/log.h"
 #include "daemon/lib/smtp_protocol.h"
 #include "mime/message.h"
