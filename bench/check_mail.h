@@ -3,6 +3,7 @@
 #pragma once
 
 #include "policies/history.h"
+#include "qp_lines.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -17,18 +18,6 @@ namespace check_mail {
 constexpr std::int64_t kNow = 1741000000; // early March 2025
 constexpr int kSenders = 1000;
 constexpr int kPerSender = 100;
-
-inline std::string qp(const std::string& text) {
-    std::string out;
-    std::size_t col = 0;
-    for (char c : text) {
-        if (c == '\n') { out += "\r\n"; col = 0; continue; }
-        if (col >= 72) { out += "=\r\n"; col = 0; }
-        out += c;
-        ++col;
-    }
-    return out;
-}
 
 // The typical case spreads the timed messages over the 1000 senders already
 // in history (each then has ~100 messages in its window, like the rest); a
@@ -79,8 +68,8 @@ inline std::string application(int variant, bool same_letter = false) {
            "To: " + first + " Ward <" + first + ".ward@pellham" + std::to_string(variant) + ".co.uk>\r\n"
            "Content-Type: multipart/alternative; boundary=\"b0\"\r\n\r\n--b0\r\n"
            "Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
-           qp(plain) + "\r\n--b0\r\nContent-Type: text/html; charset=\"UTF-8\"\r\n"
-           "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(html) + "\r\n--b0--\r\n";
+           qp_lines(plain) + "\r\n--b0\r\nContent-Type: text/html; charset=\"UTF-8\"\r\n"
+           "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp_lines(html) + "\r\n--b0--\r\n";
 }
 
 // 100k messages of 1000 senders (one of them ours) with unrelated texts,

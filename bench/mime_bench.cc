@@ -18,21 +18,9 @@
 #include <mimetic/mimetic.h>
 
 #include "mime/message.h"
+#include "qp_lines.h"
 
 namespace {
-
-std::string qp_lines(const std::string& text) {
-    // Soft-break every 72 characters, like a client does.
-    std::string out;
-    std::size_t col = 0;
-    for (char c : text) {
-        if (c == '\n') { out += "\r\n"; col = 0; continue; }
-        if (col >= 72) { out += "=\r\n"; col = 0; }
-        out += c;
-        ++col;
-    }
-    return out;
-}
 
 std::string typical_mail() {
     std::string para =
