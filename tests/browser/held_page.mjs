@@ -3,31 +3,15 @@
 //   node held_page.mjs LOGIN_URL SCREENSHOT_DIR PROFILE_DIR
 //
 // Started by tests/http/http_e2e.py (case "browser"), which runs rapportd and
-// an upstream and holds two messages. Uses Debian's chromium (the machine
-// cannot download Playwright's browsers) through playwright-core, found in
-// $RAPPORT_NODE_MODULES. Logs in with the one-time link, checks the list and
-// a message's findings, works the page with the keyboard only, presses
-// "Send anyway" twice quickly, and prints {"released": ID, "screenshots": [...]}.
-import { createRequire } from "node:module";
-import fs from "node:fs";
+// an upstream and holds two messages. Uses Debian's chromium (chromium.mjs).
+// Logs in with the one-time link, checks the list and a message's findings,
+// works the page with the keyboard only, presses "Send anyway" twice quickly, and prints {"released": ID, "screenshots": [...]}.
 import path from "node:path";
 import assert from "node:assert/strict";
-
-const require = createRequire(path.join(process.env.RAPPORT_NODE_MODULES || "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
+import { launch } from "./chromium.mjs";
 
 const [url, shotDir, profile] = process.argv.slice(2);
-fs.rmSync(profile, { recursive: true, force: true });
-fs.mkdirSync(profile, { recursive: true });
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1366, height: 860 },
-  timeout: 60000,
-});
+const context = await launch(profile);
 const shots = [];
 const errors = [];
 try {

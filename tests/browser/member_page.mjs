@@ -6,26 +6,12 @@
 // rapportd where two members each have one held message. A member signs in
 // with their password and sees only their own; the adviser sees both, whose
 // each is, and the per-member summary. Prints {"ok": true, "screenshots": [...]}.
-import { createRequire } from "node:module";
-import fs from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
-
-const require = createRequire(path.join(process.env.RAPPORT_NODE_MODULES || "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
+import { launch } from "./chromium.mjs";
 
 const [base, shotDir, profile, member, memberPw, adviser, adviserPw] = process.argv.slice(2);
-fs.rmSync(profile, { recursive: true, force: true });
-fs.mkdirSync(profile, { recursive: true });
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1366, height: 860 },
-  timeout: 60000,
-});
+const context = await launch(profile);
 const shots = [];
 const errors = [];
 
