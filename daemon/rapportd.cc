@@ -158,7 +158,10 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
 
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
-        return listening + ", " + std::to_string(queue.rows_with_status(rd::Status::held).size()) + " held";
+        std::int64_t held = 0;
+        for (const auto& [status, n] : queue.status_counts())
+            if (status == "held") held = n;
+        return listening + ", " + std::to_string(held) + " held";
     };
     rd::sd::Watchdog watchdog(io);
     if (auto period = watchdog.start(); period.count())
