@@ -14,7 +14,7 @@
 # Env: MSG_COUNT [2000], MSG_SIZE [20480], SESSIONS [20], WARMUP [100],
 #      BENCH_TMPDIR [/tmp] (must be a real disk for fsync),
 #      SKIP_POSTFIX=1 to run only rapportd, RAPPORTD_EXTRA_CONFIG: TOML lines
-#      appended to rapportd's config (diagnostics, e.g. "[spool]\nslots = 2200"). Needs root for the Postfix part.
+#      appended to rapportd's config (diagnostics, e.g. "[spool]\nmax_segments = 64"). Needs root for the Postfix part.
 set -euo pipefail
 export LC_ALL=C
 
@@ -72,8 +72,8 @@ RD_PID=$!
 for i in $(seq 100); do [ -s "$WORK/state/smtp-address" ] && break; sleep 0.1; done
 [ -s "$WORK/state/smtp-address" ] || { cat "$WORK/rapportd.log" >&2; die "rapportd did not start"; }
 RD_PORT=$(cut -d: -f2 "$WORK/state/smtp-address")
-# A running daemon has its preallocated spool slots ready; wait for the first fill.
-for i in $(seq 600); do grep -q "slots ready" "$WORK/rapportd.log" && break; sleep 0.1; done
+# A running daemon has its spool log segments ready; wait for the first ones.
+for i in $(seq 600); do grep -q "spool: log ready" "$WORK/rapportd.log" && break; sleep 0.1; done
 
 source_run() {   # $1 = port, $2 = count
     smtp-source -s "$SESSIONS" -l "$MSG_SIZE" -m "$2" -d -c -f sender@example.org -t rcpt@example.net \

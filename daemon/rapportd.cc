@@ -112,12 +112,16 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     intake.on_held = [&holds](const std::string& id, const rd::Envelope& env, const rd::Judgement& j) {
         holds.held(id, env, j);
     };
+    // Before recovery, which must see the messages the log holds. Its first
+    // segments are not waited for: mail is accepted at once (plain spool
+    // files until then).
+    queue.enable_log({cfg.segment_size, cfg.ready_segments, cfg.max_segments, std::chrono::seconds(30),
+                      std::max(1u, cfg.spool_threads)},
+                     [log, n = cfg.ready_segments, size = cfg.segment_size] {
+                         log("spool: log ready (" + std::to_string(n) + " segments of " +
+                             std::to_string(size >> 10) + " KiB)");
+                     });
     intake.recover();
-    // Only after recovery: it removes spool files that have no row, and a
-    // ready slot has none.
-    // Not waited for: mail is accepted at once (plain spool files until then).
-    queue.enable_slots(cfg.slot_size, cfg.slots,
-                       [log, n = cfg.slots] { log("spool: " + std::to_string(n) + " slots ready"); });
     if (relay) relay->start();
 
     asio::io_context io(1);

@@ -1,6 +1,6 @@
 // background.h - threads whose work can wait behind the replies.
 //
-// Background work (checks, relay, slot making) runs at nice 10 so that the
+// Background work (checks, relay, spool log segments) runs at nice 10 so that the
 // network thread and the spool writers - the path to every 250 - win the
 // CPU on a busy machine. Linux applies nice per thread; a refusal (seccomp,
 // rlimits) is harmless and ignored.

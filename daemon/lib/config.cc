@@ -132,9 +132,11 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "file", "policy", c.policy_file);
     }
     if (auto t = sub(root, "spool")) {
-        only_keys(*t, "spool", {"threads", "check_lanes", "max_backlog", "slot_size", "slots"});
-        get(*t, "slot_size", "spool", c.slot_size);
-        get(*t, "slots", "spool", c.slots);
+        only_keys(*t, "spool",
+                  {"threads", "check_lanes", "max_backlog", "segment_size", "ready_segments", "max_segments"});
+        get(*t, "segment_size", "spool", c.segment_size);
+        get(*t, "ready_segments", "spool", c.ready_segments);
+        get(*t, "max_segments", "spool", c.max_segments);
         get(*t, "max_backlog", "spool", c.max_backlog);
         get(*t, "threads", "spool", c.spool_threads);
         get(*t, "check_lanes", "spool", c.check_lanes);

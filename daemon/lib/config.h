@@ -94,8 +94,15 @@ struct Config {
     unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)
     unsigned check_lanes = 0;      // parallel policy checks (CPU-bound); 0: one per core
     std::size_t max_backlog = 20000; // messages acknowledged but not yet judged (see intake.h)
-    std::size_t slot_size = 64 * 1024; // preallocated spool files (queue.h); 0: off
-    std::size_t slots = 256;           // ready slots kept (a burst this big gets the fast path)
+    // The spool log (spool_log.h): preallocated segment files messages are
+    // appended to before the 250. segment_size 0 turns it off.
+    // Each spool thread appends to a segment of its own (spool_threads of
+    // them in use), plus ready_segments kept empty: (8 + 4) x 2 MiB = 24 MiB
+    // of disk by default. It grows under a burst up to max_segments (256 MiB)
+    // and shrinks back once idle. A message larger than a segment gets a file.
+    std::size_t segment_size = 2u << 20;
+    std::size_t ready_segments = 4;
+    std::size_t max_segments = 128;
     std::string config_file;       // for messages
     bool capture() const { return upstream.url.empty(); }
 };

@@ -450,7 +450,7 @@ HttpResponse HttpApi::route(Ctx& c) {
 
 namespace {
 // Statuses whose spool copy is kept; for the others the file is gone or
-// being recycled (queue.h spool slots) and must not be read.
+// about to be (and a reused spool log segment may hold anything there).
 bool keeps_copy(Status s) {
     return s == Status::held || s == Status::expired || s == Status::queued || s == Status::captured;
 }

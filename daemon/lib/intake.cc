@@ -115,11 +115,6 @@ void Intake::recover() {
     for (const auto& id : q_.spool_ids()) {
         ++n;
         auto row = q_.row(id);
-        if (!row && q_.is_free_slot(id)) { // an unused slot of the last run
-            q_.remove_spool(id);
-            --n;
-            continue;
-        }
         if (!row) {
             auto msg = q_.read_spool(id);
             if (!msg) {

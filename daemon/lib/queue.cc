@@ -133,17 +133,7 @@ Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir +
 }
 
 Queue::~Queue() {
-    {
-        std::lock_guard lk(slots_mu_);
-        slots_stop_ = true;
-    }
-    slots_cv_.notify_all();
-    if (slot_thread_.joinable()) slot_thread_.join();
-    for (auto& [id, fd] : free_slots_) { // unused: leave no empty files behind
-        ::close(fd);
-        ::unlinkat(spool_fd_, id.c_str(), 0);
-    }
-    for (auto& id : recycled_) ::unlinkat(spool_fd_, id.c_str(), 0); // finished, not yet recycled
+    log_.reset(); // stops its thread before the rest goes
     if (db_) sqlite3_close(db_);
     if (spool_fd_ >= 0) ::close(spool_fd_);
 }
@@ -175,7 +165,7 @@ std::string Queue::new_id() {
 
 std::string Queue::spool_path(const std::string& id) const { return spool_ + "/" + id; }
 
-std::string Queue::spool_head(const Envelope& env, std::string_view data, bool digest) const {
+std::string Queue::spool_head(const Envelope& env, std::string_view data) const {
     std::string head(kMagic);
     head += "from " + env.mail_from + "\n";
     for (const auto& r : env.rcpts) head += "rcpt " + r + "\n";
@@ -185,13 +175,15 @@ std::string Queue::spool_head(const Envelope& env, std::string_view data, bool d
     head += "received " + std::to_string(env.received) + "\n";
     if (env.notice) head += "notice 1\n";
     head += "size " + std::to_string(data.size()) + "\n";
-    if (digest) head += "sha256 " + sha256_hex(data) + "\n";
     head += "\n";
     return head;
 }
 
 void Queue::write_spool(const std::string& id, const Envelope& env, std::string_view data) {
-    std::string head = spool_head(env, data, false);
+    write_spool_image(id, spool_head(env, data), data);
+}
+
+void Queue::write_spool_image(const std::string& id, std::string_view head, std::string_view data) {
     // Written under its final name, no rename: the file's fdatasync then
     // commits its directory entry in the same ext4 journal transaction, so
     // the directory fsync below usually finds nothing left to do - one
@@ -245,21 +237,9 @@ void Queue::sync_dir() {
     }
 }
 
-std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
-    std::string path = spool_path(id);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    std::string buf;
-    struct stat st{};
-    if (::fstat(fd, &st) == 0) buf.reserve(static_cast<std::size_t>(st.st_size));
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        buf.append(chunk, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
+namespace {
+// Parses a spool image: the envelope lines, a blank line, the message.
+std::optional<SpooledMessage> parse_spool(const std::string& id, const std::string& buf) {
     if (buf.compare(0, kMagic.size(), kMagic) != 0) return std::nullopt;
     auto end = buf.find("\n\n", kMagic.size() - 1);
     if (end == std::string::npos) return std::nullopt;
@@ -286,173 +266,59 @@ std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
     }
     m.data = buf.substr(end + 2);
     if (!digest.empty() && size != std::string::npos && m.data.size() >= size) {
-        m.data.resize(size); // a slot: the rest is padding
-        if (sha256_hex(m.data) != digest) return std::nullopt; // a write cut short by a crash
+        // From a release that kept messages in preallocated "slot" files:
+        // the rest is padding, the digest tells a torn write.
+        m.data.resize(size);
+        if (sha256_hex(m.data) != digest) return std::nullopt;
         return m;
     }
     if (size != std::string::npos && m.data.size() != size) return std::nullopt; // cut short by a crash
     return m;
 }
+} // namespace
+
+std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
+    if (log_) {
+        if (auto image = log_->read(id)) return parse_spool(id, *image);
+    }
+    std::string path = spool_path(id);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string buf;
+    struct stat st{};
+    if (::fstat(fd, &st) == 0) buf.reserve(static_cast<std::size_t>(st.st_size));
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        buf.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return parse_spool(id, buf);
+}
 
 void Queue::remove_spool(const std::string& id) {
-    std::string path = spool_path(id);
-    if (slot_size_) {
-        struct stat st{};
-        if (::stat(path.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) <= 2 * slot_size_ &&
-            static_cast<std::size_t>(st.st_size) >= slot_size_) {
-            std::lock_guard lk(slots_mu_);
-            if (recycled_.size() < 4 * slot_target_) {
-                recycled_.push_back(id);
-                slots_cv_.notify_one();
-                return;
-            }
-        }
-    }
-    ::unlink(path.c_str());
+    // Both places: a record moved out of the log while this runs ends up
+    // as a file (and SpoolLog takes the file back if it was still writing).
+    if (log_) log_->remove(id);
+    ::unlink(spool_path(id).c_str());
 }
 
-void Queue::enable_slots(std::size_t slot_size, std::size_t count, std::function<void()> on_ready) {
-    if (slot_size == 0 || count == 0 || slot_thread_.joinable()) return;
-    on_slots_ready_ = std::move(on_ready);
-    slot_size_ = slot_size;
-    slot_target_ = count;
-    slot_thread_ = std::thread([this] { slot_maker(); });
+void Queue::enable_log(const SpoolLog::Options& opt, std::function<void()> on_ready) {
+    if (log_ || opt.segment_size == 0) return;
+    SpoolLog::MoveOut out;
+    out.write = [this](const std::string& id, std::string_view image) { write_spool_image(id, image, {}); };
+    out.unwrite = [this](const std::string& id) { ::unlink(spool_path(id).c_str()); };
+    log_ = std::make_unique<SpoolLog>(dir_ + "/spool-log", opt, std::move(out));
+    log_->start(std::move(on_ready));
 }
 
-bool Queue::wait_slots_ready(std::chrono::milliseconds timeout) {
-    std::unique_lock lk(slots_mu_);
-    return slots_cv_.wait_for(lk, timeout, [&] { return slots_ready_once_ || slot_size_ == 0; });
-}
-
-bool Queue::is_free_slot(const std::string& id) const {
-    int fd = ::open(spool_path(id).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char c = 1;
-    ssize_t n = ::pread(fd, &c, 1, 0);
-    ::close(fd);
-    return n == 0 || (n == 1 && c == 0);
-}
-
-// Background: keeps slot_target_ slots ready. Recycled files first (their
-// blocks are written already: zero the first byte, fdatasync, rename to a
-// fresh id), else new zero-filled files. One directory fsync per batch
-// makes the names durable before any slot is handed out.
-void Queue::slot_maker() {
-    lower_this_threads_priority(); // behind the 250s
-    std::vector<char> zeros(slot_size_, 0);
-    std::unique_lock lk(slots_mu_);
-    while (!slots_stop_) {
-        if (free_slots_.size() >= slot_target_ && recycled_.empty()) {
-            slots_cv_.wait(lk);
-            continue;
-        }
-        std::vector<std::string> recycle;
-        recycle.swap(recycled_);
-        std::size_t want = free_slots_.size() < slot_target_ ? slot_target_ - free_slots_.size() : 0;
-        lk.unlock();
-        std::vector<std::pair<std::string, int>> made;
-        for (const auto& old : recycle) {
-            std::string from = spool_path(old);
-            int fd = ::open(from.c_str(), O_RDWR | O_CLOEXEC);
-            if (fd < 0) continue;
-            char z = 0;
-            // The old message must be unreadable (first byte 0, durable)
-            // before the file gets a new name: else a crash could make it
-            // look like a new message.
-            if (::pwrite(fd, &z, 1, 0) != 1 || ::fdatasync(fd) != 0) {
-                ::close(fd);
-                ::unlink(from.c_str());
-                continue;
-            }
-            if (made.size() >= want + slot_target_) { // enough: drop the rest
-                ::close(fd);
-                ::unlink(from.c_str());
-                continue;
-            }
-            std::string id = new_id();
-            if (::rename(from.c_str(), spool_path(id).c_str()) != 0) {
-                ::close(fd);
-                ::unlink(from.c_str());
-                continue;
-            }
-            made.emplace_back(id, fd);
-        }
-        while (made.size() < want) {
-            std::string id = new_id();
-            std::string path = spool_path(id);
-            int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-            if (fd < 0) break;
-            bool ok = true;
-            try {
-                write_all(fd, std::string_view(zeros.data(), zeros.size()), path);
-            } catch (const std::exception&) {
-                ok = false;
-            }
-            if (!ok || ::fdatasync(fd) != 0) {
-                ::close(fd);
-                ::unlink(path.c_str());
-                break; // disk trouble: spool_new falls back to plain files
-            }
-            made.emplace_back(id, fd);
-        }
-        bool durable = made.empty() || ::fsync(spool_fd_) == 0;
-        lk.lock();
-        if (!durable) {
-            for (auto& [id, fd] : made) {
-                ::close(fd);
-                ::unlinkat(spool_fd_, id.c_str(), 0);
-            }
-            lk.unlock();
-            std::this_thread::sleep_for(std::chrono::seconds(1));
-            lk.lock();
-            continue;
-        }
-        for (auto& m : made) free_slots_.push_back(m);
-        if (!slots_ready_once_ && free_slots_.size() >= slot_target_) {
-            slots_ready_once_ = true;
-            slots_cv_.notify_all(); // wait_slots_ready()
-            if (on_slots_ready_) {
-                lk.unlock();
-                on_slots_ready_();
-                lk.lock();
-            }
-        }
-        if (made.empty() && recycled_.empty()) {
-            // Could not make any (disk full?): retry later, not in a busy loop.
-            slots_cv_.wait_for(lk, std::chrono::seconds(1));
-        }
-    }
-}
+bool Queue::wait_log_ready(std::chrono::milliseconds timeout) { return log_ && log_->wait_ready(timeout); }
 
 std::string Queue::spool_new(const Envelope& env, std::string_view data) {
-    std::pair<std::string, int> slot{"", -1};
-    if (slot_size_) {
-        std::string head = spool_head(env, data, true);
-        if (head.size() + data.size() <= slot_size_) {
-            {
-                std::lock_guard lk(slots_mu_);
-                if (!free_slots_.empty()) {
-                    slot = std::move(free_slots_.back());
-                    free_slots_.pop_back();
-                }
-            }
-            slots_cv_.notify_one();
-            if (slot.second >= 0) {
-                std::string path = spool_path(slot.first);
-                std::string buf = head;
-                buf.append(data);
-                bool ok = ::pwrite(slot.second, buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size()) &&
-                          ::fdatasync(slot.second) == 0;
-                ::close(slot.second);
-                if (!ok) {
-                    ::unlink(path.c_str());
-                    sys_fail("write slot " + path);
-                }
-                return slot.first;
-            }
-        }
-    }
     std::string id = new_id();
+    if (log_ && log_->append(id, spool_head(env, data), data)) return id;
     write_spool(id, env, data);
     return id;
 }
@@ -471,7 +337,12 @@ std::vector<std::string> Queue::spool_ids() {
         ids.push_back(name);
     }
     ::closedir(d);
+    if (log_) {
+        auto more = log_->ids();
+        ids.insert(ids.end(), more.begin(), more.end());
+    }
     std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end()); // in both after a crash mid-move
     return ids;
 }
 

@@ -3,6 +3,7 @@
 //   Queue q(state_dir);                        // creates <state>/spool, <state>/queue.db
 //   std::string id = q.new_id();
 //   q.write_spool(id, env, data);              // returns only once file and directory are fsync'd
+//   (or: id = q.spool_new(env, data), into the spool log when enabled)
 //   q.insert(id, env, info, Status::queued, ...);
 //
 // The spool file is the truth (Postfix's "one single queue file"): it holds
@@ -25,12 +26,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
+
+#include "daemon/lib/spool_log.h"
 
 struct sqlite3;
 
@@ -98,28 +101,21 @@ public:
     // read_spool() refuses a file cut short by a crash (its "size" line).
     void write_spool(const std::string& id, const Envelope& env, std::string_view data);
 
-    // Spools a new message and returns its id: into a ready slot when slots
-    // are enabled and it fits, else like write_spool with a new id.
-    //
-    // Slots: files created, zero-filled and fsync'd (with their directory)
-    // ahead of time in the background. Overwriting blocks that are already
-    // allocated and written changes no metadata, so the fdatasync before the
-    // 250 needs no journal commit - on ext4 that is the difference between
-    // waiting for everyone's metadata on the disk and one cache flush. A
-    // slot's content carries its length and SHA-256, so a write cut short by
-    // a crash is never taken for a message. Finished slot files are recycled
-    // (first byte zeroed and fsync'd, then renamed to a fresh id) rather
-    // than unlinked. Costs: slot_size bytes of disk per ready slot.
+    // Spools a new message and returns its id: appended to the spool log
+    // (spool_log.h) when it is enabled and has room, else like write_spool
+    // with a new id. Durable when it returns; throws like write_spool.
     std::string spool_new(const Envelope& env, std::string_view data);
-    // `on_ready` runs (on the slot thread) when the first fill is complete.
-    void enable_slots(std::size_t slot_size, std::size_t count, std::function<void()> on_ready = {});
-    // True once all `count` slots have been ready (first fill done).
-    bool wait_slots_ready(std::chrono::milliseconds timeout);
-    // A ready slot or a recycled one (no message in it).
-    bool is_free_slot(const std::string& id) const;
+    // Turns the spool log on, in <state>/spool-log: scans what the last run
+    // left there (call before recovery, which must see those messages) and
+    // starts its background thread; `on_ready` runs on that thread once the
+    // first segments are ready.
+    void enable_log(const SpoolLog::Options& opt, std::function<void()> on_ready = {});
+    bool wait_log_ready(std::chrono::milliseconds timeout);
+    SpoolLog* spool_log() { return log_.get(); }
     std::optional<SpooledMessage> read_spool(const std::string& id) const;
     void remove_spool(const std::string& id);
-    // Every complete spool file (temporary leftovers are deleted).
+    // Every message on disk: spool files and spool log records (temporary
+    // leftovers are deleted).
     std::vector<std::string> spool_ids();
     std::string spool_path(const std::string& id) const;
 
@@ -192,16 +188,9 @@ private:
     sqlite3* db_ = nullptr;
     mutable std::mutex mu_;
     void sync_dir(); // group commit of the spool directory, see queue.cc
-    void slot_maker();
-    std::string spool_head(const Envelope& env, std::string_view data, bool digest) const;
-    std::size_t slot_size_ = 0, slot_target_ = 0;
-    std::mutex slots_mu_;
-    std::condition_variable slots_cv_;
-    std::vector<std::pair<std::string, int>> free_slots_; // ready: id, open fd
-    std::vector<std::string> recycled_;                   // finished files to turn into slots
-    bool slots_stop_ = false, slots_ready_once_ = false;
-    std::function<void()> on_slots_ready_;
-    std::thread slot_thread_;
+    std::string spool_head(const Envelope& env, std::string_view data) const;
+    void write_spool_image(const std::string& id, std::string_view head, std::string_view data);
+    std::unique_ptr<SpoolLog> log_;
     int spool_fd_ = -1; // the spool directory, kept open for fsync
     std::mutex dir_mu_;
     std::condition_variable dir_cv_;

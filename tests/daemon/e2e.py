@@ -41,18 +41,56 @@ def strip_fields(msg, names):
     return b"\r\n".join(out) + b"\r\n\r\n" + body
 
 
+def spool_log_records(state):
+    """{id: spool image} of the valid records in <state>/spool-log, read
+    independently of rapportd (format: daemon/lib/spool_log.h)."""
+    import hashlib
+    import struct
+    out = {}
+    logdir = os.path.join(state, "spool-log")
+    if not os.path.isdir(logdir):
+        return out
+    for name in sorted(os.listdir(logdir)):
+        raw = open(os.path.join(logdir, name), "rb").read()
+        magic = b"RAPPORT-SPOOL-LOG 1\n"
+        if not raw.startswith(magic):
+            continue
+        gen = raw[len(magic):len(magic) + 8]
+        off = 4096
+        while off + 56 <= len(raw):
+            h = raw[off:off + 56]
+            if h[:8] != b"RSLREC01" or h[8:16] != gen:
+                break
+            id_len, image_len = struct.unpack("<II", h[16:24])
+            body = raw[off + 56:off + 56 + id_len + image_len]
+            if id_len == 0 or len(body) != id_len + image_len or hashlib.sha256(body).digest() != h[24:56]:
+                break
+            out[body[:id_len].decode()] = body[id_len:]
+            off = (off + 56 + id_len + image_len + 4095) // 4096 * 4096
+    return out
+
+
 def spool_messages(state):
-    """{id: message bytes} of the spool files holding a message (ready slots,
-    which start with a zero byte, are not messages)."""
+    """{id: message bytes} of the messages rapportd keeps on disk: spool
+    files and spool log records. Removal from the log is not written down,
+    so a record of a finished message counts until its segment is reused:
+    only ids rapportd still lists as in flight (queued/held/captured rows)
+    are taken from the log."""
+    def parse(raw):
+        head, rest = raw.split(b"\n\n", 1)
+        size = [int(l.split()[1]) for l in head.split(b"\n") if l.startswith(b"size ")][0]
+        return rest[:size]
     out = {}
     spool = os.path.join(state, "spool")
     for name in os.listdir(spool):
         raw = open(os.path.join(spool, name), "rb").read()
-        if not raw or raw[:1] == b"\0":
-            continue
-        head, rest = raw.split(b"\n\n", 1)
-        size = [int(l.split()[1]) for l in head.split(b"\n") if l.startswith(b"size ")][0]
-        out[name] = rest[:size]
+        if raw:
+            out[name] = parse(raw)
+    kept = {r[0] for r in sqlite3.connect(os.path.join(state, "queue.db")).execute(
+        "SELECT id FROM messages WHERE status IN ('queued', 'held', 'captured', 'expired')")}
+    for mid, image in spool_log_records(state).items():
+        if mid in kept:
+            out[mid] = parse(image)
     return out
 
 
@@ -602,9 +640,9 @@ def case_capture_mode(w):
 
 def case_storage_failure(w):
     """When the spool cannot be written the client gets 451, never 250.
-    (Slots off: their files exist already, so an immutable directory would
-    not stop them; a failing slot write takes the same 451 path.)"""
-    d = Rapportd(BIN, w, config="[spool]\nslots = 0\n").start()
+    (Spool log off: its segment files exist already, so an immutable directory would
+    not stop its appends; a failing append takes the same 451 path.)"""
+    d = Rapportd(BIN, w, config="[spool]\nsegment_size = 0\n").start()
     spool = os.path.join(d.state, "spool")
     try:
         # Root ignores permissions; an immutable directory stops even root.
