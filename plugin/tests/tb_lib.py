@@ -126,11 +126,11 @@ class Thunderbird:
         self.log_path = os.path.join(work, "thunderbird.log")
         self.logf = open(self.log_path, "wb")
         if display:
-            env = dict(os.environ, DISPLAY=display, HOME=work)
+            env = dict(os.environ, DISPLAY=display, HOME=work, TMPDIR=work)
             env.pop("MOZ_HEADLESS", None)
             args = [binary, "--no-remote", "--profile", profile]
         else:
-            env = dict(os.environ, MOZ_HEADLESS="1", HOME=work)
+            env = dict(os.environ, MOZ_HEADLESS="1", HOME=work, TMPDIR=work)
             args = [binary, "--headless", "--no-remote", "--profile", profile]
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf, env=env)
 

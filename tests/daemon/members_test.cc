@@ -7,17 +7,28 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace rapport::daemon;
 
 namespace {
+// State directories made by the tests, removed when the test program exits.
+struct TempDirs {
+    std::vector<std::string> dirs;
+    ~TempDirs() {
+        for (const auto& d : dirs) std::filesystem::remove_all(d);
+    }
+};
 std::string temp_state() {
+    static TempDirs made;
     char dir[] = "/tmp/rapport-members-test-XXXXXX";
-    return ::mkdtemp(dir);
+    made.dirs.push_back(::mkdtemp(dir));
+    return made.dirs.back();
 }
 const std::string kToken(64, 'a'); // the daemon's API token
 } // namespace
