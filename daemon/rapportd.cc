@@ -197,6 +197,16 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     };
     wait_hup();
 
+    auto log_spool_stats = [&] {
+        if (auto* sl = queue.spool_log()) {
+            auto st = sl->stats();
+            log("spool log: " + std::to_string(st.appended) + " appended, " + std::to_string(st.full) +
+                " written as files (no room or too large), " + std::to_string(st.syncs) + " fdatasyncs, " +
+                std::to_string(st.made) + " segments made, " + std::to_string(st.moved) + " records moved out; now " +
+                std::to_string(st.segments) + " segments, " + std::to_string(st.ready) + " ready, " +
+                std::to_string(st.records) + " records");
+        }
+    };
     // SIGUSR1: log the end-of-DATA -> reply latency so far and start afresh
     // (the benchmark brackets its timed run with it).
     asio::signal_set usr1(io, SIGUSR1);
@@ -204,6 +214,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         usr1.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;
             log("end-of-DATA to reply latency: " + server.latency().summary(true));
+            log_spool_stats();
             wait_usr1();
         });
     };
@@ -226,6 +237,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     verdict.stop(); // then every judged message is routed
     if (relay) relay->stop();
     log("end-of-DATA to reply latency: " + server.latency().summary());
+    log_spool_stats();
     return 0;
 }
 

@@ -405,6 +405,14 @@ std::shared_ptr<SpoolLog::Segment> SpoolLog::make_segment() {
     return s;
 }
 
+// `reserve`, plus one for each stripe that has no segment yet (at start,
+// and after one filled up): the next append there takes it.
+std::size_t SpoolLog::want_ready() const {
+    std::size_t n = opt_.reserve;
+    for (const auto& c : current_) n += c ? 0 : 1;
+    return n;
+}
+
 void SpoolLog::maintain_now() {
     std::unique_lock lk(mu_);
     maintain(lk);
@@ -415,7 +423,7 @@ void SpoolLog::background() {
     std::unique_lock lk(mu_);
     while (!stop_) {
         bool made = maintain(lk);
-        if (!ready_once_ && ready_.size() >= opt_.reserve) {
+        if (!ready_once_ && ready_.size() >= want_ready()) {
             ready_once_ = true;
             cv_.notify_all(); // wait_ready()
             if (on_ready_) {
@@ -427,7 +435,7 @@ void SpoolLog::background() {
         if (stop_) break;
         bool work = false;
         for (auto& s : segments_) work |= s->sealed && s->live == 0 && !s->busy;
-        if (ready_.size() < opt_.reserve && segments_.size() < opt_.max_segments) work = true;
+        if (ready_.size() < want_ready() && segments_.size() < opt_.max_segments) work = true;
         if (!work || !made) cv_.wait_for(lk, std::chrono::seconds(1));
     }
 }
@@ -488,7 +496,7 @@ bool SpoolLog::maintain(std::unique_lock<std::mutex>& lk) {
         auto s = segments_[i];
         bool empty_ready = !s->sealed && s->live == 0 && !s->busy &&
                            std::find(ready_.begin(), ready_.end(), s) != ready_.end();
-        if (idle && empty_ready && ready_.size() > opt_.reserve) {
+        if (idle && empty_ready && ready_.size() > want_ready()) {
             ready_.erase(std::find(ready_.begin(), ready_.end(), s));
             segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i));
             ::unlinkat(dir_fd_, segment_name(s->number).c_str(), 0);
@@ -498,7 +506,7 @@ bool SpoolLog::maintain(std::unique_lock<std::mutex>& lk) {
             ++i;
             continue;
         }
-        if (idle && ready_.size() >= opt_.reserve) {
+        if (idle && ready_.size() >= want_ready()) {
             segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i));
             ::unlinkat(dir_fd_, segment_name(s->number).c_str(), 0);
             continue;
@@ -522,13 +530,14 @@ bool SpoolLog::maintain(std::unique_lock<std::mutex>& lk) {
             ::unlinkat(dir_fd_, segment_name(s->number).c_str(), 0);
         }
     }
-    while (!stop_ && ready_.size() < opt_.reserve && segments_.size() < opt_.max_segments) {
+    while (!stop_ && ready_.size() < want_ready() && segments_.size() < opt_.max_segments) {
         lk.unlock();
         auto s = make_segment();
         lk.lock();
         if (!s) return false; // disk full? appends fall back to plain files meanwhile
         segments_.push_back(s);
         ready_.push_back(s);
+        ++stats_.made;
         cv_.notify_all();
     }
     return true;

@@ -103,7 +103,8 @@ public:
 
     struct Stats {
         std::size_t segments = 0, ready = 0, records = 0;
-        std::uint64_t appended = 0, syncs = 0, moved = 0, full = 0; // full: append refused
+        std::uint64_t appended = 0, syncs = 0, moved = 0, made = 0;
+        std::uint64_t full = 0; // appends refused: no ready segment, or too large
     };
     Stats stats() const;
     // Test hook, instead of start(): one pass of the background work (make,
@@ -132,6 +133,7 @@ private:
     };
     void scan(const std::shared_ptr<Segment>& s);
     std::shared_ptr<Segment> make_segment(); // new zero-filled file, synced
+    std::size_t want_ready() const;          // with mu_ held
     void background();
     bool maintain(std::unique_lock<std::mutex>& lk); // false: could not make a segment
 
