@@ -120,12 +120,16 @@ std::optional<RecordHead> read_head(int fd, std::uint64_t gen, std::size_t off, 
 // Writes a new generation into a segment's header page and syncs it: the
 // old records are dead from then on, whatever is still in the file. Returns
 // the generation, 0 on an I/O error.
-std::uint64_t write_generation(int fd, std::uint64_t old) {
+bool write_header(int fd, std::uint64_t gen) {
     unsigned char page[kPage] = {};
-    std::uint64_t gen = random_generation(old);
     std::memcpy(page, kSegmentMagic.data(), kSegmentMagic.size());
     put_u64(page + kSegmentMagic.size(), gen);
-    if (!pwrite_all(fd, page, sizeof page, 0) || ::fdatasync(fd) != 0) return 0;
+    return pwrite_all(fd, page, sizeof page, 0);
+}
+
+std::uint64_t write_generation(int fd, std::uint64_t old) {
+    std::uint64_t gen = random_generation(old);
+    if (!write_header(fd, gen) || ::fdatasync(fd) != 0) return 0;
     return gen;
 }
 
@@ -250,7 +254,18 @@ bool SpoolLog::append(const std::string& id, std::string_view head, std::string_
     thread_local unsigned thread_number = threads_seen++;
     std::unique_lock lk(mu_);
     auto& current = current_[thread_number % current_.size()];
-    if (!current || current->end + need > current->size) {
+    auto fits = [&] { return current && current->end + need <= current->size; };
+    if (!fits()) {
+        if (current) current->sealed = true;
+        current = nullptr;
+        if (ready_.empty() && making_) {
+            // The background thread is making segments right now: they come
+            // sooner than a file of our own would be written and synced.
+            cv_.notify_all();
+            cv_.wait_for(lk, std::chrono::milliseconds(20), [&] { return !ready_.empty() || !making_; });
+        }
+    }
+    if (!fits()) { // (another thread of this stripe may have taken one meanwhile)
         if (current) current->sealed = true;
         current = nullptr;
         if (ready_.empty()) {
@@ -378,31 +393,44 @@ SpoolLog::Stats SpoolLog::stats() const {
     return s;
 }
 
-// A new segment: zero-filled (so that every block is allocated and written,
+// New segments: zero-filled (so that every block is allocated and written,
 // which is what makes the appends' fdatasync cheap), a header with a fresh
-// generation, all synced, and its name made durable in the directory.
-std::shared_ptr<SpoolLog::Segment> SpoolLog::make_segment() {
-    auto s = std::make_shared<Segment>();
-    {
-        std::lock_guard lk(mu_);
-        s->number = next_number_++;
-    }
-    std::string name = segment_name(s->number);
-    s->fd = ::openat(dir_fd_, name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (s->fd < 0) return nullptr;
-    s->size = opt_.segment_size;
+// generation, all synced, and their names made durable in the directory.
+// Made in a batch: writeback of every file is started before the first
+// fdatasync, so one journal commit allocates them all instead of one each.
+std::vector<std::shared_ptr<SpoolLog::Segment>> SpoolLog::make_segments(std::size_t n) {
+    std::vector<std::shared_ptr<Segment>> made;
     std::vector<char> zeros(1u << 20, 0);
-    bool ok = true;
-    for (std::size_t off = 0; ok && off < s->size; off += zeros.size())
-        ok = pwrite_all(s->fd, zeros.data(), std::min(zeros.size(), s->size - off), off);
-    std::uint64_t gen = ok ? write_generation(s->fd, 0) : 0;
-    ok = gen != 0 && ::fsync(dir_fd_) == 0;
-    if (ok) reset(*s, gen);
-    if (!ok) {
-        ::unlinkat(dir_fd_, name.c_str(), 0);
-        return nullptr;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto s = std::make_shared<Segment>();
+        {
+            std::lock_guard lk(mu_);
+            s->number = next_number_++;
+        }
+        s->fd = ::openat(dir_fd_, segment_name(s->number).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (s->fd < 0) break;
+        s->size = opt_.segment_size;
+        bool ok = true;
+        for (std::size_t off = 0; ok && off < s->size; off += zeros.size())
+            ok = pwrite_all(s->fd, zeros.data(), std::min(zeros.size(), s->size - off), off);
+        s->generation = random_generation(0);
+        ok = ok && write_header(s->fd, s->generation) &&
+             ::sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0;
+        if (!ok) {
+            ::unlinkat(dir_fd_, segment_name(s->number).c_str(), 0);
+            break;
+        }
+        made.push_back(std::move(s));
     }
-    return s;
+    bool ok = true;
+    for (auto& s : made) ok = ok && ::fdatasync(s->fd) == 0;
+    ok = ok && ::fsync(dir_fd_) == 0;
+    if (!ok) {
+        for (auto& s : made) ::unlinkat(dir_fd_, segment_name(s->number).c_str(), 0);
+        made.clear();
+    }
+    for (auto& s : made) reset(*s, s->generation);
+    return made;
 }
 
 // `reserve`, plus one for each stripe that has no segment yet (at start,
@@ -531,14 +559,20 @@ bool SpoolLog::maintain(std::unique_lock<std::mutex>& lk) {
         }
     }
     while (!stop_ && ready_.size() < want_ready() && segments_.size() < opt_.max_segments) {
+        std::size_t n = std::min({want_ready() - ready_.size(), opt_.max_segments - segments_.size(),
+                                  std::size_t{8}});
+        making_ = true;
         lk.unlock();
-        auto s = make_segment();
+        auto made = make_segments(n);
         lk.lock();
-        if (!s) return false; // disk full? appends fall back to plain files meanwhile
-        segments_.push_back(s);
-        ready_.push_back(s);
-        ++stats_.made;
+        making_ = false;
+        for (auto& s : made) {
+            segments_.push_back(s);
+            ready_.push_back(s);
+            ++stats_.made;
+        }
         cv_.notify_all();
+        if (made.empty()) return false; // disk full? appends fall back to plain files meanwhile
     }
     return true;
 }

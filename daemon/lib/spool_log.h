@@ -132,7 +132,7 @@ private:
         std::size_t offset, id_len, image_len;
     };
     void scan(const std::shared_ptr<Segment>& s);
-    std::shared_ptr<Segment> make_segment(); // new zero-filled file, synced
+    std::vector<std::shared_ptr<Segment>> make_segments(std::size_t n); // new zero-filled files, synced
     std::size_t want_ready() const;          // with mu_ held
     void background();
     bool maintain(std::unique_lock<std::mutex>& lk); // false: could not make a segment
@@ -150,6 +150,7 @@ private:
     std::uint32_t next_number_ = 1;
     std::chrono::steady_clock::time_point last_append_{}; // any segment
     bool stop_ = false, ready_once_ = false;
+    bool making_ = false; // the background thread is making segments
     std::function<void()> on_ready_;
     std::thread thread_;
     Stats stats_;
