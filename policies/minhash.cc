@@ -5,6 +5,8 @@
 
 #include "policies/minhash.h"
 
+#include "policies/people.h"
+
 #include <algorithm>
 #include <limits>
 #include <string_view>
@@ -22,14 +24,7 @@ constexpr std::uint64_t mix64(std::uint64_t x) {
     return x;
 }
 
-std::uint64_t hash_word(std::string_view w) {
-    std::uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a 64
-    for (unsigned char c : w) {
-        h ^= c;
-        h *= 0x100000001b3ULL;
-    }
-    return mix64(h);
-}
+std::uint64_t hash_word(std::string_view w) { return mix64(fnv1a(w)); }
 
 // Seeds of the kSignatureSize hash functions, fixed forever: changing them
 // makes every stored fingerprint incomparable with new ones.
@@ -56,6 +51,7 @@ Fingerprint fingerprint(const std::vector<std::string>& words) {
 namespace minhash {
 
 std::uint64_t word_hash(std::string_view w) { return hash_word(w); }
+std::uint64_t word_hash_of_fnv(std::uint64_t fnv) { return mix64(fnv); }
 
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
     Fingerprint fp;

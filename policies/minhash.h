@@ -39,6 +39,8 @@ static_assert(kBands * kRows <= kSignatureSize);
 // fingerprint() in two steps, for callers that have the words' hashes
 // without the words (Checker: masked words go straight to hashes).
 std::uint64_t word_hash(std::string_view word);
+// word_hash() from the word's fnv1a() (people.h), which TextIndex keeps.
+std::uint64_t word_hash_of_fnv(std::uint64_t fnv);
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
 // The band keys of `print` for the account `sender_id`: 32-bit hashes of
