@@ -243,6 +243,16 @@ struct History::Impl {
     } last;
     std::unordered_set<std::int64_t> seen; // scratch
 
+    // The last sender's organisations with their latest time, as read
+    // while the database was at `stamp` (queued records are merged apart).
+    // A draft checked again and again (the analyze endpoint) or a sender's
+    // run of letters reads them once, not ~100 rows per check.
+    struct Orgs {
+        std::int64_t sid = 0;
+        std::int64_t stamp = -1;
+        std::vector<std::pair<std::string, std::int64_t>> rows; // by org
+    } orgs;
+
     // Oldest stored time (max when empty), valid while the data version
     // is `oldest_version` (other connections' commits change it).
     std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
@@ -328,7 +338,7 @@ struct History::Impl {
                         "ORDER BY band.msg DESC LIMIT ?3");
         get_family = prep("SELECT msg.id, rcpt.addr FROM msg LEFT JOIN rcpt ON rcpt.msg = msg.id "
                           "WHERE msg.sender = ?1 AND msg.tid = ?2 AND msg.time BETWEEN ?3 AND ?4");
-        get_orgs = prep("SELECT org FROM sender_org WHERE sender = ?1 AND last >= ?2 ORDER BY 1");
+        get_orgs = prep("SELECT org, last FROM sender_org WHERE sender = ?1 ORDER BY org");
         old_msgs = prep("SELECT id, sender, sig FROM msg WHERE time < ?1");
         del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
         del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
@@ -584,11 +594,17 @@ std::vector<std::string> History::organisations(const std::string& sender, std::
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
-    {
+    const std::int64_t now = im.stamp();
+    if (im.orgs.sid != sid || im.orgs.stamp != now) {
+        im.orgs = Impl::Orgs{};
         Reset r{*im.get_orgs};
-        im.get_orgs->bind(1, sid).bind(2, since);
-        while (im.get_orgs->step()) out.push_back(im.get_orgs->text(0));
+        im.get_orgs->bind(1, sid);
+        while (im.get_orgs->step()) im.orgs.rows.emplace_back(im.get_orgs->text(0), im.get_orgs->i64(1));
+        im.orgs.sid = sid;
+        im.orgs.stamp = now;
     }
+    for (const auto& [org, last] : im.orgs.rows)
+        if (last >= since) out.push_back(org);
     // Queued records' organisations, merged in order (as if written).
     bool more = false;
     for (const auto& m : im.queued) more = more || (m.sid == sid && m.time >= since && !m.orgs.empty());

@@ -203,6 +203,43 @@ TEST(History, OrganisationsSinceTime) {
     EXPECT_EQ(h.organisations("ann@x.org", 0), (std::vector<std::string>{"acme", "beta", "old"}));
 }
 
+// organisations() keeps the last sender's rows while the database is
+// unchanged: asking again, with another `since`, for another sender, after
+// a record (written or queued), a prune, or another connection's commit
+// must give what a fresh read gives.
+TEST(History, OrganisationsCacheFollowsEveryChange) {
+    TempDb db;
+    History a(db.path());
+    History b(db.path());
+    const std::string ann = "ann@x.org";
+    a.record(rec(ann, kT0 - 40 * kDay, {"a@old.com"}, {}, {"old"}));
+    a.record(rec(ann, kT0, {"a@acme.com"}, {}, {"acme"}));
+    a.record(rec("bob@x.org", kT0, {"a@bobs.com"}, {}, {"bobs"}));
+    using V = std::vector<std::string>;
+    {
+        History::Snapshot s(a);
+        EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "old"}));
+        EXPECT_EQ(a.organisations(ann, kT0 - 30 * kDay), V{"acme"}); // same rows, later `since`
+        EXPECT_EQ(a.organisations(ann, kT0 + 1), V{});
+        EXPECT_EQ(a.organisations("bob@x.org", 0), V{"bobs"});
+        EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "old"}));
+        EXPECT_EQ(a.organisations("nobody@x.org", 0), V{});
+    }
+    a.record(rec(ann, kT0 + 1, {"a@beta.com"}, {}, {"beta"}));
+    EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "beta", "old"}));
+    b.record(rec(ann, kT0 + 2, {"a@gamma.com"}, {}, {"gamma", "acme"})); // another connection
+    EXPECT_EQ(a.organisations(ann, kT0 + 2), (V{"acme", "gamma"}));
+    a.prune(kT0 - 30 * kDay);
+    EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "beta", "gamma"}));
+    a.set_write_behind(4);
+    a.record(rec(ann, kT0 + 3, {"a@delta.com"}, {}, {"delta"})); // queued
+    EXPECT_EQ(a.organisations(ann, kT0 + 3), (V{"delta"}));
+    EXPECT_EQ(b.organisations(ann, kT0 + 3), V{}); // not written yet
+    a.flush();
+    EXPECT_EQ(a.organisations(ann, kT0 + 3), (V{"delta"}));
+    EXPECT_EQ(b.organisations(ann, 0), (V{"acme", "beta", "delta", "gamma"}));
+}
+
 TEST(History, EmptyFingerprintMatchesNothing) {
     History h(":memory:");
     h.record(rec("ann@x.org", kT0, {"a@one.com"}, Fingerprint{}));
