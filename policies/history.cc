@@ -1,6 +1,6 @@
 // history.cc - the sending history in SQLite (see history.h).
 //
-// Schema (version 3; PRAGMA user_version):
+// Schema (version 4; PRAGMA user_version):
 //   sender(id, name)                 one row per account key
 //   msg(id, sender, time, sig, tid)  sig: 2-byte b-bit MinHash values, or
 //                                    NULL; tid: the message's template
@@ -8,6 +8,8 @@
 //   rcpt(msg, addr)                  lower-case recipient addresses
 //   sender_org(sender, org, last)    organisation keys written to, with the
 //                                    time of the latest message to each
+//   family_rcpt(tid, addr, last)     each family's distinct recipients with
+//                                    the time of its latest message to each
 //   band(key, msg)                   LSH band keys (minhash.h), 32-bit
 //   allow(type, value)               "don't warn me for this one": addresses
 //                                    and domains added through the API
@@ -25,7 +27,10 @@
 // bucket won by a shared bio can hold most of a sender's letters), verifies
 // them, and counts the distinct recipients of every message of the matched
 // families inside [since, until] through msg(sender, tid, time) - exact,
-// not sampled.
+// not sampled. count_similar() (what template-reuse asks) counts them in
+// SQL from family_rcpt instead: one row per family and address, so a
+// template sent to thousands costs one short scan, not a read of every
+// message and a set of every address.
 //
 // prune() recomputes the band keys from the stored signatures, so band
 // rows need no index on msg; it remembers the oldest stored time, so the
@@ -56,7 +61,7 @@
 namespace rapport::policies {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // A message joins the family of an earlier one at this similarity. It is
 // above the default min_similarity of find_similar (0.5, "most sentences
@@ -84,6 +89,8 @@ CREATE TABLE IF NOT EXISTS allow(type TEXT NOT NULL, value TEXT NOT NULL,
                                  PRIMARY KEY(type, value)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
                                 PRIMARY KEY(key, msg)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS family_rcpt(tid INTEGER NOT NULL, addr TEXT NOT NULL, last INTEGER NOT NULL,
+                                       PRIMARY KEY(tid, addr)) WITHOUT ROWID;
 )sql";
 
 std::string lower(std::string s) {
@@ -204,7 +211,8 @@ struct History::Impl {
     // Declared after db, so destroyed (finalized) before it is closed.
     std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
         get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version,
-        allow_add, allow_has, allow_all;
+        allow_add, allow_has, allow_all, add_family_rcpt, count_family, list_family, has_family_rcpt, family_in_window,
+        old_rcpts, del_family_rcpt;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
     bool in_snapshot = false; // a Snapshot's read transaction is open
@@ -272,7 +280,8 @@ struct History::Impl {
     void close() {
         for (auto* s : {&begin_read, &end_read, &find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
                         &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
-                        &set_tid, &pragma_version, &allow_add, &allow_has, &allow_all})
+                        &set_tid, &pragma_version, &allow_add, &allow_has, &allow_all, &add_family_rcpt, &count_family,
+                        &list_family, &has_family_rcpt, &family_in_window, &old_rcpts, &del_family_rcpt})
             s->reset();
         sqlite3_close(db);
         db = nullptr;
@@ -311,7 +320,13 @@ struct History::Impl {
                          "GROUP BY msg.sender, org.org; DROP TABLE org;");
             prepare();
             if (migrate) rebuild_families();
-            exec(db, "PRAGMA user_version=3");
+            // Version 4: each family's distinct recipients (after the
+            // families of a version 1 database are made, above).
+            if (version >= 1 && version <= 3)
+                exec(db, "INSERT INTO family_rcpt(tid, addr, last) "
+                         "SELECT msg.tid, rcpt.addr, max(msg.time) FROM msg JOIN rcpt ON rcpt.msg = msg.id "
+                         "WHERE msg.tid IS NOT NULL GROUP BY msg.tid, rcpt.addr");
+            exec(db, "PRAGMA user_version=4");
             exec(db, "COMMIT");
         } catch (...) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -339,7 +354,15 @@ struct History::Impl {
         get_family = prep("SELECT msg.id, rcpt.addr FROM msg LEFT JOIN rcpt ON rcpt.msg = msg.id "
                           "WHERE msg.sender = ?1 AND msg.tid = ?2 AND msg.time BETWEEN ?3 AND ?4");
         get_orgs = prep("SELECT org, last FROM sender_org WHERE sender = ?1 ORDER BY org");
-        old_msgs = prep("SELECT id, sender, sig FROM msg WHERE time < ?1");
+        old_msgs = prep("SELECT id, sender, sig, tid FROM msg WHERE time < ?1");
+        old_rcpts = prep("SELECT addr FROM rcpt WHERE msg = ?1");
+        add_family_rcpt = prep("INSERT INTO family_rcpt(tid, addr, last) VALUES (?1, ?2, ?3) "
+                               "ON CONFLICT(tid, addr) DO UPDATE SET last = max(last, excluded.last)");
+        count_family = prep("SELECT count(*), ifnull(max(last), 0) FROM family_rcpt WHERE tid = ?1 AND last >= ?2");
+        list_family = prep("SELECT addr, last FROM family_rcpt WHERE tid = ?1 AND last >= ?2");
+        has_family_rcpt = prep("SELECT last FROM family_rcpt WHERE tid = ?1 AND addr = ?2");
+        family_in_window = prep("SELECT 1 FROM msg WHERE sender = ?1 AND tid = ?2 AND time BETWEEN ?3 AND ?4 LIMIT 1");
+        del_family_rcpt = prep("DELETE FROM family_rcpt WHERE tid = ?1 AND addr = ?2 AND last < ?3");
         del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
         del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
         del_org = prep("DELETE FROM sender_org WHERE last < ?1");
@@ -520,6 +543,10 @@ void History::Impl::flush_queue() {
             }
             add_msg->run();
             for (const auto& a : m.rcpts) add_rcpt->bind(1, id).bind(2, a).run();
+            if (has_sig) {
+                const std::int64_t tid = m.tid >= kQueuedBase ? family.at(m.tid) : m.tid;
+                for (const auto& a : m.rcpts) add_family_rcpt->bind(1, tid).bind(2, a).bind(3, m.time).run();
+            }
             for (const auto& o : m.orgs) add_org->bind(1, m.sid).bind(2, o).bind(3, m.time).run();
             if (has_sig)
                 for (std::int32_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
@@ -586,6 +613,89 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
         }
     }
     out.recipients.assign(recipients.begin(), recipients.end());
+    return out;
+}
+
+History::SimilarCount History::count_similar(const std::string& sender, const Fingerprint& print,
+                                             std::int64_t since, std::int64_t until,
+                                             const std::vector<std::string>& also, const std::string& except,
+                                             double min_similarity) const {
+    SimilarCount out;
+    if (print.minhash.size() != kSignatureSize) return out;
+    Impl& im = *impl_;
+    std::int64_t sid = im.sender_id(sender);
+    if (sid == 0) return out;
+    im.search(sid, print);
+    std::set<std::int64_t> families;
+    for (const auto& c : im.last.cands)
+        if (c.sim >= min_similarity) families.insert(c.tid);
+    if (families.empty()) return out;
+
+    // The exact way, from every message: when a recipient's latest message
+    // is after `until`, family_rcpt cannot tell whether an earlier one is
+    // in the window (messages recorded out of date order).
+    auto by_messages = [&] {
+        Similar s = find_similar(sender, print, since, until, min_similarity);
+        SimilarCount c;
+        c.found = s.messages > 0;
+        std::set<std::string> people(s.recipients.begin(), s.recipients.end());
+        people.insert(also.begin(), also.end());
+        people.erase(except);
+        c.people = people.size();
+        return c;
+    };
+
+    // Queued members in the window, and their recipients.
+    std::set<std::string> extra(also.begin(), also.end());
+    for (const auto& m : im.queued) {
+        if (m.sid != sid || !families.count(m.tid) || m.time < since || m.time > until) continue;
+        out.found = true;
+        extra.insert(m.rcpts.begin(), m.rcpts.end());
+    }
+    std::vector<std::int64_t> written; // families with written members
+    for (std::int64_t tid : families)
+        if (tid < Impl::kQueuedBase) written.push_back(tid);
+    for (std::size_t i = 0; i < written.size() && !out.found; ++i) {
+        Reset r{*im.family_in_window};
+        im.family_in_window->bind(1, sid).bind(2, written[i]).bind(3, since).bind(4, until);
+        out.found = im.family_in_window->step();
+    }
+    if (!out.found) return out;
+
+    // Written recipients with a message in the window: those whose latest
+    // message is at or after `since` (none may be after `until`). One
+    // family (a template and its near-copies) is counted in SQL; several
+    // are merged by address, as an address can be in more than one.
+    std::size_t counted = 0;
+    std::unordered_set<std::string> merged;
+    if (written.size() == 1) {
+        Reset r{*im.count_family};
+        im.count_family->bind(1, written[0]).bind(2, since);
+        im.count_family->step();
+        counted = static_cast<std::size_t>(im.count_family->i64(0));
+        if (im.count_family->i64(1) > until) return by_messages();
+    } else {
+        for (std::int64_t tid : written) {
+            Reset r{*im.list_family};
+            im.list_family->bind(1, tid).bind(2, since);
+            while (im.list_family->step()) {
+                if (im.list_family->i64(1) > until) return by_messages();
+                merged.insert(im.list_family->text(0));
+            }
+        }
+        counted = merged.size();
+    }
+    // Is `addr` among those counted?
+    auto counted_already = [&](const std::string& addr) {
+        if (written.size() != 1) return merged.count(addr) > 0;
+        Reset r{*im.has_family_rcpt};
+        im.has_family_rcpt->bind(1, written[0]).bind(2, addr);
+        return im.has_family_rcpt->step() && im.has_family_rcpt->i64(0) >= since;
+    };
+    out.people = counted;
+    for (const auto& a : extra)
+        if (a != except && !counted_already(a)) ++out.people;
+    if (!except.empty() && counted_already(except)) --out.people;
     return out;
 }
 
@@ -658,9 +768,11 @@ void History::record(const SentRecord& rec) {
             id = im.next_id->i64(0);
         }
         im.add_msg->bind(1, id).bind(2, sid).bind(3, rec.time);
+        std::int64_t tid = 0;
         if (has_sig) {
             im.search(sid, rec.print);
-            im.add_msg->bind_blob(4, im.last.sig).bind(5, Impl::best_family(im.last.cands, id));
+            tid = Impl::best_family(im.last.cands, id);
+            im.add_msg->bind_blob(4, im.last.sig).bind(5, tid);
         } else {
             im.add_msg->bind_null(4).bind_null(5);
         }
@@ -669,6 +781,7 @@ void History::record(const SentRecord& rec) {
             std::string addr = lower(a);
             if (addr.empty()) continue;
             im.add_rcpt->bind(1, id).bind(2, addr).run();
+            if (has_sig) im.add_family_rcpt->bind(1, tid).bind(2, addr).bind(3, rec.time).run();
         }
         for (const auto& o : rec.organisations) {
             if (o.empty()) continue;
@@ -688,16 +801,32 @@ void History::prune(std::int64_t before) {
         struct Old {
             std::int64_t id, sender;
             Fingerprint sig;
+            std::int64_t tid; // 0: none
         };
         std::vector<Old> old;
         {
             Reset r{*im.old_msgs};
             im.old_msgs->bind(1, before);
-            while (im.old_msgs->step()) old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), im.old_msgs->sig(2)});
+            while (im.old_msgs->step())
+                old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), im.old_msgs->sig(2),
+                               im.old_msgs->is_null(3) ? 0 : im.old_msgs->i64(3)});
         }
+        std::vector<std::string> addrs;
         for (const Old& o : old) {
             if (!o.sig.empty())
                 for (std::int32_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
+            if (o.tid != 0) {
+                // A family's recipient goes when its latest message does
+                // (the row's `last` is before `before`); otherwise a later
+                // message to it remains.
+                addrs.clear();
+                {
+                    Reset r{*im.old_rcpts};
+                    im.old_rcpts->bind(1, o.id);
+                    while (im.old_rcpts->step()) addrs.push_back(im.old_rcpts->text(0));
+                }
+                for (const auto& a : addrs) im.del_family_rcpt->bind(1, o.tid).bind(2, a).bind(3, before).run();
+            }
             im.del_rcpt->bind(1, o.id).run();
             im.del_msg->bind(1, o.id).run();
         }

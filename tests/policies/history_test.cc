@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -408,6 +409,96 @@ TEST(History, PruneNoticesOtherConnections) {
     EXPECT_EQ(r.recipients, std::vector<std::string>{"new@one.com"});
 }
 
+// count_similar() (family_rcpt, counted in SQL) against the answer built
+// from find_similar() as template-reuse used to build it, at every step of
+// a long random sequence: growing families, several families matching at
+// once, recipients re-sent to, the sender's own address among them, send
+// times out of order (a recipient's latest message after the window's
+// end), windows of different lengths, pruning, and write-behind.
+TEST(History, CountSimilarAgreesWithFindSimilar) {
+    TempDb da, db;
+    History written(da.path());
+    History queued(db.path());
+    queued.set_write_behind(5);
+    std::mt19937 rng(17);
+    std::vector<std::string> pool;
+    for (int i = 0; i < 30; ++i) {
+        std::string s;
+        for (int k = 0; k < 12; ++k) s += "w" + std::to_string(rng() % 3000) + " ";
+        pool.push_back(s + ". ");
+    }
+    const std::vector<std::string> senders = {"ann@x.org", "bob@y.org"};
+    std::vector<std::vector<std::string>> templates(4);
+    for (auto& t : templates)
+        for (int k = 0; k < 6; ++k) t.push_back(pool[rng() % pool.size()]);
+    auto reference = [](const History& h, const std::string& sender, const Fingerprint& fp, std::int64_t since,
+                        std::int64_t until, const std::vector<std::string>& also, const std::string& except) {
+        auto s = h.find_similar(sender, fp, since, until);
+        std::set<std::string> people(s.recipients.begin(), s.recipients.end());
+        people.insert(also.begin(), also.end());
+        people.erase(except);
+        return std::make_pair(s.messages > 0, people.size());
+    };
+    std::int64_t t = kT0;
+    int fired = 0;
+    for (int step = 0; step < 600; ++step) {
+        t += 600 + rng() % 7200;
+        const std::string& sender = senders[rng() % senders.size()];
+        std::string letter;
+        if (rng() % 10 < 8) {
+            auto& tmpl = templates[rng() % templates.size()];
+            for (std::size_t k = 0; k < tmpl.size(); ++k)
+                letter += (rng() % 10 == 0) ? pool[rng() % pool.size()] : tmpl[k];
+        } else {
+            for (int k = 0; k < 6; ++k) letter += pool[rng() % pool.size()];
+        }
+        auto fp = fingerprint(words(letter));
+        std::vector<std::string> to;
+        for (std::size_t n = 1 + rng() % 3; n > 0; --n)
+            to.push_back("r" + std::to_string(rng() % 40) + "@firm" + std::to_string(rng() % 5) + ".com");
+        // The sender's address as "except": sometimes one it wrote to.
+        std::string except = rng() % 4 == 0 ? "r" + std::to_string(rng() % 40) + "@firm1.com" : sender;
+        const std::int64_t since = t - (5 + static_cast<std::int64_t>(rng() % 26)) * kDay;
+        for (History* h : {&written, &queued}) {
+            auto want = reference(*h, sender, fp, since, t, to, except);
+            auto got = h->count_similar(sender, fp, since, t, to, except);
+            ASSERT_EQ(got.found, want.first) << "step " << step;
+            if (got.found) {
+                ASSERT_EQ(got.people, want.second) << "step " << step;
+            }
+            fired += got.found && got.people >= 5;
+        }
+        // Now and then a message dated ahead (its recipients' latest time
+        // is then after later windows' ends) or far behind.
+        std::int64_t when = t;
+        if (rng() % 15 == 0) when = t + (1 + rng() % 3) * kDay;
+        if (rng() % 15 == 0) when = t - (1 + rng() % 40) * kDay;
+        written.record(rec(sender, when, to, fp));
+        queued.record(rec(sender, when, to, fp));
+        if (step % 29 == 0) {
+            written.prune(t - 20 * kDay);
+            queued.prune(t - 20 * kDay);
+        }
+    }
+    EXPECT_GT(fired, 100); // the rule's threshold is reached, often
+    // Written out, and read by a fresh connection, the same.
+    queued.flush();
+    History reader(db.path());
+    for (const auto& tmpl : templates) {
+        std::string letter;
+        for (auto& s : tmpl) letter += s;
+        auto fp = fingerprint(words(letter));
+        for (const auto& sender : senders) {
+            auto want = reference(written, sender, fp, t - 30 * kDay, t, {"new@one.com"}, sender);
+            auto got = reader.count_similar(sender, fp, t - 30 * kDay, t, {"new@one.com"}, sender);
+            EXPECT_EQ(got.found, want.first);
+            if (got.found) {
+                EXPECT_EQ(got.people, want.second);
+            }
+        }
+    }
+}
+
 // Write-behind must not change what this connection sees: the same
 // sequence of lookups, records and prunes against a written history and a
 // queued one (flushed every 5) gives the same answers at every step, with
@@ -586,6 +677,49 @@ TEST(History, MigratesSchemaOne) {
     EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"one"});
     h.record(rec("ann@x.org", kT0 + 3, {"c@three.com"}, fp));
     EXPECT_EQ(h.find_similar("ann@x.org", fp, kT0, kT0 + 10).messages, 3);
+    auto c = h.count_similar("ann@x.org", fp, kT0, kT0 + 10, {"d@four.com"}, "ann@x.org");
+    EXPECT_TRUE(c.found);
+    EXPECT_EQ(c.people, 4u);
+}
+
+// Schema 3 had no family_rcpt: it is filled from msg and rcpt on open.
+TEST(History, MigratesSchemaThree) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    auto other = fingerprint(words(kOther));
+    {
+        History h(db.path());
+        h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
+        h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
+        h.record(rec("ann@x.org", kT0 + 1, {"a@one.com"}, fp));
+        h.record(rec("ann@x.org", kT0 + 2, {"c@three.com"}, other));
+        h.record(rec("bob@y.org", kT0 + 3, {"z@nine.com"}, fp));
+    }
+    {
+        // What version 3 left: the same tables without family_rcpt.
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE family_rcpt; PRAGMA user_version=3;", nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    History h(db.path());
+    auto c = h.count_similar("ann@x.org", fp, kT0 - kDay, kT0 + 10, {"new@four.com", "a@one.com"}, "ann@x.org");
+    EXPECT_TRUE(c.found);
+    EXPECT_EQ(c.people, 3u); // a, b, new - not old (outside the window), not c (another text)
+    c = h.count_similar("ann@x.org", fp, kT0 - 50 * kDay, kT0 + 10, {}, "a@one.com");
+    EXPECT_EQ(c.people, 2u); // old, b
+    EXPECT_EQ(h.count_similar("bob@y.org", fp, kT0, kT0 + 10, {}, "").people, 1u);
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 4);
+        sqlite3_finalize(st);
+        sqlite3_close(raw);
+    }
 }
 
 TEST(History, UnopenablePathThrows) {
