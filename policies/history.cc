@@ -1,6 +1,6 @@
 // history.cc - the sending history in SQLite (see history.h).
 //
-// Schema (version 4; PRAGMA user_version):
+// Schema (version 5; PRAGMA user_version):
 //   sender(id, name)                 one row per account key
 //   msg(id, sender, time, sig, tid)  sig: 2-byte b-bit MinHash values, or
 //                                    NULL; tid: the message's template
@@ -10,7 +10,9 @@
 //                                    time of the latest message to each
 //   family_rcpt(tid, addr, last)     each family's distinct recipients with
 //                                    the time of its latest message to each
-//   band(key, msg)                   LSH band keys (minhash.h), 32-bit
+//   band(key, msg)                   LSH band keys (minhash.h): sender id
+//                                    << 32 | 32-bit hash, so that a sender's
+//                                    rows share pages
 //   allow(type, value)               "don't warn me for this one": addresses
 //                                    and domains added through the API
 // Indexes: msg(sender, time), msg(time) and sender_org(last) for prune(),
@@ -61,7 +63,7 @@
 namespace rapport::policies {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // A message joins the family of an earlier one at this similarity. It is
 // above the default min_similarity of find_similar (0.5, "most sentences
@@ -226,7 +228,7 @@ struct History::Impl {
         std::int64_t id, sid, time;
         std::int64_t tid = 0; // 0: no signature (NULL in msg)
         std::string sig;      // encoded, empty without one
-        std::array<std::int32_t, minhash::kBands> keys{};
+        std::array<std::int64_t, minhash::kBands> keys{};
         std::vector<std::string> rcpts; // lower-case, non-empty
         std::vector<std::string> orgs;  // non-empty
     };
@@ -326,7 +328,9 @@ struct History::Impl {
                 exec(db, "INSERT INTO family_rcpt(tid, addr, last) "
                          "SELECT msg.tid, rcpt.addr, max(msg.time) FROM msg JOIN rcpt ON rcpt.msg = msg.id "
                          "WHERE msg.tid IS NOT NULL GROUP BY msg.tid, rcpt.addr");
-            exec(db, "PRAGMA user_version=4");
+            // Version 5: band keys start with the sender's id.
+            if (version >= 2 && version <= 4) rebuild_bands();
+            exec(db, "PRAGMA user_version=5");
             exec(db, "COMMIT");
         } catch (...) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -391,9 +395,33 @@ struct History::Impl {
             if (r.sig.empty()) continue;
             search(r.sender, r.sig);
             set_tid->bind(1, r.id).bind(2, best_family(last.cands, r.id)).run();
-            for (std::int32_t key : minhash::band_keys(r.sender, r.sig)) add_band->bind(1, key).bind(2, r.id).run();
+            for (std::int64_t key : minhash::band_keys(r.sender, r.sig)) add_band->bind(1, key).bind(2, r.id).run();
         }
         last = Search{};
+    }
+
+    // Schema 4 -> 5: band keys recomputed from the stored signatures
+    // (minhash::band_keys), a sender at a time, written in key order.
+    void rebuild_bands() {
+        exec(db, "DELETE FROM band");
+        std::vector<std::pair<std::int64_t, std::int64_t>> rows; // (key, msg) of one sender
+        auto write = [&] {
+            std::sort(rows.begin(), rows.end());
+            for (const auto& [key, id] : rows) add_band->bind(1, key).bind(2, id).run();
+            rows.clear();
+        };
+        Stmt all(db, "SELECT id, sender, sig FROM msg WHERE sig IS NOT NULL ORDER BY sender");
+        std::int64_t current = 0;
+        while (all.step()) {
+            const std::int64_t sender = all.i64(1);
+            if (sender != current) write();
+            current = sender;
+            Fingerprint sig = all.sig(2);
+            if (sig.empty()) continue;
+            for (std::int64_t key : minhash::band_keys(sender, sig)) rows.emplace_back(key, all.i64(0));
+        }
+        write();
+        all.reset();
     }
 
     // The id of `name`, or 0 when it never sent anything.
@@ -442,7 +470,7 @@ struct History::Impl {
         last.cands.clear();
         seen.clear();
         Stmt& q = *get_cand;
-        for (std::int32_t key : minhash::band_keys(sid, print)) {
+        for (std::int64_t key : minhash::band_keys(sid, print)) {
             // Queued records are the newest of a bucket: they come first,
             // then the written ones fill the bucket's limit - the same
             // candidates as if the queue had been written.
@@ -549,7 +577,7 @@ void History::Impl::flush_queue() {
             }
             for (const auto& o : m.orgs) add_org->bind(1, m.sid).bind(2, o).bind(3, m.time).run();
             if (has_sig)
-                for (std::int32_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
+                for (std::int64_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
             if (oldest_known) oldest = std::min(oldest, m.time);
             ++id;
         }
@@ -788,7 +816,7 @@ void History::record(const SentRecord& rec) {
             im.add_org->bind(1, sid).bind(2, o).bind(3, rec.time).run();
         }
         if (has_sig)
-            for (std::int32_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
+            for (std::int64_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
         if (im.oldest_known) im.oldest = std::min(im.oldest, rec.time);
     });
 }
@@ -814,7 +842,7 @@ void History::prune(std::int64_t before) {
         std::vector<std::string> addrs;
         for (const Old& o : old) {
             if (!o.sig.empty())
-                for (std::int32_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
+                for (std::int64_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
             if (o.tid != 0) {
                 // A family's recipient goes when its latest message does
                 // (the row's `last` is before `before`); otherwise a later

@@ -43,10 +43,11 @@ std::uint64_t word_hash(std::string_view word);
 std::uint64_t word_hash_of_fnv(std::uint64_t fnv);
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
-// The band keys of `print` for the account `sender_id`: 32-bit hashes of
-// (sender, band number, band values), so equal keys almost always mean the
-// same sender and equal band. `print` must not be empty.
-std::array<std::int32_t, kBands> band_keys(std::int64_t sender_id, const Fingerprint& print);
+// The band keys of `print` for the account `sender_id`: the sender's id
+// above a 32-bit hash of (sender, band number, band values), so equal keys
+// mean the same sender and almost always the same band, and a sender's
+// keys sort together. `print` must not be empty.
+std::array<std::int64_t, kBands> band_keys(std::int64_t sender_id, const Fingerprint& print);
 
 // 2 bytes per value, little-endian; decode() returns an empty Fingerprint
 // for a blob of the wrong size.

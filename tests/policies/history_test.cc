@@ -682,7 +682,8 @@ TEST(History, MigratesSchemaOne) {
     EXPECT_EQ(c.people, 4u);
 }
 
-// Schema 3 had no family_rcpt: it is filled from msg and rcpt on open.
+// Schema 3 had no family_rcpt and band keys without the sender: on open
+// the one is filled from msg and rcpt, the other rebuilt from signatures.
 TEST(History, MigratesSchemaThree) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
@@ -699,7 +700,12 @@ TEST(History, MigratesSchemaThree) {
         // What version 3 left: the same tables without family_rcpt.
         sqlite3* raw = nullptr;
         ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
-        ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE family_rcpt; PRAGMA user_version=3;", nullptr, nullptr, nullptr),
+        // Band keys of another shape (version 3's had no sender id above
+        // the hash): rebuilt from the signatures on open.
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "DROP TABLE family_rcpt; UPDATE band SET key = key & 4294967295; "
+                               "PRAGMA user_version=3;",
+                               nullptr, nullptr, nullptr),
                   SQLITE_OK);
         sqlite3_close(raw);
     }
@@ -710,13 +716,20 @@ TEST(History, MigratesSchemaThree) {
     c = h.count_similar("ann@x.org", fp, kT0 - 50 * kDay, kT0 + 10, {}, "a@one.com");
     EXPECT_EQ(c.people, 2u); // old, b
     EXPECT_EQ(h.count_similar("bob@y.org", fp, kT0, kT0 + 10, {}, "").people, 1u);
+    EXPECT_EQ(h.find_similar("ann@x.org", other, 0, kT0 + 10).recipients, std::vector<std::string>{"c@three.com"});
     {
         sqlite3* raw = nullptr;
         ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
         sqlite3_stmt* st = nullptr;
         ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
         ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-        EXPECT_EQ(sqlite3_column_int(st, 0), 4);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 5);
+        sqlite3_finalize(st);
+        ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*), count(DISTINCT key >> 32) FROM band", -1, &st, nullptr),
+                  SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 50); // 5 signed messages x 10 bands
+        EXPECT_EQ(sqlite3_column_int(st, 1), 2);  // two senders
         sqlite3_finalize(st);
         sqlite3_close(raw);
     }
