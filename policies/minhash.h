@@ -43,6 +43,16 @@ std::uint64_t word_hash(std::string_view word);
 std::uint64_t word_hash_of_fnv(std::uint64_t fnv);
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
+// The minima over `n` shingle hashes of each of the kSignatureSize seeded
+// mixes, into `minima` (the maximum when n is 0). Several implementations
+// (scalar, AVX2, AVX-512): those this CPU can run, scalar first; the
+// fingerprint uses the last. Listed for the tests that compare them.
+struct MinimaKernel {
+    const char* name;
+    void (*run)(const std::uint64_t* shingles, std::size_t n, std::uint64_t* minima);
+};
+std::vector<MinimaKernel> minima_kernels();
+
 // The band keys of `print` for the account `sender_id`: the sender's id
 // above a 32-bit hash of (sender, band number, band values), so equal keys
 // mean the same sender and almost always the same band, and a sender's
