@@ -253,15 +253,33 @@ struct History::Impl {
     } last;
     std::unordered_set<std::int64_t> seen; // scratch
 
-    // The last sender's organisations with their latest time, as read
-    // while the database was at `stamp` (queued records are merged apart).
-    // A draft checked again and again (the analyze endpoint) or a sender's
-    // run of letters reads them once, not ~100 rows per check.
+    // The last sender's organisations with their latest time (sender_org),
+    // read while other connections' data version was `version` and kept
+    // up to date with this connection's own writes (queued records are
+    // merged apart). A draft checked again and again (the analyze
+    // endpoint) or a sender's run of letters reads them once: a busy
+    // seeker writes to hundreds of organisations a month, and the rows
+    // were read again after every record.
     struct Orgs {
-        std::int64_t sid = 0;
-        std::int64_t stamp = -1;
+        std::int64_t sid = 0; // 0: nothing kept
+        std::int64_t version = -1;
         std::vector<std::pair<std::string, std::int64_t>> rows; // by org
     } orgs;
+
+    // After a commit of this connection that wrote `written` for `sid` at
+    // `time`: the kept rows as sender_org now has them. Inside a batch the
+    // commit is still to come (or a rollback): forget them instead.
+    void orgs_written(std::int64_t sid, const std::vector<std::string>& written, std::int64_t time) {
+        if (in_batch) orgs.sid = 0;
+        if (orgs.sid != sid) return;
+        for (const auto& o : written) {
+            if (o.empty()) continue;
+            auto it = std::lower_bound(orgs.rows.begin(), orgs.rows.end(), o,
+                                       [](const auto& row, const std::string& key) { return row.first < key; });
+            if (it != orgs.rows.end() && it->first == o) it->second = std::max(it->second, time);
+            else orgs.rows.emplace(it, o, time);
+        }
+    }
 
     // Oldest stored time (max when empty), valid while the data version
     // is `oldest_version` (other connections' commits change it).
@@ -540,6 +558,7 @@ struct History::Impl {
             sqlite3_exec(db, in_batch ? "ROLLBACK TO rapport_history; RELEASE rapport_history" : "ROLLBACK", nullptr,
                          nullptr, nullptr);
             oldest_known = false;
+            orgs.sid = 0;
             throw;
         }
     }
@@ -582,6 +601,7 @@ void History::Impl::flush_queue() {
             ++id;
         }
     });
+    for (const Queued& m : queued) orgs_written(m.sid, m.orgs, m.time);
     queued.clear();
     ++queue_version;
     last = Search{}; // it holds queued ids
@@ -732,14 +752,14 @@ std::vector<std::string> History::organisations(const std::string& sender, std::
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
-    const std::int64_t now = im.stamp();
-    if (im.orgs.sid != sid || im.orgs.stamp != now) {
+    const std::int64_t version = im.others_version();
+    if (im.orgs.sid != sid || im.orgs.version != version) {
         im.orgs = Impl::Orgs{};
         Reset r{*im.get_orgs};
         im.get_orgs->bind(1, sid);
         while (im.get_orgs->step()) im.orgs.rows.emplace_back(im.get_orgs->text(0), im.get_orgs->i64(1));
         im.orgs.sid = sid;
-        im.orgs.stamp = now;
+        im.orgs.version = version;
     }
     for (const auto& [org, last] : im.orgs.rows)
         if (last >= since) out.push_back(org);
@@ -786,6 +806,7 @@ void History::record(const SentRecord& rec) {
         if (im.queued.size() >= im.max_queued) im.flush_queue();
         return;
     }
+    std::int64_t written_sid = 0;
     im.atomically([&] {
         std::int64_t sid = im.sender_id_create(rec.sender);
         const bool has_sig = rec.print.minhash.size() == kSignatureSize;
@@ -818,7 +839,9 @@ void History::record(const SentRecord& rec) {
         if (has_sig)
             for (std::int64_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
         if (im.oldest_known) im.oldest = std::min(im.oldest, rec.time);
+        written_sid = sid;
     });
+    im.orgs_written(written_sid, rec.organisations, rec.time);
 }
 
 void History::prune(std::int64_t before) {
@@ -861,6 +884,8 @@ void History::prune(std::int64_t before) {
         im.del_org->bind(1, before).run();
         im.oldest_known = false; // re-read below, after the commit
     });
+    if (im.in_batch) im.orgs.sid = 0;
+    std::erase_if(im.orgs.rows, [&](const auto& row) { return row.second < before; }); // as del_org did
     im.oldest_time();
 }
 
@@ -887,10 +912,12 @@ void History::begin_batch() {
     // keeps them from being spilled into the WAL and read back.
     exec(impl_->db, "PRAGMA cache_size=-524288; BEGIN IMMEDIATE");
     impl_->in_batch = true;
+    impl_->orgs.sid = 0;
 }
 
 void History::end_batch() {
     if (!impl_->in_batch) throw std::logic_error("history: end_batch() without begin_batch()");
+    impl_->orgs.sid = 0;
     exec(impl_->db, "COMMIT");
     impl_->in_batch = false;
     exec(impl_->db, "PRAGMA cache_size=-32768");

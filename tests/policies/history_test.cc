@@ -204,10 +204,10 @@ TEST(History, OrganisationsSinceTime) {
     EXPECT_EQ(h.organisations("ann@x.org", 0), (std::vector<std::string>{"acme", "beta", "old"}));
 }
 
-// organisations() keeps the last sender's rows while the database is
-// unchanged: asking again, with another `since`, for another sender, after
-// a record (written or queued), a prune, or another connection's commit
-// must give what a fresh read gives.
+// organisations() keeps the last sender's rows, up to date with this
+// connection's writes: asking again, with another `since`, for another
+// sender, after a record (written, queued, in a batch), a prune, or
+// another connection's commit must give what a fresh read gives.
 TEST(History, OrganisationsCacheFollowsEveryChange) {
     TempDb db;
     History a(db.path());
@@ -239,6 +239,23 @@ TEST(History, OrganisationsCacheFollowsEveryChange) {
     a.flush();
     EXPECT_EQ(a.organisations(ann, kT0 + 3), (V{"delta"}));
     EXPECT_EQ(b.organisations(ann, 0), (V{"acme", "beta", "delta", "gamma"}));
+    // A later time for a kept organisation, and a batch.
+    a.set_write_behind(0);
+    a.record(rec(ann, kT0 + 4, {"b@beta.com"}, {}, {"beta"}));
+    EXPECT_EQ(a.organisations(ann, kT0 + 4), V{"beta"});
+    a.begin_batch();
+    a.record(rec(ann, kT0 + 5, {"a@eps.com"}, {}, {"eps"}));
+    EXPECT_EQ(a.organisations(ann, kT0 + 5), V{"eps"});
+    a.record(rec(ann, kT0 + 6, {"a@zeta.com"}, {}, {"zeta"}));
+    a.end_batch();
+    EXPECT_EQ(a.organisations(ann, kT0 + 5), (V{"eps", "zeta"}));
+    EXPECT_EQ(b.organisations(ann, kT0 + 4), (V{"beta", "eps", "zeta"}));
+    // The other connection's kept rows are not fooled by this one's writes.
+    a.record(rec(ann, kT0 + 7, {"a@eta.com"}, {}, {"eta"}));
+    EXPECT_EQ(b.organisations(ann, kT0 + 7), V{"eta"});
+    b.prune(kT0 + 5);
+    EXPECT_EQ(a.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
+    EXPECT_EQ(b.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
 }
 
 TEST(History, EmptyFingerprintMatchesNothing) {
@@ -473,11 +490,20 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
         std::int64_t when = t;
         if (rng() % 15 == 0) when = t + (1 + rng() % 3) * kDay;
         if (rng() % 15 == 0) when = t - (1 + rng() % 40) * kDay;
-        written.record(rec(sender, when, to, fp));
-        queued.record(rec(sender, when, to, fp));
+        std::vector<std::string> orgs = {"firm" + std::to_string(rng() % 60), "org" + std::to_string(rng() % 9)};
+        written.record(rec(sender, when, to, fp, orgs));
+        queued.record(rec(sender, when, to, fp, orgs));
         if (step % 29 == 0) {
             written.prune(t - 20 * kDay);
             queued.prune(t - 20 * kDay);
+        }
+        // The organisations kept across writes, against a fresh read.
+        if (step % 10 == 0) {
+            History fresh(da.path());
+            for (const auto& s : senders) {
+                ASSERT_EQ(written.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
+                ASSERT_EQ(queued.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
+            }
         }
     }
     EXPECT_GT(fired, 100); // the rule's threshold is reached, often
