@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -256,6 +257,26 @@ TEST(History, OrganisationsCacheFollowsEveryChange) {
     b.prune(kT0 + 5);
     EXPECT_EQ(a.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
     EXPECT_EQ(b.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
+}
+
+// Organisation keys are read back from one joined value: any character,
+// separators and digits included, comes back as written.
+TEST(History, OrganisationKeysOfAnyShape) {
+    TempDb db;
+    const std::vector<std::string> odd = {"a:b;c", "12", "3:x", ";", ":", "\xc3\xa9" "cole", "x y", "-5", "9;9:9"};
+    {
+        History h(db.path());
+        h.record(rec("ann@x.org", kT0, {"a@b.com"}, {}, odd));
+        h.record(rec("ann@x.org", -kT0, {"a@c.com"}, {}, {"negative"}));
+    }
+    History h(db.path());
+    std::vector<std::string> want = odd;
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(h.organisations("ann@x.org", kT0), want);
+    want.push_back("negative");
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(h.organisations("ann@x.org", -2 * kT0), want);
+    EXPECT_EQ(h.organisations("nobody@x.org", 0), std::vector<std::string>{});
 }
 
 TEST(History, EmptyFingerprintMatchesNothing) {
