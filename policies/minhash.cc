@@ -18,15 +18,7 @@
 namespace rapport::policies {
 namespace {
 
-// splitmix64's finaliser: a fast bijective mixer with good avalanche.
-constexpr std::uint64_t mix64(std::uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
+using minhash::mix64;
 
 std::uint64_t hash_word(std::string_view w) { return mix64(fnv1a(w)); }
 
@@ -155,7 +147,6 @@ Fingerprint fingerprint(const std::vector<std::string>& words) {
 namespace minhash {
 
 std::uint64_t word_hash(std::string_view w) { return hash_word(w); }
-std::uint64_t word_hash_of_fnv(std::uint64_t fnv) { return mix64(fnv); }
 
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
     Fingerprint fp;

@@ -39,8 +39,18 @@ static_assert(kBands * kRows <= kSignatureSize);
 // fingerprint() in two steps, for callers that have the words' hashes
 // without the words (Checker: masked words go straight to hashes).
 std::uint64_t word_hash(std::string_view word);
-// word_hash() from the word's fnv1a() (people.h), which TextIndex keeps.
-std::uint64_t word_hash_of_fnv(std::uint64_t fnv);
+// splitmix64's finaliser: a fast bijective mixer with good avalanche.
+inline constexpr std::uint64_t mix64(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+// word_hash() from the word's fnv1a() (people.h), which TextIndex keeps;
+// inline, as masking calls it for every word of a letter.
+inline std::uint64_t word_hash_of_fnv(std::uint64_t fnv) { return mix64(fnv); }
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
 // The minima over `n` shingle hashes of each of the kSignatureSize seeded
