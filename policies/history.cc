@@ -213,11 +213,20 @@ struct History::Impl {
     // Declared after db, so destroyed (finalized) before it is closed.
     std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
         get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version,
-        allow_add, allow_has, allow_all, add_family_rcpt, count_family, list_family, has_family_rcpt, family_in_window,
+        allow_add, allow_all, add_family_rcpt, count_family, list_family, has_family_rcpt, family_in_window,
         old_rcpts, del_family_rcpt;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
     bool in_snapshot = false; // a Snapshot's read transaction is open
+    std::int64_t snapshot_version = -1; // others_version() inside it, once asked
+
+    // The allow list (a few entries, read on every check, three lookups
+    // per recipient) as of other connections' data version `version`,
+    // with this connection's own additions; -1: not read.
+    struct AllowKept {
+        std::int64_t version = -1;
+        std::set<std::pair<std::string, std::string>> rows;
+    } allow_kept;
 
     // Write-behind (set_write_behind): records not yet written, oldest
     // first. Their ids start at kQueuedBase, above any written id, so they
@@ -300,7 +309,7 @@ struct History::Impl {
     void close() {
         for (auto* s : {&begin_read, &end_read, &find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
                         &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
-                        &set_tid, &pragma_version, &allow_add, &allow_has, &allow_all, &add_family_rcpt, &count_family,
+                        &set_tid, &pragma_version, &allow_add, &allow_all, &add_family_rcpt, &count_family,
                         &list_family, &has_family_rcpt, &family_in_window, &old_rcpts, &del_family_rcpt})
             s->reset();
         sqlite3_close(db);
@@ -393,7 +402,6 @@ struct History::Impl {
         set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
         pragma_version = prep("PRAGMA data_version");
         allow_add = prep("INSERT OR IGNORE INTO allow(type, value) VALUES (?1, ?2)");
-        allow_has = prep("SELECT 1 FROM allow WHERE type = ?1 AND value = ?2");
         allow_all = prep("SELECT type, value FROM allow ORDER BY type, value");
     }
 
@@ -463,9 +471,14 @@ struct History::Impl {
 
     // Changes when another connection commits (asks the file: fresh even
     // outside a transaction).
+    // Inside a Snapshot the answer cannot change (one read transaction):
+    // asked once, it serves organisations(), the search and allowed().
     std::int64_t others_version() {
+        if (in_snapshot && snapshot_version >= 0) return snapshot_version;
         Reset r{*pragma_version};
-        return pragma_version->step() ? pragma_version->i64(0) : 0;
+        const std::int64_t v = pragma_version->step() ? pragma_version->i64(0) : 0;
+        if (in_snapshot) snapshot_version = v;
+        return v;
     }
     // Changes with every change by this connection or commit by another.
     // PRAGMA data_version, not SQLITE_FCNTL_DATA_VERSION: the latter is
@@ -543,6 +556,7 @@ struct History::Impl {
     void end_snapshot() {
         if (!in_snapshot) return;
         in_snapshot = false;
+        snapshot_version = -1;
         end_read->run();
     }
 
@@ -931,13 +945,21 @@ void History::allow(const std::string& type, const std::string& value) {
     if (type != "address" && type != "domain") throw std::invalid_argument("allow: type must be address or domain");
     Impl& im = *impl_;
     im.atomically([&] { im.allow_add->bind(1, type).bind(2, lower(value)).run(); });
+    // Kept as written; inside a batch the commit is still to come.
+    if (im.in_batch) im.allow_kept.version = -1;
+    else im.allow_kept.rows.emplace(type, lower(value));
 }
 
 bool History::allowed(const std::string& type, const std::string& value) const {
     Impl& im = *impl_;
-    Reset r{*im.allow_has};
-    im.allow_has->bind(1, type).bind(2, lower(value));
-    return im.allow_has->step();
+    const std::int64_t version = im.others_version();
+    if (im.allow_kept.version != version || im.in_batch) {
+        im.allow_kept = Impl::AllowKept{};
+        Reset r{*im.allow_all};
+        while (im.allow_all->step()) im.allow_kept.rows.emplace(im.allow_all->text(0), im.allow_all->text(1));
+        im.allow_kept.version = version;
+    }
+    return im.allow_kept.rows.count({type, lower(value)}) > 0;
 }
 
 std::vector<std::pair<std::string, std::string>> History::allow_list() const {

@@ -279,6 +279,35 @@ TEST(History, OrganisationKeysOfAnyShape) {
     EXPECT_EQ(h.organisations("nobody@x.org", 0), std::vector<std::string>{});
 }
 
+// allowed() keeps the allow list in memory: what this connection adds is
+// seen at once, another connection's addition once it commits (after this
+// one's open Snapshot, as a query would see it), a batch's after it.
+TEST(History, AllowListKeptFollowsEveryChange) {
+    TempDb db;
+    History a(db.path());
+    History b(db.path());
+    EXPECT_FALSE(a.allowed("address", "x@y.com"));
+    a.allow("address", "X@y.com");
+    EXPECT_TRUE(a.allowed("address", "x@Y.com"));
+    EXPECT_FALSE(a.allowed("domain", "x@y.com")); // the type counts
+    EXPECT_TRUE(b.allowed("address", "x@y.com"));
+    {
+        History::Snapshot s(a);
+        EXPECT_FALSE(a.allowed("domain", "acme.com"));
+        b.allow("domain", "acme.com");
+        EXPECT_FALSE(a.allowed("domain", "acme.com")); // a's read transaction predates it
+    }
+    EXPECT_TRUE(a.allowed("domain", "acme.com"));
+    b.begin_batch();
+    b.allow("domain", "beta.com");
+    EXPECT_TRUE(b.allowed("domain", "beta.com"));
+    b.end_batch();
+    EXPECT_TRUE(b.allowed("domain", "beta.com"));
+    EXPECT_TRUE(a.allowed("domain", "beta.com"));
+    EXPECT_FALSE(a.allowed("domain", "gamma.com"));
+    EXPECT_EQ(a.allow_list().size(), 3u);
+}
+
 TEST(History, EmptyFingerprintMatchesNothing) {
     History h(":memory:");
     h.record(rec("ann@x.org", kT0, {"a@one.com"}, Fingerprint{}));
