@@ -18,6 +18,7 @@
 namespace rapport::policies {
 namespace {
 
+using minhash::kShingleWords;
 using minhash::mix64;
 
 std::uint64_t hash_word(std::string_view w) { return mix64(fnv1a(w)); }
@@ -40,6 +41,15 @@ constexpr auto kSeeds = make_seeds();
 // (a letter of 1300 distinct shingles: 83k mixes, about 100 us one at a
 // time). The vector versions mix 4 (AVX2) or 8 (AVX-512) seeds at once and
 // give the same minima; the CPU decides once which one runs.
+// Order matters inside a shingle: h(a b c) != h(c b a).
+void shingles_scalar(const std::uint64_t* wh, std::size_t n, std::uint64_t* out) {
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint64_t h = 0;
+        for (std::size_t k = 0; k < kShingleWords; ++k) h = mix64(h ^ wh[i + k]) + k;
+        out[i] = h;
+    }
+}
+
 void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) {
     for (std::size_t s = 0; s < kSignatureSize; ++s) {
         std::uint64_t m = std::numeric_limits<std::uint64_t>::max();
@@ -56,6 +66,32 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
     __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b),
                                      _mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)));
     return _mm256_add_epi64(lo, _mm256_slli_epi64(cross, 32));
+}
+
+[[gnu::target("avx2"), gnu::always_inline]] inline __m256i mix64_avx2(__m256i x) {
+    const __m256i c1 = _mm256_set1_epi64x(static_cast<long long>(0xbf58476d1ce4e5b9ULL));
+    const __m256i c2 = _mm256_set1_epi64x(static_cast<long long>(0x94d049bb133111ebULL));
+    x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 30));
+    x = mul64_avx2(x, c1);
+    x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 27));
+    x = mul64_avx2(x, c2);
+    return _mm256_xor_si256(x, _mm256_srli_epi64(x, 31));
+}
+
+// Four shingles at a time: lanes i..i+3 read words i..i+5.
+[[gnu::target("avx2")]] void shingles_avx2(const std::uint64_t* wh, std::size_t n, std::uint64_t* out) {
+    static_assert(kShingleWords == 3);
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const auto* p = reinterpret_cast<const __m256i*>(wh + i);
+        __m256i h = mix64_avx2(_mm256_loadu_si256(p));
+        h = _mm256_add_epi64(mix64_avx2(_mm256_xor_si256(h, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wh + i + 1)))),
+                             _mm256_set1_epi64x(1));
+        h = _mm256_add_epi64(mix64_avx2(_mm256_xor_si256(h, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wh + i + 2)))),
+                             _mm256_set1_epi64x(2));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), h);
+    }
+    shingles_scalar(wh + i, n - i, out + i);
 }
 
 [[gnu::target("avx2")]] void minima_avx2(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) {
@@ -94,6 +130,27 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
 // intrinsics (a self-initialised variable in avx512fintrin.h).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+[[gnu::target("avx512f,avx512dq"), gnu::always_inline]] inline __m512i mix64_avx512(__m512i x) {
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 30));
+    x = _mm512_mullo_epi64(x, _mm512_set1_epi64(static_cast<long long>(0xbf58476d1ce4e5b9ULL)));
+    x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 27));
+    x = _mm512_mullo_epi64(x, _mm512_set1_epi64(static_cast<long long>(0x94d049bb133111ebULL)));
+    return _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
+}
+
+// Eight shingles at a time: lanes i..i+7 read words i..i+9.
+[[gnu::target("avx512f,avx512dq")]] void shingles_avx512(const std::uint64_t* wh, std::size_t n, std::uint64_t* out) {
+    static_assert(kShingleWords == 3);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i h = mix64_avx512(_mm512_loadu_si512(wh + i));
+        h = _mm512_add_epi64(mix64_avx512(_mm512_xor_si512(h, _mm512_loadu_si512(wh + i + 1))), _mm512_set1_epi64(1));
+        h = _mm512_add_epi64(mix64_avx512(_mm512_xor_si512(h, _mm512_loadu_si512(wh + i + 2))), _mm512_set1_epi64(2));
+        _mm512_storeu_si512(out + i, h);
+    }
+    shingles_scalar(wh + i, n - i, out + i);
+}
+
 [[gnu::target("avx512f,avx512dq")]] void minima_avx512(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) {
     const __m512i c1 = _mm512_set1_epi64(static_cast<long long>(0xbf58476d1ce4e5b9ULL));
     const __m512i c2 = _mm512_set1_epi64(static_cast<long long>(0x94d049bb133111ebULL));
@@ -124,13 +181,13 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
 
 namespace minhash {
 
-std::vector<MinimaKernel> minima_kernels() {
-    std::vector<MinimaKernel> out = {{"scalar", minima_scalar}};
+std::vector<Kernel> kernels() {
+    std::vector<Kernel> out = {{"scalar", shingles_scalar, minima_scalar}};
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) out.push_back({"avx2", minima_avx2});
+    if (__builtin_cpu_supports("avx2")) out.push_back({"avx2", shingles_avx2, minima_avx2});
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
-        out.push_back({"avx512", minima_avx512});
+        out.push_back({"avx512", shingles_avx512, minima_avx512});
 #endif
     return out;
 }
@@ -152,19 +209,22 @@ Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
     Fingerprint fp;
     if (wh.size() < kShingleWords) return fp;
 
-    // Order matters inside a shingle: h(a b c) != h(c b a). Each distinct
-    // shingle once (a repeated one cannot change a minimum, but costs
-    // kSignatureSize mixes): an open-addressing set, cheaper than sorting.
+    // The widest kernels this CPU runs (they agree; minhash_test checks).
+    static const Kernel kernel = kernels().back();
     const std::size_t n = wh.size() - kShingleWords + 1;
+    std::vector<std::uint64_t> all(n);
+    kernel.shingles(wh.data(), n, all.data());
+
+    // Each distinct shingle once (a repeated one cannot change a minimum,
+    // but costs kSignatureSize mixes): an open-addressing set, cheaper
+    // than sorting.
     std::size_t cap = 16;
     while (cap < 2 * n) cap *= 2;
     std::vector<std::uint64_t> table(cap, 0); // 0 = free slot; the shingle 0 is tracked apart
     bool zero = false;
     std::vector<std::uint64_t> shingles;
     shingles.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        std::uint64_t h = 0;
-        for (std::size_t k = 0; k < kShingleWords; ++k) h = mix64(h ^ wh[i + k]) + k;
+    for (std::uint64_t h : all) {
         if (h == 0) {
             if (!zero) shingles.push_back(h);
             zero = true;
@@ -178,10 +238,8 @@ Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
         }
     }
 
-    // The widest kernel this CPU runs (they agree; minhash_test checks).
-    static const auto minima = minima_kernels().back().run;
     std::array<std::uint64_t, kSignatureSize> best;
-    minima(shingles.data(), shingles.size(), best.data());
+    kernel.minima(shingles.data(), shingles.size(), best.data());
     fp.minhash.resize(kSignatureSize);
     for (std::size_t s = 0; s < kSignatureSize; ++s) {
         // The low bits of the minimum are as random as any; its high bits

@@ -53,15 +53,19 @@ inline constexpr std::uint64_t mix64(std::uint64_t x) {
 inline std::uint64_t word_hash_of_fnv(std::uint64_t fnv) { return mix64(fnv); }
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
-// The minima over `n` shingle hashes of each of the kSignatureSize seeded
-// mixes, into `minima` (the maximum when n is 0). Several implementations
-// (scalar, AVX2, AVX-512): those this CPU can run, scalar first; the
-// fingerprint uses the last. Listed for the tests that compare them.
-struct MinimaKernel {
+// The two loops of a fingerprint, in several implementations (scalar,
+// AVX2, AVX-512) that give the same values: `shingles` hashes the n
+// shingles of n + kShingleWords - 1 word hashes into `out`; `minima`
+// takes, for each of the kSignatureSize seeded mixes, the minimum over `n`
+// shingle hashes (the maximum when n is 0). kernels() lists those this CPU
+// can run, scalar first; the fingerprint uses the last. Listed for the
+// tests that compare them.
+struct Kernel {
     const char* name;
-    void (*run)(const std::uint64_t* shingles, std::size_t n, std::uint64_t* minima);
+    void (*shingles)(const std::uint64_t* word_hashes, std::size_t n, std::uint64_t* out);
+    void (*minima)(const std::uint64_t* shingles, std::size_t n, std::uint64_t* minima);
 };
-std::vector<MinimaKernel> minima_kernels();
+std::vector<Kernel> kernels();
 
 // The band keys of `print` for the account `sender_id`: the sender's id
 // above a 32-bit hash of (sender, band number, band values), so equal keys

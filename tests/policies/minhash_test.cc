@@ -1,6 +1,6 @@
-// The MinHash minima kernels (scalar, AVX2, AVX-512 - those this CPU runs)
-// give the same minima on varied inputs, so fingerprints do not depend on
-// the machine that made them.
+// The MinHash kernels (scalar, AVX2, AVX-512 - those this CPU runs) give
+// the same shingle hashes and minima on varied inputs, so fingerprints do
+// not depend on the machine that made them.
 
 #include "policies/history.h"
 #include "policies/minhash.h"
@@ -16,7 +16,7 @@
 namespace rp = rapport::policies;
 
 TEST(MinHashKernels, AllAgreeWithScalar) {
-    auto kernels = rp::minhash::minima_kernels();
+    auto kernels = rp::minhash::kernels();
     ASSERT_GE(kernels.size(), 1u);
     EXPECT_STREQ(kernels.front().name, "scalar");
     for (auto& k : kernels) std::printf("kernel: %s\n", k.name);
@@ -32,15 +32,35 @@ TEST(MinHashKernels, AllAgreeWithScalar) {
                 sh[2] = 0x8000000000000000ULL;
             }
             std::vector<std::uint64_t> want(rp::kSignatureSize), got(rp::kSignatureSize);
-            kernels.front().run(sh.data(), n, want.data());
+            kernels.front().minima(sh.data(), n, want.data());
             if (n == 0) {
                 for (auto v : want) EXPECT_EQ(v, std::numeric_limits<std::uint64_t>::max());
             }
             for (auto& k : kernels) {
                 std::fill(got.begin(), got.end(), 0);
-                k.run(sh.data(), n, got.data());
+                k.minima(sh.data(), n, got.data());
                 ASSERT_EQ(got, want) << k.name << " n=" << n;
             }
+        }
+    }
+}
+
+TEST(MinHashKernels, ShingleHashesAgreeWithScalar) {
+    auto kernels = rp::minhash::kernels();
+    std::mt19937_64 rng(7);
+    for (std::size_t n : {0u, 1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 15u, 16u, 17u, 1246u}) {
+        std::vector<std::uint64_t> wh(n + rp::minhash::kShingleWords - 1);
+        for (auto& x : wh) x = rng();
+        if (wh.size() > 3) {
+            wh[1] = 0;
+            wh[2] = std::numeric_limits<std::uint64_t>::max();
+        }
+        std::vector<std::uint64_t> want(n), got(n);
+        kernels.front().shingles(wh.data(), n, want.data());
+        for (auto& k : kernels) {
+            std::fill(got.begin(), got.end(), 1);
+            k.shingles(wh.data(), n, got.data());
+            ASSERT_EQ(got, want) << k.name << " n=" << n;
         }
     }
 }
