@@ -48,7 +48,7 @@ using namespace rapport::policies;
 namespace {
 
 // Bump when the workload or the schema changes: names the cached databases.
-constexpr const char* kVersion = "v3";
+constexpr const char* kVersion = "v5";
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::int64_t kNow = 1'750'000'000;

@@ -180,6 +180,33 @@ bool is_disclaimer(std::string_view key) {
     return false;
 }
 
+bool is_footer_or_disclaimer(std::string_view key) { return is_footer(key) || is_disclaimer(key); }
+
+// The first letters of the footer and disclaimer phrases.
+struct FooterStarts {
+    std::array<bool, 128> letter{};
+    FooterStarts() {
+        for (auto p : kFooterStarts) letter[static_cast<unsigned char>(p[0]) & 0x7f] = true;
+        for (auto p : kDisclaimerStarts) letter[static_cast<unsigned char>(p[0]) & 0x7f] = true;
+    }
+};
+
+// Can the folded key of `line` start a footer or disclaimer? Its first
+// letter decides: the key starts with the first ASCII letter or digit of
+// the line, lower-cased (ASCII punctuation and spaces only separate words).
+// A non-ASCII first letter folds in other ways: it may, the full key tells.
+// Pass 2 asks this of every line of the letter; most start otherwise.
+bool may_start_footer(std::string_view line) {
+    static const FooterStarts starts;
+    for (char ch : line) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x80) return true;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return starts.letter[c];
+        if (c >= 'A' && c <= 'Z') return starts.letter[c + 32];
+    }
+    return false; // no word at all: an empty key starts nothing
+}
+
 bool is_dash_banner(std::string_view line, const std::string_view* banners, std::size_t n) {
     // "---------- Forwarded message ---------", "-----Original Message-----",
     // "Begin forwarded message:" (no dashes). Cheap test first: banners are
@@ -316,10 +343,12 @@ namespace {
 struct AsciiTables {
     std::array<char, 128> lower{};
     std::array<bool, 128> word{};
+    std::array<char, 256> word_lower{}; // lower[c] for ASCII word bytes, else 0
     AsciiTables() {
         for (int c = 0; c < 128; ++c) {
             lower[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
             word[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            if (word[c]) word_lower[c] = lower[c];
         }
     }
 };
@@ -362,17 +391,26 @@ std::string fold(std::string_view s) {
     return out;
 }
 
-std::vector<std::string> words(std::string_view s) {
+WordList word_list(std::string_view s) {
     // One pass, folding as it goes (this runs on every text the checks
     // read). Apostrophes split a word ("d'emploi" -> "d", "emploi"; "I'm" ->
     // "i", "m"), except a possessive "'s", which is dropped ("Halden's" ->
-    // "halden").
-    std::vector<std::string> out;
-    out.reserve(s.size() / 6 + 1);
-    std::string cur;
+    // "halden"). Runs of ASCII letters and digits, most of any text, are
+    // copied lower-cased through a raw pointer: the buffer starts as large
+    // as the text (folding does not lengthen what it copies, and grows it
+    // if it ever did); the current word is chars[start, len).
+    WordList out;
+    std::string& chars = out.chars_;
+    chars.resize(s.size());
+    char* o = chars.data();
+    std::size_t len = 0, start = 0;
+    // Words are separated by at least one byte: at most n / 2 + 1 of them.
+    out.ends_.resize(s.size() / 2 + 1);
+    std::uint32_t* ends = out.ends_.data();
+    std::size_t count = 0;
     auto flush = [&] {
-        if (!cur.empty()) out.emplace_back(std::move(cur));
-        cur.clear();
+        if (len > start) ends[count++] = static_cast<std::uint32_t>(len);
+        start = len;
     };
     auto word_at = [&](std::size_t i) {
         if (i >= s.size()) return false;
@@ -382,39 +420,63 @@ std::vector<std::string> words(std::string_view s) {
         std::size_t j = i;
         return fold_cp(next_cp(s, j), tmp);
     };
-    for (std::size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80 && kAscii.word[c]) {
-            cur += kAscii.lower[c];
-            ++i;
+    std::string folded; // one non-ASCII letter, folded
+    const auto* src = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    for (std::size_t i = 0; i < n;) {
+        // A run of ASCII letters and digits, with locals only (the lambdas'
+        // captures live in memory; this loop sees nearly every byte).
+        std::size_t j = i, l = len;
+        for (char w; j < n && (w = kAscii.word_lower[src[j]]) != 0; ++j) o[l++] = w;
+        len = l;
+        if (j > i) {
+            i = j;
             continue;
         }
+        auto c = src[i];
         std::size_t next = i;
         char32_t cp = c < 0x80 ? (++next, c) : next_cp(s, next);
+        folded.clear();
         if (is_apostrophe(cp)) {
             // "'s" at the end of a word: a possessive, dropped.
-            if (!cur.empty() && next < s.size() && (s[next] == 's' || s[next] == 'S') && !word_at(next + 1)) {
+            if (len > start && next < s.size() && (s[next] == 's' || s[next] == 'S') && !word_at(next + 1)) {
                 flush();
                 i = next + 1;
                 continue;
             }
             flush();
-        } else if (cp >= 0x80 && fold_cp(cp, cur)) {
+        } else if (cp >= 0x80 && fold_cp(cp, folded)) {
             // a letter outside ASCII, appended folded
+            if (len + folded.size() > chars.size()) {
+                chars.resize(2 * chars.size() + folded.size());
+                o = chars.data();
+            }
+            for (char f : folded) o[len++] = f;
         } else {
             flush();
         }
         i = next;
     }
     flush();
+    chars.resize(len);
+    out.ends_.resize(count);
+    return out;
+}
+
+std::vector<std::string> words(std::string_view s) {
+    WordList list = word_list(s);
+    std::vector<std::string> out;
+    out.reserve(list.size());
+    for (std::size_t i = 0; i < list.size(); ++i) out.emplace_back(list[i]);
     return out;
 }
 
 std::string phrase_key(std::string_view text) {
+    WordList list = word_list(text);
     std::string out;
-    for (auto& w : words(text)) {
-        if (!out.empty()) out += ' ';
-        out += w;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        if (i > 0) out += ' ';
+        out += list[i];
     }
     return out;
 }
@@ -528,10 +590,10 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
     std::size_t sig_start = m;
     for (std::size_t i = 0; i < m; ++i) {
         auto t = own[i];
-        // Footers and disclaimers are recognised by how the line starts.
-        std::string key = phrase_key(t.substr(0, 48));
+        // Footers and disclaimers are recognised by how the line starts
+        // (the folded key is made only for lines that can start one).
         if (t == "-- " || t == "--" || t == "-- \t" || (trim(t) == "--" && t.size() <= 3) ||
-            is_footer(key) || is_disclaimer(key)) {
+            (may_start_footer(t) && is_footer_or_disclaimer(phrase_key(t.substr(0, 48))))) {
             sig_start = i;
             break;
         }

@@ -21,6 +21,7 @@
 
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,27 @@ std::string fold(std::string_view utf8);
 // Words of folded text: runs of letters and digits (UTF-8 letters count;
 // apostrophes inside a word are dropped, a trailing "'s" is removed).
 std::vector<std::string> words(std::string_view utf8);
+
+// The same words, stored back to back in one buffer: two allocations per
+// text instead of one string per word. The checks read every word of a
+// letter several times (index, masking, fingerprint); words() is a copy of
+// this list, so both split and fold identically.
+class WordList {
+public:
+    std::size_t size() const { return ends_.size(); }
+    bool empty() const { return ends_.empty(); }
+    std::string_view operator[](std::size_t i) const {
+        std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+        return {chars_.data() + begin, ends_[i] - begin};
+    }
+
+private:
+    friend WordList word_list(std::string_view utf8);
+    std::string chars_;               // the folded words, not separated
+    std::vector<std::uint32_t> ends_; // end of word i in chars_ (word i starts where i - 1 ends)
+};
+
+WordList word_list(std::string_view utf8);
 
 // Folded words joined by single spaces, for phrase lookups:
 // "Dear Sir/Madam," -> "dear sir madam", "Kind regards," -> "kind regards".

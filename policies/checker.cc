@@ -35,11 +35,12 @@ bool allowed(const Policy& policy, const History& history, const Person& p) {
 // no copy of every word.
 std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vector<std::string>& earlier_orgs) {
     // URLs and addresses: whole whitespace-separated tokens are dropped
-    // (tokenising again only when the text has any).
+    // (tokenising again only when the text has any). Otherwise the words
+    // and their hashes come from the index built for the rules.
     const std::string& text = f.own_text;
-    std::vector<std::string> relexed;
     bool links = text.find("://") != std::string::npos || text.find("www.") != std::string::npos ||
                  text.find('@') != std::string::npos;
+    TextIndex relexed;
     if (links) {
         std::string cleaned;
         std::size_t i = 0;
@@ -53,9 +54,10 @@ std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vect
             cleaned += j < text.size() ? text[j] : ' ';
             i = j + 1;
         }
-        relexed = mime::words(cleaned);
+        relexed = TextIndex(mime::word_list(cleaned));
     }
-    const std::vector<std::string>& ws = links ? relexed : f.own.words();
+    const TextIndex& index = links ? relexed : f.own;
+    const mime::WordList& ws = index.words();
 
     // Organisation keys and recipient names bucketed by their first byte:
     // at each position only the few keys starting like the word there are
@@ -80,7 +82,7 @@ std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vect
         for (std::string_view key : bucket)
             if (key.size() >= 2) starts.set(pair(key[0], key[1]));
             else starts.set(pair(key[0], 0)); // a one-byte key
-    auto may_start_key = [&](const std::string& w) {
+    auto may_start_key = [&](std::string_view w) {
         auto a = static_cast<unsigned char>(w[0]);
         if (starts.test(pair(a, 0))) return true;
         if (w.size() >= 2) return starts.test(pair(a, static_cast<unsigned char>(w[1])));
@@ -91,8 +93,8 @@ std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vect
     std::vector<std::uint64_t> out;
     out.reserve(ws.size());
     for (std::size_t k = 0; k < ws.size();) {
-        const std::string& w = ws[k];
-        if (std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        std::string_view w = ws[k];
+        if (std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             ++k;
             continue;
         }
@@ -113,8 +115,8 @@ std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vect
             continue;
         }
         const auto& same_start = names[static_cast<unsigned char>(w[0])];
-        bool name = std::find(same_start.begin(), same_start.end(), std::string_view(w)) != same_start.end();
-        out.push_back(name ? kName : minhash::word_hash(w));
+        bool name = !same_start.empty() && std::find(same_start.begin(), same_start.end(), w) != same_start.end();
+        out.push_back(name ? kName : minhash::word_hash_of_fnv(index.hash(k)));
         ++k;
     }
     return out;

@@ -151,7 +151,7 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
     hints.sender_names = f.sender.name_words;
     f.parts = mime::split_text(msg.text, hints);
     f.own_text = f.parts.own_words();
-    f.own = TextIndex(mime::words(f.own_text));
+    f.own = TextIndex(mime::word_list(f.own_text));
     f.subject_words = mime::words(msg.subject);
 
     // Reply or new mail (SPEC.md): a forward is new mail.

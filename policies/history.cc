@@ -1,6 +1,6 @@
 // history.cc - the sending history in SQLite (see history.h).
 //
-// Schema (version 3; PRAGMA user_version):
+// Schema (version 5; PRAGMA user_version):
 //   sender(id, name)                 one row per account key
 //   msg(id, sender, time, sig, tid)  sig: 2-byte b-bit MinHash values, or
 //                                    NULL; tid: the message's template
@@ -8,7 +8,11 @@
 //   rcpt(msg, addr)                  lower-case recipient addresses
 //   sender_org(sender, org, last)    organisation keys written to, with the
 //                                    time of the latest message to each
-//   band(key, msg)                   LSH band keys (minhash.h), 32-bit
+//   family_rcpt(tid, addr, last)     each family's distinct recipients with
+//                                    the time of its latest message to each
+//   band(key, msg)                   LSH band keys (minhash.h): sender id
+//                                    << 32 | 32-bit hash, so that a sender's
+//                                    rows share pages
 //   allow(type, value)               "don't warn me for this one": addresses
 //                                    and domains added through the API
 // Indexes: msg(sender, time), msg(time) and sender_org(last) for prune(),
@@ -25,7 +29,10 @@
 // bucket won by a shared bio can hold most of a sender's letters), verifies
 // them, and counts the distinct recipients of every message of the matched
 // families inside [since, until] through msg(sender, tid, time) - exact,
-// not sampled.
+// not sampled. count_similar() (what template-reuse asks) counts them in
+// SQL from family_rcpt instead: one row per family and address, so a
+// template sent to thousands costs one short scan, not a read of every
+// message and a set of every address.
 //
 // prune() recomputes the band keys from the stored signatures, so band
 // rows need no index on msg; it remembers the oldest stored time, so the
@@ -56,7 +63,7 @@
 namespace rapport::policies {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 5;
 
 // A message joins the family of an earlier one at this similarity. It is
 // above the default min_similarity of find_similar (0.5, "most sentences
@@ -84,6 +91,8 @@ CREATE TABLE IF NOT EXISTS allow(type TEXT NOT NULL, value TEXT NOT NULL,
                                  PRIMARY KEY(type, value)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
                                 PRIMARY KEY(key, msg)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS family_rcpt(tid INTEGER NOT NULL, addr TEXT NOT NULL, last INTEGER NOT NULL,
+                                       PRIMARY KEY(tid, addr)) WITHOUT ROWID;
 )sql";
 
 std::string lower(std::string s) {
@@ -204,10 +213,20 @@ struct History::Impl {
     // Declared after db, so destroyed (finalized) before it is closed.
     std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
         get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version,
-        allow_add, allow_has, allow_all;
+        allow_add, allow_all, add_family_rcpt, count_family, list_family, has_family_rcpt, family_in_window,
+        old_rcpts, del_family_rcpt;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
     bool in_batch = false;
     bool in_snapshot = false; // a Snapshot's read transaction is open
+    std::int64_t snapshot_version = -1; // others_version() inside it, once asked
+
+    // The allow list (a few entries, read on every check, three lookups
+    // per recipient) as of other connections' data version `version`,
+    // with this connection's own additions; -1: not read.
+    struct AllowKept {
+        std::int64_t version = -1;
+        std::set<std::pair<std::string, std::string>> rows;
+    } allow_kept;
 
     // Write-behind (set_write_behind): records not yet written, oldest
     // first. Their ids start at kQueuedBase, above any written id, so they
@@ -218,7 +237,7 @@ struct History::Impl {
         std::int64_t id, sid, time;
         std::int64_t tid = 0; // 0: no signature (NULL in msg)
         std::string sig;      // encoded, empty without one
-        std::array<std::int32_t, minhash::kBands> keys{};
+        std::array<std::int64_t, minhash::kBands> keys{};
         std::vector<std::string> rcpts; // lower-case, non-empty
         std::vector<std::string> orgs;  // non-empty
     };
@@ -243,6 +262,34 @@ struct History::Impl {
     } last;
     std::unordered_set<std::int64_t> seen; // scratch
 
+    // The last sender's organisations with their latest time (sender_org),
+    // read while other connections' data version was `version` and kept
+    // up to date with this connection's own writes (queued records are
+    // merged apart). A draft checked again and again (the analyze
+    // endpoint) or a sender's run of letters reads them once: a busy
+    // seeker writes to hundreds of organisations a month, and the rows
+    // were read again after every record.
+    struct Orgs {
+        std::int64_t sid = 0; // 0: nothing kept
+        std::int64_t version = -1;
+        std::vector<std::pair<std::string, std::int64_t>> rows; // by org
+    } orgs;
+
+    // After a commit of this connection that wrote `written` for `sid` at
+    // `time`: the kept rows as sender_org now has them. Inside a batch the
+    // commit is still to come (or a rollback): forget them instead.
+    void orgs_written(std::int64_t sid, const std::vector<std::string>& written, std::int64_t time) {
+        if (in_batch) orgs.sid = 0;
+        if (orgs.sid != sid) return;
+        for (const auto& o : written) {
+            if (o.empty()) continue;
+            auto it = std::lower_bound(orgs.rows.begin(), orgs.rows.end(), o,
+                                       [](const auto& row, const std::string& key) { return row.first < key; });
+            if (it != orgs.rows.end() && it->first == o) it->second = std::max(it->second, time);
+            else orgs.rows.emplace(it, o, time);
+        }
+    }
+
     // Oldest stored time (max when empty), valid while the data version
     // is `oldest_version` (other connections' commits change it).
     std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
@@ -262,7 +309,8 @@ struct History::Impl {
     void close() {
         for (auto* s : {&begin_read, &end_read, &find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
                         &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
-                        &set_tid, &pragma_version, &allow_add, &allow_has, &allow_all})
+                        &set_tid, &pragma_version, &allow_add, &allow_all, &add_family_rcpt, &count_family,
+                        &list_family, &has_family_rcpt, &family_in_window, &old_rcpts, &del_family_rcpt})
             s->reset();
         sqlite3_close(db);
         db = nullptr;
@@ -301,7 +349,15 @@ struct History::Impl {
                          "GROUP BY msg.sender, org.org; DROP TABLE org;");
             prepare();
             if (migrate) rebuild_families();
-            exec(db, "PRAGMA user_version=3");
+            // Version 4: each family's distinct recipients (after the
+            // families of a version 1 database are made, above).
+            if (version >= 1 && version <= 3)
+                exec(db, "INSERT INTO family_rcpt(tid, addr, last) "
+                         "SELECT msg.tid, rcpt.addr, max(msg.time) FROM msg JOIN rcpt ON rcpt.msg = msg.id "
+                         "WHERE msg.tid IS NOT NULL GROUP BY msg.tid, rcpt.addr");
+            // Version 5: band keys start with the sender's id.
+            if (version >= 2 && version <= 4) rebuild_bands();
+            exec(db, "PRAGMA user_version=5");
             exec(db, "COMMIT");
         } catch (...) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -328,8 +384,16 @@ struct History::Impl {
                         "ORDER BY band.msg DESC LIMIT ?3");
         get_family = prep("SELECT msg.id, rcpt.addr FROM msg LEFT JOIN rcpt ON rcpt.msg = msg.id "
                           "WHERE msg.sender = ?1 AND msg.tid = ?2 AND msg.time BETWEEN ?3 AND ?4");
-        get_orgs = prep("SELECT org FROM sender_org WHERE sender = ?1 AND last >= ?2 ORDER BY 1");
-        old_msgs = prep("SELECT id, sender, sig FROM msg WHERE time < ?1");
+        get_orgs = prep("SELECT org, last FROM sender_org WHERE sender = ?1 ORDER BY org");
+        old_msgs = prep("SELECT id, sender, sig, tid FROM msg WHERE time < ?1");
+        old_rcpts = prep("SELECT addr FROM rcpt WHERE msg = ?1");
+        add_family_rcpt = prep("INSERT INTO family_rcpt(tid, addr, last) VALUES (?1, ?2, ?3) "
+                               "ON CONFLICT(tid, addr) DO UPDATE SET last = max(last, excluded.last)");
+        count_family = prep("SELECT count(*), ifnull(max(last), 0) FROM family_rcpt WHERE tid = ?1 AND last >= ?2");
+        list_family = prep("SELECT addr, last FROM family_rcpt WHERE tid = ?1 AND last >= ?2");
+        has_family_rcpt = prep("SELECT last FROM family_rcpt WHERE tid = ?1 AND addr = ?2");
+        family_in_window = prep("SELECT 1 FROM msg WHERE sender = ?1 AND tid = ?2 AND time BETWEEN ?3 AND ?4 LIMIT 1");
+        del_family_rcpt = prep("DELETE FROM family_rcpt WHERE tid = ?1 AND addr = ?2 AND last < ?3");
         del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
         del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
         del_org = prep("DELETE FROM sender_org WHERE last < ?1");
@@ -338,7 +402,6 @@ struct History::Impl {
         set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
         pragma_version = prep("PRAGMA data_version");
         allow_add = prep("INSERT OR IGNORE INTO allow(type, value) VALUES (?1, ?2)");
-        allow_has = prep("SELECT 1 FROM allow WHERE type = ?1 AND value = ?2");
         allow_all = prep("SELECT type, value FROM allow ORDER BY type, value");
     }
 
@@ -358,9 +421,33 @@ struct History::Impl {
             if (r.sig.empty()) continue;
             search(r.sender, r.sig);
             set_tid->bind(1, r.id).bind(2, best_family(last.cands, r.id)).run();
-            for (std::int32_t key : minhash::band_keys(r.sender, r.sig)) add_band->bind(1, key).bind(2, r.id).run();
+            for (std::int64_t key : minhash::band_keys(r.sender, r.sig)) add_band->bind(1, key).bind(2, r.id).run();
         }
         last = Search{};
+    }
+
+    // Schema 4 -> 5: band keys recomputed from the stored signatures
+    // (minhash::band_keys), a sender at a time, written in key order.
+    void rebuild_bands() {
+        exec(db, "DELETE FROM band");
+        std::vector<std::pair<std::int64_t, std::int64_t>> rows; // (key, msg) of one sender
+        auto write = [&] {
+            std::sort(rows.begin(), rows.end());
+            for (const auto& [key, id] : rows) add_band->bind(1, key).bind(2, id).run();
+            rows.clear();
+        };
+        Stmt all(db, "SELECT id, sender, sig FROM msg WHERE sig IS NOT NULL ORDER BY sender");
+        std::int64_t current = 0;
+        while (all.step()) {
+            const std::int64_t sender = all.i64(1);
+            if (sender != current) write();
+            current = sender;
+            Fingerprint sig = all.sig(2);
+            if (sig.empty()) continue;
+            for (std::int64_t key : minhash::band_keys(sender, sig)) rows.emplace_back(key, all.i64(0));
+        }
+        write();
+        all.reset();
     }
 
     // The id of `name`, or 0 when it never sent anything.
@@ -384,9 +471,14 @@ struct History::Impl {
 
     // Changes when another connection commits (asks the file: fresh even
     // outside a transaction).
+    // Inside a Snapshot the answer cannot change (one read transaction):
+    // asked once, it serves organisations(), the search and allowed().
     std::int64_t others_version() {
+        if (in_snapshot && snapshot_version >= 0) return snapshot_version;
         Reset r{*pragma_version};
-        return pragma_version->step() ? pragma_version->i64(0) : 0;
+        const std::int64_t v = pragma_version->step() ? pragma_version->i64(0) : 0;
+        if (in_snapshot) snapshot_version = v;
+        return v;
     }
     // Changes with every change by this connection or commit by another.
     // PRAGMA data_version, not SQLITE_FCNTL_DATA_VERSION: the latter is
@@ -409,7 +501,7 @@ struct History::Impl {
         last.cands.clear();
         seen.clear();
         Stmt& q = *get_cand;
-        for (std::int32_t key : minhash::band_keys(sid, print)) {
+        for (std::int64_t key : minhash::band_keys(sid, print)) {
             // Queued records are the newest of a bucket: they come first,
             // then the written ones fill the bucket's limit - the same
             // candidates as if the queue had been written.
@@ -464,6 +556,7 @@ struct History::Impl {
     void end_snapshot() {
         if (!in_snapshot) return;
         in_snapshot = false;
+        snapshot_version = -1;
         end_read->run();
     }
 
@@ -479,6 +572,7 @@ struct History::Impl {
             sqlite3_exec(db, in_batch ? "ROLLBACK TO rapport_history; RELEASE rapport_history" : "ROLLBACK", nullptr,
                          nullptr, nullptr);
             oldest_known = false;
+            orgs.sid = 0;
             throw;
         }
     }
@@ -510,13 +604,18 @@ void History::Impl::flush_queue() {
             }
             add_msg->run();
             for (const auto& a : m.rcpts) add_rcpt->bind(1, id).bind(2, a).run();
+            if (has_sig) {
+                const std::int64_t tid = m.tid >= kQueuedBase ? family.at(m.tid) : m.tid;
+                for (const auto& a : m.rcpts) add_family_rcpt->bind(1, tid).bind(2, a).bind(3, m.time).run();
+            }
             for (const auto& o : m.orgs) add_org->bind(1, m.sid).bind(2, o).bind(3, m.time).run();
             if (has_sig)
-                for (std::int32_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
+                for (std::int64_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
             if (oldest_known) oldest = std::min(oldest, m.time);
             ++id;
         }
     });
+    for (const Queued& m : queued) orgs_written(m.sid, m.orgs, m.time);
     queued.clear();
     ++queue_version;
     last = Search{}; // it holds queued ids
@@ -579,16 +678,105 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
     return out;
 }
 
+History::SimilarCount History::count_similar(const std::string& sender, const Fingerprint& print,
+                                             std::int64_t since, std::int64_t until,
+                                             const std::vector<std::string>& also, const std::string& except,
+                                             double min_similarity) const {
+    SimilarCount out;
+    if (print.minhash.size() != kSignatureSize) return out;
+    Impl& im = *impl_;
+    std::int64_t sid = im.sender_id(sender);
+    if (sid == 0) return out;
+    im.search(sid, print);
+    std::set<std::int64_t> families;
+    for (const auto& c : im.last.cands)
+        if (c.sim >= min_similarity) families.insert(c.tid);
+    if (families.empty()) return out;
+
+    // The exact way, from every message: when a recipient's latest message
+    // is after `until`, family_rcpt cannot tell whether an earlier one is
+    // in the window (messages recorded out of date order).
+    auto by_messages = [&] {
+        Similar s = find_similar(sender, print, since, until, min_similarity);
+        SimilarCount c;
+        c.found = s.messages > 0;
+        std::set<std::string> people(s.recipients.begin(), s.recipients.end());
+        people.insert(also.begin(), also.end());
+        people.erase(except);
+        c.people = people.size();
+        return c;
+    };
+
+    // Queued members in the window, and their recipients.
+    std::set<std::string> extra(also.begin(), also.end());
+    for (const auto& m : im.queued) {
+        if (m.sid != sid || !families.count(m.tid) || m.time < since || m.time > until) continue;
+        out.found = true;
+        extra.insert(m.rcpts.begin(), m.rcpts.end());
+    }
+    std::vector<std::int64_t> written; // families with written members
+    for (std::int64_t tid : families)
+        if (tid < Impl::kQueuedBase) written.push_back(tid);
+    for (std::size_t i = 0; i < written.size() && !out.found; ++i) {
+        Reset r{*im.family_in_window};
+        im.family_in_window->bind(1, sid).bind(2, written[i]).bind(3, since).bind(4, until);
+        out.found = im.family_in_window->step();
+    }
+    if (!out.found) return out;
+
+    // Written recipients with a message in the window: those whose latest
+    // message is at or after `since` (none may be after `until`). One
+    // family (a template and its near-copies) is counted in SQL; several
+    // are merged by address, as an address can be in more than one.
+    std::size_t counted = 0;
+    std::unordered_set<std::string> merged;
+    if (written.size() == 1) {
+        Reset r{*im.count_family};
+        im.count_family->bind(1, written[0]).bind(2, since);
+        im.count_family->step();
+        counted = static_cast<std::size_t>(im.count_family->i64(0));
+        if (im.count_family->i64(1) > until) return by_messages();
+    } else {
+        for (std::int64_t tid : written) {
+            Reset r{*im.list_family};
+            im.list_family->bind(1, tid).bind(2, since);
+            while (im.list_family->step()) {
+                if (im.list_family->i64(1) > until) return by_messages();
+                merged.insert(im.list_family->text(0));
+            }
+        }
+        counted = merged.size();
+    }
+    // Is `addr` among those counted?
+    auto counted_already = [&](const std::string& addr) {
+        if (written.size() != 1) return merged.count(addr) > 0;
+        Reset r{*im.has_family_rcpt};
+        im.has_family_rcpt->bind(1, written[0]).bind(2, addr);
+        return im.has_family_rcpt->step() && im.has_family_rcpt->i64(0) >= since;
+    };
+    out.people = counted;
+    for (const auto& a : extra)
+        if (a != except && !counted_already(a)) ++out.people;
+    if (!except.empty() && counted_already(except)) --out.people;
+    return out;
+}
+
 std::vector<std::string> History::organisations(const std::string& sender, std::int64_t since) const {
     std::vector<std::string> out;
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
-    {
+    const std::int64_t version = im.others_version();
+    if (im.orgs.sid != sid || im.orgs.version != version) {
+        im.orgs = Impl::Orgs{};
         Reset r{*im.get_orgs};
-        im.get_orgs->bind(1, sid).bind(2, since);
-        while (im.get_orgs->step()) out.push_back(im.get_orgs->text(0));
+        im.get_orgs->bind(1, sid);
+        while (im.get_orgs->step()) im.orgs.rows.emplace_back(im.get_orgs->text(0), im.get_orgs->i64(1));
+        im.orgs.sid = sid;
+        im.orgs.version = version;
     }
+    for (const auto& [org, last] : im.orgs.rows)
+        if (last >= since) out.push_back(org);
     // Queued records' organisations, merged in order (as if written).
     bool more = false;
     for (const auto& m : im.queued) more = more || (m.sid == sid && m.time >= since && !m.orgs.empty());
@@ -632,6 +820,7 @@ void History::record(const SentRecord& rec) {
         if (im.queued.size() >= im.max_queued) im.flush_queue();
         return;
     }
+    std::int64_t written_sid = 0;
     im.atomically([&] {
         std::int64_t sid = im.sender_id_create(rec.sender);
         const bool has_sig = rec.print.minhash.size() == kSignatureSize;
@@ -642,9 +831,11 @@ void History::record(const SentRecord& rec) {
             id = im.next_id->i64(0);
         }
         im.add_msg->bind(1, id).bind(2, sid).bind(3, rec.time);
+        std::int64_t tid = 0;
         if (has_sig) {
             im.search(sid, rec.print);
-            im.add_msg->bind_blob(4, im.last.sig).bind(5, Impl::best_family(im.last.cands, id));
+            tid = Impl::best_family(im.last.cands, id);
+            im.add_msg->bind_blob(4, im.last.sig).bind(5, tid);
         } else {
             im.add_msg->bind_null(4).bind_null(5);
         }
@@ -653,15 +844,18 @@ void History::record(const SentRecord& rec) {
             std::string addr = lower(a);
             if (addr.empty()) continue;
             im.add_rcpt->bind(1, id).bind(2, addr).run();
+            if (has_sig) im.add_family_rcpt->bind(1, tid).bind(2, addr).bind(3, rec.time).run();
         }
         for (const auto& o : rec.organisations) {
             if (o.empty()) continue;
             im.add_org->bind(1, sid).bind(2, o).bind(3, rec.time).run();
         }
         if (has_sig)
-            for (std::int32_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
+            for (std::int64_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
         if (im.oldest_known) im.oldest = std::min(im.oldest, rec.time);
+        written_sid = sid;
     });
+    im.orgs_written(written_sid, rec.organisations, rec.time);
 }
 
 void History::prune(std::int64_t before) {
@@ -672,22 +866,40 @@ void History::prune(std::int64_t before) {
         struct Old {
             std::int64_t id, sender;
             Fingerprint sig;
+            std::int64_t tid; // 0: none
         };
         std::vector<Old> old;
         {
             Reset r{*im.old_msgs};
             im.old_msgs->bind(1, before);
-            while (im.old_msgs->step()) old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), im.old_msgs->sig(2)});
+            while (im.old_msgs->step())
+                old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), im.old_msgs->sig(2),
+                               im.old_msgs->is_null(3) ? 0 : im.old_msgs->i64(3)});
         }
+        std::vector<std::string> addrs;
         for (const Old& o : old) {
             if (!o.sig.empty())
-                for (std::int32_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
+                for (std::int64_t key : minhash::band_keys(o.sender, o.sig)) im.del_band->bind(1, key).bind(2, o.id).run();
+            if (o.tid != 0) {
+                // A family's recipient goes when its latest message does
+                // (the row's `last` is before `before`); otherwise a later
+                // message to it remains.
+                addrs.clear();
+                {
+                    Reset r{*im.old_rcpts};
+                    im.old_rcpts->bind(1, o.id);
+                    while (im.old_rcpts->step()) addrs.push_back(im.old_rcpts->text(0));
+                }
+                for (const auto& a : addrs) im.del_family_rcpt->bind(1, o.tid).bind(2, a).bind(3, before).run();
+            }
             im.del_rcpt->bind(1, o.id).run();
             im.del_msg->bind(1, o.id).run();
         }
         im.del_org->bind(1, before).run();
         im.oldest_known = false; // re-read below, after the commit
     });
+    if (im.in_batch) im.orgs.sid = 0;
+    std::erase_if(im.orgs.rows, [&](const auto& row) { return row.second < before; }); // as del_org did
     im.oldest_time();
 }
 
@@ -714,10 +926,12 @@ void History::begin_batch() {
     // keeps them from being spilled into the WAL and read back.
     exec(impl_->db, "PRAGMA cache_size=-524288; BEGIN IMMEDIATE");
     impl_->in_batch = true;
+    impl_->orgs.sid = 0;
 }
 
 void History::end_batch() {
     if (!impl_->in_batch) throw std::logic_error("history: end_batch() without begin_batch()");
+    impl_->orgs.sid = 0;
     exec(impl_->db, "COMMIT");
     impl_->in_batch = false;
     exec(impl_->db, "PRAGMA cache_size=-32768");
@@ -731,13 +945,21 @@ void History::allow(const std::string& type, const std::string& value) {
     if (type != "address" && type != "domain") throw std::invalid_argument("allow: type must be address or domain");
     Impl& im = *impl_;
     im.atomically([&] { im.allow_add->bind(1, type).bind(2, lower(value)).run(); });
+    // Kept as written; inside a batch the commit is still to come.
+    if (im.in_batch) im.allow_kept.version = -1;
+    else im.allow_kept.rows.emplace(type, lower(value));
 }
 
 bool History::allowed(const std::string& type, const std::string& value) const {
     Impl& im = *impl_;
-    Reset r{*im.allow_has};
-    im.allow_has->bind(1, type).bind(2, lower(value));
-    return im.allow_has->step();
+    const std::int64_t version = im.others_version();
+    if (im.allow_kept.version != version || im.in_batch) {
+        im.allow_kept = Impl::AllowKept{};
+        Reset r{*im.allow_all};
+        while (im.allow_all->step()) im.allow_kept.rows.emplace(im.allow_all->text(0), im.allow_all->text(1));
+        im.allow_kept.version = version;
+    }
+    return im.allow_kept.rows.count({type, lower(value)}) > 0;
 }
 
 std::vector<std::pair<std::string, std::string>> History::allow_list() const {

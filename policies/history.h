@@ -75,6 +75,21 @@ public:
                          std::int64_t since, std::int64_t until,
                          double min_similarity = 0.5) const;
 
+    // What template-reuse needs, without listing the recipients: whether
+    // find_similar() would find any message (`found`), and how many distinct
+    // people its recipients and `also` (this message's) make, `except` (the
+    // sender's own address) not counted. Same answer as find_similar(), but
+    // a family's recipients are counted in SQL (family_rcpt in history.cc),
+    // not read message by message: a template sent to thousands costs a
+    // short scan, not thousands of rows and strings.
+    struct SimilarCount {
+        bool found = false;
+        std::size_t people = 0; // meaningful when found
+    };
+    SimilarCount count_similar(const std::string& sender, const Fingerprint& print, std::int64_t since,
+                               std::int64_t until, const std::vector<std::string>& also, const std::string& except,
+                               double min_similarity = 0.5) const;
+
     // Organisation keys this sender wrote to at or after `since`.
     std::vector<std::string> organisations(const std::string& sender, std::int64_t since) const;
 

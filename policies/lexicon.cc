@@ -79,18 +79,21 @@ void PhraseSet::add(Phrase p) {
         exact_[p.words.front()].push_back(std::move(p));
 }
 
-const Phrase* PhraseSet::find_in(const std::vector<std::string>& w) const {
+const Phrase* PhraseSet::find_in(const std::vector<std::string>& w) const { return find(w); }
+const Phrase* PhraseSet::find_in(const mime::WordList& w) const { return find(w); }
+
+template <class Words> const Phrase* PhraseSet::find(const Words& w) const {
     for (std::size_t i = 0; i < w.size(); ++i) {
         for (auto& p : prefixed_)
-            if (w[i].compare(0, p.words[0].size(), p.words[0]) == 0) return &p;
-        auto it = exact_.find(w[i]);
+            if (std::string_view(w[i]).compare(0, p.words[0].size(), p.words[0]) == 0) return &p;
+        auto it = exact_.find(std::string_view(w[i]));
         if (it == exact_.end()) continue;
         for (auto& p : it->second) {
             if (i + p.words.size() > w.size()) continue;
             bool ok = true;
             for (std::size_t k = 1; k < p.words.size() && ok; ++k) {
-                const auto& want = p.words[k];
-                const auto& got = w[i + k];
+                const std::string& want = p.words[k];
+                std::string_view got = w[i + k];
                 bool last = k + 1 == p.words.size();
                 ok = (last && p.prefix) ? got.compare(0, want.size(), want) == 0 : got == want;
             }

@@ -30,10 +30,17 @@ public:
     // Does any phrase occur as consecutive words of `text_words`? Returns
     // the first match (or nullptr).
     const Phrase* find_in(const std::vector<std::string>& text_words) const;
+    const Phrase* find_in(const mime::WordList& text_words) const;
     bool empty() const { return exact_.empty() && prefixed_.empty(); }
 
 private:
-    std::unordered_map<std::string, std::vector<Phrase>> exact_;
+    template <class Words> const Phrase* find(const Words& w) const;
+    // Looked up by std::string_view too (a WordList's words), without a copy.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::vector<Phrase>, Hash, std::equal_to<>> exact_;
     std::vector<Phrase> prefixed_; // one-word prefix phrases ("bewerb*")
 };
 

@@ -39,12 +39,39 @@ static_assert(kBands * kRows <= kSignatureSize);
 // fingerprint() in two steps, for callers that have the words' hashes
 // without the words (Checker: masked words go straight to hashes).
 std::uint64_t word_hash(std::string_view word);
+// splitmix64's finaliser: a fast bijective mixer with good avalanche.
+inline constexpr std::uint64_t mix64(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+// word_hash() from the word's fnv1a() (people.h), which TextIndex keeps;
+// inline, as masking calls it for every word of a letter.
+inline std::uint64_t word_hash_of_fnv(std::uint64_t fnv) { return mix64(fnv); }
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);
 
-// The band keys of `print` for the account `sender_id`: 32-bit hashes of
-// (sender, band number, band values), so equal keys almost always mean the
-// same sender and equal band. `print` must not be empty.
-std::array<std::int32_t, kBands> band_keys(std::int64_t sender_id, const Fingerprint& print);
+// The two loops of a fingerprint, in several implementations (scalar,
+// AVX2, AVX-512) that give the same values: `shingles` hashes the n
+// shingles of n + kShingleWords - 1 word hashes into `out`; `minima`
+// takes, for each of the kSignatureSize seeded mixes, the minimum over `n`
+// shingle hashes (the maximum when n is 0). kernels() lists those this CPU
+// can run, scalar first; the fingerprint uses the last. Listed for the
+// tests that compare them.
+struct Kernel {
+    const char* name;
+    void (*shingles)(const std::uint64_t* word_hashes, std::size_t n, std::uint64_t* out);
+    void (*minima)(const std::uint64_t* shingles, std::size_t n, std::uint64_t* minima);
+};
+std::vector<Kernel> kernels();
+
+// The band keys of `print` for the account `sender_id`: the sender's id
+// above a 32-bit hash of (sender, band number, band values), so equal keys
+// mean the same sender and almost always the same band, and a sender's
+// keys sort together. `print` must not be empty.
+std::array<std::int64_t, kBands> band_keys(std::int64_t sender_id, const Fingerprint& print);
 
 // 2 bytes per value, little-endian; decode() returns an empty Fingerprint
 // for a blob of the wrong size.

@@ -175,25 +175,39 @@ Person describe_person(const mime::Address& a) {
     return p;
 }
 
-TextIndex::TextIndex(std::vector<std::string> words) : words_(std::move(words)), next_(words_.size(), kNone) {
-    first_.reserve(words_.size());
+TextIndex::TextIndex(mime::WordList words) : words_(std::move(words)) {
+    const std::size_t n = words_.size();
+    hashes_.resize(n);
+    next_.assign(n, kNone);
+    std::size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    slots_.assign(cap, kNone);
     // Built backwards, so each chain lists positions in text order.
-    for (std::size_t i = words_.size(); i-- > 0;) {
-        if (words_[i].size() >= 2) starts_.set(start_bit(words_[i][0], words_[i][1]));
-        auto [it, fresh] = first_.try_emplace(words_[i], static_cast<std::uint32_t>(i));
-        if (!fresh) {
-            next_[i] = it->second;
-            it->second = static_cast<std::uint32_t>(i);
-        }
+    for (std::size_t i = n; i-- > 0;) {
+        std::string_view w = words_[i];
+        if (w.size() >= 2) starts_.set(start_bit(w[0], w[1]));
+        const std::uint64_t h = hashes_[i] = fnv1a(w);
+        std::size_t s = slot_of(h);
+        while (slots_[s] != kNone && (hashes_[slots_[s]] != h || words_[slots_[s]] != w)) s = (s + 1) & (cap - 1);
+        next_[i] = slots_[s]; // kNone for a new word
+        slots_[s] = static_cast<std::uint32_t>(i);
     }
 }
 
-bool TextIndex::has_word(std::string_view word) const { return !word.empty() && first_.count(word) > 0; }
+std::uint32_t TextIndex::first(std::string_view word, std::uint64_t h) const {
+    if (slots_.empty()) return kNone;
+    for (std::size_t s = slot_of(h);; s = (s + 1) & (slots_.size() - 1)) {
+        std::uint32_t pos = slots_[s];
+        if (pos == kNone || (hashes_[pos] == h && words_[pos] == word)) return pos;
+    }
+}
+
+bool TextIndex::has_word(std::string_view word) const { return !word.empty() && first(word, fnv1a(word)) != kNone; }
 
 std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
     std::size_t len = 0, n = 0;
     while (i + n < words_.size() && len < key.size()) {
-        const std::string& w = words_[i + n];
+        std::string_view w = words_[i + n];
         if (key.compare(len, w.size(), w) != 0) return 0;
         len += w.size();
         ++n;
@@ -202,13 +216,14 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
 }
 
 bool TextIndex::names_key(std::string_view key) const {
-    // The first word of a match is a prefix of the key: try each prefix.
+    // The first word of a match is a prefix of the key: try each prefix,
+    // hashing it on from the previous one.
+    std::uint64_t h = kFnvOffset;
     for (std::size_t l = 1; l <= key.size(); ++l) {
         // Longer prefixes all start with key[0..1]: no word starts so, none can match.
         if (l == 2 && !starts_.test(start_bit(key[0], key[1]))) break;
-        auto it = first_.find(key.substr(0, l));
-        if (it == first_.end()) continue;
-        for (std::uint32_t pos = it->second; pos != kNone; pos = next_[pos])
+        h = fnv1a(key.substr(l - 1, 1), h);
+        for (std::uint32_t pos = first(key.substr(0, l), h); pos != kNone; pos = next_[pos])
             if (span_at(pos, key) > 0) return true;
     }
     return false;

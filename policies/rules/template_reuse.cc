@@ -4,10 +4,10 @@
 // min_recipients. One message to many never fires this by itself: at least
 // one earlier, separate message must share the text.
 
-#include <algorithm>
 #include "policies/rules/rule.h"
 
-#include <set>
+#include <string>
+#include <vector>
 
 namespace rapport::policies {
 
@@ -16,13 +16,13 @@ std::optional<std::string> check_template_reuse(const RuleInput& in) {
     const Memory& mem = in.memory;
     if (mem.history == nullptr || mem.print.empty()) return std::nullopt;
     std::int64_t window = static_cast<std::int64_t>(in.settings.window_days) * 86400;
-    auto similar = mem.history->find_similar(f.account, mem.print, f.time - window, f.time);
-    if (similar.messages == 0) return std::nullopt;
-    std::set<std::string> people(similar.recipients.begin(), similar.recipients.end());
-    for (auto& r : f.recipients) people.insert(r.address);
-    people.erase(f.sender.address);
-    if (people.size() < static_cast<std::size_t>(in.settings.min_recipients)) return std::nullopt;
-    return "You've sent almost the same text to " + std::to_string(people.size()) +
+    std::vector<std::string> to;
+    for (auto& r : f.recipients) to.push_back(r.address);
+    auto similar = mem.history->count_similar(f.account, mem.print, f.time - window, f.time, to, f.sender.address);
+    if (!similar.found) return std::nullopt;
+    const std::size_t people = similar.people;
+    if (people < static_cast<std::size_t>(in.settings.min_recipients)) return std::nullopt;
+    return "You've sent almost the same text to " + std::to_string(people) +
            " people in the last " + std::to_string(in.settings.window_days) +
            " days. Readers can spot a pasted letter: rewrite the opening and one paragraph "
            "for this organisation - what draws you to it and what you'd do there.";

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -203,6 +205,109 @@ TEST(History, OrganisationsSinceTime) {
     EXPECT_EQ(h.organisations("ann@x.org", 0), (std::vector<std::string>{"acme", "beta", "old"}));
 }
 
+// organisations() keeps the last sender's rows, up to date with this
+// connection's writes: asking again, with another `since`, for another
+// sender, after a record (written, queued, in a batch), a prune, or
+// another connection's commit must give what a fresh read gives.
+TEST(History, OrganisationsCacheFollowsEveryChange) {
+    TempDb db;
+    History a(db.path());
+    History b(db.path());
+    const std::string ann = "ann@x.org";
+    a.record(rec(ann, kT0 - 40 * kDay, {"a@old.com"}, {}, {"old"}));
+    a.record(rec(ann, kT0, {"a@acme.com"}, {}, {"acme"}));
+    a.record(rec("bob@x.org", kT0, {"a@bobs.com"}, {}, {"bobs"}));
+    using V = std::vector<std::string>;
+    {
+        History::Snapshot s(a);
+        EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "old"}));
+        EXPECT_EQ(a.organisations(ann, kT0 - 30 * kDay), V{"acme"}); // same rows, later `since`
+        EXPECT_EQ(a.organisations(ann, kT0 + 1), V{});
+        EXPECT_EQ(a.organisations("bob@x.org", 0), V{"bobs"});
+        EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "old"}));
+        EXPECT_EQ(a.organisations("nobody@x.org", 0), V{});
+    }
+    a.record(rec(ann, kT0 + 1, {"a@beta.com"}, {}, {"beta"}));
+    EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "beta", "old"}));
+    b.record(rec(ann, kT0 + 2, {"a@gamma.com"}, {}, {"gamma", "acme"})); // another connection
+    EXPECT_EQ(a.organisations(ann, kT0 + 2), (V{"acme", "gamma"}));
+    a.prune(kT0 - 30 * kDay);
+    EXPECT_EQ(a.organisations(ann, 0), (V{"acme", "beta", "gamma"}));
+    a.set_write_behind(4);
+    a.record(rec(ann, kT0 + 3, {"a@delta.com"}, {}, {"delta"})); // queued
+    EXPECT_EQ(a.organisations(ann, kT0 + 3), (V{"delta"}));
+    EXPECT_EQ(b.organisations(ann, kT0 + 3), V{}); // not written yet
+    a.flush();
+    EXPECT_EQ(a.organisations(ann, kT0 + 3), (V{"delta"}));
+    EXPECT_EQ(b.organisations(ann, 0), (V{"acme", "beta", "delta", "gamma"}));
+    // A later time for a kept organisation, and a batch.
+    a.set_write_behind(0);
+    a.record(rec(ann, kT0 + 4, {"b@beta.com"}, {}, {"beta"}));
+    EXPECT_EQ(a.organisations(ann, kT0 + 4), V{"beta"});
+    a.begin_batch();
+    a.record(rec(ann, kT0 + 5, {"a@eps.com"}, {}, {"eps"}));
+    EXPECT_EQ(a.organisations(ann, kT0 + 5), V{"eps"});
+    a.record(rec(ann, kT0 + 6, {"a@zeta.com"}, {}, {"zeta"}));
+    a.end_batch();
+    EXPECT_EQ(a.organisations(ann, kT0 + 5), (V{"eps", "zeta"}));
+    EXPECT_EQ(b.organisations(ann, kT0 + 4), (V{"beta", "eps", "zeta"}));
+    // The other connection's kept rows are not fooled by this one's writes.
+    a.record(rec(ann, kT0 + 7, {"a@eta.com"}, {}, {"eta"}));
+    EXPECT_EQ(b.organisations(ann, kT0 + 7), V{"eta"});
+    b.prune(kT0 + 5);
+    EXPECT_EQ(a.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
+    EXPECT_EQ(b.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
+}
+
+// Organisation keys are read back from one joined value: any character,
+// separators and digits included, comes back as written.
+TEST(History, OrganisationKeysOfAnyShape) {
+    TempDb db;
+    const std::vector<std::string> odd = {"a:b;c", "12", "3:x", ";", ":", "\xc3\xa9" "cole", "x y", "-5", "9;9:9"};
+    {
+        History h(db.path());
+        h.record(rec("ann@x.org", kT0, {"a@b.com"}, {}, odd));
+        h.record(rec("ann@x.org", -kT0, {"a@c.com"}, {}, {"negative"}));
+    }
+    History h(db.path());
+    std::vector<std::string> want = odd;
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(h.organisations("ann@x.org", kT0), want);
+    want.push_back("negative");
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(h.organisations("ann@x.org", -2 * kT0), want);
+    EXPECT_EQ(h.organisations("nobody@x.org", 0), std::vector<std::string>{});
+}
+
+// allowed() keeps the allow list in memory: what this connection adds is
+// seen at once, another connection's addition once it commits (after this
+// one's open Snapshot, as a query would see it), a batch's after it.
+TEST(History, AllowListKeptFollowsEveryChange) {
+    TempDb db;
+    History a(db.path());
+    History b(db.path());
+    EXPECT_FALSE(a.allowed("address", "x@y.com"));
+    a.allow("address", "X@y.com");
+    EXPECT_TRUE(a.allowed("address", "x@Y.com"));
+    EXPECT_FALSE(a.allowed("domain", "x@y.com")); // the type counts
+    EXPECT_TRUE(b.allowed("address", "x@y.com"));
+    {
+        History::Snapshot s(a);
+        EXPECT_FALSE(a.allowed("domain", "acme.com"));
+        b.allow("domain", "acme.com");
+        EXPECT_FALSE(a.allowed("domain", "acme.com")); // a's read transaction predates it
+    }
+    EXPECT_TRUE(a.allowed("domain", "acme.com"));
+    b.begin_batch();
+    b.allow("domain", "beta.com");
+    EXPECT_TRUE(b.allowed("domain", "beta.com"));
+    b.end_batch();
+    EXPECT_TRUE(b.allowed("domain", "beta.com"));
+    EXPECT_TRUE(a.allowed("domain", "beta.com"));
+    EXPECT_FALSE(a.allowed("domain", "gamma.com"));
+    EXPECT_EQ(a.allow_list().size(), 3u);
+}
+
 TEST(History, EmptyFingerprintMatchesNothing) {
     History h(":memory:");
     h.record(rec("ann@x.org", kT0, {"a@one.com"}, Fingerprint{}));
@@ -369,6 +474,105 @@ TEST(History, PruneNoticesOtherConnections) {
     auto r = b.find_similar("ann@x.org", fp, 0, kT0 + 1);
     EXPECT_EQ(r.messages, 1);
     EXPECT_EQ(r.recipients, std::vector<std::string>{"new@one.com"});
+}
+
+// count_similar() (family_rcpt, counted in SQL) against the answer built
+// from find_similar() as template-reuse used to build it, at every step of
+// a long random sequence: growing families, several families matching at
+// once, recipients re-sent to, the sender's own address among them, send
+// times out of order (a recipient's latest message after the window's
+// end), windows of different lengths, pruning, and write-behind.
+TEST(History, CountSimilarAgreesWithFindSimilar) {
+    TempDb da, db;
+    History written(da.path());
+    History queued(db.path());
+    queued.set_write_behind(5);
+    std::mt19937 rng(17);
+    std::vector<std::string> pool;
+    for (int i = 0; i < 30; ++i) {
+        std::string s;
+        for (int k = 0; k < 12; ++k) s += "w" + std::to_string(rng() % 3000) + " ";
+        pool.push_back(s + ". ");
+    }
+    const std::vector<std::string> senders = {"ann@x.org", "bob@y.org"};
+    std::vector<std::vector<std::string>> templates(4);
+    for (auto& t : templates)
+        for (int k = 0; k < 6; ++k) t.push_back(pool[rng() % pool.size()]);
+    auto reference = [](const History& h, const std::string& sender, const Fingerprint& fp, std::int64_t since,
+                        std::int64_t until, const std::vector<std::string>& also, const std::string& except) {
+        auto s = h.find_similar(sender, fp, since, until);
+        std::set<std::string> people(s.recipients.begin(), s.recipients.end());
+        people.insert(also.begin(), also.end());
+        people.erase(except);
+        return std::make_pair(s.messages > 0, people.size());
+    };
+    std::int64_t t = kT0;
+    int fired = 0;
+    for (int step = 0; step < 600; ++step) {
+        t += 600 + rng() % 7200;
+        const std::string& sender = senders[rng() % senders.size()];
+        std::string letter;
+        if (rng() % 10 < 8) {
+            auto& tmpl = templates[rng() % templates.size()];
+            for (std::size_t k = 0; k < tmpl.size(); ++k)
+                letter += (rng() % 10 == 0) ? pool[rng() % pool.size()] : tmpl[k];
+        } else {
+            for (int k = 0; k < 6; ++k) letter += pool[rng() % pool.size()];
+        }
+        auto fp = fingerprint(words(letter));
+        std::vector<std::string> to;
+        for (std::size_t n = 1 + rng() % 3; n > 0; --n)
+            to.push_back("r" + std::to_string(rng() % 40) + "@firm" + std::to_string(rng() % 5) + ".com");
+        // The sender's address as "except": sometimes one it wrote to.
+        std::string except = rng() % 4 == 0 ? "r" + std::to_string(rng() % 40) + "@firm1.com" : sender;
+        const std::int64_t since = t - (5 + static_cast<std::int64_t>(rng() % 26)) * kDay;
+        for (History* h : {&written, &queued}) {
+            auto want = reference(*h, sender, fp, since, t, to, except);
+            auto got = h->count_similar(sender, fp, since, t, to, except);
+            ASSERT_EQ(got.found, want.first) << "step " << step;
+            if (got.found) {
+                ASSERT_EQ(got.people, want.second) << "step " << step;
+            }
+            fired += got.found && got.people >= 5;
+        }
+        // Now and then a message dated ahead (its recipients' latest time
+        // is then after later windows' ends) or far behind.
+        std::int64_t when = t;
+        if (rng() % 15 == 0) when = t + (1 + rng() % 3) * kDay;
+        if (rng() % 15 == 0) when = t - (1 + rng() % 40) * kDay;
+        std::vector<std::string> orgs = {"firm" + std::to_string(rng() % 60), "org" + std::to_string(rng() % 9)};
+        written.record(rec(sender, when, to, fp, orgs));
+        queued.record(rec(sender, when, to, fp, orgs));
+        if (step % 29 == 0) {
+            written.prune(t - 20 * kDay);
+            queued.prune(t - 20 * kDay);
+        }
+        // The organisations kept across writes, against a fresh read.
+        if (step % 10 == 0) {
+            History fresh(da.path());
+            for (const auto& s : senders) {
+                ASSERT_EQ(written.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
+                ASSERT_EQ(queued.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
+            }
+        }
+    }
+    EXPECT_GT(fired, 100); // the rule's threshold is reached, often
+    // Written out, and read by a fresh connection, the same.
+    queued.flush();
+    History reader(db.path());
+    for (const auto& tmpl : templates) {
+        std::string letter;
+        for (auto& s : tmpl) letter += s;
+        auto fp = fingerprint(words(letter));
+        for (const auto& sender : senders) {
+            auto want = reference(written, sender, fp, t - 30 * kDay, t, {"new@one.com"}, sender);
+            auto got = reader.count_similar(sender, fp, t - 30 * kDay, t, {"new@one.com"}, sender);
+            EXPECT_EQ(got.found, want.first);
+            if (got.found) {
+                EXPECT_EQ(got.people, want.second);
+            }
+        }
+    }
 }
 
 // Write-behind must not change what this connection sees: the same
@@ -549,6 +753,62 @@ TEST(History, MigratesSchemaOne) {
     EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"one"});
     h.record(rec("ann@x.org", kT0 + 3, {"c@three.com"}, fp));
     EXPECT_EQ(h.find_similar("ann@x.org", fp, kT0, kT0 + 10).messages, 3);
+    auto c = h.count_similar("ann@x.org", fp, kT0, kT0 + 10, {"d@four.com"}, "ann@x.org");
+    EXPECT_TRUE(c.found);
+    EXPECT_EQ(c.people, 4u);
+}
+
+// Schema 3 had no family_rcpt and band keys without the sender: on open
+// the one is filled from msg and rcpt, the other rebuilt from signatures.
+TEST(History, MigratesSchemaThree) {
+    TempDb db;
+    auto fp = fingerprint(words(kLetter));
+    auto other = fingerprint(words(kOther));
+    {
+        History h(db.path());
+        h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
+        h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
+        h.record(rec("ann@x.org", kT0 + 1, {"a@one.com"}, fp));
+        h.record(rec("ann@x.org", kT0 + 2, {"c@three.com"}, other));
+        h.record(rec("bob@y.org", kT0 + 3, {"z@nine.com"}, fp));
+    }
+    {
+        // What version 3 left: the same tables without family_rcpt.
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        // Band keys of another shape (version 3's had no sender id above
+        // the hash): rebuilt from the signatures on open.
+        ASSERT_EQ(sqlite3_exec(raw,
+                               "DROP TABLE family_rcpt; UPDATE band SET key = key & 4294967295; "
+                               "PRAGMA user_version=3;",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    History h(db.path());
+    auto c = h.count_similar("ann@x.org", fp, kT0 - kDay, kT0 + 10, {"new@four.com", "a@one.com"}, "ann@x.org");
+    EXPECT_TRUE(c.found);
+    EXPECT_EQ(c.people, 3u); // a, b, new - not old (outside the window), not c (another text)
+    c = h.count_similar("ann@x.org", fp, kT0 - 50 * kDay, kT0 + 10, {}, "a@one.com");
+    EXPECT_EQ(c.people, 2u); // old, b
+    EXPECT_EQ(h.count_similar("bob@y.org", fp, kT0, kT0 + 10, {}, "").people, 1u);
+    EXPECT_EQ(h.find_similar("ann@x.org", other, 0, kT0 + 10).recipients, std::vector<std::string>{"c@three.com"});
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 5);
+        sqlite3_finalize(st);
+        ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*), count(DISTINCT key >> 32) FROM band", -1, &st, nullptr),
+                  SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 50); // 5 signed messages x 10 bands
+        EXPECT_EQ(sqlite3_column_int(st, 1), 2);  // two senders
+        sqlite3_finalize(st);
+        sqlite3_close(raw);
+    }
 }
 
 TEST(History, UnopenablePathThrows) {

@@ -311,6 +311,27 @@ TEST_F(Rules, GatewayTagsAndImagesAreNotPlaceholders) {
     }
 }
 
+// find_placeholder skips 16 bytes at a time to the next byte that can open
+// one: a placeholder is found at every offset and alignment, after near
+// misses of every opener, in views that end anywhere (not at a NUL).
+TEST_F(Rules, PlaceholderFoundAtEveryOffset) {
+    const std::string misses = "20% off, see [1], a <b> tag, XL, x_y, $5, *bold*, {x} ";
+    for (std::string p : {"[Company Name]", "{{first_name}}", "<NAME>", "%FIRSTNAME%", "*|FNAME|*", "XXX",
+                          "${NAME}", "$FIRST_NAME"}) {
+        for (std::size_t pad = 0; pad < 40; ++pad) {
+            std::string text = std::string(pad, 'a') + " " + misses + p + " and more text after it.";
+            EXPECT_EQ(rp::find_placeholder(text), p) << pad << ": " << text;
+            std::string clean = std::string(pad, 'a') + " " + misses + "and more text after it.";
+            EXPECT_EQ(rp::find_placeholder(clean), "") << clean;
+            // A view cut inside the placeholder finds nothing past its end.
+            std::string_view cut(text.data(), text.size() - 25 - p.size() + 2);
+            EXPECT_EQ(rp::find_placeholder(cut), "") << pad;
+        }
+    }
+    std::string blank = std::string(37, 'b') + "\nDear ____,\n";
+    EXPECT_EQ(rp::find_placeholder(blank), "____");
+}
+
 TEST_F(Rules, PlaceholderInSubjectOfOrdinaryMail) {
     Mail m;
     m.to = "Dave Lowe <dave.lowe@outlook.com>";
