@@ -152,11 +152,9 @@ std::string Queue::new_id() {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
-    std::uint64_t n;
-    {
-        std::lock_guard lk(mu_);
-        n = ++counter_;
-    }
+    // Not under mu_: that is the database's lock, held through transactions
+    // (and their WAL checkpoints), and a new id is on the path to the 250.
+    std::uint64_t n = ++counter_;
     char buf[64];
     std::snprintf(buf, sizeof buf, "%013llx%04llx%04x", static_cast<unsigned long long>(us),
                   static_cast<unsigned long long>(n & 0xffff), static_cast<unsigned>(rng() & 0xffff));

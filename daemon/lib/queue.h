@@ -21,6 +21,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <chrono>
@@ -196,7 +197,7 @@ private:
     std::condition_variable dir_cv_;
     std::uint64_t renamed_ = 0, dir_synced_ = 0;
     bool dir_syncing_ = false;
-    std::uint64_t counter_ = 0;
+    std::atomic<std::uint64_t> counter_{0};
 };
 
 } // namespace rapport::daemon
