@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 using namespace rapport::daemon::smtp;
 
 TEST(ParseCommand, VerbIsUpperCasedArgKept) {
@@ -156,4 +158,92 @@ TEST(MultilineReply, SplitsLinesAndMarksContinuation) {
     EXPECT_EQ(multiline_reply(550, "5.7.1", {"one", "two\nthree"}),
               "550-5.7.1 one\r\n550-5.7.1 two\r\n550 5.7.1 three\r\n");
     EXPECT_EQ(multiline_reply(250, "2.0.0", {}), "250 2.0.0\r\n");
+}
+
+// The byte-at-a-time reader DataReader::feed replaced (it now copies runs
+// of line content at once): same rules, kept here as the reference.
+namespace {
+struct ReferenceReader {
+    ReferenceReader(std::size_t size, std::size_t line) : max_size(size), max_line(line) {}
+    std::size_t max_size, max_line;
+    DataReader::State state = DataReader::State::reading;
+    std::string msg;
+    std::size_t line_len = 0, received = 0;
+    bool at_line_start = true, after_cr = false, dot_line = false, too_big = false, line_too_long = false;
+    std::size_t feed(std::string_view in) {
+        std::size_t i = 0;
+        auto append = [&](char c) {
+            if (too_big) return;
+            if (msg.size() >= max_size) {
+                too_big = true;
+                msg.clear();
+                return;
+            }
+            msg.push_back(c);
+        };
+        while (i < in.size() && state == DataReader::State::reading) {
+            char c = in[i++];
+            ++received;
+            if (after_cr) {
+                after_cr = false;
+                if (c != '\n') { state = DataReader::State::bare_eol; break; }
+                if (dot_line) { state = DataReader::State::done; break; }
+                append('\r');
+                append('\n');
+                at_line_start = true;
+                line_len = 0;
+                continue;
+            }
+            if (c == '\n') { state = DataReader::State::bare_eol; break; }
+            if (c == '\r') { after_cr = true; continue; }
+            if (++line_len > max_line) line_too_long = true;
+            if (at_line_start) {
+                at_line_start = false;
+                if (c == '.') { dot_line = true; continue; }
+            }
+            dot_line = false;
+            append(c);
+        }
+        return i;
+    }
+};
+} // namespace
+
+TEST(DataReader, SameAsByteAtATimeOnRandomStreams) {
+    std::mt19937 rng(20261126);
+    const char alphabet[] = {'a', 'b', '.', '.', '\r', '\n', ' ', 'x', '\0', '\xff'};
+    for (int round = 0; round < 20000; ++round) {
+        // Mostly well-formed lines (CRLF, stuffed dots, a final dot), with
+        // random bytes mixed in, so every state and limit is reached.
+        std::string s;
+        int lines = static_cast<int>(rng() % 12);
+        for (int l = 0; l < lines; ++l) {
+            int len = static_cast<int>(rng() % 40);
+            for (int k = 0; k < len; ++k)
+                s += rng() % 4 ? static_cast<char>('A' + rng() % 26) : alphabet[rng() % sizeof alphabet];
+            s += rng() % 10 ? "\r\n" : (rng() % 2 ? "\n" : "\r");
+        }
+        if (rng() % 3) s += ".\r\n";
+        s += "NOOP\r\n";
+        std::size_t max_size = 1 + rng() % 300, max_line = 1 + rng() % 50;
+        DataReader got(max_size, max_line);
+        ReferenceReader want(max_size, max_line);
+        // Fed in random pieces, as TCP delivers them.
+        std::size_t pos = 0;
+        while (pos < s.size()) {
+            std::size_t n = 1 + rng() % 17;
+            std::string_view piece(s.data() + pos, std::min(n, s.size() - pos));
+            std::size_t a = got.feed(piece), b = want.feed(piece);
+            ASSERT_EQ(a, b) << "round " << round;
+            pos += a;
+            if (got.state() != DataReader::State::reading) break;
+        }
+        ASSERT_EQ(got.state(), want.state) << "round " << round;
+        ASSERT_EQ(got.too_big(), want.too_big) << "round " << round;
+        ASSERT_EQ(got.line_too_long(), want.line_too_long) << "round " << round;
+        ASSERT_EQ(got.received(), want.received) << "round " << round;
+        if (!want.too_big) {
+            ASSERT_EQ(got.message(), want.msg) << "round " << round;
+        }
+    }
 }
