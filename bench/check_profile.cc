@@ -5,7 +5,7 @@
 //
 //   build/check_profile build /tmp/h100k.db           # once: 100k history
 //   cp /tmp/h100k.db /tmp/w.db
-//   valgrind --tool=callgrind --instr-atstart=no build/check_profile analyze|check /tmp/w.db 100
+//   valgrind --tool=callgrind --instr-atstart=no build/check_profile analyze|mixed|check /tmp/w.db 100
 //   (Ir / 100 = instructions per message; RAPPORT_WRITE_BEHIND=n for
 //   History::set_write_behind(n))
 
@@ -29,7 +29,7 @@ using namespace check_mail;
 
 int main(int argc, char** argv) {
     if (argc < 3 || (std::string(argv[1]) != "build" && argc < 4)) {
-        std::fprintf(stderr, "usage: check_profile build DB | analyze DB N | check DB N\n");
+        std::fprintf(stderr, "usage: check_profile build DB | analyze DB N | mixed DB N | check DB N\n");
         return 2;
     }
     const std::string mode = argv[1], path = argv[2];
@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     const int n = std::atoi(argv[3]);
-    const bool analyze = mode == "analyze";
+    // mixed: check's letters and senders, nothing recorded (check_bench's Analyze_Mixed).
+    const bool analyze = mode == "analyze", mixed = mode == "mixed";
     rp::History history(path);
     if (const char* wb = std::getenv("RAPPORT_WRITE_BEHIND")) history.set_write_behind(std::strtoul(wb, nullptr, 10));
     rp::Checker checker(rp::default_policy(), history);
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
         auto msg = rapport::mime::parse(raw);
         rp::CheckContext ctx;
         ctx.now = kNow;
-        ctx.record = !analyze;
+        ctx.record = !analyze && !mixed;
         auto verdict = checker.check(msg, ctx);
         if (i >= 20) us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     }

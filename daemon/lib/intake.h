@@ -4,9 +4,10 @@
 //
 // Work runs off the network thread, so one slow fsync or a long check
 // cannot stall other sessions. Order:
-//   1. write the spool file and fsync it (file and directory) on the spool
-//      pool (fsyncs in parallel); on failure reply 451 4.3.0 and forget the
-//      message (nothing checked, nothing recorded);
+//   1. spool it on the spool pool (Queue::spool_new: a spool log record,
+//      or a file and its directory, fdatasync'd; in parallel); on failure
+//      reply 451 4.3.0 and forget the message (nothing checked, nothing
+//      recorded);
 //   2. judge it on the account's verdict lane (verdict.h);
 //   3. reject: delete the spool file, keep a "rejected" row, reply 550 5.7.1
 //      with the findings; hold: row "held"; otherwise row "queued" and hand
