@@ -117,9 +117,10 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // files until then).
     queue.enable_log({cfg.segment_size, cfg.ready_segments, cfg.max_segments, std::chrono::seconds(30),
                       std::max(1u, cfg.spool_threads)},
-                     [log, n = cfg.ready_segments, size = cfg.segment_size] {
-                         log("spool: log ready (" + std::to_string(n) + " segments of " +
-                             std::to_string(size >> 10) + " KiB)");
+                     [log, n = cfg.ready_segments, size = cfg.segment_size, t = std::max(1u, cfg.spool_threads)] {
+                         log("spool: log ready (a segment for each of " + std::to_string(t) +
+                             " spool threads and " + std::to_string(n) + " spare, " + std::to_string(size >> 10) +
+                             " KiB each)");
                      });
     intake.recover();
     if (relay) relay->start();
