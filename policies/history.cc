@@ -526,6 +526,16 @@ struct History::Impl {
         }
     }
 
+    // The families of the candidates at `min_similarity` or above (after
+    // search(sid, print)).
+    std::set<std::int64_t> matching_families(std::int64_t sid, const Fingerprint& print, double min_similarity) {
+        search(sid, print);
+        std::set<std::int64_t> families;
+        for (const auto& c : last.cands)
+            if (c.sim >= min_similarity) families.insert(c.tid);
+        return families;
+    }
+
     // The family a new message `id` joins: that of its most similar
     // candidate at kTemplateThreshold or above (the newest on a tie), else
     // its own.
@@ -650,10 +660,7 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
 
-    im.search(sid, print);
-    std::set<std::int64_t> families;
-    for (const auto& c : im.last.cands)
-        if (c.sim >= min_similarity) families.insert(c.tid);
+    std::set<std::int64_t> families = im.matching_families(sid, print, min_similarity);
 
     std::set<std::string> recipients;
     std::int64_t prev = 0;
@@ -687,10 +694,7 @@ History::SimilarCount History::count_similar(const std::string& sender, const Fi
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
-    im.search(sid, print);
-    std::set<std::int64_t> families;
-    for (const auto& c : im.last.cands)
-        if (c.sim >= min_similarity) families.insert(c.tid);
+    std::set<std::int64_t> families = im.matching_families(sid, print, min_similarity);
     if (families.empty()) return out;
 
     // The exact way, from every message: when a recipient's latest message

@@ -98,8 +98,6 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
     // AVX2 compares signed 64-bit lanes only: the minima are kept with
     // their top bit flipped, which turns unsigned order into signed order.
     const __m256i flip = _mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ULL));
-    const __m256i c1 = _mm256_set1_epi64x(static_cast<long long>(0xbf58476d1ce4e5b9ULL));
-    const __m256i c2 = _mm256_set1_epi64x(static_cast<long long>(0x94d049bb133111ebULL));
     constexpr std::size_t kHalf = kSignatureSize / 8; // 8 vectors of 4 seeds: half the seeds per pass
     for (std::size_t half = 0; half < 2; ++half) {
         __m256i seed[kHalf], low[kHalf];
@@ -110,13 +108,7 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
         for (std::size_t i = 0; i < n; ++i) {
             const __m256i s = _mm256_set1_epi64x(static_cast<long long>(sh[i]));
             for (std::size_t v = 0; v < kHalf; ++v) {
-                __m256i x = _mm256_xor_si256(s, seed[v]);
-                x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 30));
-                x = mul64_avx2(x, c1);
-                x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 27));
-                x = mul64_avx2(x, c2);
-                x = _mm256_xor_si256(x, _mm256_srli_epi64(x, 31));
-                x = _mm256_xor_si256(x, flip);
+                __m256i x = _mm256_xor_si256(mix64_avx2(_mm256_xor_si256(s, seed[v])), flip);
                 low[v] = _mm256_blendv_epi8(low[v], x, _mm256_cmpgt_epi64(low[v], x));
             }
         }
@@ -152,8 +144,6 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
 }
 
 [[gnu::target("avx512f,avx512dq")]] void minima_avx512(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) {
-    const __m512i c1 = _mm512_set1_epi64(static_cast<long long>(0xbf58476d1ce4e5b9ULL));
-    const __m512i c2 = _mm512_set1_epi64(static_cast<long long>(0x94d049bb133111ebULL));
     constexpr std::size_t kVecs = kSignatureSize / 8;
     __m512i seed[kVecs], low[kVecs];
     for (std::size_t v = 0; v < kVecs; ++v) {
@@ -163,13 +153,7 @@ void minima_scalar(const std::uint64_t* sh, std::size_t n, std::uint64_t* best) 
     for (std::size_t i = 0; i < n; ++i) {
         const __m512i s = _mm512_set1_epi64(static_cast<long long>(sh[i]));
         for (std::size_t v = 0; v < kVecs; ++v) {
-            __m512i x = _mm512_xor_si512(s, seed[v]);
-            x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 30));
-            x = _mm512_mullo_epi64(x, c1);
-            x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 27));
-            x = _mm512_mullo_epi64(x, c2);
-            x = _mm512_xor_si512(x, _mm512_srli_epi64(x, 31));
-            low[v] = _mm512_min_epu64(low[v], x);
+            low[v] = _mm512_min_epu64(low[v], mix64_avx512(_mm512_xor_si512(s, seed[v])));
         }
     }
     for (std::size_t v = 0; v < kVecs; ++v) _mm512_storeu_si512(best + 8 * v, low[v]);

@@ -67,10 +67,11 @@ std::uint64_t random_generation(std::uint64_t not_this) {
     return g;
 }
 
-bool pread_all(int fd, void* buf, std::size_t n, std::size_t off) {
-    auto* p = static_cast<char*>(buf);
+// pread/pwrite of all `n` bytes at `off`, retrying short transfers and EINTR.
+template <class Byte, class Syscall>
+bool transfer_all(Syscall syscall, int fd, Byte* p, std::size_t n, std::size_t off) {
     while (n > 0) {
-        ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+        ssize_t r = syscall(fd, p, n, static_cast<off_t>(off));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return false;
         p += r;
@@ -80,17 +81,12 @@ bool pread_all(int fd, void* buf, std::size_t n, std::size_t off) {
     return true;
 }
 
+bool pread_all(int fd, void* buf, std::size_t n, std::size_t off) {
+    return transfer_all(::pread, fd, static_cast<char*>(buf), n, off);
+}
+
 bool pwrite_all(int fd, const void* buf, std::size_t n, std::size_t off) {
-    auto* p = static_cast<const char*>(buf);
-    while (n > 0) {
-        ssize_t r = ::pwrite(fd, p, n, static_cast<off_t>(off));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        p += r;
-        n -= static_cast<std::size_t>(r);
-        off += static_cast<std::size_t>(r);
-    }
-    return true;
+    return transfer_all(::pwrite, fd, static_cast<const char*>(buf), n, off);
 }
 
 std::string segment_name(std::uint32_t number) {
