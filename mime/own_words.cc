@@ -73,19 +73,27 @@ constexpr std::string_view kGreetingOpeners[] = {
     // English
     "dear", "hi", "hello", "hey", "hiya", "good morning", "good afternoon", "good evening",
     "morning", "greetings", "to whom it may concern", "to the hiring manager", "howdy", "yo",
+    "good day", "respected", "attn", "fao", "for the attention of",
     // French
     "bonjour", "bonsoir", "cher", "chere", "madame", "monsieur", "messieurs", "mesdames",
     "coucou", "salut", "a l attention",
     // German
     "sehr geehrte", "sehr geehrter", "sehr geehrtes", "liebe", "lieber", "hallo", "guten tag",
-    "guten morgen", "moin", "servus", "hi",
+    "guten morgen", "moin", "servus", "hi", "gruss gott", "gruezi", "grussgott", "z hd", "zu handen",
     // Spanish
     "hola", "estimado", "estimada", "estimados", "estimadas", "buenos dias", "buenas tardes",
     "buenas", "querido", "querida", "queridos", "a quien corresponda", "a quien pueda interesar",
-    "muy senor", "muy senora", "muy senores",
+    "muy senor", "muy senora", "muy senores", "buen dia", "a la atencion de",
     // Polish
     "szanowny", "szanowna", "szanowni", "dzien dobry", "witam", "witaj", "czesc", "hej",
-    "drogi", "droga", "drodzy",
+    "drogi", "droga", "drodzy", "witajcie", "do rak",
+};
+
+// Openers that begin a greeting whatever follows on the line: "Dear Hiring
+// Manager I am writing to ..." greets, even with no comma after the name.
+constexpr std::string_view kCertainOpeners[] = {
+    "dear", "to whom it may concern", "sehr geehrte", "sehr geehrter", "sehr geehrtes", "estimado",
+    "estimada", "estimados", "estimadas", "szanowny", "szanowna", "szanowni", "respected",
 };
 
 // Sign-off phrases (folded). A sign-off line is one of these, optionally
@@ -335,6 +343,52 @@ std::string join(const std::vector<std::string_view>& lines, std::size_t from, s
     return out.substr(first, last - first + 1);
 }
 
+// Where a greeting with no comma ends: at the first sentence mark within
+// ten words, else after the opener and the capitalised words (a name, a
+// title, a role) that follow it - "Dear Hiring Manager I am ..." ends
+// before "I".
+std::size_t greeting_end(std::string_view t, std::string_view opener) {
+    std::size_t mark = t.find_first_of(".!?");
+    if (mark != std::string_view::npos && word_count(phrase_key(t.substr(0, mark))) <= 10) return mark + 1;
+    std::size_t i = 0, words_seen = 0, opener_words = word_count(opener);
+    while (i < t.size()) {
+        while (i < t.size() && t[i] == ' ') ++i;
+        std::size_t j = i;
+        while (j < t.size() && t[j] != ' ') ++j;
+        std::string_view w = t.substr(i, j - i);
+        if (w.empty()) break;
+        ++words_seen;
+        if (words_seen > opener_words) {
+            bool capital = std::isupper(static_cast<unsigned char>(w[0])) || static_cast<unsigned char>(w[0]) >= 0x80;
+            if (!capital || w == "I" || words_seen > opener_words + 5) return i;
+        }
+        i = j;
+    }
+    return t.size();
+}
+
+// A first line that only addresses someone: one to three capitalised words
+// (or a merge field) ended by a comma, colon or dash ("Paul,", "Mr. John
+// Smith,", "{{first_name}},"), or a recipient's name alone ("Anna").
+bool is_bare_address(std::string_view t, const std::vector<std::string>& recipient_names) {
+    if (t.empty() || is_signoff(t)) return false;
+    unsigned char first = static_cast<unsigned char>(t.front());
+    bool capital = std::isupper(first) || first >= 0x80;
+    bool field = std::string_view("{[<%*$").find(static_cast<char>(first)) != std::string_view::npos;
+    char last = t.back();
+    std::string body(t);
+    if (last == ',' || last == ':' || last == '-') body.pop_back();
+    auto ws = words(body);
+    if (ws.empty() || ws.size() > 3) return false;
+    if ((last == ',' || (last == ':' && ws.size() <= 2)) && (capital || field) &&
+        body.find_first_of(",:!?") == std::string::npos)
+        return true;
+    if (!capital) return false;
+    for (auto& w : ws)
+        if (std::find(recipient_names.begin(), recipient_names.end(), w) == recipient_names.end()) return false;
+    return true;
+}
+
 } // namespace
 
 namespace {
@@ -408,8 +462,16 @@ WordList word_list(std::string_view s) {
     out.ends_.resize(s.size() / 2 + 1);
     std::uint32_t* ends = out.ends_.data();
     std::size_t count = 0;
+    // A sentence break seen since the last word: the next word starts a
+    // sentence. `line_has_text` tells a blank line (a paragraph break) from
+    // a wrapped one.
+    bool sentence_break = false, line_has_text = false;
     auto flush = [&] {
-        if (len > start) ends[count++] = static_cast<std::uint32_t>(len);
+        if (len > start) {
+            if (sentence_break && count > 0) out.sentence_starts_.push_back(static_cast<std::uint32_t>(count));
+            sentence_break = false;
+            ends[count++] = static_cast<std::uint32_t>(len);
+        }
         start = len;
     };
     auto word_at = [&](std::size_t i) {
@@ -431,6 +493,7 @@ WordList word_list(std::string_view s) {
         len = l;
         if (j > i) {
             i = j;
+            line_has_text = true;
             continue;
         }
         auto c = src[i];
@@ -454,7 +517,19 @@ WordList word_list(std::string_view s) {
             for (char f : folded) o[len++] = f;
         } else {
             flush();
+            // ". " ends a sentence, "3.10" and "example.com" do not.
+            auto ends_here = [&] { return next >= n || src[next] == ' ' || src[next] == '\n' || src[next] == '\r' || src[next] == '\t'; };
+            switch (cp) {
+            case '!': case '?': case ';': case ':': sentence_break = true; break;
+            case '.': if (ends_here()) sentence_break = true; break;
+            case '\n': if (!line_has_text) sentence_break = true; line_has_text = false; break;
+            case ' ': case '\t': case '\r': break;
+            default: line_has_text = true; break;
+            }
+            i = next;
+            continue;
         }
+        line_has_text = true;
         i = next;
     }
     flush();
@@ -599,19 +674,21 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
         }
     }
 
-    // Pass 3: the greeting, within the first few non-blank lines.
+    // Pass 3: the greeting, within the first few non-blank lines (further
+    // down only after short lines: a pasted address block).
     std::size_t greet = m;
     std::string greet_text, greet_rest;
     {
         int seen = 0;
-        for (std::size_t i = 0; i < sig_start && seen < 8; ++i) {
+        bool block_only = true; // every line so far is short, as in an address block
+        for (std::size_t i = 0; i < sig_start && seen < 16; ++i) {
             if (is_blank(own[i])) continue;
             ++seen;
             auto t = trim(own[i]);
             std::string key = phrase_key(t);
             std::string_view opener;
             bool strong = is_greeting_opener(key, opener);
-            if (strong) {
+            if (strong && (seen <= 8 || block_only)) {
                 auto wc = word_count(key);
                 char last = t.back();
                 bool ends_like_greeting = last == ',' || last == ':' || last == '!' || last == ';';
@@ -628,20 +705,23 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
                     greet_rest = std::string(trim(t.substr(comma + 1)));
                     break;
                 }
-            } else if (seen == 1) {
-                // "Val," / "Paul," - a bare name addressing someone.
-                auto comma = t.find_first_of(",:");
-                auto wc = word_count(phrase_key(t.substr(0, comma)));
-                bool capital = std::isupper(static_cast<unsigned char>(t.front())) ||
-                               static_cast<unsigned char>(t.front()) >= 0x80;
-                if (comma != std::string_view::npos && wc >= 1 && wc <= 2 && capital &&
-                    comma == t.size() - 1 && !is_signoff(t)) {
+                // "Dear Hiring Manager I am writing ..." - no comma at all.
+                if (std::find(std::begin(kCertainOpeners), std::end(kCertainOpeners), opener) !=
+                    std::end(kCertainOpeners)) {
+                    std::size_t cut = greeting_end(t, opener);
                     greet = i;
-                    greet_text = std::string(t);
+                    greet_text = std::string(trim(t.substr(0, cut)));
+                    greet_rest = std::string(trim(t.substr(cut)));
+                    break;
                 }
-                // Only the very first line can be a bare-name greeting, and
-                // a strong greeting may still follow a pasted address block.
+            } else if (seen == 1 && is_bare_address(t, hints.recipient_names)) {
+                // "Val," / "Paul," / "{{first_name}}," / "Anna" - a bare name
+                // addressing someone. Only the very first line can be one,
+                // and a strong greeting may still follow a pasted address block.
+                greet = i;
+                greet_text = std::string(t);
             }
+            if (t.size() > 60) block_only = false;
         }
     }
 

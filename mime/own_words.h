@@ -35,6 +35,9 @@ struct SplitHints {
     // The subject starts with FW:/Fwd:/WG:/TR:: an Outlook From:/Sent: block
     // is then forwarded content, not a quoted reply.
     bool forward = false;
+    // Names of the recipients (folded words): a first line made of them
+    // alone ("Anna" / "Anna Kowalska") greets even without a comma.
+    std::vector<std::string> recipient_names;
 };
 
 struct TextParts {
@@ -75,11 +78,16 @@ public:
         std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
         return {chars_.data() + begin, ends_[i] - begin};
     }
+    // The words that begin a sentence other than the first, in order: the
+    // first word after ". ", "! ", "? ", ";", ":" or a blank line. Phrase
+    // patterns do not reach across them.
+    const std::vector<std::uint32_t>& sentence_starts() const { return sentence_starts_; }
 
 private:
     friend WordList word_list(std::string_view utf8);
     std::string chars_;               // the folded words, not separated
     std::vector<std::uint32_t> ends_; // end of word i in chars_ (word i starts where i - 1 ends)
+    std::vector<std::uint32_t> sentence_starts_;
 };
 
 WordList word_list(std::string_view utf8);

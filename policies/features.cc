@@ -64,43 +64,16 @@ bool names_other_document(std::string_view filename) {
     return false;
 }
 
-// Sentences of a text (split at . ! ? ; and line ends), as folded words.
-std::vector<std::vector<std::string>> sentences(std::string_view text) {
-    std::vector<std::vector<std::string>> out;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= text.size(); ++i) {
-        if (i < text.size() && text[i] != '.' && text[i] != '!' && text[i] != '?' && text[i] != ';' &&
-            text[i] != '\n')
-            continue;
-        auto ws = mime::words(text.substr(start, i - start));
-        if (!ws.empty()) out.push_back(std::move(ws));
-        start = i + 1;
-    }
-    return out;
-}
-
-// SPEC.md "Job seeking" without a CV: the own words apply or ask for work
-// (a topic such as work experience counts only in a sentence that asks),
+// SPEC.md "Job seeking" without a CV: the own words apply or ask for work,
 // or the subject does (a bare "Application" too), unless it is a forward's.
-bool asks_for_work(const Features& f) {
+// Returns what showed it (the pattern, for `rapportctl inspect`), or empty.
+std::string asks_for_work(const Features& f) {
     const Lexicon& lx = lexicon();
-    if (lx.job_seeking.find_in(f.own.words())) return true;
-    for (auto& s : sentences(f.own_text)) {
-        if (!lx.job_topics.find_in(s)) continue;
-        for (auto& w : s)
-            if (lx.job_cues.count(w)) return true;
-    }
-    if (f.forward) return false;
-    if (lx.job_seeking.find_in(f.subject_words)) return true;
-    bool bare = !f.subject_words.empty(), applies = false;
-    for (auto& w : f.subject_words) {
-        if (lx.application_words.count(w)) applies = true;
-        if (!lx.vague_subject_words.count(w) &&
-            std::find(f.sender.name_words.begin(), f.sender.name_words.end(), w) == f.sender.name_words.end() &&
-            !std::all_of(w.begin(), w.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-            bare = false;
-    }
-    return bare && applies;
+    if (auto p = lx.job_seeking.find_in(f.own.words()); !p.empty()) return "own words: " + std::string(p);
+    if (f.forward) return {};
+    for (const PatternSet* set : {&lx.job_seeking, &lx.job_subject})
+        if (auto p = set->find_in(f.subject_words); !p.empty()) return "subject: " + std::string(p);
+    return !f.subject_words.empty() && f.subject.generic && f.subject.applies ? "subject: application words only" : "";
 }
 
 } // namespace
@@ -149,10 +122,22 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
     mime::SplitHints hints;
     hints.forward = is_forward_subject(msg.subject);
     hints.sender_names = f.sender.name_words;
+    for (auto& r : f.recipients)
+        hints.recipient_names.insert(hints.recipient_names.end(), r.name_words.begin(), r.name_words.end());
     f.parts = mime::split_text(msg.text, hints);
     f.own_text = f.parts.own_words();
     f.own = TextIndex(mime::word_list(f.own_text));
     f.subject_words = mime::words(msg.subject);
+    {
+        // The sender's own names say nothing of the subject's matter: from
+        // the display name, the sign-off and the signature's name line (not
+        // its other lines: a job title there is specific).
+        std::vector<std::string> own_names = f.sender.name_words;
+        std::string_view sig = f.parts.signature;
+        for (auto& w : mime::words(sig.substr(0, sig.find('\n')))) own_names.push_back(w);
+        for (auto& w : mime::words(f.parts.signoff)) own_names.push_back(w);
+        f.subject = read_subject(msg.subject, own_names, f.recipients);
+    }
 
     // Reply or new mail (SPEC.md): a forward is new mail.
     f.forward = hints.forward || f.parts.has_forward || (!msg.forwarded.empty() && !is_reply_subject(msg.subject));
@@ -177,7 +162,10 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
 
     // Job seeking: new mail with a CV, or applying/asking language in the
     // subject (not a forwarded one's) or the own words.
-    if (!f.reply) f.job_seeking = !f.cv_attachments.empty() || asks_for_work(f);
+    if (!f.reply) {
+        f.job_evidence = !f.cv_attachments.empty() ? "a CV attached" : asks_for_work(f);
+        f.job_seeking = !f.job_evidence.empty();
+    }
     return f;
 }
 

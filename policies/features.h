@@ -10,6 +10,7 @@
 #include "mime/message.h"
 #include "mime/own_words.h"
 #include "policies/people.h"
+#include "policies/subject.h"
 
 #include <cstdint>
 #include <string>
@@ -29,10 +30,12 @@ struct Features {
     std::string own_text;            // parts.own_words()
     TextIndex own;                   // folded words of own_text, indexed
     std::vector<std::string> subject_words;
+    SubjectReading subject;          // what the subject says (policies/subject.h)
 
     bool reply = false;              // SPEC.md "Reply"
     bool forward = false;            // FW:/Fwd: carrying the earlier message
     bool job_seeking = false;        // SPEC.md "Job seeking" (new mail only)
+    std::string job_evidence;        // what showed it: "a CV attached", or the pattern matched
 
     std::vector<const mime::Attachment*> cv_attachments;
     std::vector<const mime::Attachment*> documents;  // document-type attachments

@@ -29,6 +29,22 @@ WordSet key_set(std::string_view name) {
     return s;
 }
 
+WordClass word_class(std::string_view name) {
+    WordClass c;
+    for (auto& e : entries(name)) {
+        std::string_view v = e;
+        bool prefix = !v.empty() && v.back() == '*';
+        if (prefix) v.remove_suffix(1);
+        std::string key = phrase_key(v);
+        if (key.empty()) continue;
+        if (prefix)
+            c.prefixes.push_back(std::move(key));
+        else
+            c.exact.insert(std::move(key));
+    }
+    return c;
+}
+
 PhraseSet phrase_set(std::string_view name) {
     PhraseSet s;
     for (auto& e : entries(name)) {
@@ -57,14 +73,15 @@ Lexicon build() {
     lx.org_words = key_set("org_words");
     lx.cv_words = phrase_set("cv_words");
     lx.other_documents = key_set("other_documents");
-    lx.job_seeking = phrase_set("job_seeking");
-    lx.job_topics = phrase_set("job_topics");
-    lx.job_cues = key_set("job_cues");
+    lx.job_seeking = PatternSet::load("job_seeking");
+    lx.job_subject = PatternSet::load("job_subject");
     lx.application_words = key_set("application_words");
     lx.generic_greetings = key_set("generic_greetings");
     lx.role_greetings = key_set("role_greetings");
     lx.name_titles = key_set("name_titles");
-    lx.vague_subject_words = key_set("vague_subject_words");
+    lx.subject_application_words = word_class("subject_application_words");
+    lx.subject_fillers = key_set("subject_fillers");
+    lx.subject_greetings = key_set("subject_greetings");
     lx.stock_words = key_set("stock_words");
     lx.placeholder_words = key_set("placeholder_words");
     return lx;
@@ -103,6 +120,125 @@ template <class Words> const Phrase* PhraseSet::find(const Words& w) const {
     return nullptr;
 }
 
+
+bool WordClass::contains(std::string_view w) const {
+    if (exact.count(std::string(w))) return true;
+    for (auto& p : prefixes)
+        if (w.size() >= p.size() && w.compare(0, p.size(), p) == 0) return true;
+    return false;
+}
+
+// Phrase patterns ------------------------------------------------------------
+
+bool PatternSet::Token::matches(std::string_view w) const {
+    for (auto& e : exact)
+        if (w == e) return true;
+    for (auto& p : prefixes)
+        if (w.compare(0, p.size(), p) == 0) return true;
+    return false;
+}
+
+PatternSet PatternSet::load(std::string_view name) {
+    PatternSet set;
+    std::unordered_map<std::string, std::vector<std::string>> classes;
+    // Adds one alternative ("bewerb*", "for") to a token, folded.
+    auto add_alternative = [](Token& t, std::string_view a) {
+        bool prefix = !a.empty() && a.back() == '*';
+        if (prefix) a.remove_suffix(1);
+        std::string key = phrase_key(a);
+        if (key.empty()) return;
+        (prefix ? t.prefixes : t.exact).push_back(std::move(key));
+    };
+    for (auto& line : entries(name)) {
+        Pattern p;
+        p.text = line;
+        std::string_view rest = line;
+        while (!rest.empty()) {
+            auto sp = rest.find(' ');
+            std::string_view tok = rest.substr(0, sp);
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+            if (tok.empty()) continue;
+            Token t;
+            if (tok.size() == 4 && tok.substr(0, 3) == "..." && tok[3] >= '1' && tok[3] <= '9') {
+                t.kind = Token::Kind::gap;
+                t.gap = tok[3] - '0';
+            } else {
+                if (tok.front() == '!') {
+                    t.kind = Token::Kind::not_next;
+                    tok.remove_prefix(1);
+                }
+                while (!tok.empty()) {
+                    auto bar = tok.find('|');
+                    std::string_view alt = tok.substr(0, bar);
+                    tok = bar == std::string_view::npos ? std::string_view{} : tok.substr(bar + 1);
+                    if (!alt.empty() && alt.front() == '@') {
+                        std::string cls(alt.substr(1));
+                        auto it = classes.find(cls);
+                        if (it == classes.end()) it = classes.emplace(cls, entries(cls)).first;
+                        for (auto& e : it->second) add_alternative(t, e);
+                    } else {
+                        add_alternative(t, alt);
+                    }
+                }
+            }
+            p.tokens.push_back(std::move(t));
+        }
+        if (p.tokens.empty() || p.tokens.front().kind != Token::Kind::words) continue;
+        auto idx = static_cast<std::uint32_t>(set.patterns_.size());
+        const Token& first = p.tokens.front();
+        for (auto& e : first.exact) set.by_first_[e].push_back(idx);
+        if (!first.prefixes.empty()) set.prefixed_first_.push_back(idx);
+        set.patterns_.push_back(std::move(p));
+    }
+    return set;
+}
+
+// Does pattern `p` from token `t` match the words from `i`, ending by `end`?
+// Gaps make this a small backtracking search: at most nine words a gap.
+template <class Words>
+bool PatternSet::match(const Pattern& p, std::size_t t, const Words& w, std::size_t i, std::size_t end) const {
+    if (t == p.tokens.size()) return true;
+    const Token& k = p.tokens[t];
+    switch (k.kind) {
+    case Token::Kind::words:
+        return i < end && k.matches(std::string_view(w[i])) && match(p, t + 1, w, i + 1, end);
+    case Token::Kind::gap:
+        for (std::size_t g = 0; g <= static_cast<std::size_t>(k.gap) && i + g <= end; ++g)
+            if (match(p, t + 1, w, i + g, end)) return true;
+        return false;
+    case Token::Kind::not_next:
+        if (i < end && k.matches(std::string_view(w[i]))) return false;
+        return match(p, t + 1, w, i, end);
+    }
+    return false;
+}
+
+template <class Words>
+std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_t>& starts) const {
+    std::size_t next_start = 0; // index into `starts`
+    std::size_t end = starts.empty() ? w.size() : starts[0];
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        while (i >= end) {
+            ++next_start;
+            end = next_start < starts.size() ? starts[next_start] : w.size();
+        }
+        std::string_view word(w[i]);
+        if (auto it = by_first_.find(word); it != by_first_.end())
+            for (auto idx : it->second)
+                if (match(patterns_[idx], 1, w, i + 1, end)) return patterns_[idx].text;
+        for (auto idx : prefixed_first_)
+            if (patterns_[idx].tokens.front().matches(word) && match(patterns_[idx], 1, w, i + 1, end))
+                return patterns_[idx].text;
+    }
+    return {};
+}
+
+std::string_view PatternSet::find_in(const mime::WordList& w) const { return find(w, w.sentence_starts()); }
+
+std::string_view PatternSet::find_in(const std::vector<std::string>& w) const {
+    static const std::vector<std::uint32_t> none;
+    return find(w, none);
+}
 
 const Lexicon& lexicon() {
     static const Lexicon lx = build();

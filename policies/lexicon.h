@@ -8,6 +8,7 @@
 
 #include "mime/own_words.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,6 +47,67 @@ private:
 
 using WordSet = std::unordered_set<std::string>;
 
+// A set of words, some of them open-ended ("bewerb*" is any word that
+// starts so): a word list whose entries may end in *.
+struct WordClass {
+    WordSet exact;
+    std::vector<std::string> prefixes;
+    bool contains(std::string_view w) const;
+};
+
+// Phrase patterns: words that follow one another inside one sentence, with
+// alternatives, word classes and small gaps - enough to tell "apply for the
+// role" from "apply the patch" without a grammar. One pattern per line of a
+// data file; its tokens, separated by spaces, are
+//   word        that word (folded: lower case, no accents)       apply
+//   a|b|c       any one of these words                           for|to
+//   word*       any word that starts so                          bewerb*
+//   @name       any word of policies/data/<name>.txt (a class;   @job_nouns
+//               its entries may end in * too)
+//   ...N        up to N words of anything (N from 1 to 9)        ...3
+//   !a|b        the next word, if any, is none of these; it is   !to
+//               only looked at, not taken
+// The first token is a word, alternatives, a prefix or a class.
+class PatternSet {
+public:
+    // Patterns from the data file `name`; classes are read from their own files.
+    static PatternSet load(std::string_view name);
+
+    // The first pattern that matches inside one sentence of `words` (see
+    // WordList::sentence_starts), as it is written in its file; empty when
+    // none does. Costs a hash lookup per word, and a match attempt only
+    // where a pattern can start.
+    std::string_view find_in(const mime::WordList& words) const;
+    std::string_view find_in(const std::vector<std::string>& words) const; // one sentence
+    bool empty() const { return patterns_.empty(); }
+
+private:
+    struct Token {
+        enum class Kind : unsigned char { words, gap, not_next };
+        Kind kind = Kind::words;
+        std::vector<std::string> exact;    // alternatives
+        std::vector<std::string> prefixes; // alternatives written with a trailing *
+        int gap = 0;
+        bool matches(std::string_view w) const;
+    };
+    struct Pattern {
+        std::string text;
+        std::vector<Token> tokens;
+    };
+    template <class Words> bool match(const Pattern& p, std::size_t t, const Words& w, std::size_t i, std::size_t end) const;
+    template <class Words> std::string_view find(const Words& w, const std::vector<std::uint32_t>& starts) const;
+
+    std::vector<Pattern> patterns_;
+    // Patterns by the exact words their first token allows; those whose
+    // first token has prefixes are tried at every word.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::vector<std::uint32_t>, Hash, std::equal_to<>> by_first_;
+    std::vector<std::uint32_t> prefixed_first_;
+};
+
 struct Lexicon {
     WordSet freemail_domains;        // exact domains
     std::vector<std::string> freemail_brands; // "yahoo" from "yahoo.*"
@@ -53,14 +115,15 @@ struct Lexicon {
     WordSet org_words;
     PhraseSet cv_words;
     WordSet other_documents;
-    PhraseSet job_seeking;           // applying or asking, on its own
-    PhraseSet job_topics;            // asked-for things; need a cue in the sentence
-    WordSet job_cues;
+    PatternSet job_seeking;          // applying or asking for work (job_seeking.txt)
+    PatternSet job_subject;          // the same as a subject's headline (job_subject.txt)
     WordSet application_words;       // a bare subject made of these applies
     WordSet generic_greetings;       // whole greeting keys
     WordSet role_greetings;
     WordSet name_titles;
-    WordSet vague_subject_words;
+    WordClass subject_application_words; // generic words of a job seeker's subject
+    WordSet subject_fillers;
+    WordSet subject_greetings;
     WordSet stock_words;
     WordSet placeholder_words;
 };

@@ -15,6 +15,7 @@
 #include "mime/message.h"
 #include "mime/model_json.h"
 #include "policies/checker.h"
+#include "policies/features.h"
 #include "policies/history.h"
 #include "policies/policy.h"
 
@@ -223,10 +224,33 @@ int cmd_inspect(const std::vector<std::string>& args) {
         return 1;
     }
     auto msg = rapport::mime::parse(*raw);
-    if (json)
-        std::cout << rapport::mime::to_json(msg).dump(2) << "\n";
-    else
+    // What the checks make of it: the parts of the text and the kind of mail.
+    auto f = rapport::policies::extract_features(msg, {});
+    std::string kind = f.reply ? "reply" : f.job_seeking ? "job seeking" : "ordinary new mail";
+    if (json) {
+        auto j = rapport::mime::to_json(msg);
+        j["reading"] = {{"kind", kind},
+                        {"forward", f.forward},
+                        {"job_evidence", f.job_evidence},
+                        {"greeting", f.parts.greeting},
+                        {"own_words", f.own_text},
+                        {"signoff", f.parts.signoff},
+                        {"signature", f.parts.signature}};
+        std::cout << j.dump(2) << "\n";
+    } else {
         std::cout << rapport::mime::describe(msg);
+        std::cout << "\nRead as:  " << kind << (f.forward ? " (a forward)" : "");
+        if (!f.job_evidence.empty()) std::cout << ", from " << f.job_evidence;
+        std::cout << "\nGreeting: " << (f.parts.greeting.empty() ? "(none)" : f.parts.greeting) << "\n"
+                  << "Sign-off: " << (f.parts.signoff.empty() ? "(none)" : f.parts.signoff) << "\n"
+                  << "Own words (" << f.own.size() << " words):\n";
+        std::string_view t = f.own_text;
+        while (!t.empty()) {
+            auto nl = t.find('\n');
+            std::cout << "| " << t.substr(0, nl) << "\n";
+            t = nl == std::string_view::npos ? std::string_view{} : t.substr(nl + 1);
+        }
+    }
     return 0;
 }
 

@@ -1,9 +1,13 @@
-// generic-greeting (job seeking): the greeting addresses nobody ("Dear
-// Sir/Madam", "Hello," alone, "Sehr geehrte Damen und Herren", ...), or a
-// role ("Dear Hiring Manager") while a recipient's own name is known.
-// A placeholder greeting is unfilled-placeholder's, not this rule's.
+// generic-greeting (job seeking): the greeting addresses nobody - "Dear
+// Sir/Madam", "To whom it may concern", "Hello," alone, "Madame,
+// Monsieur", "Sehr geehrte Damen und Herren", "Szanowni Państwo",
+// "Estimados señores" (policies/data/generic_greetings.txt) - or there is
+// no greeting at all and the text starts straight in. A greeting to a role
+// or team ("Dear Hiring Manager", role_greetings.txt) is generic only when
+// a recipient's own name is known. A placeholder greeting is
+// unfilled-placeholder's, not this rule's. Ordinary mail is not judged
+// (rule.h): a note to a flatmate needs no greeting.
 
-#include <algorithm>
 #include "policies/rules/greeting.h"
 #include "policies/rules/rule.h"
 
@@ -19,6 +23,13 @@ std::optional<std::string> check_generic_greeting(const RuleInput& in) {
             known = &r;
             break;
         }
+    if (g.kind == GreetingKind::none) {
+        if (known)
+            return "Your message doesn't greet anyone: start with the person's name, e.g. \"Dear " +
+                   display_of(f, *known) + ",\".";
+        return "Your message doesn't greet anyone: start with the person's name (the advert, the company's "
+               "website or LinkedIn usually shows it).";
+    }
     if (g.kind == GreetingKind::generic) {
         std::string msg = "\"" + f.parts.greeting + "\" doesn't address anyone. ";
         if (known)

@@ -37,7 +37,7 @@ TEST(OwnWords, MobileFooters) {
                                "Von meinem iPhone gesendet", "Envoyé de mon iPhone", "Enviado desde mi iPhone",
                                "Wysłane z mojego telefonu"}) {
         auto p = split_text(std::string("Hi both,\n\nFancy a walk on Sunday?\n\nK x\n") + footer + "\n",
-                            SplitHints{{"Karen", "K"}, false});
+                            SplitHints{{"Karen", "K"}, false, {}});
         EXPECT_EQ(p.body, "Fancy a walk on Sunday?") << footer;
         EXPECT_NE(p.signature.find(footer), std::string::npos) << footer;
     }
@@ -94,7 +94,7 @@ TEST(OwnWords, ASentenceStartingWithThanksIsNotASignoff) {
 
 TEST(OwnWords, TrailingNameWithoutSignoff) {
     auto p = split_text("Hi {{first_name}},\n\nWe're having a barbecue.\nLet me know.\nMike\n",
-                        SplitHints{{"mike", "dawson"}, false});
+                        SplitHints{{"mike", "dawson"}, false, {}});
     EXPECT_EQ(p.body, "We're having a barbecue.\nLet me know.");
     EXPECT_EQ(p.signature, "Mike");
 }
@@ -130,7 +130,7 @@ TEST(OwnWords, OutlookUnderscoreRule) {
     auto p = split_text("Hi Amy,\n\nDone.\n\nRob\n________________________________\nFrom: Amy Shaw "
                         "<amy.shaw@norvane.com>\nSent: 16 June 2025 16:31\nTo: Rob\nSubject: Timesheets\n\nRob, "
                         "your timesheet.\n",
-                        SplitHints{{"rob", "ellis"}, false});
+                        SplitHints{{"rob", "ellis"}, false, {}});
     EXPECT_TRUE(p.has_quote);
     EXPECT_FALSE(p.has_forward);
     EXPECT_EQ(p.body, "Done.");
@@ -139,7 +139,7 @@ TEST(OwnWords, OutlookUnderscoreRule) {
 TEST(OwnWords, OutlookForwardIsForwardedContent) {
     auto p = split_text("Amy - drawings from Owen below.\n\nThanks,\nRob\n________________________________\n"
                         "From: Owen Price <owen.price@kilnworth.co.uk>\nSent: 18 June 2025 16:40\n\nHi Rob,\n",
-                        SplitHints{{"rob"}, true});
+                        SplitHints{{"rob"}, true, {}});
     EXPECT_TRUE(p.has_forward);
     EXPECT_FALSE(p.has_quote);
     EXPECT_NE(p.forwarded.find("Hi Rob"), std::string::npos);
