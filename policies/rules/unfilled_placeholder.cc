@@ -6,11 +6,13 @@
 // (policies/data/placeholder_words.txt) or starts with "insert"/"enter".
 
 #include "policies/lexicon.h"
+#include "policies/notation.h"
 #include "policies/rules/rule.h"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <optional>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -91,71 +93,183 @@ std::size_t next_opener(std::string_view s, std::size_t i) {
     return s.size();
 }
 
+namespace {
+
+// Windows environment variables: "%APPDATA%\Rapport" is a path, not a field.
+bool windows_variable(std::string_view name) {
+    static constexpr std::string_view kVars[] = {
+        "PATH", "APPDATA", "LOCALAPPDATA", "USERPROFILE", "TEMP", "TMP", "PROGRAMFILES", "PROGRAMDATA",
+        "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "HOMEPATH", "HOMEDRIVE", "COMPUTERNAME", "USERDOMAIN",
+        "ERRORLEVEL", "CD", "DATE", "TIME", "RANDOM", "COMSPEC", "PATHEXT", "OS", "PUBLIC", "ALLUSERSPROFILE"};
+    std::string up(name);
+    for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return std::find(std::begin(kVars), std::end(kVars), up) != std::end(kVars);
+}
+
+// "[name redacted]", "[snip]": text deliberately removed, not a field.
+bool redaction(std::string_view folded) {
+    for (std::string_view w : {"redact", "withheld", "removed", "omitted", "anonymi", "deleted", "snip", "censored"})
+        if (folded.find(w) != std::string_view::npos) return true;
+    return false;
+}
+
+// A run of X at s[i, j) that is no placeholder: a developer's marker
+// ("XXX: fix", "# XXX"), kisses at the end of a line ("See you Sunday
+// XXX"), or part of a masked number ("07700 XXX XXX", "XXXX-1234").
+bool x_run_is_not_a_name(std::string_view s, std::size_t i, std::size_t j) {
+    std::size_t ls = s.rfind('\n', i);
+    ls = ls == std::string_view::npos ? 0 : ls + 1;
+    std::size_t le = s.find('\n', j);
+    if (le == std::string_view::npos) le = s.size();
+    std::string_view before = s.substr(ls, i - ls), after = s.substr(j, le - j);
+    // A marker: only comment characters before it on the line, a colon after.
+    bool only_marks = std::all_of(before.begin(), before.end(), [](char c) {
+        return c == ' ' || c == '\t' || c == '#' || c == '/' || c == '*' || c == '-' || c == ';' || c == '!' || c == '<';
+    });
+    std::size_t a = 0;
+    while (a < after.size() && after[a] == ' ') ++a;
+    if (only_marks && (a < after.size() && (after[a] == ':' || after[a] == '('))) return true;
+    if (before.find("//") != std::string_view::npos || before.find("/*") != std::string_view::npos ||
+        (!before.empty() && std::string_view(before).find("# ") == 0))
+        return true;
+    // A masked number: digits or more X next to it.
+    auto neighbour_masked = [](std::string_view tok) {
+        return !tok.empty() && std::all_of(tok.begin(), tok.end(), [](char c) {
+                   return std::isdigit(static_cast<unsigned char>(c)) || c == 'X' || c == 'x' || c == '*';
+               });
+    };
+    std::string_view b = before;
+    while (!b.empty() && (b.back() == ' ' || b.back() == '-' || b.back() == '.')) b.remove_suffix(1);
+    std::string_view prev_tok = b.substr(b.find_last_of(" \t(") == std::string_view::npos ? 0 : b.find_last_of(" \t(") + 1);
+    std::string_view n = after;
+    while (!n.empty() && (n.front() == ' ' || n.front() == '-' || n.front() == '.')) n.remove_prefix(1);
+    std::string_view next_tok = n.substr(0, n.find_first_of(" \t),"));
+    if (neighbour_masked(prev_tok) || neighbour_masked(next_tok)) return true;
+    // Kisses: the last thing on the line, after a word that does not ask
+    // for a name ("Thanks to XXX" does).
+    std::string_view rest = after;
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '!' || static_cast<unsigned char>(rest.front()) >= 0x80))
+        rest.remove_prefix(1);
+    if (rest.empty() && !prev_tok.empty()) {
+        std::string word = mime::fold(prev_tok);
+        while (!word.empty() && !std::isalnum(static_cast<unsigned char>(word.back()))) word.pop_back();
+        static constexpr std::string_view kAskName[] = {
+            "to", "at", "for", "with", "from", "by", "and", "dear", "hi", "hello", "hey", "contact", "call", "ask",
+            "email", "mr", "mrs", "ms", "dr", "of", "the", "a", "an", "de", "y", "und", "et", "i", "oraz", "z",
+            "an", "bei", "chez", "para", "con", "pour", "fur", "mit", "herr", "frau", "pan", "pani", "sr", "sra"};
+        if (std::find(std::begin(kAskName), std::end(kAskName), word) == std::end(kAskName)) return true;
+    }
+    return false;
+}
+
+// The content of "{{ ... }}" reads as a merge field: "first_name",
+// "Company Name", "contact.first_name"; not program output ("3 held").
+bool field_content(std::string_view in) {
+    while (!in.empty() && in.front() == ' ') in.remove_prefix(1);
+    while (!in.empty() && in.back() == ' ') in.remove_suffix(1);
+    if (in.empty() || !(std::isalpha(static_cast<unsigned char>(in.front())) || in.front() == '_')) return false;
+    if (field_like(in)) return true;
+    return in.find(' ') == std::string_view::npos; // one identifier: {{FNAME}}, {{ firstName }}
+}
+
+// The placeholder candidate that starts at s[i], as [i, end), or false.
+bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
+    char c = s[i];
+    if (c == '{' && i + 1 < s.size() && s[i + 1] == '{') {
+        auto in = between(s, i + 2, "}}", end);
+        return !in.empty() && in.size() <= 40 && std::all_of(in.begin(), in.end(), ident_char) && field_content(in);
+    }
+    if (c == '{' || (c == '$' && i + 1 < s.size() && s[i + 1] == '{')) {
+        std::size_t open = c == '$' ? i + 2 : i + 1;
+        auto in = between(s, open, "}", end);
+        return !in.empty() && field_like(in) && in.size() <= 40 && std::all_of(in.begin(), in.end(), ident_char);
+    }
+    if (c == '*' && i + 1 < s.size() && s[i + 1] == '|') {
+        auto in = between(s, i + 2, "|*", end);
+        return !in.empty() && in.size() <= 30 && std::all_of(in.begin(), in.end(), ident_char);
+    }
+    if (c == '%') {
+        auto in = between(s, i + 1, "%", end);
+        return !in.empty() && in.size() >= 2 && in.size() <= 30 &&
+               std::all_of(in.begin(), in.end(), [](char x) { return std::isalpha(static_cast<unsigned char>(x)) || x == '_'; }) &&
+               !windows_variable(in);
+    }
+    if (c == '<') {
+        auto in = between(s, i + 1, ">", end);
+        if (in.empty() || markup_or_key_name(in)) return false;
+        return upper_ident(in) || (field_like(in) && in.find('.') == std::string_view::npos);
+    }
+    if (c == '[') {
+        bool dbl = i + 1 < s.size() && s[i + 1] == '[';
+        auto in = between(s, i + (dbl ? 2 : 1), "]", end);
+        if (dbl && end < s.size() && s[end] == ']') ++end;
+        if (in.empty()) return false;
+        std::string folded = mime::fold(in);
+        if (redaction(folded)) return false;
+        bool starts_insert = folded.rfind("insert", 0) == 0 || folded.rfind("enter ", 0) == 0 ||
+                             folded.rfind("add ", 0) == 0 || folded.rfind("your ", 0) == 0;
+        return starts_insert || field_like(in);
+    }
+    if (c == '$' && i + 3 < s.size()) {
+        std::size_t j = i + 1;
+        while (j < s.size() && (std::isupper(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+        end = j;
+        return j - i - 1 >= 4 && (j == s.size() || !std::isalnum(static_cast<unsigned char>(s[j]))) &&
+               field_like(s.substr(i + 1, j - i - 1));
+    }
+    if (c == 'X' && (i == 0 || !std::isalnum(static_cast<unsigned char>(s[i - 1])))) {
+        // "XXX" standing for a name: three or more capital X as a word.
+        std::size_t j = i;
+        while (j < s.size() && s[j] == 'X') ++j;
+        end = j;
+        return j - i >= 3 && (j == s.size() || !std::isalnum(static_cast<unsigned char>(s[j]))) &&
+               !x_run_is_not_a_name(s, i, j);
+    }
+    if (c == '_' && i + 2 < s.size() && s[i + 1] == '_' && s[i + 2] == '_') {
+        // "Dear ____," - a blank to fill, inside a line with other text.
+        auto line_start = s.rfind('\n', i);
+        auto line_end = s.find('\n', i);
+        std::string_view line = s.substr(line_start == std::string_view::npos ? 0 : line_start + 1,
+                                         (line_end == std::string_view::npos ? s.size() : line_end) -
+                                             (line_start == std::string_view::npos ? 0 : line_start + 1));
+        std::size_t j = i;
+        while (j < s.size() && s[j] == '_') ++j;
+        end = j;
+        return !mime::words(line).empty();
+    }
+    return false;
+}
+
+// Is `candidate` written elsewhere in the text as notation? Then this is
+// prose about it: "where <name> is sqlite" below a command line with
+// "<name>", "the XXX comment" about a "# XXX:" in the code.
+bool mentions_notation(std::string_view s, std::string_view candidate, Notation& notation) {
+    for (std::size_t p = s.find(candidate); p != std::string_view::npos; p = s.find(candidate, p + 1)) {
+        std::size_t e = p + candidate.size();
+        if (candidate.front() == 'X' && x_run_is_not_a_name(s, p, e)) return true;
+        if (notation.covers(p, e)) return true;
+    }
+    return false;
+}
+
+} // namespace
+
 std::string find_placeholder(std::string_view s) {
+    std::optional<Notation> notation; // made at the first candidate: most letters have none
     for (std::size_t i = next_opener(s, 0); i < s.size(); i = next_opener(s, i + 1)) {
-        char c = s[i];
         std::size_t end = 0;
-        if (c == '{' && i + 1 < s.size() && s[i + 1] == '{') {
-            auto in = between(s, i + 2, "}}", end);
-            if (!in.empty() && in.size() <= 40 &&
-                std::all_of(in.begin(), in.end(), ident_char))
-                return std::string(s.substr(i, end - i));
-        } else if (c == '{' || (c == '$' && i + 1 < s.size() && s[i + 1] == '{')) {
-            std::size_t open = c == '$' ? i + 2 : i + 1;
-            auto in = between(s, open, "}", end);
-            if (!in.empty() && (c == '$' || field_like(in)) && in.size() <= 40 &&
-                std::all_of(in.begin(), in.end(), ident_char))
-                return std::string(s.substr(i, end - i));
-        } else if (c == '*' && i + 1 < s.size() && s[i + 1] == '|') {
-            auto in = between(s, i + 2, "|*", end);
-            if (!in.empty() && in.size() <= 30 && std::all_of(in.begin(), in.end(), ident_char))
-                return std::string(s.substr(i, end - i));
-        } else if (c == '%') {
-            auto in = between(s, i + 1, "%", end);
-            if (!in.empty() && in.size() >= 2 && in.size() <= 30 &&
-                std::all_of(in.begin(), in.end(), [](char x) {
-                    return std::isalpha(static_cast<unsigned char>(x)) || x == '_';
-                }) &&
-                std::any_of(in.begin(), in.end(), [](char x) { return std::isalpha(static_cast<unsigned char>(x)); }))
-                return std::string(s.substr(i, end - i));
-        } else if (c == '<') {
-            auto in = between(s, i + 1, ">", end);
-            if (!in.empty() && (upper_ident(in) || (field_like(in) && in.find('.') == std::string_view::npos)))
-                return std::string(s.substr(i, end - i));
-        } else if (c == '[') {
-            bool dbl = i + 1 < s.size() && s[i + 1] == '[';
-            auto in = between(s, i + (dbl ? 2 : 1), "]", end);
-            if (dbl && end < s.size() && s[end] == ']') ++end;
-            std::string folded = mime::fold(in);
-            bool starts_insert = folded.rfind("insert", 0) == 0 || folded.rfind("enter ", 0) == 0 ||
-                                 folded.rfind("add ", 0) == 0 || folded.rfind("your ", 0) == 0;
-            if (!in.empty() && (starts_insert || field_like(in)))
-                return std::string(s.substr(i, end - i));
-        } else if (c == '$' && i + 3 < s.size()) {
-            std::size_t j = i + 1;
-            while (j < s.size() && (std::isupper(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
-            if (j - i - 1 >= 4 && (j == s.size() || !std::isalnum(static_cast<unsigned char>(s[j]))))
-                return std::string(s.substr(i, j - i));
-        } else if (c == 'X' && (i == 0 || !std::isalnum(static_cast<unsigned char>(s[i - 1])))) {
-            // "XXX" standing for a name: three or more capital X as a word.
-            std::size_t j = i;
-            while (j < s.size() && s[j] == 'X') ++j;
-            if (j - i >= 3 && (j == s.size() || !std::isalnum(static_cast<unsigned char>(s[j]))))
-                return std::string(s.substr(i, j - i));
-        } else if (c == '_' && i + 2 < s.size() && s[i + 1] == '_' && s[i + 2] == '_') {
-            // "Dear ____," - a blank to fill, inside a line with other text.
-            auto line_start = s.rfind('\n', i);
-            auto line_end = s.find('\n', i);
-            std::string_view line = s.substr(line_start == std::string_view::npos ? 0 : line_start + 1,
-                                             (line_end == std::string_view::npos ? s.size() : line_end) -
-                                                 (line_start == std::string_view::npos ? 0 : line_start + 1));
-            if (!mime::words(line).empty()) {
-                std::size_t j = i;
-                while (j < s.size() && s[j] == '_') ++j;
-                return std::string(s.substr(i, j - i));
-            }
-            while (i + 1 < s.size() && s[i + 1] == '_') ++i;
+        if (!candidate_at(s, i, end)) {
+            // Skip the rest of a run of underscores or X at once.
+            if (s[i] == '_' || s[i] == 'X')
+                while (i + 1 < s.size() && s[i + 1] == s[i]) ++i;
+            continue;
         }
+        if (!notation) notation.emplace(s);
+        if (notation->covers(i, end) || mentions_notation(s, s.substr(i, end - i), *notation)) {
+            i = end - 1;
+            continue;
+        }
+        return std::string(s.substr(i, end - i));
     }
     return {};
 }
