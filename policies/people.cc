@@ -208,7 +208,12 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
     std::size_t len = 0, n = 0;
     while (i + n < words_.size() && len < key.size()) {
         std::string_view w = words_[i + n];
-        if (key.compare(len, w.size(), w) != 0) return 0;
+        if (key.compare(len, w.size(), w) != 0) {
+            // The key may end inside a later word: "Brightwater Recruitment"
+            // spells brightwaterrecruit.com from the start of a word on.
+            std::string_view rest = key.substr(len);
+            return n > 0 && w.size() > rest.size() && w.compare(0, rest.size(), rest) == 0 ? n + 1 : 0;
+        }
         len += w.size();
         ++n;
     }
@@ -216,6 +221,12 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
 }
 
 bool TextIndex::names_key(std::string_view key) const {
+    if (key.empty()) return false;
+    // One word that is the key with a plural or possessive ending: "Tescos".
+    for (std::string_view ending : {"s", "es"}) {
+        std::string w = std::string(key) + std::string(ending);
+        if (has_word(w)) return true;
+    }
     // The first word of a match is a prefix of the key: try each prefix,
     // hashing it on from the previous one.
     std::uint64_t h = kFnvOffset;

@@ -74,12 +74,16 @@ public:
     // A whole word ("osei" in "Dear Mr Osei").
     bool has_word(std::string_view word) const;
 
-    // Is `key` (folded, no spaces) written here, starting and ending on word
-    // boundaries, ignoring spaces and punctuation? "ferrowbuild" is in
-    // "at Ferrow Build's site".
+    // Is `key` (folded, no spaces) written here, from the start of a word,
+    // ignoring spaces and punctuation (SPEC.md "Organisation ... named")?
+    // "ferrowbuild" is in "at Ferrow Build's site", "brightwaterrecruit" in
+    // "Brightwater Recruitment", "tesco" in "Tescos"; "place" is not in
+    // "workplace". A key ends at the end of a word, inside the last of
+    // several words, or before a plural ending.
     bool names_key(std::string_view key) const;
 
-    // How many words from position `i` spell `key` exactly; 0 if they don't.
+    // How many words from position `i` spell `key`, the last of several
+    // perhaps only in part; 0 if they don't.
     std::size_t span_at(std::size_t i, std::string_view key) const;
 
 private:

@@ -21,19 +21,28 @@ namespace rm = rapport::mime;
 
 namespace {
 
-// The definitions, by scanning every position.
+// The definitions, by scanning every position: the words from i glued
+// together start with the key, which ends at a word's end, or inside the
+// last of two or more words.
 std::size_t brute_span(const std::vector<std::string>& w, std::size_t i, std::string_view key) {
     std::string spelt;
     for (std::size_t n = 0; i + n < w.size() && spelt.size() < key.size(); ++n) {
+        std::size_t before = spelt.size();
         spelt += w[i + n];
         if (spelt == key) return n + 1;
+        if (n > 0 && spelt.size() > key.size() && spelt.compare(0, key.size(), key) == 0 &&
+            before < key.size())
+            return n + 1;
     }
     return 0;
 }
 
+// ... or one word is the key with a plural ending ("tescos").
 bool brute_names(const std::vector<std::string>& w, std::string_view key) {
-    for (std::size_t i = 0; i < w.size(); ++i)
+    for (std::size_t i = 0; i < w.size(); ++i) {
         if (brute_span(w, i, key) > 0) return true;
+        if (w[i] == std::string(key) + "s" || w[i] == std::string(key) + "es") return true;
+    }
     return false;
 }
 
@@ -86,7 +95,11 @@ TEST(TextIndex, EmptyAndDefault) {
     EXPECT_TRUE(one.names_key("ferrow"));
     EXPECT_FALSE(one.names_key("ferrowbuilds"));
     EXPECT_FALSE(one.names_key("errowbuild")); // must start on a word boundary
-    EXPECT_FALSE(one.names_key("ferrowbuil")); // and end on one
+    EXPECT_TRUE(one.names_key("ferrowbuil")); // from the start of a word, ending inside the last of two
+    rp::TextIndex glued(rm::word_list("Ferrowbuild and Tescos"));
+    EXPECT_FALSE(glued.names_key("ferrowbuil")); // inside one word: only before a plural ending
+    EXPECT_TRUE(glued.names_key("tesco"));
+    EXPECT_FALSE(glued.names_key("owbuild"));
     EXPECT_FALSE(one.has_word(""));
 }
 
