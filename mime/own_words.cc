@@ -343,13 +343,11 @@ std::string join(const std::vector<std::string_view>& lines, std::size_t from, s
     return out.substr(first, last - first + 1);
 }
 
-// Where a greeting with no comma ends: at the first sentence mark within
-// ten words, else after the opener and the capitalised words (a name, a
-// title, a role) that follow it - "Dear Hiring Manager I am ..." ends
-// before "I".
+// Where a greeting with no comma ends: after the opener and the
+// capitalised words (a name, a title, a role) that follow it - "Dear
+// Hiring Manager I am ..." ends before "I", "Dear Ms. Patel. Thank you"
+// after "Patel.".
 std::size_t greeting_end(std::string_view t, std::string_view opener) {
-    std::size_t mark = t.find_first_of(".!?");
-    if (mark != std::string_view::npos && word_count(phrase_key(t.substr(0, mark))) <= 10) return mark + 1;
     std::size_t i = 0, words_seen = 0, opener_words = word_count(opener);
     while (i < t.size()) {
         while (i < t.size() && t[i] == ' ') ++i;
@@ -362,6 +360,8 @@ std::size_t greeting_end(std::string_view t, std::string_view opener) {
             bool capital = std::isupper(static_cast<unsigned char>(w[0])) || static_cast<unsigned char>(w[0]) >= 0x80;
             if (!capital || w == "I" || words_seen > opener_words + 5) return i;
         }
+        char last = w.back();
+        if (words_seen >= opener_words && (last == '.' || last == '!' || last == '?' || last == ':')) return j;
         i = j;
     }
     return t.size();

@@ -177,7 +177,8 @@ bool Notation::technical_line(std::string_view line) {
     // A bullet ("  * item", "  - item") is prose.
     if (indented) {
         std::string_view body = t;
-        if (starts_with(body, "* ") || starts_with(body, "- ") || starts_with(body, "• ")) body.remove_prefix(2);
+        bool bullet = starts_with(body, "* ") || starts_with(body, "- ") || starts_with(body, "\xE2\x80\xA2 ");
+        if (bullet) body.remove_prefix(body.find(' ') + 1);
         if (code_marks(body) >= 1 && (body.find("--") != std::string_view::npos || body.find('=') != std::string_view::npos ||
                                       body.find('/') != std::string_view::npos || body.find('$') != std::string_view::npos ||
                                       body.find('(') != std::string_view::npos || body.find('{') != std::string_view::npos ||
@@ -189,7 +190,7 @@ bool Notation::technical_line(std::string_view line) {
         if (std::count(body.begin(), body.end(), '<') >= 2) return true; // "<head> <title>"
         // "subscribe [your email address]": an indented instruction that
         // starts with a lower-case word and is no sentence.
-        if (std::islower(static_cast<unsigned char>(body.front())) && body.back() != '.' && body.back() != '?' &&
+        if (!bullet && !body.empty() && std::islower(static_cast<unsigned char>(body.front())) && body.back() != '.' && body.back() != '?' &&
             body.back() != '!' && std::count(body.begin(), body.end(), ' ') < 8)
             return true;
     }

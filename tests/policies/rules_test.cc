@@ -9,6 +9,7 @@
 #include "policies/people.h"
 #include "policies/policy.h"
 #include "policies/rules/rule.h"
+#include "tests/policies/mail_builder.h"
 
 #include <gtest/gtest.h>
 
@@ -22,35 +23,7 @@ namespace rm = rapport::mime;
 
 namespace {
 
-// A plain-text mail; attachments are given as file names (tiny PDFs).
-struct Mail {
-    std::string from = "Jake Turner <jake.turner@gmail.com>";
-    std::string to;
-    std::string cc;
-    std::string bcc;
-    std::string subject = "Warehouse Team Leader application";
-    std::string body;
-    std::vector<std::string> attachments;
-    std::string date = "Mon, 3 Mar 2025 09:00:00 +0000";
-    std::string extra_headers;
-
-    std::string raw() const {
-        std::string h = "From: " + from + "\r\nTo: " + to + "\r\n";
-        if (!cc.empty()) h += "Cc: " + cc + "\r\n";
-        if (!bcc.empty()) h += "Bcc: " + bcc + "\r\n";
-        h += "Subject: " + subject + "\r\nDate: " + date + "\r\nMessage-ID: <t@test>\r\n" + extra_headers;
-        h += "MIME-Version: 1.0\r\n";
-        if (attachments.empty())
-            return h + "Content-Type: text/plain; charset=UTF-8\r\n\r\n" + body;
-        std::string m = h + "Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\n"
-                            "Content-Type: text/plain; charset=UTF-8\r\n\r\n" + body + "\r\n";
-        for (auto& a : attachments)
-            m += "--XX\r\nContent-Type: application/pdf; name=\"" + a +
-                 "\"\r\nContent-Disposition: attachment; filename=\"" + a +
-                 "\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n";
-        return m + "--XX--\r\n";
-    }
-};
+using rapport::test::Mail;
 
 class Rules : public ::testing::Test {
 protected:

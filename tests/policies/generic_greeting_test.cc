@@ -1,0 +1,84 @@
+// generic-greeting: a greeting that addresses nobody, or none at all in a
+// job seeker's letter; and how the splitter finds greetings that are easy
+// to miss (no comma, a merge field, a name alone, below an address block).
+
+#include "mime/own_words.h"
+#include "tests/policies/mail_builder.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace rm = rapport::mime;
+using rapport::test::Mail;
+using rapport::test::rules_fired;
+
+namespace {
+
+Mail application(std::string body) {
+    Mail m;
+    m.from = "Lena Vogt <lena.vogt@web.de>";
+    m.to = "Jonas Keller <jonas.keller@tischlerei-keller.de>";
+    m.subject = "Bewerbung als Tischlerin";
+    m.body = std::move(body);
+    return m;
+}
+
+} // namespace
+
+TEST(GenericGreeting, NoGreetingInAnApplication) {
+    auto fired = rules_fired(application(
+        "ich habe Ihre Anzeige für eine Tischlerin in der Tischlerei Keller gesehen und bewerbe mich hiermit. "
+        "Ich habe drei Jahre Möbelbau hinter mir.\n\nViele Grüße\nLena Vogt\n"));
+    EXPECT_TRUE(fired.count("generic-greeting"));
+    auto greeted = rules_fired(application(
+        "Sehr geehrter Herr Keller,\n\nich habe Ihre Anzeige für eine Tischlerin in der Tischlerei Keller gesehen "
+        "und bewerbe mich hiermit.\n\nViele Grüße\nLena Vogt\n"));
+    EXPECT_FALSE(greeted.count("generic-greeting"));
+}
+
+TEST(GenericGreeting, NoGreetingInOrdinaryMailIsFine) {
+    Mail m;
+    m.from = "Lena Vogt <lena.vogt@web.de>";
+    m.to = "Paul Vogt <paul.vogt@gmx.de>";
+    m.subject = "Sonntag";
+    m.body = "Kommst du Sonntag zum Essen? Bring bitte die Leiter mit.\n\nLena\n";
+    EXPECT_TRUE(rules_fired(m).empty());
+}
+
+TEST(GenericGreeting, NoGreetingSaysToUseTheKnownName) {
+    Mail m;
+    m.from = "Ana Ruiz <ana.ruiz@gmail.com>";
+    m.to = "Carlos Méndez <carlos.mendez@panaderiamendez.es>";
+    m.subject = "Candidatura - dependienta de panadería";
+    m.body = "Le escribo para presentar mi candidatura al puesto de dependienta en la Panadería Méndez. "
+             "Trabajé dos veranos en un obrador.\n\nUn saludo,\nAna\n";
+    rapport::policies::History history(":memory:");
+    rapport::policies::Checker checker(rapport::policies::default_policy(), history);
+    auto v = checker.check(rm::parse(m.raw()));
+    bool told = false;
+    for (auto& f : v.findings)
+        if (f.rule == "generic-greeting") told = f.message.find("Carlos") != std::string::npos;
+    EXPECT_TRUE(told);
+}
+
+TEST(GreetingSplit, GreetingsThatAreEasyToMiss) {
+    // No comma after the greeting: the text starts on the same line.
+    auto p = rm::split_text("Dear Hiring Manager I am writing about the chef post.\n\nThanks,\nLi\n");
+    EXPECT_EQ(p.greeting, "Dear Hiring Manager");
+    EXPECT_EQ(p.body.rfind("I am writing", 0), 0u);
+    // A merge field or a recipient's name alone on the first line.
+    EXPECT_EQ(rm::split_text("{{first_name}},\n\nHere is my CV.\n").greeting, "{{first_name}},");
+    rm::SplitHints hints;
+    hints.recipient_names = {"marta", "nowak"};
+    EXPECT_EQ(rm::split_text("Marta Nowak\n\nprzesyłam CV.\n", hints).greeting, "Marta Nowak");
+    EXPECT_EQ(rm::split_text("Marek\n\nprzesyłam CV.\n", hints).greeting, "");
+    // Below a pasted address block of ten short lines.
+    std::string letter = "Li Wei\n12 Mill Lane\nLeeds\nLS6 2AB\n07700 900123\nli.wei@example.com\n\n"
+                         "3 March 2026\n\nHarbour Kitchen\n4 Quay St\nWhitby\nYO21 1DH\n\nDear Ms Patel,\n\n"
+                         "I would like to apply for the commis chef post.\n\nYours sincerely,\nLi Wei\n";
+    EXPECT_EQ(rm::split_text(letter).greeting, "Dear Ms Patel,");
+    // A sentence that starts straight in has no greeting.
+    EXPECT_EQ(rm::split_text("I hope you're well.\nI'm applying for the role.\n").greeting, "");
+    EXPECT_EQ(rm::split_text("Attention to detail is my strength.\n").greeting, "");
+}
