@@ -304,8 +304,10 @@ bool is_postscript(std::string_view line) {
     auto t = trim(line);
     std::string head(t.substr(0, 5));
     for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // "P.S.", "PS:", "P. S.", "PPS", the French "P.-S." and the Spanish "P.D.".
     return starts_with(head, "P.S") || starts_with(head, "PS:") || starts_with(head, "PS ") ||
-           starts_with(head, "PS.") || starts_with(head, "P. S") || starts_with(head, "PPS");
+           starts_with(head, "PS.") || starts_with(head, "P. S") || starts_with(head, "PPS") ||
+           starts_with(head, "P.-S") || starts_with(head, "P.D.") || starts_with(head, "P. D.");
 }
 
 // A line made only of the sender's names, their initials and kisses:

@@ -78,12 +78,14 @@ Lexicon build() {
     lx.application_words = key_set("application_words");
     lx.generic_greetings = key_set("generic_greetings");
     lx.role_greetings = key_set("role_greetings");
+    lx.role_words = key_set("role_words");
     lx.name_titles = key_set("name_titles");
     lx.subject_application_words = word_class("subject_application_words");
     lx.subject_fillers = key_set("subject_fillers");
     lx.subject_greetings = key_set("subject_greetings");
     lx.stock_words = key_set("stock_words");
     lx.placeholder_words = key_set("placeholder_words");
+    lx.field_names = key_set("field_names");
     return lx;
 }
 

@@ -120,12 +120,14 @@ struct Lexicon {
     WordSet application_words;       // a bare subject made of these applies
     WordSet generic_greetings;       // whole greeting keys
     WordSet role_greetings;
+    WordSet role_words;              // words of a greeting to a role or team
     WordSet name_titles;
     WordClass subject_application_words; // generic words of a job seeker's subject
     WordSet subject_fillers;
     WordSet subject_greetings;
     WordSet stock_words;
     WordSet placeholder_words;
+    WordSet field_names;             // what a parenthesised placeholder is made of
 };
 
 // The lexicon built from the embedded data files (built once, thread-safe).

@@ -164,6 +164,14 @@ bool Notation::technical_line(std::string_view line) {
     for (auto u : kUsage)
         if (starts_with(t, u)) return true;
     if (starts_with_timestamp(t) || program_output(t)) return true;
+    // "[error] 2214#0: ...", "[WARN] ...": a server log's level first.
+    if (t.front() == '[') {
+        std::string_view lvl = t.substr(1, t.find(']') == std::string_view::npos ? 0 : t.find(']') - 1);
+        for (auto l : kLogLevels)
+            if (equals_ci(lvl, l)) return true;
+        for (std::string_view l : {"warn", "crit", "alert", "emerg", "debug", "info", "notice"})
+            if (equals_ci(lvl, l)) return true;
+    }
     if (has_log_level(t) && code_marks(t) >= 1) return true;
     if (is_command(first_token(t)) && (code_marks(t) >= 1 || t.find(' ') == std::string_view::npos ||
                                        (t.back() != '.' && std::count(t.begin(), t.end(), ' ') <= 6)))
@@ -245,7 +253,8 @@ bool Notation::covers(std::size_t begin, std::size_t end) {
     // "wms-<standort>.service", "List<Name>".
     if (!before.empty()) {
         char b = before.back();
-        if (is_alnum(b) || b == '-' || b == '/' || b == '.' || b == '=' || b == '_' || b == '\\' || b == '@')
+        bool dotted = b == '.' && before.size() >= 2 && is_alnum(before[before.size() - 2]); // "name.<ext>", not "...[...]"
+        if (is_alnum(b) || b == '-' || b == '/' || dotted || b == '=' || b == '_' || b == '\\' || b == '@')
             return true;
     }
     if (!after.empty()) {

@@ -64,14 +64,31 @@ Greeting read_greeting(const Features& f) {
             return g;
         }
     }
-    // Capitalised words that are neither titles nor an organisation this
-    // goes to ("Dear Halden team") are names.
     auto is_org = [&](const std::string& w) {
         for (auto& r : f.recipients)
             for (auto& k : r.org_keys)
-                if (k == w) return true;
+                if (k == w || (w.size() >= 3 && k.compare(0, w.size(), w) == 0)) return true;
         return false;
     };
+    // A team or a role in other words ("Liebes Entwicklerteam", "Estimado
+    // equipo de selección", "Dear Halden recruitment team"): besides the
+    // opener and titles, only role words and the organisation's name.
+    {
+        bool role = false, other = false;
+        for (auto& w : mime::words(line)) {
+            auto ends = [&](std::string_view tail) {
+                return w.size() > tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0;
+            };
+            if (lx.role_words.count(w) || ends("team") || ends("abteilung") || ends("leitung")) role = true;
+            else if (!lx.name_titles.count(w) && !is_org(w)) other = true;
+        }
+        if (role && !other) {
+            g.kind = GreetingKind::role;
+            return g;
+        }
+    }
+    // Capitalised words that are neither titles nor an organisation this
+    // goes to ("Dear Halden team") are names.
     for (auto& w : capitalised_words(line))
         if (!lx.name_titles.count(w) && w.size() >= 2 && !std::isdigit(static_cast<unsigned char>(w[0])) &&
             !is_org(w))

@@ -69,7 +69,7 @@ std::string_view between(std::string_view s, std::size_t open, std::string_view 
 // skipped with one table lookup: this scans the whole letter.
 constexpr std::array<bool, 256> kOpeners = [] {
     std::array<bool, 256> t{};
-    for (unsigned char c : std::string_view("{$*%<[X_")) t[c] = true;
+    for (unsigned char c : std::string_view("{$*%<[X_(")) t[c] = true;
     return t;
 }();
 
@@ -79,12 +79,13 @@ constexpr std::array<bool, 256> kOpeners = [] {
 // a branch per byte - this scan covers the whole letter.
 std::size_t next_opener(std::string_view s, std::size_t i) {
 #if defined(__SSE2__)
-    static const __m128i open[8] = {_mm_set1_epi8('{'), _mm_set1_epi8('$'), _mm_set1_epi8('*'), _mm_set1_epi8('%'),
-                                    _mm_set1_epi8('<'), _mm_set1_epi8('['), _mm_set1_epi8('X'), _mm_set1_epi8('_')};
+    static const __m128i open[9] = {_mm_set1_epi8('{'), _mm_set1_epi8('$'), _mm_set1_epi8('*'),
+                                    _mm_set1_epi8('%'), _mm_set1_epi8('<'), _mm_set1_epi8('['),
+                                    _mm_set1_epi8('X'), _mm_set1_epi8('_'), _mm_set1_epi8('(')};
     for (; i + 16 <= s.size(); i += 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
         __m128i hit = _mm_cmpeq_epi8(v, open[0]);
-        for (int k = 1; k < 8; ++k) hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, open[k]));
+        for (int k = 1; k < 9; ++k) hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, open[k]));
         if (int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
     }
 #endif
@@ -129,6 +130,12 @@ bool x_run_is_not_a_name(std::string_view s, std::size_t i, std::size_t j) {
     std::size_t a = 0;
     while (a < after.size() && after[a] == ' ') ++a;
     if (only_marks && (a < after.size() && (after[a] == ':' || after[a] == '('))) return true;
+    // Right after a comment mark, wherever the comment is quoted: "the
+    // block marked \"# XXX: remove\"", "foo(); // XXX".
+    std::string_view tight = before;
+    while (!tight.empty() && tight.back() == ' ') tight.remove_suffix(1);
+    for (std::string_view mark : {"#", "//", "/*", "--", ";", "<!--"})
+        if (tight.size() >= mark.size() && tight.substr(tight.size() - mark.size()) == mark) return true;
     if (before.find("//") != std::string_view::npos || before.find("/*") != std::string_view::npos ||
         (!before.empty() && std::string_view(before).find("# ") == 0))
         return true;
@@ -172,17 +179,107 @@ bool field_content(std::string_view in) {
     return in.find(' ') == std::string_view::npos; // one identifier: {{FNAME}}, {{ firstName }}
 }
 
+// A date format left for the writer to fill in: "TT.MM.JJJJ",
+// "DD/MM/YYYY", "JJ/MM/AAAA", "dd-mm-yy", "DD.MM.RRRR".
+bool date_mask(std::string_view in) {
+    int parts = 0;
+    bool month = false;
+    std::size_t i = 0;
+    while (i <= in.size()) {
+        std::size_t j = i;
+        while (j < in.size() && std::isalpha(static_cast<unsigned char>(in[j]))) ++j;
+        std::string_view run = in.substr(i, j - i);
+        if (run.empty() || run.size() > 4) return false;
+        char c = static_cast<char>(std::toupper(static_cast<unsigned char>(run[0])));
+        if (std::string_view("DTJMYAR").find(c) == std::string_view::npos) return false;
+        for (char x : run)
+            if (std::toupper(static_cast<unsigned char>(x)) != c) return false;
+        month = month || c == 'M';
+        ++parts;
+        if (j == in.size()) break;
+        if (in[j] != '.' && in[j] != '/' && in[j] != '-') return false;
+        i = j + 1;
+    }
+    return parts == 3 && month;
+}
+
+// Is s[i] inside a quotation on its line ("... [...] ...")? An omission
+// marked in a quote is no gap left in a template.
+bool in_quotation(std::string_view s, std::size_t i) {
+    std::size_t ls = s.rfind('\n', i);
+    std::string_view before = s.substr(ls == std::string_view::npos ? 0 : ls + 1, i - (ls == std::string_view::npos ? 0 : ls + 1));
+    if (std::count(before.begin(), before.end(), '"') % 2 == 1) return true;
+    auto open = before.rfind("\xE2\x80\x9C"), close = before.rfind("\xE2\x80\x9D"); // “ ”
+    if (open != std::string_view::npos && (close == std::string_view::npos || close < open)) return true;
+    auto lo = before.rfind("\xC2\xAB"), lc = before.rfind("\xC2\xBB"); // « »
+    return lo != std::string_view::npos && (lc == std::string_view::npos || lc < lo);
+}
+
+// A short bracketed phrase standing where a detail belongs: "[notice
+// period]", "[Hiring Manager's name]", "[nom du poste]". Tags in capitals
+// ([EXTERNAL], [WIP]), references ([1]), image and attachment stand-ins
+// and a Markdown link's text ("[my portfolio](https://...)") are not.
+bool bracketed_detail(std::string_view in, std::string_view after) {
+    if (!after.empty() && after.front() == '(') return false;
+    auto ws = mime::words(in);
+    if (ws.empty() || ws.size() > 5) return false;
+    for (char c : in) {
+        auto u = static_cast<unsigned char>(c);
+        if (std::isdigit(u) || c == ':' || c == '=' || c == '@' || c == '#' || c == '_' || c == '|' || c == '*') return false;
+    }
+    // A word in lower case: "[notice period]", "[Name of the firm]"; not a
+    // tag in capitals ("[WIP]") nor a name ("[Jack Wang]", an inline
+    // reply's marker).
+    bool lower_word = false;
+    for (std::size_t k = 0; k < in.size(); ++k)
+        if ((k == 0 || !std::isalpha(static_cast<unsigned char>(in[k - 1]))) && std::islower(static_cast<unsigned char>(in[k])))
+            lower_word = true;
+    if (!lower_word) return false;
+    static constexpr std::string_view kNotDetails[] = {
+        "sic", "at", "dot", "image", "images", "img", "photo", "picture", "logo", "icon", "emoji", "smiley",
+        "attachment", "attachments", "signature", "graphic", "banner", "gif", "video", "audio", "hidden",
+        "quoted", "translated", "translation", "sarcasm", "joke", "laughs", "citation", "needed", "sound",
+        "music", "applause", "x", "ok", "done", "todo", "wip", "off", "topic", "ot", "edit", "edited",
+        "update", "updated", "external", "spam", "bild", "anhang", "imagen", "adjunto", "obraz", "zalacznik"};
+    for (auto& w : ws)
+        if (std::find(std::begin(kNotDetails), std::end(kNotDetails), w) != std::end(kNotDetails)) return false;
+    return true;
+}
+
+// "(Adresse)", "(Company Name)", "(your name)": parentheses around field
+// names only, one of them a noun - "(first)" or "(here)" are prose.
+bool parenthesised_field(std::string_view in) {
+    const Lexicon& lx = lexicon();
+    auto ws = mime::words(in);
+    if (ws.empty() || ws.size() > 4 || in.size() > 40) return false;
+    bool noun = false;
+    for (auto& w : ws) {
+        if (!lx.field_names.count(w)) return false;
+        if (w != "first" && w != "last" && w != "full" && w != "your" && w != "the" && w != "job") noun = true;
+    }
+    return noun;
+}
+
 // The placeholder candidate that starts at s[i], as [i, end), or false.
-bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
+// `subject`: s is a subject line, whose bracketed words are a list's tags
+// ("Re: [notmuch] ...") unless they name a field.
+bool candidate_at(std::string_view s, std::size_t i, std::size_t& end, bool subject) {
     char c = s[i];
     if (c == '{' && i + 1 < s.size() && s[i + 1] == '{') {
         auto in = between(s, i + 2, "}}", end);
         return !in.empty() && in.size() <= 40 && std::all_of(in.begin(), in.end(), ident_char) && field_content(in);
     }
     if (c == '{' || (c == '$' && i + 1 < s.size() && s[i + 1] == '{')) {
+        // "{company}", "${name}", and a template's expression sent as it
+        // is: "{row['name']}", "{data[\"company\"]}".
         std::size_t open = c == '$' ? i + 2 : i + 1;
         auto in = between(s, open, "}", end);
-        return !in.empty() && field_like(in) && in.size() <= 40 && std::all_of(in.begin(), in.end(), ident_char);
+        auto expr_char = [](char x) { return ident_char(x) || x == '[' || x == ']' || x == '\'' || x == '"'; };
+        return !in.empty() && field_like(in) && in.size() <= 40 && std::all_of(in.begin(), in.end(), expr_char);
+    }
+    if (c == '(') {
+        auto in = between(s, i + 1, ")", end);
+        return !in.empty() && in.size() <= 40 && (parenthesised_field(in) || date_mask(in));
     }
     if (c == '*' && i + 1 < s.size() && s[i + 1] == '|') {
         auto in = between(s, i + 2, "|*", end);
@@ -203,12 +300,16 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
         bool dbl = i + 1 < s.size() && s[i + 1] == '[';
         auto in = between(s, i + (dbl ? 2 : 1), "]", end);
         if (dbl && end < s.size() && s[end] == ']') ++end;
-        if (in.empty()) return false;
+        if (in.empty() || in.size() > 60) return false;
+        // "[...]": a gap left for the writer, unless it marks an omission in a quote.
+        if (in == "..." || in == "\xE2\x80\xA6") return !in_quotation(s, i);
+        if (date_mask(in)) return true;
         std::string folded = mime::fold(in);
         if (redaction(folded)) return false;
         bool starts_insert = folded.rfind("insert", 0) == 0 || folded.rfind("enter ", 0) == 0 ||
                              folded.rfind("add ", 0) == 0 || folded.rfind("your ", 0) == 0;
-        return starts_insert || field_like(in);
+        if (starts_insert || field_like(in)) return true;
+        return !subject && bracketed_detail(in, s.substr(end));
     }
     if (c == '$' && i + 3 < s.size()) {
         std::size_t j = i + 1;
@@ -254,11 +355,11 @@ bool mentions_notation(std::string_view s, std::string_view candidate, Notation&
 
 } // namespace
 
-std::string find_placeholder(std::string_view s) {
+std::string find_placeholder(std::string_view s, bool subject) {
     std::optional<Notation> notation; // made at the first candidate: most letters have none
     for (std::size_t i = next_opener(s, 0); i < s.size(); i = next_opener(s, i + 1)) {
         std::size_t end = 0;
-        if (!candidate_at(s, i, end)) {
+        if (!candidate_at(s, i, end, subject)) {
             // Skip the rest of a run of underscores or X at once.
             if (s[i] == '_' || s[i] == 'X')
                 while (i + 1 < s.size() && s[i + 1] == s[i]) ++i;
@@ -276,14 +377,12 @@ std::string find_placeholder(std::string_view s) {
 
 std::optional<std::string> check_unfilled_placeholder(const RuleInput& in) {
     const Features& f = in.f;
-    for (std::string_view part : {std::string_view(f.msg->subject), std::string_view(f.parts.greeting),
-                                  std::string_view(f.own_text)}) {
-        std::string found = find_placeholder(part);
-        if (!found.empty())
-            return "\"" + found + "\" is still in the message - a placeholder that was never filled in. "
-                   "Replace it before sending: a left-in merge field tells the reader this went to a list.";
-    }
-    return std::nullopt;
+    std::string found = find_placeholder(f.msg->subject, true);
+    for (std::string_view part : {std::string_view(f.parts.greeting), std::string_view(f.own_text)})
+        if (found.empty()) found = find_placeholder(part);
+    if (found.empty()) return std::nullopt;
+    return "\"" + found + "\" is still in the message - a placeholder that was never filled in. "
+           "Replace it before sending: a left-in merge field tells the reader this went to a list.";
 }
 
 } // namespace rapport::policies
