@@ -19,6 +19,10 @@
 #include <cctype>
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace rapport::mime {
 namespace {
 
@@ -447,96 +451,188 @@ std::string fold(std::string_view s) {
     return out;
 }
 
-WordList word_list(std::string_view s) {
-    // One pass, folding as it goes (this runs on every text the checks
-    // read). Apostrophes split a word ("d'emploi" -> "d", "emploi"; "I'm" ->
-    // "i", "m"), except a possessive "'s", which is dropped ("Halden's" ->
-    // "halden"). Runs of ASCII letters and digits, most of any text, are
-    // copied lower-cased through a raw pointer: the buffer starts as large
-    // as the text (folding does not lengthen what it copies, and grows it
-    // if it ever did); the current word is chars[start, len).
-    WordList out;
-    std::string& chars = out.chars_;
-    chars.resize(s.size());
-    char* o = chars.data();
-    std::size_t len = 0, start = 0;
-    // Words are separated by at least one byte: at most n / 2 + 1 of them.
-    out.ends_.resize(s.size() / 2 + 1);
-    std::uint32_t* ends = out.ends_.data();
-    std::size_t count = 0;
-    // A sentence break seen since the last word: the next word starts a
-    // sentence. `line_has_text` tells a blank line (a paragraph break) from
-    // a wrapped one.
-    bool sentence_break = false, line_has_text = false;
-    auto flush = [&] {
-        if (len > start) {
-            if (sentence_break && count > 0) out.sentence_starts_.push_back(static_cast<std::uint32_t>(count));
-            sentence_break = false;
-            ends[count++] = static_cast<std::uint32_t>(len);
+namespace {
+
+// The state of word_list() between bytes: the words so far and what the
+// separators since the last word said about sentences.
+struct Tokenizer {
+    std::string_view s;
+    WordList::Chars& chars;
+    WordList::Offsets& begins;
+    WordList::Offsets& ends;
+    std::vector<std::uint32_t>& starts;
+    bool sentence_break = false; // a sentence mark since the last word
+    bool line_has_text = false;  // tells a blank line (a paragraph break) from a wrapped one
+
+    std::size_t count = 0; // words in begins/ends, which are sized for the most a text can hold
+
+    void add_word(std::size_t b, std::size_t e) {
+        if (sentence_break && count > 0) starts.push_back(static_cast<std::uint32_t>(count));
+        sentence_break = false;
+        begins[count] = static_cast<std::uint32_t>(b);
+        ends[count] = static_cast<std::uint32_t>(e);
+        ++count;
+    }
+
+    // A separator byte or code point at s[i, next).
+    void separator(char32_t cp, std::size_t next) {
+        switch (cp) {
+        case '!': case '?': case ';': case ':': sentence_break = true; line_has_text = true; break;
+        case '.': // ". " ends a sentence, "3.10" and "example.com" do not
+            if (next >= s.size() || s[next] == ' ' || s[next] == '\n' || s[next] == '\r' || s[next] == '\t')
+                sentence_break = true;
+            line_has_text = true;
+            break;
+        case '\n': if (!line_has_text) sentence_break = true; line_has_text = false; break;
+        case ' ': case '\t': case '\r': break;
+        default: line_has_text = true; break;
         }
-        start = len;
-    };
-    auto word_at = [&](std::size_t i) {
+    }
+
+    bool word_at(std::size_t i) const {
         if (i >= s.size()) return false;
         auto c = static_cast<unsigned char>(s[i]);
         if (c < 0x80) return kAscii.word[c];
         std::string tmp;
         std::size_t j = i;
         return fold_cp(next_cp(s, j), tmp);
-    };
-    std::string folded; // one non-ASCII letter, folded
-    const auto* src = reinterpret_cast<const unsigned char*>(s.data());
-    const std::size_t n = s.size();
-    for (std::size_t i = 0; i < n;) {
-        // A run of ASCII letters and digits, with locals only (the lambdas'
-        // captures live in memory; this loop sees nearly every byte).
-        std::size_t j = i, l = len;
-        for (char w; j < n && (w = kAscii.word_lower[src[j]]) != 0; ++j) o[l++] = w;
-        len = l;
-        if (j > i) {
-            i = j;
-            line_has_text = true;
-            continue;
-        }
-        auto c = src[i];
-        std::size_t next = i;
-        char32_t cp = c < 0x80 ? (++next, c) : next_cp(s, next);
-        folded.clear();
-        if (is_apostrophe(cp)) {
-            // "'s" at the end of a word: a possessive, dropped.
-            if (len > start && next < s.size() && (s[next] == 's' || s[next] == 'S') && !word_at(next + 1)) {
-                flush();
-                i = next + 1;
+    }
+
+    // From s[i], a word with letters outside ASCII or apostrophes in it,
+    // folded code point by code point into the space after the text; stops
+    // at the first ASCII byte that separates words. Returns where it stopped.
+    std::size_t slow_token(std::size_t i) {
+        std::size_t b = chars.size();
+        auto flush = [&] {
+            if (chars.size() > b) add_word(b, chars.size());
+            b = chars.size();
+        };
+        std::string folded;
+        while (i < s.size()) {
+            auto c = static_cast<unsigned char>(s[i]);
+            if (c < 0x80 && kAscii.word[c]) {
+                chars.push_back(kAscii.lower[c]);
+                line_has_text = true;
+                ++i;
                 continue;
             }
-            flush();
-        } else if (cp >= 0x80 && fold_cp(cp, folded)) {
-            // a letter outside ASCII, appended folded
-            if (len + folded.size() > chars.size()) {
-                chars.resize(2 * chars.size() + folded.size());
-                o = chars.data();
-            }
-            for (char f : folded) o[len++] = f;
-        } else {
-            flush();
-            // ". " ends a sentence, "3.10" and "example.com" do not.
-            auto ends_here = [&] { return next >= n || src[next] == ' ' || src[next] == '\n' || src[next] == '\r' || src[next] == '\t'; };
-            switch (cp) {
-            case '!': case '?': case ';': case ':': sentence_break = true; break;
-            case '.': if (ends_here()) sentence_break = true; break;
-            case '\n': if (!line_has_text) sentence_break = true; line_has_text = false; break;
-            case ' ': case '\t': case '\r': break;
-            default: line_has_text = true; break;
+            if (c < 0x80 && c != '\'') break; // an ASCII separator: the caller's
+            std::size_t next = i;
+            char32_t cp = c < 0x80 ? (++next, c) : next_cp(s, next);
+            folded.clear();
+            if (is_apostrophe(cp)) {
+                // "'s" at the end of a word: a possessive, dropped.
+                if (chars.size() > b && next < s.size() && (s[next] == 's' || s[next] == 'S') && !word_at(next + 1)) {
+                    flush();
+                    i = next + 1;
+                    continue;
+                }
+                flush();
+                line_has_text = true;
+            } else if (fold_cp(cp, folded)) {
+                chars.insert(chars.end(), folded.begin(), folded.end());
+                line_has_text = true;
+            } else {
+                flush();
+                separator(cp, next);
             }
             i = next;
+        }
+        flush();
+        return i;
+    }
+};
+
+} // namespace
+
+WordList word_list(std::string_view s) {
+    // This runs on every text the checks read, a letter's own words most
+    // of all. Pass 1 copies the text lower-cased (ASCII letters; other
+    // bytes as they are) and marks its ASCII letters and digits in a
+    // bitmap, 16 bytes at a time; pass 2 walks the bitmap from word to
+    // word, so a plain ASCII word costs two bit scans and its letters are
+    // not touched again. A word with a letter outside ASCII or an
+    // apostrophe is folded code point by code point (slow_token) and
+    // stored after the text. Apostrophes split a word ("d'emploi" -> "d",
+    // "emploi"; "I'm" -> "i", "m"), except a possessive "'s", which is
+    // dropped ("Halden's" -> "halden").
+    WordList out;
+    const std::size_t n = s.size();
+    const auto* src = reinterpret_cast<const unsigned char*>(s.data());
+    auto& chars = out.chars_;
+    chars.reserve(n + n / 8 + 16);
+    chars.resize(n);
+    const std::size_t blocks = (n + 63) / 64;
+    std::vector<std::uint64_t, UninitialisedAllocator<std::uint64_t>> word(blocks + 1);
+    {
+        std::size_t i = 0;
+        for (std::size_t b = 0; b < blocks; ++b) {
+            std::uint64_t bits = 0;
+#if defined(__SSE2__)
+            for (unsigned k = 0; k < 64 && i + 16 <= n; k += 16, i += 16) {
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+                const __m128i bias = _mm_set1_epi8(static_cast<char>(0x80));
+                const __m128i upper = _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(v, _mm_set1_epi8('A')), bias),
+                                                     _mm_set1_epi8(static_cast<char>(26 ^ 0x80)));
+                const __m128i lower = _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(v, _mm_set1_epi8('a')), bias),
+                                                     _mm_set1_epi8(static_cast<char>(26 ^ 0x80)));
+                const __m128i digit = _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(v, _mm_set1_epi8('0')), bias),
+                                                     _mm_set1_epi8(static_cast<char>(10 ^ 0x80)));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(chars.data() + i),
+                                 _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20))));
+                const auto m = static_cast<std::uint64_t>(
+                    _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(upper, lower), digit)));
+                bits |= m << k;
+            }
+#endif
+            for (; i < n && i < (b + 1) * 64; ++i) {
+                chars[i] = src[i] < 0x80 ? kAscii.lower[src[i]] : static_cast<char>(src[i]);
+                if (src[i] < 0x80 && kAscii.word[src[i]]) bits |= std::uint64_t{1} << (i % 64);
+            }
+            word[b] = bits;
+        }
+        word[blocks] = 0;
+    }
+    // The next position at or after i whose bit is `set` in the bitmap, or n.
+    auto next_bit = [&](std::size_t i, bool set) {
+        while (i < n) {
+            std::uint64_t w = set ? word[i / 64] : ~word[i / 64];
+            w &= ~std::uint64_t{0} << (i % 64);
+            if (w) return std::min(n, (i / 64) * 64 + static_cast<std::size_t>(__builtin_ctzll(w)));
+            i = (i / 64 + 1) * 64;
+        }
+        return n;
+    };
+
+    // Words are separated by at least one byte: at most n / 2 + 1 of them.
+    out.begins_.resize(n / 2 + 1);
+    out.ends_.resize(n / 2 + 1);
+    Tokenizer t{s, chars, out.begins_, out.ends_, out.sentence_starts_};
+    std::size_t i = 0;
+    while (i < n) {
+        // Separators up to the next word, or the next byte that needs folding.
+        std::size_t w = next_bit(i, true);
+        for (; i < w; ++i) {
+            auto c = src[i];
+            if (c >= 0x80 || c == '\'') break;
+            t.separator(c, i + 1);
+        }
+        if (i >= n) break;
+        if (i < w) { // a byte outside ASCII, or an apostrophe, before any letter
+            i = t.slow_token(i);
             continue;
         }
-        line_has_text = true;
-        i = next;
+        std::size_t e = next_bit(i, false);
+        if (e < n && (src[e] >= 0x80 || src[e] == '\'')) {
+            i = t.slow_token(i); // the word goes on past ASCII, or has an apostrophe
+            continue;
+        }
+        t.add_word(i, e);
+        t.line_has_text = true;
+        i = e;
     }
-    flush();
-    chars.resize(len);
-    out.ends_.resize(count);
+    out.begins_.resize(t.count);
+    out.ends_.resize(t.count);
     return out;
 }
 

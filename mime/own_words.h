@@ -22,6 +22,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,18 +68,32 @@ std::string fold(std::string_view utf8);
 // apostrophes inside a word are dropped, a trailing "'s" is removed).
 std::vector<std::string> words(std::string_view utf8);
 
-// The same words, stored back to back in one buffer: two allocations per
-// text instead of one string per word. The checks read every word of a
-// letter several times (index, masking, fingerprint); words() is a copy of
-// this list, so both split and fold identically.
+// The same words, kept in one buffer (the text lower-cased, most words in
+// place): a few allocations per text instead of one string per word. The
+// checks read every word of a letter several times (index, masking,
+// fingerprint); words() is a copy of this list, so both split and fold
+// identically.
+// A std::allocator that leaves new elements uninitialised: the word list's
+// buffers are written in full before they are read, and zeroing them first
+// cost as much as filling them.
+template <class T> struct UninitialisedAllocator : std::allocator<T> {
+    template <class U> struct rebind { using other = UninitialisedAllocator<U>; };
+    UninitialisedAllocator() = default;
+    template <class U> UninitialisedAllocator(const UninitialisedAllocator<U>&) noexcept {}
+    template <class U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+    template <class U, class... Args> void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+
 class WordList {
 public:
+    using Chars = std::vector<char, UninitialisedAllocator<char>>;
+    using Offsets = std::vector<std::uint32_t, UninitialisedAllocator<std::uint32_t>>;
+
     std::size_t size() const { return ends_.size(); }
     bool empty() const { return ends_.empty(); }
-    std::string_view operator[](std::size_t i) const {
-        std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
-        return {chars_.data() + begin, ends_[i] - begin};
-    }
+    std::string_view operator[](std::size_t i) const { return {chars_.data() + begins_[i], ends_[i] - begins_[i]}; }
     // The words that begin a sentence other than the first, in order: the
     // first word after ". ", "! ", "? ", ";", ":" or a blank line. Phrase
     // patterns do not reach across them.
@@ -85,8 +101,11 @@ public:
 
 private:
     friend WordList word_list(std::string_view utf8);
-    std::string chars_;               // the folded words, not separated
-    std::vector<std::uint32_t> ends_; // end of word i in chars_ (word i starts where i - 1 ends)
+    // The text lower-cased, then the words that needed folding; word i is
+    // chars_[begins_[i], ends_[i]).
+    Chars chars_;
+    Offsets begins_;
+    Offsets ends_;
     std::vector<std::uint32_t> sentence_starts_;
 };
 

@@ -69,7 +69,7 @@ bool names_other_document(std::string_view filename) {
 // Returns what showed it (the pattern, for `rapportctl inspect`), or empty.
 std::string asks_for_work(const Features& f) {
     const Lexicon& lx = lexicon();
-    if (auto p = lx.job_seeking.find_in(f.own.words()); !p.empty()) return "own words: " + std::string(p);
+    if (auto p = lx.job_seeking.find_in(f.own); !p.empty()) return "own words: " + std::string(p);
     if (f.forward) return {};
     for (const PatternSet* set : {&lx.job_seeking, &lx.job_subject})
         if (auto p = set->find_in(f.subject_words); !p.empty()) return "subject: " + std::string(p);

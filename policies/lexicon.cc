@@ -1,6 +1,9 @@
 #include "policies/lexicon.h"
 
 #include "mime/own_words.h"
+#include "policies/people.h"
+
+#include <algorithm>
 
 namespace rapport::policies {
 namespace {
@@ -37,11 +40,15 @@ WordClass word_class(std::string_view name) {
         if (prefix) v.remove_suffix(1);
         std::string key = phrase_key(v);
         if (key.empty()) continue;
-        if (prefix)
-            c.prefixes.push_back(std::move(key));
-        else
+        if (prefix) {
+            if (std::find(c.prefix_lengths.begin(), c.prefix_lengths.end(), key.size()) == c.prefix_lengths.end())
+                c.prefix_lengths.push_back(key.size());
+            c.prefixes.insert(std::move(key));
+        } else {
             c.exact.insert(std::move(key));
+        }
     }
+    std::sort(c.prefix_lengths.begin(), c.prefix_lengths.end());
     return c;
 }
 
@@ -124,9 +131,11 @@ template <class Words> const Phrase* PhraseSet::find(const Words& w) const {
 
 
 bool WordClass::contains(std::string_view w) const {
-    if (exact.count(std::string(w))) return true;
-    for (auto& p : prefixes)
-        if (w.size() >= p.size() && w.compare(0, p.size(), p) == 0) return true;
+    if (exact.find(w) != exact.end()) return true;
+    for (std::size_t len : prefix_lengths) {
+        if (len > w.size()) break;
+        if (prefixes.find(w.substr(0, len)) != prefixes.end()) return true;
+    }
     return false;
 }
 
@@ -188,8 +197,9 @@ PatternSet PatternSet::load(std::string_view name) {
         if (p.tokens.empty() || p.tokens.front().kind != Token::Kind::words) continue;
         auto idx = static_cast<std::uint32_t>(set.patterns_.size());
         const Token& first = p.tokens.front();
-        for (auto& e : first.exact) set.by_first_[e].push_back(idx);
+        for (auto& e : first.exact) set.by_first_[fnv1a(e)].push_back(idx);
         if (!first.prefixes.empty()) set.prefixed_first_.push_back(idx);
+        for (auto& pre : first.prefixes) set.prefixed_letter_[static_cast<unsigned char>(pre[0])] = true;
         set.patterns_.push_back(std::move(p));
     }
     return set;
@@ -215,8 +225,8 @@ bool PatternSet::match(const Pattern& p, std::size_t t, const Words& w, std::siz
     return false;
 }
 
-template <class Words>
-std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_t>& starts) const {
+template <class Words, class HashOf>
+std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const {
     std::size_t next_start = 0; // index into `starts`
     std::size_t end = starts.empty() ? w.size() : starts[0];
     for (std::size_t i = 0; i < w.size(); ++i) {
@@ -225,21 +235,28 @@ std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_
             end = next_start < starts.size() ? starts[next_start] : w.size();
         }
         std::string_view word(w[i]);
-        if (auto it = by_first_.find(word); it != by_first_.end())
+        if (word.empty()) continue;
+        if (auto it = by_first_.find(hash(i)); it != by_first_.end())
             for (auto idx : it->second)
-                if (match(patterns_[idx], 1, w, i + 1, end)) return patterns_[idx].text;
-        for (auto idx : prefixed_first_)
-            if (patterns_[idx].tokens.front().matches(word) && match(patterns_[idx], 1, w, i + 1, end))
-                return patterns_[idx].text;
+                if (match(patterns_[idx], 0, w, i, end)) return patterns_[idx].text;
+        if (prefixed_letter_[static_cast<unsigned char>(word[0])])
+            for (auto idx : prefixed_first_)
+                if (match(patterns_[idx], 0, w, i, end)) return patterns_[idx].text;
     }
     return {};
 }
 
-std::string_view PatternSet::find_in(const mime::WordList& w) const { return find(w, w.sentence_starts()); }
+std::string_view PatternSet::find_in(const mime::WordList& w) const {
+    return find(w, w.sentence_starts(), [&](std::size_t i) { return fnv1a(w[i]); });
+}
+
+std::string_view PatternSet::find_in(const TextIndex& index) const {
+    return find(index.words(), index.words().sentence_starts(), [&](std::size_t i) { return index.hash(i); });
+}
 
 std::string_view PatternSet::find_in(const std::vector<std::string>& w) const {
     static const std::vector<std::uint32_t> none;
-    return find(w, none);
+    return find(w, none, [&](std::size_t i) { return fnv1a(w[i]); });
 }
 
 const Lexicon& lexicon() {

@@ -8,6 +8,7 @@
 
 #include "mime/own_words.h"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@
 #include <vector>
 
 namespace rapport::policies {
+
+class TextIndex;
 
 // A phrase of folded words; `prefix` lets the last word match any word
 // that starts with it ("bewerb*").
@@ -45,13 +48,20 @@ private:
     std::vector<Phrase> prefixed_; // one-word prefix phrases ("bewerb*")
 };
 
-using WordSet = std::unordered_set<std::string>;
+// Strings hashed the same as string_views, so sets and maps of them are
+// asked about a word in place, without making a string of it.
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using WordSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 // A set of words, some of them open-ended ("bewerb*" is any word that
 // starts so): a word list whose entries may end in *.
 struct WordClass {
     WordSet exact;
-    std::vector<std::string> prefixes;
+    WordSet prefixes;                        // without their *
+    std::vector<std::size_t> prefix_lengths; // the lengths among them, ascending
     bool contains(std::string_view w) const;
 };
 
@@ -78,6 +88,7 @@ public:
     // none does. Costs a hash lookup per word, and a match attempt only
     // where a pattern can start.
     std::string_view find_in(const mime::WordList& words) const;
+    std::string_view find_in(const TextIndex& index) const;               // the index's words, hashed once
     std::string_view find_in(const std::vector<std::string>& words) const; // one sentence
     bool empty() const { return patterns_.empty(); }
 
@@ -95,17 +106,18 @@ private:
         std::vector<Token> tokens;
     };
     template <class Words> bool match(const Pattern& p, std::size_t t, const Words& w, std::size_t i, std::size_t end) const;
-    template <class Words> std::string_view find(const Words& w, const std::vector<std::uint32_t>& starts) const;
+    // `hash(i)`: fnv1a (people.h) of word i.
+    template <class Words, class HashOf>
+    std::string_view find(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const;
 
     std::vector<Pattern> patterns_;
-    // Patterns by the exact words their first token allows; those whose
-    // first token has prefixes are tried at every word.
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, std::vector<std::uint32_t>, Hash, std::equal_to<>> by_first_;
+    // Patterns by the fnv1a hash of each exact word their first token
+    // allows (the first token is checked again on a match attempt); those
+    // whose first token has prefixes are tried at every word that starts
+    // with one of their first letters.
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_first_;
     std::vector<std::uint32_t> prefixed_first_;
+    std::array<bool, 256> prefixed_letter_{};
 };
 
 struct Lexicon {

@@ -196,18 +196,21 @@ Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
     // The widest kernels this CPU runs (they agree; minhash_test checks).
     static const Kernel kernel = kernels().back();
     const std::size_t n = wh.size() - kShingleWords + 1;
-    std::vector<std::uint64_t> all(n);
+    // Scratch kept per thread: a letter's shingles and the set below are
+    // tens of kilobytes, made for every message.
+    thread_local std::vector<std::uint64_t> all, table, shingles;
+    all.resize(n);
     kernel.shingles(wh.data(), n, all.data());
 
     // Each distinct shingle once (a repeated one cannot change a minimum,
     // but costs kSignatureSize mixes): an open-addressing set, cheaper
-    // than sorting.
+    // than sorting. The table is left empty again for the next message by
+    // clearing only the slots used.
     std::size_t cap = 16;
     while (cap < 2 * n) cap *= 2;
-    std::vector<std::uint64_t> table(cap, 0); // 0 = free slot; the shingle 0 is tracked apart
+    if (table.size() < cap) table.assign(cap, 0); // 0 = free slot; the shingle 0 is tracked apart
     bool zero = false;
-    std::vector<std::uint64_t> shingles;
-    shingles.reserve(n);
+    shingles.clear();
     for (std::uint64_t h : all) {
         if (h == 0) {
             if (!zero) shingles.push_back(h);
@@ -224,6 +227,12 @@ Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& wh) {
 
     std::array<std::uint64_t, kSignatureSize> best;
     kernel.minima(shingles.data(), shingles.size(), best.data());
+    for (std::uint64_t h : shingles) {
+        if (h == 0) continue;
+        std::size_t slot = static_cast<std::size_t>(h) & (cap - 1);
+        while (table[slot] != h) slot = (slot + 1) & (cap - 1);
+        table[slot] = 0;
+    }
     fp.minhash.resize(kSignatureSize);
     for (std::size_t s = 0; s < kSignatureSize; ++s) {
         // The low bits of the minimum are as random as any; its high bits

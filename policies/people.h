@@ -91,14 +91,14 @@ private:
     std::uint32_t first(std::string_view word, std::uint64_t h) const;
 
     mime::WordList words_;
-    std::vector<std::uint64_t> hashes_; // fnv1a of each word
+    std::vector<std::uint64_t, mime::UninitialisedAllocator<std::uint64_t>> hashes_; // fnv1a of each word
     // Open addressing, a power of two at least twice the distinct words:
     // the first position of each distinct word (kNone: free slot); next_
     // chains the later positions of the same word. Integers only, no
     // allocation per word (the index covers every word of every letter).
     static constexpr std::uint32_t kNone = ~0u;
-    std::vector<std::uint32_t> slots_;
-    std::vector<std::uint32_t> next_;
+    std::vector<std::uint32_t, mime::UninitialisedAllocator<std::uint32_t>> slots_;
+    std::vector<std::uint32_t, mime::UninitialisedAllocator<std::uint32_t>> next_;
     std::size_t slot_of(std::uint64_t h) const { return static_cast<std::size_t>(h ^ (h >> 29)) & (slots_.size() - 1); }
     // The first two bytes of the words (hashed into 4096 bits): names_key()
     // is asked about every organisation written to before, and most start

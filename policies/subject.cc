@@ -60,7 +60,7 @@ SubjectReading read_subject(std::string_view subject, const std::vector<std::str
                             const std::vector<Person>& recipients) {
     const Lexicon& lx = lexicon();
     SubjectReading r;
-    const mime::WordList words = mime::word_list(subject);
+    mime::WordList words = mime::word_list(subject);
     auto specific = [&](std::string_view why) {
         if (r.generic) r.specific = std::string(why);
         r.generic = false;
@@ -84,8 +84,7 @@ SubjectReading read_subject(std::string_view subject, const std::vector<std::str
     };
     for (std::size_t i = 0; i < words.size(); ++i) {
         std::string_view w = words[i];
-        std::string key(w);
-        if (lx.application_words.count(key)) r.applies = true;
+        if (lx.application_words.find(w) != lx.application_words.end()) r.applies = true;
         if (all_digits(w)) {
             if (!plain_number(w)) specific(w);
             continue;
@@ -94,8 +93,9 @@ SubjectReading read_subject(std::string_view subject, const std::vector<std::str
             specific(w);
             continue;
         }
-        if (lx.subject_application_words.contains(w) || lx.subject_fillers.count(key) ||
-            lx.subject_greetings.count(key) || is_name(w) || generic_compound(w, lx.subject_application_words))
+        if (lx.subject_application_words.contains(w) || lx.subject_fillers.find(w) != lx.subject_fillers.end() ||
+            lx.subject_greetings.find(w) != lx.subject_greetings.end() || is_name(w) ||
+            generic_compound(w, lx.subject_application_words))
             continue;
         specific(w);
     }
@@ -103,7 +103,7 @@ SubjectReading read_subject(std::string_view subject, const std::vector<std::str
     // An organisation named, even in generic words ("Work & Jobs Ltd" at
     // workandjobs.co.uk), makes it specific.
     if (r.generic && !words.empty()) {
-        TextIndex index(mime::word_list(subject));
+        TextIndex index(std::move(words));
         for (auto& p : recipients)
             for (auto& k : p.org_keys)
                 if (index.names_key(k)) specific(k);
