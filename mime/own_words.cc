@@ -614,6 +614,7 @@ WordList word_list(std::string_view s) {
         std::size_t w = next_bit(i, true);
         for (; i < w; ++i) {
             auto c = src[i];
+            if (c == ' ') continue; // most separators, and one that says nothing
             if (c >= 0x80 || c == '\'') break;
             t.separator(c, i + 1);
         }

@@ -1,6 +1,9 @@
 // no-personalisation (job seeking): the own words name neither a
-// recipient's name (first name or surname, whole word) nor a recipient's
-// organisation (ignoring case, spaces and punctuation).
+// recipient's name (first name or surname, whole word, ignoring case and
+// accents) nor a recipient's organisation (ignoring case, spaces and
+// punctuation, from the start of a word: "Kestrel Analytics Group" names
+// kestrelanalytics.io, "workplace" does not name place.com; TextIndex::
+// names_key). The greeting is not own words: "Dear Anna," alone names no one.
 
 #include <algorithm>
 #include "policies/rules/rule.h"

@@ -1,9 +1,19 @@
 // unfilled-placeholder (all mail): merge fields or placeholders left in the
-// subject, the greeting or the own words - "[Company Name]", "{{first_name}}",
-// "<NAME>", "%FIRSTNAME%", "*|FNAME|*", "[insert ...]", "XXX" for a name.
-// Gateway tags ([EXTERNAL], [SPAM]) and image references ([cid:...]) are
-// not placeholders: a bracketed text counts only when it reads like a field
-// (policies/data/placeholder_words.txt) or starts with "insert"/"enter".
+// subject, the greeting or the own words, where a name, an organisation, a
+// role, a date or a detail was meant to be filled in:
+//   "{{first_name}}", "{company}", "${nombre}", "*|FNAME|*", "%FIRSTNAME%"
+//   "[Company Name]", "[insert job title]", "[notice period]", "[...]"
+//   "<NAME>", "(Adresse)", "TT.MM.JJJJ" in brackets, "XXX" for a name
+//   "{row['name']}": a template's expression sent as it is
+// A bracketed text counts when it reads like a field (placeholder_words.txt,
+// field_names.txt), starts with "insert"/"enter"/"your", or is a short
+// phrase in lower case. Not placeholders: gateway and list tags ([EXTERNAL],
+// "Re: [notmuch]"), image references ([cid:...]), redactions ([name
+// redacted]), Markdown links, HTML elements and key names (<title>,
+// <Enter>), Windows variables (%APPDATA%), kisses and masked numbers (XXX at
+// the end of a line, 07700 XXX XXX), and technical notation - code and code
+// comments ("# XXX:"), command syntax ("--queue <name>"), program output,
+// markup - as policies/notation.h reads it.
 
 #include "policies/lexicon.h"
 #include "policies/notation.h"
