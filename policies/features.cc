@@ -154,7 +154,7 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
         }
     }
     if (f.cv_attachments.empty() && !f.documents.empty()) {
-        if (lx.cv_words.find_in(f.own.words()) != nullptr) {
+        if (!lx.cv_mentions.find_in(f.own).empty()) {
             for (auto* d : f.documents)
                 if (!names_other_document(d->filename)) f.cv_attachments.push_back(d);
         }

@@ -79,6 +79,7 @@ Lexicon build() {
     lx.role_localparts = key_set("role_localparts");
     lx.org_words = key_set("org_words");
     lx.cv_words = phrase_set("cv_words");
+    lx.cv_mentions = PatternSet::load("cv_mentions");
     lx.other_documents = key_set("other_documents");
     lx.job_seeking = PatternSet::load("job_seeking");
     lx.job_subject = PatternSet::load("job_subject");
@@ -170,6 +171,8 @@ PatternSet PatternSet::load(std::string_view name) {
             rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
             if (tok.empty()) continue;
             Token t;
+            bool veto = tok.front() == '~';
+            if (veto) tok.remove_prefix(1);
             if (tok.size() == 4 && tok.substr(0, 3) == "..." && tok[3] >= '1' && tok[3] <= '9') {
                 t.kind = Token::Kind::gap;
                 t.gap = tok[3] - '0';
@@ -192,7 +195,10 @@ PatternSet PatternSet::load(std::string_view name) {
                     }
                 }
             }
-            p.tokens.push_back(std::move(t));
+            if (veto)
+                p.veto = std::move(t);
+            else
+                p.tokens.push_back(std::move(t));
         }
         if (p.tokens.empty() || p.tokens.front().kind != Token::Kind::words) continue;
         auto idx = static_cast<std::uint32_t>(set.patterns_.size());
@@ -236,12 +242,20 @@ std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_
         }
         std::string_view word(w[i]);
         if (word.empty()) continue;
+        // A match counts unless a word of its veto is anywhere in the text
+        // (looked for only then: matches are rare).
+        auto counts = [&](const Pattern& p) {
+            if (p.veto.exact.empty() && p.veto.prefixes.empty()) return true;
+            for (std::size_t k = 0; k < w.size(); ++k)
+                if (p.veto.matches(std::string_view(w[k]))) return false;
+            return true;
+        };
         if (auto it = by_first_.find(hash(i)); it != by_first_.end())
             for (auto idx : it->second)
-                if (match(patterns_[idx], 0, w, i, end)) return patterns_[idx].text;
+                if (match(patterns_[idx], 0, w, i, end) && counts(patterns_[idx])) return patterns_[idx].text;
         if (prefixed_letter_[static_cast<unsigned char>(word[0])])
             for (auto idx : prefixed_first_)
-                if (match(patterns_[idx], 0, w, i, end)) return patterns_[idx].text;
+                if (match(patterns_[idx], 0, w, i, end) && counts(patterns_[idx])) return patterns_[idx].text;
     }
     return {};
 }

@@ -77,6 +77,9 @@ struct WordClass {
 //   ...N        up to N words of anything (N from 1 to 9)        ...3
 //   !a|b        the next word, if any, is none of these; it is   !to
 //               only looked at, not taken
+//   ~a|@name    (last) the pattern does not count where the text ~@lodging
+//               holds any of these words anywhere: "any vacancies"
+//               next to "a double room" asks for a room
 // The first token is a word, alternatives, a prefix or a class.
 class PatternSet {
 public:
@@ -104,6 +107,7 @@ private:
     struct Pattern {
         std::string text;
         std::vector<Token> tokens;
+        Token veto; // words that void a match anywhere in the text (none: empty)
     };
     template <class Words> bool match(const Pattern& p, std::size_t t, const Words& w, std::size_t i, std::size_t end) const;
     // `hash(i)`: fnv1a (people.h) of word i.
@@ -126,6 +130,7 @@ struct Lexicon {
     WordSet role_localparts;
     WordSet org_words;
     PhraseSet cv_words;
+    PatternSet cv_mentions;          // the own words call an attachment a CV
     WordSet other_documents;
     PatternSet job_seeking;          // applying or asking for work (job_seeking.txt)
     PatternSet job_subject;          // the same as a subject's headline (job_subject.txt)

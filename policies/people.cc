@@ -214,6 +214,15 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
     while (i + n < words_.size() && len < key.size()) {
         std::string_view w = words_[i + n];
         if (key.compare(len, w.size(), w) != 0) {
+            // A possessive "s" the word list dropped: "St Brigid's Hospice"
+            // spells stbrigidshospice.
+            if (n > 0 && key[len] == 's') {
+                if (len + 1 == key.size()) return n; // "McDonald's" spells mcdonalds
+                if (key.compare(len + 1, w.size(), w) == 0) {
+                    ++len;
+                    continue;
+                }
+            }
             // The key may end inside a later word: "Brightwater Recruitment"
             // spells brightwaterrecruit.com from the start of a word on.
             std::string_view rest = key.substr(len);
@@ -222,6 +231,7 @@ std::size_t TextIndex::span_at(std::size_t i, std::string_view key) const {
         len += w.size();
         ++n;
     }
+    if (len + 1 == key.size() && key[len] == 's') return n; // "McDonald's" spells mcdonalds
     return len == key.size() ? n : 0;
 }
 

@@ -65,9 +65,8 @@ std::optional<std::string> check_vague_subject(const RuleInput&);
 // A greeting that is itself a placeholder ("Dear {{first_name}},").
 bool greeting_has_placeholder(const Features& f);
 // The first placeholder in `text`, or empty; technical notation is not one
-// (policies/notation.h). In a subject (`subject`), a leading "[Tag]" is
-// the mailing list's.
-std::string find_placeholder(std::string_view text, bool subject = false);
+// (policies/notation.h).
+std::string find_placeholder(std::string_view text);
 
 // Readable name of a recipient for messages: "Priya Shah", else the address.
 std::string display_of(const Features& f, const Person& p);

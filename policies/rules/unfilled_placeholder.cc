@@ -3,12 +3,11 @@
 // role, a date or a detail was meant to be filled in:
 //   "{{first_name}}", "{company}", "${nombre}", "*|FNAME|*", "%FIRSTNAME%"
 //   "[Company Name]", "[insert job title]", "[notice period]", "[...]"
-//   "<NAME>", "(Adresse)", "TT.MM.JJJJ" in brackets, "XXX" for a name
+//   "<NAME>", "(Adresse)", "[TT.MM.JJJJ]", "XX/XX", "XXX" for a name
 //   "{row['name']}": a template's expression sent as it is
 // A bracketed text counts when it reads like a field (placeholder_words.txt,
-// field_names.txt), starts with "insert"/"enter"/"your", or is a short
-// phrase in lower case. Not placeholders: gateway and list tags ([EXTERNAL],
-// "Re: [notmuch]"), image references ([cid:...]), redactions ([name
+// field_names.txt) or starts with "insert"/"enter"/"your". Not
+// placeholders: gateway and list tags ([EXTERNAL], "Re: [notmuch]"), image references ([cid:...]), redactions ([name
 // redacted]), Markdown links, HTML elements and key names (<title>,
 // <Enter>), Windows variables (%APPDATA%), kisses and masked numbers (XXX at
 // the end of a line, 07700 XXX XXX), and technical notation - code and code
@@ -213,6 +212,39 @@ bool date_mask(std::string_view in) {
     return parts == 3 && month;
 }
 
+// The length of a date or time written with X at s[i] - "XX/XX",
+// "XX.XX.XXXX", "XX:XX", "XXh", "XXhXX" - standing as a word; 0 if none.
+std::size_t x_date_mask(std::string_view s, std::size_t i) {
+    std::size_t j = i, runs = 0, seps = 0;
+    while (j < s.size()) {
+        std::size_t k = j;
+        while (k < s.size() && s[k] == 'X') ++k;
+        if (k == j || k - j > 4) return 0;
+        ++runs;
+        j = k;
+        if (j < s.size() && (s[j] == '/' || s[j] == '.' || s[j] == ':' || s[j] == '-' || s[j] == 'h') &&
+            j + 1 < s.size() && s[j + 1] == 'X') {
+            ++seps;
+            ++j;
+            continue;
+        }
+        if (j < s.size() && s[j] == 'h' && (j + 1 == s.size() || !std::isalnum(static_cast<unsigned char>(s[j + 1])))) {
+            ++j; // "XXh"
+            return runs == 1 && j - i <= 3 ? j - i : 0;
+        }
+        break;
+    }
+    if (j < s.size() && std::isalnum(static_cast<unsigned char>(s[j]))) return 0;
+    // Digits next to it make it a masked number: "XXXX-XXXX-1234", "07700 XX/XX".
+    std::size_t a = j;
+    while (a < s.size() && (s[a] == '-' || s[a] == '/' || s[a] == '.' || s[a] == ' ')) ++a;
+    if (a < s.size() && std::isdigit(static_cast<unsigned char>(s[a]))) return 0;
+    std::size_t b = i;
+    while (b > 0 && (s[b - 1] == '-' || s[b - 1] == '/' || s[b - 1] == ' ')) --b;
+    if (b > 0 && std::isdigit(static_cast<unsigned char>(s[b - 1]))) return 0;
+    return seps >= 1 && runs >= 2 ? j - i : 0;
+}
+
 // Is s[i] inside a quotation on its line ("... [...] ...")? An omission
 // marked in a quote is no gap left in a template.
 bool in_quotation(std::string_view s, std::size_t i) {
@@ -223,37 +255,6 @@ bool in_quotation(std::string_view s, std::size_t i) {
     if (open != std::string_view::npos && (close == std::string_view::npos || close < open)) return true;
     auto lo = before.rfind("\xC2\xAB"), lc = before.rfind("\xC2\xBB"); // « »
     return lo != std::string_view::npos && (lc == std::string_view::npos || lc < lo);
-}
-
-// A short bracketed phrase standing where a detail belongs: "[notice
-// period]", "[Hiring Manager's name]", "[nom du poste]". Tags in capitals
-// ([EXTERNAL], [WIP]), references ([1]), image and attachment stand-ins
-// and a Markdown link's text ("[my portfolio](https://...)") are not.
-bool bracketed_detail(std::string_view in, std::string_view after) {
-    if (!after.empty() && after.front() == '(') return false;
-    auto ws = mime::words(in);
-    if (ws.empty() || ws.size() > 5) return false;
-    for (char c : in) {
-        auto u = static_cast<unsigned char>(c);
-        if (std::isdigit(u) || c == ':' || c == '=' || c == '@' || c == '#' || c == '_' || c == '|' || c == '*') return false;
-    }
-    // A word in lower case: "[notice period]", "[Name of the firm]"; not a
-    // tag in capitals ("[WIP]") nor a name ("[Jack Wang]", an inline
-    // reply's marker).
-    bool lower_word = false;
-    for (std::size_t k = 0; k < in.size(); ++k)
-        if ((k == 0 || !std::isalpha(static_cast<unsigned char>(in[k - 1]))) && std::islower(static_cast<unsigned char>(in[k])))
-            lower_word = true;
-    if (!lower_word) return false;
-    static constexpr std::string_view kNotDetails[] = {
-        "sic", "at", "dot", "image", "images", "img", "photo", "picture", "logo", "icon", "emoji", "smiley",
-        "attachment", "attachments", "signature", "graphic", "banner", "gif", "video", "audio", "hidden",
-        "quoted", "translated", "translation", "sarcasm", "joke", "laughs", "citation", "needed", "sound",
-        "music", "applause", "x", "ok", "done", "todo", "wip", "off", "topic", "ot", "edit", "edited",
-        "update", "updated", "external", "spam", "bild", "anhang", "imagen", "adjunto", "obraz", "zalacznik"};
-    for (auto& w : ws)
-        if (std::find(std::begin(kNotDetails), std::end(kNotDetails), w) != std::end(kNotDetails)) return false;
-    return true;
 }
 
 // "(Adresse)", "(Company Name)", "(your name)": parentheses around field
@@ -271,12 +272,13 @@ bool parenthesised_field(std::string_view in) {
 }
 
 // The placeholder candidate that starts at s[i], as [i, end), or false.
-// `subject`: s is a subject line, whose bracketed words are a list's tags
-// ("Re: [notmuch] ...") unless they name a field.
-bool candidate_at(std::string_view s, std::size_t i, std::size_t& end, bool subject) {
+bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
     char c = s[i];
     if (c == '{' && i + 1 < s.size() && s[i + 1] == '{') {
+        // "{{{hugs}}}" in a friend's note is an embrace, not a merge field.
+        if ((i > 0 && s[i - 1] == '{') || (i + 2 < s.size() && s[i + 2] == '{')) return false;
         auto in = between(s, i + 2, "}}", end);
+        if (end < s.size() && s[end] == '}') return false;
         return !in.empty() && in.size() <= 40 && std::all_of(in.begin(), in.end(), ident_char) && field_content(in);
     }
     if (c == '{' || (c == '$' && i + 1 < s.size() && s[i + 1] == '{')) {
@@ -318,8 +320,7 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end, bool subj
         if (redaction(folded)) return false;
         bool starts_insert = folded.rfind("insert", 0) == 0 || folded.rfind("enter ", 0) == 0 ||
                              folded.rfind("add ", 0) == 0 || folded.rfind("your ", 0) == 0;
-        if (starts_insert || field_like(in)) return true;
-        return !subject && bracketed_detail(in, s.substr(end));
+        return starts_insert || field_like(in);
     }
     if (c == '$' && i + 3 < s.size()) {
         std::size_t j = i + 1;
@@ -329,6 +330,11 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end, bool subj
                field_like(s.substr(i + 1, j - i - 1));
     }
     if (c == 'X' && (i == 0 || !std::isalnum(static_cast<unsigned char>(s[i - 1])))) {
+        // A date or time left as X: "le XX/XX à XXh", "XX.XX.XXXX".
+        if (std::size_t mask = x_date_mask(s, i)) {
+            end = i + mask;
+            return true;
+        }
         // "XXX" standing for a name: three or more capital X as a word.
         std::size_t j = i;
         while (j < s.size() && s[j] == 'X') ++j;
@@ -365,11 +371,11 @@ bool mentions_notation(std::string_view s, std::string_view candidate, Notation&
 
 } // namespace
 
-std::string find_placeholder(std::string_view s, bool subject) {
+std::string find_placeholder(std::string_view s) {
     std::optional<Notation> notation; // made at the first candidate: most letters have none
     for (std::size_t i = next_opener(s, 0); i < s.size(); i = next_opener(s, i + 1)) {
         std::size_t end = 0;
-        if (!candidate_at(s, i, end, subject)) {
+        if (!candidate_at(s, i, end)) {
             // Skip the rest of a run of underscores or X at once.
             if (s[i] == '_' || s[i] == 'X')
                 while (i + 1 < s.size() && s[i + 1] == s[i]) ++i;
@@ -387,7 +393,7 @@ std::string find_placeholder(std::string_view s, bool subject) {
 
 std::optional<std::string> check_unfilled_placeholder(const RuleInput& in) {
     const Features& f = in.f;
-    std::string found = find_placeholder(f.msg->subject, true);
+    std::string found = find_placeholder(f.msg->subject);
     for (std::string_view part : {std::string_view(f.parts.greeting), std::string_view(f.own_text)})
         if (found.empty()) found = find_placeholder(part);
     if (found.empty()) return std::nullopt;

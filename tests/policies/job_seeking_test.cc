@@ -98,5 +98,6 @@ TEST(PatternSet, TokensAndSentences) {
     EXPECT_TRUE(match("I am looking for new opportunities"));
     EXPECT_FALSE(match("I am looking for an opportunity to refactor"));
     // "bewerb*": a prefix
-    EXPECT_TRUE(match("Ich möchte mich bewerben"));
+    EXPECT_TRUE(match("Ich möchte mich um die Stelle bewerben"));
+    EXPECT_FALSE(match("Ich möchte mich um die Wohnung bewerben")); // an application, not for work
 }
