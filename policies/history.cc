@@ -1,13 +1,19 @@
 // history.cc - the sending history in SQLite (see history.h).
 //
-// Schema (version 5; PRAGMA user_version):
+// Schema (version 6; PRAGMA user_version):
 //   sender(id, name)                 one row per account key
 //   msg(id, sender, time, sig, tid)  sig: 2-byte b-bit MinHash values, or
 //                                    NULL; tid: the message's template
 //                                    family (NULL without sig)
 //   rcpt(msg, addr)                  lower-case recipient addresses
-//   sender_org(sender, org, last)    organisation keys written to, with the
-//                                    time of the latest message to each
+//   sender_orgs(id, oldest, orgs)    organisation keys written to, with the
+//                                    time of the latest message to each, as
+//                                    "org TAB time" lines, up to kChunkOrgs
+//                                    a row: a check reads a sender's few
+//                                    rows, not a row per organisation. The
+//                                    id is sender << 20 | row number, so a
+//                                    sender's rows are adjacent and, in a
+//                                    rowid table, kept whole in their page
 //   family_rcpt(tid, addr, last)     each family's distinct recipients with
 //                                    the time of its latest message to each
 //   band(key, msg)                   LSH band keys (minhash.h): sender id
@@ -15,7 +21,7 @@
 //                                    rows share pages
 //   allow(type, value)               "don't warn me for this one": addresses
 //                                    and domains added through the API
-// Indexes: msg(sender, time), msg(time) and sender_org(last) for prune(),
+// Indexes: msg(sender, time), msg(time) and sender_orgs(oldest) for prune(),
 // msg(sender, tid, time) for counting a family's recipients.
 // Message bodies are never stored; a signature cannot be turned back into
 // text.
@@ -63,7 +69,16 @@
 namespace rapport::policies {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
+
+// Organisations per sender_orgs row. A check reads all of a sender's rows
+// (one row for a hundred organisations, where one row each made the read
+// cost more than the rest of the check's history lookups); a record
+// rewrites the one row it changes (a few kilobytes at most, however many
+// organisations a sender has written to).
+constexpr std::size_t kChunkOrgs = 128;
+constexpr int kChunkBits = 20; // sender_orgs.id = sender << kChunkBits | chunk
+constexpr std::int64_t kChunkMask = (std::int64_t{1} << kChunkBits) - 1;
 
 // A message joins the family of an earlier one at this similarity. It is
 // above the default min_similarity of find_similar (0.5, "most sentences
@@ -84,9 +99,8 @@ CREATE INDEX IF NOT EXISTS msg_time ON msg(time);
 CREATE INDEX IF NOT EXISTS msg_tid ON msg(sender, tid, time) WHERE tid IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rcpt(msg INTEGER NOT NULL, addr TEXT NOT NULL,
                                 PRIMARY KEY(msg, addr)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sender_org(sender INTEGER NOT NULL, org TEXT NOT NULL, last INTEGER NOT NULL,
-                                      PRIMARY KEY(sender, org)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sender_org_last ON sender_org(last);
+CREATE TABLE IF NOT EXISTS sender_orgs(id INTEGER PRIMARY KEY, oldest INTEGER NOT NULL, orgs TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sender_orgs_oldest ON sender_orgs(oldest);
 CREATE TABLE IF NOT EXISTS allow(type TEXT NOT NULL, value TEXT NOT NULL,
                                  PRIMARY KEY(type, value)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS band(key INTEGER NOT NULL, msg INTEGER NOT NULL,
@@ -159,6 +173,12 @@ public:
     }
     std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
     bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+    // Valid until the statement steps or resets.
+    std::string_view text_view(int col) const {
+        const auto* p = sqlite3_column_text(st_, col);
+        return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
+                 : std::string_view();
+    }
     std::string text(int col) const {
         const auto* p = sqlite3_column_text(st_, col);
         return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
@@ -211,8 +231,8 @@ sqlite3* open_db(const std::string& path) {
 struct History::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
-    std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, add_org, add_band, get_cand,
-        get_family, get_orgs, old_msgs, del_band, del_rcpt, del_org, del_msg, min_time, set_tid, pragma_version,
+    std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, put_orgs, add_band, get_cand,
+        get_family, get_orgs, old_msgs, del_band, del_rcpt, old_orgs, del_orgs, del_msg, min_time, set_tid, pragma_version,
         allow_add, allow_all, add_family_rcpt, count_family, list_family, has_family_rcpt, family_in_window,
         old_rcpts, del_family_rcpt;
     std::unordered_map<std::string, std::int64_t> sender_ids; // names known to exist
@@ -262,32 +282,106 @@ struct History::Impl {
     } last;
     std::unordered_set<std::int64_t> seen; // scratch
 
-    // The last sender's organisations with their latest time (sender_org),
-    // read while other connections' data version was `version` and kept
-    // up to date with this connection's own writes (queued records are
-    // merged apart). A draft checked again and again (the analyze
-    // endpoint) or a sender's run of letters reads them once: a busy
-    // seeker writes to hundreds of organisations a month, and the rows
-    // were read again after every record.
+    // The last sender's organisations with their latest time and the
+    // sender_orgs row holding each, read while other connections' data
+    // version was `version` and kept up to date with this connection's own
+    // writes (queued records are merged apart). A draft checked again and
+    // again (the analyze endpoint) or a sender's run of letters reads them
+    // once, and a record changes them without reading them again.
+    struct OrgRow {
+        std::string org;
+        std::int64_t last;
+        std::int64_t chunk;
+    };
     struct Orgs {
         std::int64_t sid = 0; // 0: nothing kept
         std::int64_t version = -1;
-        std::vector<std::pair<std::string, std::int64_t>> rows; // by org
+        std::vector<OrgRow> rows; // by org
     } orgs;
 
-    // After a commit of this connection that wrote `written` for `sid` at
-    // `time`: the kept rows as sender_org now has them. Inside a batch the
-    // commit is still to come (or a rollback): forget them instead.
-    void orgs_written(std::int64_t sid, const std::vector<std::string>& written, std::int64_t time) {
-        if (in_batch) orgs.sid = 0;
-        if (orgs.sid != sid) return;
-        for (const auto& o : written) {
-            if (o.empty()) continue;
-            auto it = std::lower_bound(orgs.rows.begin(), orgs.rows.end(), o,
-                                       [](const auto& row, const std::string& key) { return row.first < key; });
-            if (it != orgs.rows.end() && it->first == o) it->second = std::max(it->second, time);
-            else orgs.rows.emplace(it, o, time);
+    // Reads `sid`'s organisations into `orgs` unless they are kept there.
+    void load_orgs(std::int64_t sid) {
+        const std::int64_t version = others_version();
+        if (orgs.sid == sid && orgs.version == version) return;
+        orgs = Orgs{};
+        Reset r{*get_orgs};
+        get_orgs->bind(1, sid << kChunkBits).bind(2, sid << kChunkBits | kChunkMask);
+        while (get_orgs->step()) {
+            const std::int64_t chunk = get_orgs->i64(0) & kChunkMask;
+            std::string_view lines = get_orgs->text_view(1);
+            while (!lines.empty()) {
+                auto nl = lines.find('\n');
+                std::string_view line = lines.substr(0, nl);
+                lines = nl == std::string_view::npos ? std::string_view{} : lines.substr(nl + 1);
+                auto tab = line.find('\t');
+                if (tab == std::string_view::npos) continue;
+                orgs.rows.push_back({std::string(line.substr(0, tab)), parse_time(line.substr(tab + 1)), chunk});
+            }
         }
+        // Each row is written in org order; rows after the first need merging.
+        auto by_org = [](const OrgRow& a, const OrgRow& b) { return a.org < b.org; };
+        if (!std::is_sorted(orgs.rows.begin(), orgs.rows.end(), by_org))
+            std::sort(orgs.rows.begin(), orgs.rows.end(), by_org);
+        orgs.sid = sid;
+        orgs.version = version;
+    }
+
+    // Writes chunk `chunk` of the kept organisations (which are `sid`'s),
+    // or deletes its row when it holds none.
+    void write_chunk(std::int64_t sid, std::int64_t chunk) {
+        std::string text;
+        std::int64_t oldest = std::numeric_limits<std::int64_t>::max();
+        for (const OrgRow& row : orgs.rows) {
+            if (row.chunk != chunk) continue;
+            text.append(row.org).append("\t").append(std::to_string(row.last)).append("\n");
+            oldest = std::min(oldest, row.last);
+        }
+        const std::int64_t id = sid << kChunkBits | chunk;
+        if (text.empty())
+            del_orgs->bind(1, id).run();
+        else
+            put_orgs->bind(1, id).bind(2, oldest).bind(3, text).run();
+    }
+
+    // Inside a write transaction: `written` were written to by `sid` at
+    // `time`. Each changed row is rewritten once; a new organisation goes
+    // into the last row until it holds kChunkOrgs.
+    void add_orgs(std::int64_t sid, const std::vector<std::string>& written, std::int64_t time) {
+        if (std::all_of(written.begin(), written.end(), [](const std::string& o) { return o.empty(); })) return;
+        load_orgs(sid);
+        std::set<std::int64_t> changed;
+        std::int64_t last_chunk = 0;
+        std::size_t in_last = 0;
+        for (const OrgRow& row : orgs.rows) last_chunk = std::max(last_chunk, row.chunk);
+        for (const OrgRow& row : orgs.rows) in_last += row.chunk == last_chunk;
+        for (const auto& o : written) {
+            if (o.empty() || o.find('\t') != std::string::npos || o.find('\n') != std::string::npos) continue;
+            auto it = std::lower_bound(orgs.rows.begin(), orgs.rows.end(), o,
+                                       [](const OrgRow& row, const std::string& key) { return row.org < key; });
+            if (it != orgs.rows.end() && it->org == o) {
+                if (it->last >= time) continue;
+                it->last = time;
+                changed.insert(it->chunk);
+                continue;
+            }
+            if (in_last >= kChunkOrgs && last_chunk < kChunkMask) {
+                ++last_chunk;
+                in_last = 0;
+            }
+            orgs.rows.insert(it, {o, time, last_chunk});
+            ++in_last;
+            changed.insert(last_chunk);
+        }
+        for (std::int64_t chunk : changed) write_chunk(sid, chunk);
+    }
+
+    static std::int64_t parse_time(std::string_view v) {
+        bool negative = !v.empty() && v.front() == '-';
+        if (negative) v.remove_prefix(1);
+        std::int64_t t = 0;
+        for (char c : v)
+            if (c >= '0' && c <= '9') t = t * 10 + (c - '0');
+        return negative ? -t : t;
     }
 
     // Oldest stored time (max when empty), valid while the data version
@@ -307,8 +401,8 @@ struct History::Impl {
     ~Impl() { close(); }
 
     void close() {
-        for (auto* s : {&begin_read, &end_read, &find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &add_org, &add_band, &get_cand,
-                        &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &del_org, &del_msg, &min_time,
+        for (auto* s : {&begin_read, &end_read, &find_sender, &add_sender, &next_id, &add_msg, &add_rcpt, &put_orgs, &add_band, &get_cand,
+                        &get_family, &get_orgs, &old_msgs, &del_band, &del_rcpt, &old_orgs, &del_orgs, &del_msg, &min_time,
                         &set_tid, &pragma_version, &allow_add, &allow_all, &add_family_rcpt, &count_family,
                         &list_family, &has_family_rcpt, &family_in_window, &old_rcpts, &del_family_rcpt})
             s->reset();
@@ -341,13 +435,19 @@ struct History::Impl {
             const bool migrate = version == 1;
             if (migrate) exec(db, "ALTER TABLE msg ADD COLUMN tid INTEGER; DELETE FROM band;");
             exec(db, kSchema);
-            // Version 3: organisations per sender with their latest time
-            // (one range read in organisations(), not a join per message).
+            // Versions 3 to 5 kept a row per sender and organisation
+            // (sender_org); versions 1 and 2 a row per message and
+            // organisation (org).
+            if (version >= 1 && version <= 5)
+                exec(db, "CREATE TABLE IF NOT EXISTS sender_org(sender INTEGER NOT NULL, org TEXT NOT NULL, "
+                         "last INTEGER NOT NULL, PRIMARY KEY(sender, org)) WITHOUT ROWID;");
             if (version == 1 || version == 2)
                 exec(db, "INSERT OR REPLACE INTO sender_org(sender, org, last) "
                          "SELECT msg.sender, org.org, max(msg.time) FROM org JOIN msg ON msg.id = org.msg "
                          "GROUP BY msg.sender, org.org; DROP TABLE org;");
             prepare();
+            // Version 6: a sender's organisations in a few rows.
+            if (version >= 1 && version <= 5) chunk_organisations();
             if (migrate) rebuild_families();
             // Version 4: each family's distinct recipients (after the
             // families of a version 1 database are made, above).
@@ -357,7 +457,7 @@ struct History::Impl {
                          "WHERE msg.tid IS NOT NULL GROUP BY msg.tid, rcpt.addr");
             // Version 5: band keys start with the sender's id.
             if (version >= 2 && version <= 4) rebuild_bands();
-            exec(db, "PRAGMA user_version=5");
+            exec(db, "PRAGMA user_version=6");
             exec(db, "COMMIT");
         } catch (...) {
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -374,8 +474,7 @@ struct History::Impl {
         next_id = prep("SELECT ifnull(max(id), 0) + 1 FROM msg");
         add_msg = prep("INSERT INTO msg(id, sender, time, sig, tid) VALUES (?1, ?2, ?3, ?4, ?5)");
         add_rcpt = prep("INSERT OR IGNORE INTO rcpt(msg, addr) VALUES (?1, ?2)");
-        add_org = prep("INSERT INTO sender_org(sender, org, last) VALUES (?1, ?2, ?3) "
-                       "ON CONFLICT(sender, org) DO UPDATE SET last = max(last, excluded.last)");
+        put_orgs = prep("INSERT OR REPLACE INTO sender_orgs(id, oldest, orgs) VALUES (?1, ?2, ?3)");
         add_band = prep("INSERT OR IGNORE INTO band(key, msg) VALUES (?1, ?2)");
         // Newest first (ids grow with recording), a few per bucket. CROSS
         // JOIN keeps the band index first.
@@ -384,7 +483,7 @@ struct History::Impl {
                         "ORDER BY band.msg DESC LIMIT ?3");
         get_family = prep("SELECT msg.id, rcpt.addr FROM msg LEFT JOIN rcpt ON rcpt.msg = msg.id "
                           "WHERE msg.sender = ?1 AND msg.tid = ?2 AND msg.time BETWEEN ?3 AND ?4");
-        get_orgs = prep("SELECT org, last FROM sender_org WHERE sender = ?1 ORDER BY org");
+        get_orgs = prep("SELECT id, orgs FROM sender_orgs WHERE id BETWEEN ?1 AND ?2");
         old_msgs = prep("SELECT id, sender, sig, tid FROM msg WHERE time < ?1");
         old_rcpts = prep("SELECT addr FROM rcpt WHERE msg = ?1");
         add_family_rcpt = prep("INSERT INTO family_rcpt(tid, addr, last) VALUES (?1, ?2, ?3) "
@@ -396,13 +495,41 @@ struct History::Impl {
         del_family_rcpt = prep("DELETE FROM family_rcpt WHERE tid = ?1 AND addr = ?2 AND last < ?3");
         del_band = prep("DELETE FROM band WHERE key = ?1 AND msg = ?2");
         del_rcpt = prep("DELETE FROM rcpt WHERE msg = ?1");
-        del_org = prep("DELETE FROM sender_org WHERE last < ?1");
+        old_orgs = prep("SELECT id, orgs FROM sender_orgs WHERE oldest < ?1");
+        del_orgs = prep("DELETE FROM sender_orgs WHERE id = ?1");
         del_msg = prep("DELETE FROM msg WHERE id = ?1");
         min_time = prep("SELECT min(time) FROM msg");
         set_tid = prep("UPDATE msg SET tid = ?2 WHERE id = ?1");
         pragma_version = prep("PRAGMA data_version");
         allow_add = prep("INSERT OR IGNORE INTO allow(type, value) VALUES (?1, ?2)");
         allow_all = prep("SELECT type, value FROM allow ORDER BY type, value");
+    }
+
+    // Schema 5 -> 6: sender_org's rows into sender_orgs, kChunkOrgs a row.
+    void chunk_organisations() {
+        std::vector<std::pair<std::int64_t, std::vector<std::string>>> by_sender;
+        {
+            Stmt all(db, "SELECT sender, org, last FROM sender_org ORDER BY sender, org");
+            std::int64_t current = 0;
+            std::vector<std::pair<std::string, std::int64_t>> rows;
+            auto write = [&] {
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    const auto chunk = static_cast<std::int64_t>(i / kChunkOrgs);
+                    orgs.rows.push_back({rows[i].first, rows[i].second, chunk});
+                }
+                for (std::int64_t c = 0; c * kChunkOrgs < rows.size(); ++c) write_chunk(current, c);
+                orgs = Orgs{};
+                rows.clear();
+            };
+            while (all.step()) {
+                if (all.i64(0) != current && !rows.empty()) write();
+                current = all.i64(0);
+                rows.emplace_back(all.text(1), all.i64(2));
+            }
+            if (!rows.empty()) write();
+            all.reset();
+        }
+        exec(db, "DROP TABLE sender_org");
     }
 
     // Schema 1 -> 2: families and bands recomputed in recording order.
@@ -618,14 +745,13 @@ void History::Impl::flush_queue() {
                 const std::int64_t tid = m.tid >= kQueuedBase ? family.at(m.tid) : m.tid;
                 for (const auto& a : m.rcpts) add_family_rcpt->bind(1, tid).bind(2, a).bind(3, m.time).run();
             }
-            for (const auto& o : m.orgs) add_org->bind(1, m.sid).bind(2, o).bind(3, m.time).run();
+            add_orgs(m.sid, m.orgs, m.time);
             if (has_sig)
                 for (std::int64_t key : m.keys) add_band->bind(1, key).bind(2, id).run();
             if (oldest_known) oldest = std::min(oldest, m.time);
             ++id;
         }
     });
-    for (const Queued& m : queued) orgs_written(m.sid, m.orgs, m.time);
     queued.clear();
     ++queue_version;
     last = Search{}; // it holds queued ids
@@ -770,17 +896,9 @@ std::vector<std::string> History::organisations(const std::string& sender, std::
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
     if (sid == 0) return out;
-    const std::int64_t version = im.others_version();
-    if (im.orgs.sid != sid || im.orgs.version != version) {
-        im.orgs = Impl::Orgs{};
-        Reset r{*im.get_orgs};
-        im.get_orgs->bind(1, sid);
-        while (im.get_orgs->step()) im.orgs.rows.emplace_back(im.get_orgs->text(0), im.get_orgs->i64(1));
-        im.orgs.sid = sid;
-        im.orgs.version = version;
-    }
-    for (const auto& [org, last] : im.orgs.rows)
-        if (last >= since) out.push_back(org);
+    im.load_orgs(sid);
+    for (const auto& row : im.orgs.rows)
+        if (row.last >= since) out.push_back(row.org);
     // Queued records' organisations, merged in order (as if written).
     bool more = false;
     for (const auto& m : im.queued) more = more || (m.sid == sid && m.time >= since && !m.orgs.empty());
@@ -824,7 +942,6 @@ void History::record(const SentRecord& rec) {
         if (im.queued.size() >= im.max_queued) im.flush_queue();
         return;
     }
-    std::int64_t written_sid = 0;
     im.atomically([&] {
         std::int64_t sid = im.sender_id_create(rec.sender);
         const bool has_sig = rec.print.minhash.size() == kSignatureSize;
@@ -850,16 +967,11 @@ void History::record(const SentRecord& rec) {
             im.add_rcpt->bind(1, id).bind(2, addr).run();
             if (has_sig) im.add_family_rcpt->bind(1, tid).bind(2, addr).bind(3, rec.time).run();
         }
-        for (const auto& o : rec.organisations) {
-            if (o.empty()) continue;
-            im.add_org->bind(1, sid).bind(2, o).bind(3, rec.time).run();
-        }
+        im.add_orgs(sid, rec.organisations, rec.time);
         if (has_sig)
             for (std::int64_t key : minhash::band_keys(sid, rec.print)) im.add_band->bind(1, key).bind(2, id).run();
         if (im.oldest_known) im.oldest = std::min(im.oldest, rec.time);
-        written_sid = sid;
     });
-    im.orgs_written(written_sid, rec.organisations, rec.time);
 }
 
 void History::prune(std::int64_t before) {
@@ -899,11 +1011,41 @@ void History::prune(std::int64_t before) {
             im.del_rcpt->bind(1, o.id).run();
             im.del_msg->bind(1, o.id).run();
         }
-        im.del_org->bind(1, before).run();
+        // Organisations last written to before `before` leave their rows.
+        struct Chunk {
+            std::int64_t sender, chunk;
+            std::vector<std::pair<std::string, std::int64_t>> keep;
+        };
+        std::vector<Chunk> chunks;
+        {
+            Reset r{*im.old_orgs};
+            im.old_orgs->bind(1, before);
+            while (im.old_orgs->step()) {
+                const std::int64_t id = im.old_orgs->i64(0);
+                Chunk c{id >> kChunkBits, id & kChunkMask, {}};
+                std::string_view lines = im.old_orgs->text_view(1);
+                while (!lines.empty()) {
+                    auto nl = lines.find('\n');
+                    std::string_view line = lines.substr(0, nl);
+                    lines = nl == std::string_view::npos ? std::string_view{} : lines.substr(nl + 1);
+                    auto tab = line.find('\t');
+                    if (tab == std::string_view::npos) continue;
+                    std::int64_t last = Impl::parse_time(line.substr(tab + 1));
+                    if (last >= before) c.keep.emplace_back(std::string(line.substr(0, tab)), last);
+                }
+                chunks.push_back(std::move(c));
+            }
+        }
+        for (const Chunk& c : chunks) {
+            Impl::Orgs kept;
+            for (const auto& [org, last] : c.keep) kept.rows.push_back({org, last, c.chunk});
+            std::swap(kept, im.orgs);
+            im.write_chunk(c.sender, c.chunk);
+            std::swap(kept, im.orgs);
+        }
+        std::erase_if(im.orgs.rows, [&](const Impl::OrgRow& row) { return row.last < before; });
         im.oldest_known = false; // re-read below, after the commit
     });
-    if (im.in_batch) im.orgs.sid = 0;
-    std::erase_if(im.orgs.rows, [&](const auto& row) { return row.second < before; }); // as del_org did
     im.oldest_time();
 }
 

@@ -799,7 +799,7 @@ TEST(History, MigratesSchemaThree) {
         sqlite3_stmt* st = nullptr;
         ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
         ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-        EXPECT_EQ(sqlite3_column_int(st, 0), 5);
+        EXPECT_EQ(sqlite3_column_int(st, 0), 6);
         sqlite3_finalize(st);
         ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*), count(DISTINCT key >> 32) FROM band", -1, &st, nullptr),
                   SQLITE_OK);
@@ -809,6 +809,61 @@ TEST(History, MigratesSchemaThree) {
         sqlite3_finalize(st);
         sqlite3_close(raw);
     }
+}
+
+// Schema 5 kept a row per sender and organisation (sender_org): on open
+// they move into sender_orgs, a few rows per sender, times kept.
+TEST(History, MigratesSchemaFive) {
+    TempDb db;
+    {
+        History h(db.path());
+        h.record(rec("ann@x.org", kT0 - 40 * kDay, {"a@one.com"}, {}));
+        h.record(rec("ann@x.org", kT0, {"a@one.com"}, {}));
+    }
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(db.path().c_str(), &raw), SQLITE_OK);
+        std::string sql =
+            "DROP TABLE sender_orgs; "
+            "CREATE TABLE sender_org(sender INTEGER NOT NULL, org TEXT NOT NULL, last INTEGER NOT NULL, "
+            "PRIMARY KEY(sender, org)) WITHOUT ROWID; CREATE INDEX sender_org_last ON sender_org(last); "
+            "INSERT INTO sender VALUES (2, 'bob@y.org'); ";
+        // 300 organisations for ann (three rows' worth), every tenth older.
+        for (int i = 0; i < 300; ++i)
+            sql += "INSERT INTO sender_org VALUES (1, 'org" + std::to_string(1000 + i) + "', " +
+                   std::to_string(i % 10 == 0 ? kT0 - 40 * kDay : kT0 + i) + "); ";
+        sql += "INSERT INTO sender_org VALUES (2, 'zed', " + std::to_string(kT0) + "); PRAGMA user_version=5;";
+        ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    History h(db.path());
+    EXPECT_EQ(h.organisations("ann@x.org", 0).size(), 300u);
+    EXPECT_EQ(h.organisations("ann@x.org", kT0 - 30 * kDay).size(), 270u);
+    EXPECT_EQ(h.organisations("bob@y.org", 0), std::vector<std::string>{"zed"});
+    h.prune(kT0 - 30 * kDay);
+    EXPECT_EQ(h.organisations("ann@x.org", 0).size(), 270u);
+    h.record(rec("ann@x.org", kT0 + 500, {"a@new.com"}, {}, {"org1001", "neworg"}));
+    auto all = h.organisations("ann@x.org", kT0 + 400);
+    EXPECT_EQ(all, (std::vector<std::string>{"neworg", "org1001"}));
+}
+
+// A sender who wrote to more organisations than one row holds: every one
+// is kept, with its latest time, across rows, through prune and reopen.
+TEST(History, ManyOrganisationsKeptAcrossRows) {
+    TempDb db;
+    {
+        History h(db.path());
+        for (int i = 0; i < 400; ++i)
+            h.record(rec("ann@x.org", kT0 + i, {"a@x" + std::to_string(i) + ".com"}, {},
+                         {"org" + std::to_string(i), "org" + std::to_string(i / 2)}));
+        h.prune(kT0 + 100);
+    }
+    History h(db.path());
+    auto kept = h.organisations("ann@x.org", 0);
+    // org0..org399 written at kT0 + i, org(i/2) again at kT0 + i: org50..399 remain.
+    EXPECT_EQ(kept.size(), 350u);
+    // Since kT0 + 300: org300..399, and org150..199 written again as halves.
+    EXPECT_EQ(h.organisations("ann@x.org", kT0 + 300).size(), 150u);
 }
 
 TEST(History, UnopenablePathThrows) {
