@@ -70,6 +70,13 @@ bool names_other_document(std::string_view filename) {
 std::string asks_for_work(const Features& f) {
     const Lexicon& lx = lexicon();
     if (auto p = lx.job_seeking.find_in(f.own); !p.empty()) return "own words: " + std::string(p);
+    // Two different weak signs together: "any openings" and "I have two
+    // years' experience".
+    std::vector<std::string_view> weak = lx.job_seeking.weak_in(f.own);
+    if (!f.forward)
+        for (auto p : lx.job_seeking.weak_in(f.subject_words))
+            if (std::find(weak.begin(), weak.end(), p) == weak.end()) weak.push_back(p);
+    if (weak.size() >= 2) return "weak signs of two kinds: " + std::string(weak[0]) + ", " + std::string(weak[1]);
     if (f.forward) return {};
     for (const PatternSet* set : {&lx.job_seeking, &lx.job_subject})
         if (auto p = set->find_in(f.subject_words); !p.empty()) return "subject: " + std::string(p);

@@ -165,6 +165,12 @@ PatternSet PatternSet::load(std::string_view name) {
         Pattern p;
         p.text = line;
         std::string_view rest = line;
+        if (!rest.empty() && rest.front() == '?') {
+            auto sp = rest.find(' ');
+            p.weak = std::string(rest.substr(1, sp - 1));
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+            if (p.weak.empty()) p.weak = "weak";
+        }
         while (!rest.empty()) {
             auto sp = rest.find(' ');
             std::string_view tok = rest.substr(0, sp);
@@ -231,10 +237,19 @@ bool PatternSet::match(const Pattern& p, std::size_t t, const Words& w, std::siz
     return false;
 }
 
-template <class Words, class HashOf>
-std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const {
+template <class Words, class HashOf, class Found>
+void PatternSet::each_match(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash,
+                            Found&& found) const {
     std::size_t next_start = 0; // index into `starts`
     std::size_t end = starts.empty() ? w.size() : starts[0];
+    // A match counts unless a word of its veto is anywhere in the text
+    // (looked for only then: matches are rare).
+    auto counts = [&](const Pattern& p) {
+        if (p.veto.exact.empty() && p.veto.prefixes.empty()) return true;
+        for (std::size_t k = 0; k < w.size(); ++k)
+            if (p.veto.matches(std::string_view(w[k]))) return false;
+        return true;
+    };
     for (std::size_t i = 0; i < w.size(); ++i) {
         while (i >= end) {
             ++next_start;
@@ -242,35 +257,60 @@ std::string_view PatternSet::find(const Words& w, const std::vector<std::uint32_
         }
         std::string_view word(w[i]);
         if (word.empty()) continue;
-        // A match counts unless a word of its veto is anywhere in the text
-        // (looked for only then: matches are rare).
-        auto counts = [&](const Pattern& p) {
-            if (p.veto.exact.empty() && p.veto.prefixes.empty()) return true;
-            for (std::size_t k = 0; k < w.size(); ++k)
-                if (p.veto.matches(std::string_view(w[k]))) return false;
-            return true;
-        };
         if (auto it = by_first_.find(hash(i)); it != by_first_.end())
             for (auto idx : it->second)
-                if (match(patterns_[idx], 0, w, i, end) && counts(patterns_[idx])) return patterns_[idx].text;
+                if (match(patterns_[idx], 0, w, i, end) && counts(patterns_[idx]) && found(patterns_[idx])) return;
         if (prefixed_letter_[static_cast<unsigned char>(word[0])])
             for (auto idx : prefixed_first_)
-                if (match(patterns_[idx], 0, w, i, end) && counts(patterns_[idx])) return patterns_[idx].text;
+                if (match(patterns_[idx], 0, w, i, end) && counts(patterns_[idx]) && found(patterns_[idx])) return;
     }
-    return {};
+}
+
+template <class Words, class HashOf>
+std::string_view PatternSet::first_strong(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const {
+    std::string_view out;
+    each_match(w, starts, hash, [&](const Pattern& p) {
+        if (!p.weak.empty()) return false;
+        out = p.text;
+        return true;
+    });
+    return out;
+}
+
+template <class Words, class HashOf>
+std::vector<std::string_view> PatternSet::all_weak(const Words& w, const std::vector<std::uint32_t>& starts,
+                                                   HashOf hash) const {
+    std::vector<std::string_view> out;
+    each_match(w, starts, hash, [&](const Pattern& p) {
+        if (!p.weak.empty() && std::find(out.begin(), out.end(), std::string_view(p.weak)) == out.end())
+            out.push_back(p.weak);
+        return false;
+    });
+    return out;
 }
 
 std::string_view PatternSet::find_in(const mime::WordList& w) const {
-    return find(w, w.sentence_starts(), [&](std::size_t i) { return fnv1a(w[i]); });
+    return first_strong(w, w.sentence_starts(), [&](std::size_t i) { return fnv1a(w[i]); });
 }
 
 std::string_view PatternSet::find_in(const TextIndex& index) const {
-    return find(index.words(), index.words().sentence_starts(), [&](std::size_t i) { return index.hash(i); });
+    return first_strong(index.words(), index.words().sentence_starts(), [&](std::size_t i) { return index.hash(i); });
+}
+
+namespace {
+const std::vector<std::uint32_t> kOneSentence;
 }
 
 std::string_view PatternSet::find_in(const std::vector<std::string>& w) const {
-    static const std::vector<std::uint32_t> none;
-    return find(w, none, [&](std::size_t i) { return fnv1a(w[i]); });
+    return first_strong(w, kOneSentence, [&](std::size_t i) { return fnv1a(w[i]); });
+}
+
+std::vector<std::string_view> PatternSet::weak_in(const TextIndex& index) const {
+    return all_weak(index.words(), index.words().sentence_starts(), [&](std::size_t i) { return index.hash(i); });
+}
+
+std::vector<std::string_view> PatternSet::weak_in(const std::vector<std::string>& w) const {
+    return all_weak(w, kOneSentence, [&](std::size_t i) { return fnv1a(w[i]); });
 }
 
 const Lexicon& lexicon() {

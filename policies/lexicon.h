@@ -80,7 +80,10 @@ struct WordClass {
 //   ~a|@name    (last) the pattern does not count where the text ~@lodging
 //               holds any of these words anywhere: "any vacancies"
 //               next to "a double room" asks for a room
-// The first token is a word, alternatives, a prefix or a class.
+// The first token is a word, alternatives, a prefix or a class. A line
+// that starts with "?kind " is a weak pattern of that kind: on its own it
+// shows nothing ("any openings" may be for a haircut), weak patterns of
+// two different kinds together do (weak_in).
 class PatternSet {
 public:
     // Patterns from the data file `name`; classes are read from their own files.
@@ -93,6 +96,10 @@ public:
     std::string_view find_in(const mime::WordList& words) const;
     std::string_view find_in(const TextIndex& index) const;               // the index's words, hashed once
     std::string_view find_in(const std::vector<std::string>& words) const; // one sentence
+
+    // The kinds of the weak patterns that match, each once.
+    std::vector<std::string_view> weak_in(const TextIndex& index) const;
+    std::vector<std::string_view> weak_in(const std::vector<std::string>& words) const;
     bool empty() const { return patterns_.empty(); }
 
 private:
@@ -108,11 +115,18 @@ private:
         std::string text;
         std::vector<Token> tokens;
         Token veto; // words that void a match anywhere in the text (none: empty)
+        std::string weak; // the kind of a weak pattern; empty: a strong one
     };
     template <class Words> bool match(const Pattern& p, std::size_t t, const Words& w, std::size_t i, std::size_t end) const;
-    // `hash(i)`: fnv1a (people.h) of word i.
+    // Calls `found(pattern)` for each match inside one sentence of `w`, in
+    // text order, until it returns true; `hash(i)` is fnv1a (people.h) of
+    // word i.
+    template <class Words, class HashOf, class Found>
+    void each_match(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash, Found&& found) const;
     template <class Words, class HashOf>
-    std::string_view find(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const;
+    std::string_view first_strong(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const;
+    template <class Words, class HashOf>
+    std::vector<std::string_view> all_weak(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash) const;
 
     std::vector<Pattern> patterns_;
     // Patterns by the fnv1a hash of each exact word their first token

@@ -101,3 +101,40 @@ TEST(PatternSet, TokensAndSentences) {
     EXPECT_TRUE(match("Ich möchte mich um die Stelle bewerben"));
     EXPECT_FALSE(match("Ich möchte mich um die Wohnung bewerben")); // an application, not for work
 }
+
+// One sentence of a cover letter each, as people write them: each asks.
+TEST(JobSeeking, CoverLetterSentences) {
+    for (const char* line : {
+             "I am writing to express my interest in the Software Engineer position at your company.",
+             "I would like to be considered for the role of Data Analyst.",
+             "I came across your posting for a Junior Developer and believe I am a strong fit.",
+             "I am writing in response to your advertisement for a receptionist.",
+             "I believe my skills make me a great candidate for this role.",
+             "Could you let me know if there are any openings for a junior designer?",
+             "I am applying for the graduate scheme at your bank.",
+             "Votre offre d'emploi de comptable a retenu toute mon attention.",
+             "Hiermit möchte ich mich um einen Ausbildungsplatz als Mechatroniker bewerben.",
+             "Quisiera saber si tienen vacantes para dependiente.",
+             "Zwracam się z prośbą o przyjęcie mnie na staż.",
+         })
+        EXPECT_TRUE(job_seeking(note("Hello", std::string("Hi Tom,\n\n") + line + "\n\nNadia\n"))) << line;
+}
+
+// Everyday sentences with the same words: none asks for work. Two weak
+// signs of one kind ("I have ten years of experience") are still one.
+TEST(JobSeeking, EverydaySentencesWithJobWords) {
+    for (const char* line : {
+             "Do you have any openings on Saturday for a cut and colour?",
+             "I have ten years of experience with this old car, it never breaks.",
+             "Any vacancies at the campsite for the bank holiday weekend? We have a tent and need a pitch.",
+             "Would you be interested in joining our book club?",
+             "I'd love to join your team for the quiz night!",
+             "Could you consider me for the second sofa?",
+             "I saw your advert for the bike and I'd like to buy it.",
+             "My application for the allotment was accepted.",
+         })
+        EXPECT_FALSE(job_seeking(note("Hello", std::string("Hi Tom,\n\n") + line + "\n\nNadia\n"))) << line;
+    // Weak signs of two kinds do ask: openings, and experience.
+    EXPECT_TRUE(job_seeking(note("Hello", "Hi Tom,\n\nDo you have any openings at the depot? I have two years "
+                                          "of forklift experience.\n\nNadia\n")));
+}
