@@ -138,3 +138,28 @@ TEST(JobSeeking, EverydaySentencesWithJobWords) {
     EXPECT_TRUE(job_seeking(note("Hello", "Hi Tom,\n\nDo you have any openings at the depot? I have two years "
                                           "of forklift experience.\n\nNadia\n")));
 }
+
+// The same in French, German, Spanish and Polish: letters ask, notes don't.
+TEST(JobSeeking, OtherLanguagesLettersAndNotes) {
+    for (const char* line : {
+             "Actuellement à la recherche d'un emploi, je me permets de vous contacter.",
+             "Je souhaiterais intégrer votre entreprise en tant que technicienne.",
+             "Gerne würde ich Teil Ihres Teams werden.",
+             "Über die Möglichkeit eines Praktikums in Ihrem Unternehmen würde ich mich freuen.",
+             "Me gustaría formar parte de su equipo.",
+             "Estoy buscando trabajo como camarera.",
+             "Jestem zainteresowana pracą w Państwa firmie.",
+             "Chętnie podejmę pracę w Państwa sklepie.",
+         })
+        EXPECT_TRUE(job_seeking(note("Bonjour", std::string("Bonjour,\n\n") + line + "\n\nA\n"))) << line;
+    for (const char* line : {
+             "Suite à votre annonce pour le vélo, est-il toujours disponible ?",
+             "Ich suche noch etwas als Geschenk für Oma.",
+             "Ich habe die Wohnung bekommen, die Bewerbung hat geklappt!",
+             "La solicitud del pasaporte ya está hecha.",
+             "¿Quieres formar parte de nuestro grupo de senderismo?",
+             "Jestem zainteresowana ofertą wakacyjną nad morzem.",
+             "Aplikacja banku znowu nie działa.",
+         })
+        EXPECT_FALSE(job_seeking(note("Salut", std::string("Salut,\n\n") + line + "\n\nA\n"))) << line;
+}
