@@ -381,8 +381,12 @@ bool is_bare_address(std::string_view t, const std::vector<std::string>& recipie
     unsigned char first = static_cast<unsigned char>(t.front());
     bool capital = std::isupper(first) || first >= 0x80;
     bool field = std::string_view("{[<%*$").find(static_cast<char>(first)) != std::string_view::npos;
-    char last = t.back();
     std::string body(t);
+    // "Carol –": an en or em dash after the name ends it like a hyphen.
+    for (std::string_view dash : {"\xE2\x80\x93", "\xE2\x80\x94"})
+        if (body.size() >= dash.size() && body.compare(body.size() - dash.size(), dash.size(), dash) == 0)
+            body.replace(body.size() - dash.size(), dash.size(), "-");
+    char last = body.back();
     if (last == ',' || last == ':' || last == '-') body.pop_back();
     auto ws = words(body);
     if (ws.empty() || ws.size() > 3) return false;
@@ -819,6 +823,15 @@ TextParts split_text(std::string_view text, const SplitHints& hints) {
                 // and a strong greeting may still follow a pasted address block.
                 greet = i;
                 greet_text = std::string(t);
+            } else if (seen == 1) {
+                // "Carol, good morning!" - a recipient's name, then the text.
+                auto comma = t.find_first_of(",:");
+                if (comma != std::string_view::npos && comma > 0 &&
+                    is_bare_address(t.substr(0, comma), hints.recipient_names)) {
+                    greet = i;
+                    greet_text = std::string(t.substr(0, comma + 1));
+                    greet_rest = std::string(trim(t.substr(comma + 1)));
+                }
             }
             if (t.size() > 60) block_only = false;
         }

@@ -78,6 +78,12 @@ TEST(GreetingSplit, GreetingsThatAreEasyToMiss) {
                          "3 March 2026\n\nHarbour Kitchen\n4 Quay St\nWhitby\nYO21 1DH\n\nDear Ms Patel,\n\n"
                          "I would like to apply for the commis chef post.\n\nYours sincerely,\nLi Wei\n";
     EXPECT_EQ(rm::split_text(letter).greeting, "Dear Ms Patel,");
+    // A recipient's name and a comma, with the text on the same line.
+    rm::SplitHints carol;
+    carol.recipient_names = {"carol", "dane"};
+    EXPECT_EQ(rm::split_text("Carol, good morning! Here is my letter.\n", carol).greeting, "Carol,");
+    EXPECT_EQ(rm::split_text("Carol \xE2\x80\x93\n\nHere is my letter.\n", carol).greeting, "Carol \xE2\x80\x93");
+    EXPECT_EQ(rm::split_text("Yesterday, I saw your advert.\n", carol).greeting, "");
     // A sentence that starts straight in has no greeting.
     EXPECT_EQ(rm::split_text("I hope you're well.\nI'm applying for the role.\n").greeting, "");
     EXPECT_EQ(rm::split_text("Attention to detail is my strength.\n").greeting, "");
