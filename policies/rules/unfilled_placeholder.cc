@@ -1,7 +1,8 @@
 // unfilled-placeholder (all mail): merge fields or placeholders left in the
 // subject, the greeting or the own words, where a name, an organisation, a
 // role, a date or a detail was meant to be filled in:
-//   "{{first_name}}", "{company}", "${nombre}", "*|FNAME|*", "%FIRSTNAME%"
+//   "{{first_name}}", "{company}", "${nombre}", "*|FNAME|*", "%FIRSTNAME%",
+//   "{}" and "{0}" (a format string's slot)
 //   "[Company Name]", "[insert job title]", "[notice period]", "[...]"
 //   "<NAME>", "(Adresse)", "[TT.MM.JJJJ]", "XX/XX", "XXX" for a name
 //   "{row['name']}": a template's expression sent as it is
@@ -286,6 +287,19 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
         // is: "{row['name']}", "{data[\"company\"]}".
         std::size_t open = c == '$' ? i + 2 : i + 1;
         auto in = between(s, open, "}", end);
+        // A format string's slot sent unfilled: "Dear {},", "at {0}".
+        if (c == '{' && end != 0 && in.size() <= 2 &&
+            std::all_of(in.begin(), in.end(), [](char x) { return std::isdigit(static_cast<unsigned char>(x)); })) {
+            // Not where the text speaks of code: "an empty dict {}", "returns {}".
+            std::string_view before = s.substr(0, i);
+            while (!before.empty() && before.back() == ' ') before.remove_suffix(1);
+            auto sp = before.find_last_of(" \t\n(");
+            std::string prev = mime::fold(before.substr(sp == std::string_view::npos ? 0 : sp + 1));
+            for (std::string_view w : {"dict", "object", "json", "map", "set", "returns", "return", "empty", "braces",
+                                       "brackets", "format", "literal", "array", "hash", "curly", "with", "use", "pass"})
+                if (prev == w) return false;
+            return true;
+        }
         auto expr_char = [](char x) { return ident_char(x) || x == '[' || x == ']' || x == '\'' || x == '"'; };
         return !in.empty() && field_like(in) && in.size() <= 40 && std::all_of(in.begin(), in.end(), expr_char);
     }

@@ -25,6 +25,14 @@ TEST(UnfilledPlaceholder, MergeFieldsInProse) {
     EXPECT_EQ(rp::find_placeholder("Thanks to XXX for the packaging work."), "XXX");
     EXPECT_EQ(rp::find_placeholder("Estimado ${nombre}:"), "${nombre}");
     EXPECT_EQ(rp::find_placeholder("am {{datum}} ab 22 Uhr"), "{{datum}}");
+    EXPECT_EQ(rp::find_placeholder("Dear {},"), "{}");
+    EXPECT_EQ(rp::find_placeholder("I am applying to {0} for the role."), "{0}");
+    EXPECT_EQ(rp::find_placeholder("Soy profesional en ...[...]"), "[...]");
+    EXPECT_EQ(rp::find_placeholder("le XX/XX à XXh"), "XX/XX");
+    EXPECT_EQ(rp::find_placeholder("Kündigung zum [TT.MM.JJJJ]."), "[TT.MM.JJJJ]");
+    EXPECT_EQ(rp::find_placeholder("My notice period is [notice period]."), "[notice period]");
+    EXPECT_EQ(rp::find_placeholder("I noticed {row['company']} is growing"), "{row['company']}");
+    EXPECT_EQ(rp::find_placeholder("Wohnung in der (Adresse) kündigen"), "(Adresse)");
 }
 
 TEST(UnfilledPlaceholder, TechnicalNotationIsNot) {
@@ -50,6 +58,12 @@ TEST(UnfilledPlaceholder, TechnicalNotationIsNot) {
     EXPECT_EQ(rp::find_placeholder("Lovely to see you Sunday XXX\n"), "");
     EXPECT_EQ(rp::find_placeholder("Card ending XXXX 4411, call 07700 XXX XXX.\n"), "");
     EXPECT_EQ(rp::find_placeholder("He said [name redacted] had left.\n"), "");
+    EXPECT_EQ(rp::find_placeholder("It returns an empty dict {} when nothing matches.\n"), "");
+    EXPECT_EQ(rp::find_placeholder("Sending you {{{hugs}}}\n"), "");
+    EXPECT_EQ(rp::find_placeholder("The soup needs cream [optional] and salt.\n"), "");
+    EXPECT_EQ(rp::find_placeholder("Card XXXX-XXXX-1234 was charged.\n"), "");
+    EXPECT_EQ(rp::find_placeholder("See you at 3pm (the usual place).\n"), "");
+    EXPECT_EQ(rp::find_placeholder("Re: [notmuch] new tags\n"), "");
     // prose about notation shown elsewhere in the text
     EXPECT_EQ(rp::find_placeholder("    make install PREFIX=<dir>\n\nwhere <dir> is where it goes.\n"), "");
 }
