@@ -54,10 +54,10 @@ std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vect
             cleaned += j < text.size() ? text[j] : ' ';
             i = j + 1;
         }
-        relexed = TextIndex(mime::word_list(cleaned));
+        relexed = TextIndex(word_list(cleaned));
     }
     const TextIndex& index = links ? relexed : f.own;
-    const mime::WordList& ws = index.words();
+    const WordList& ws = index.words();
 
     // Organisation keys and recipient names bucketed by their first byte:
     // at each position only the few keys starting like the word there are

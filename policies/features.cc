@@ -38,12 +38,12 @@ std::vector<std::string> filename_words(std::string_view name) {
         if (brk[i]) spaced += ' ';
         spaced += name[i];
     }
-    return mime::words(spaced);
+    return words(spaced);
 }
 
 bool is_document(const mime::Attachment& a) {
     auto ends = [&](std::string_view ext) {
-        std::string f = mime::fold(a.filename);
+        std::string f = fold(a.filename);
         return f.size() >= ext.size() && f.compare(f.size() - ext.size(), ext.size(), ext) == 0;
     };
     for (auto ext : {".pdf", ".doc", ".docx", ".odt", ".rtf", ".pages", ".txt"})
@@ -110,12 +110,12 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
     // (and a second address under the sender's exact display name) is no one.
     std::vector<mime::Address> all = msg.recipients();
     for (auto& e : in.envelope_recipients) all.push_back({"", e});
-    std::string sender_display = msg.from.empty() ? "" : mime::fold(msg.from.front().name);
+    std::string sender_display = msg.from.empty() ? "" : fold(msg.from.front().name);
     for (auto& a : all) {
         Person p = describe_person(a);
         if (p.address.empty() || p.address.find('@') == std::string::npos) continue;
         if (p.address == f.sender.address) continue;
-        if (!sender_display.empty() && mime::fold(a.name) == sender_display) continue;
+        if (!sender_display.empty() && fold(a.name) == sender_display) continue;
         auto same = [&](const Person& q) { return q.address == p.address; };
         auto it = std::find_if(f.recipients.begin(), f.recipients.end(), same);
         if (it == f.recipients.end()) {
@@ -126,23 +126,23 @@ Features extract_features(const mime::Message& msg, const FeatureInputs& in) {
     }
 
     // Text parts. The sender's names help find a signature with no sign-off.
-    mime::SplitHints hints;
+    SplitHints hints;
     hints.forward = is_forward_subject(msg.subject);
     hints.sender_names = f.sender.name_words;
     for (auto& r : f.recipients)
         hints.recipient_names.insert(hints.recipient_names.end(), r.name_words.begin(), r.name_words.end());
-    f.parts = mime::split_text(msg.text, hints);
+    f.parts = split_text(msg.text, hints);
     f.own_text = f.parts.own_words();
-    f.own = TextIndex(mime::word_list(f.own_text));
-    f.subject_words = mime::words(msg.subject);
+    f.own = TextIndex(word_list(f.own_text));
+    f.subject_words = words(msg.subject);
     {
         // The sender's own names say nothing of the subject's matter: from
         // the display name, the sign-off and the signature's name line (not
         // its other lines: a job title there is specific).
         std::vector<std::string> own_names = f.sender.name_words;
         std::string_view sig = f.parts.signature;
-        for (auto& w : mime::words(sig.substr(0, sig.find('\n')))) own_names.push_back(w);
-        for (auto& w : mime::words(f.parts.signoff)) own_names.push_back(w);
+        for (auto& w : words(sig.substr(0, sig.find('\n')))) own_names.push_back(w);
+        for (auto& w : words(f.parts.signoff)) own_names.push_back(w);
         f.subject = read_subject(msg.subject, own_names, f.recipients);
     }
 

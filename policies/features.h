@@ -1,16 +1,17 @@
 // features.h - what the checks need to know about one message, computed once.
 //
 // Features are derived from the MIME model (and the send context) only:
-// the own words and greeting (mime::split_text), whether it is a reply, a
+// the own words and greeting (split_text), whether it is a reply, a
 // forward, job seeking, who the recipients are as people and parties, and
 // which attachments are CVs. Every rule reads these; none re-parses mail.
 
 #pragma once
 
 #include "mime/message.h"
-#include "mime/own_words.h"
+#include "policies/letter.h"
 #include "policies/people.h"
 #include "policies/subject.h"
+#include "policies/text_index.h"
 
 #include <cstdint>
 #include <string>
@@ -26,7 +27,7 @@ struct Features {
     Person sender;
     std::vector<Person> recipients;  // To, Cc, Bcc, envelope; deduplicated; sender excluded
 
-    mime::TextParts parts;
+    TextParts parts;
     std::string own_text;            // parts.own_words()
     TextIndex own;                   // folded words of own_text, indexed
     std::vector<std::string> subject_words;

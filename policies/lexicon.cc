@@ -1,7 +1,7 @@
 #include "policies/lexicon.h"
 
-#include "mime/own_words.h"
-#include "policies/people.h"
+#include "policies/text.h"
+#include "policies/text_index.h"
 
 #include <algorithm>
 
@@ -61,7 +61,7 @@ PhraseSet phrase_set(std::string_view name) {
             p.prefix = true;
             v.remove_suffix(1);
         }
-        p.words = mime::words(v);
+        p.words = words(v);
         if (!p.words.empty()) s.add(std::move(p));
     }
     return s;
@@ -70,7 +70,7 @@ PhraseSet phrase_set(std::string_view name) {
 Lexicon build() {
     Lexicon lx;
     for (auto& d : entries("freemail_domains")) {
-        std::string f = mime::fold(d);
+        std::string f = fold(d);
         if (f.size() > 2 && f.compare(f.size() - 2, 2, ".*") == 0)
             lx.freemail_brands.push_back(f.substr(0, f.size() - 2));
         else
@@ -94,6 +94,18 @@ Lexicon build() {
     lx.stock_words = key_set("stock_words");
     lx.placeholder_words = key_set("placeholder_words");
     lx.field_names = key_set("field_names");
+    lx.greeting_openers = key_set("greeting_openers");
+    lx.greeting_openers_certain = key_set("greeting_openers_certain");
+    lx.signoffs = key_set("signoffs");
+    lx.footers = key_set("footers");
+    lx.disclaimers = key_set("disclaimers");
+    for (const WordSet* set : {&lx.footers, &lx.disclaimers})
+        for (const auto& p : *set) lx.footer_letters[static_cast<unsigned char>(p[0]) & 0x7f] = true;
+    for (auto& e : entries("forward_banners")) lx.forward_banners.push_back(phrase_key(e));
+    for (auto& e : entries("original_banners")) lx.original_banners.push_back(phrase_key(e));
+    lx.quote_from_fields = key_set("quote_from_fields");
+    lx.quote_fields = key_set("quote_fields");
+    for (auto& e : entries("wrote_verbs")) lx.wrote_verbs.push_back(phrase_key(e));
     return lx;
 }
 
@@ -107,7 +119,7 @@ void PhraseSet::add(Phrase p) {
 }
 
 const Phrase* PhraseSet::find_in(const std::vector<std::string>& w) const { return find(w); }
-const Phrase* PhraseSet::find_in(const mime::WordList& w) const { return find(w); }
+const Phrase* PhraseSet::find_in(const WordList& w) const { return find(w); }
 
 template <class Words> const Phrase* PhraseSet::find(const Words& w) const {
     for (std::size_t i = 0; i < w.size(); ++i) {
@@ -289,7 +301,7 @@ std::vector<std::string_view> PatternSet::all_weak(const Words& w, const std::ve
     return out;
 }
 
-std::string_view PatternSet::find_in(const mime::WordList& w) const {
+std::string_view PatternSet::find_in(const WordList& w) const {
     return first_strong(w, w.sentence_starts(), [&](std::size_t i) { return fnv1a(w[i]); });
 }
 

@@ -6,7 +6,7 @@
 
 #pragma once
 
-#include "mime/own_words.h"
+#include "policies/text.h"
 
 #include <array>
 #include <cstdint>
@@ -34,7 +34,7 @@ public:
     // Does any phrase occur as consecutive words of `text_words`? Returns
     // the first match (or nullptr).
     const Phrase* find_in(const std::vector<std::string>& text_words) const;
-    const Phrase* find_in(const mime::WordList& text_words) const;
+    const Phrase* find_in(const WordList& text_words) const;
     bool empty() const { return exact_.empty() && prefixed_.empty(); }
 
 private:
@@ -93,7 +93,7 @@ public:
     // WordList::sentence_starts), as it is written in its file; empty when
     // none does. Costs a hash lookup per word, and a match attempt only
     // where a pattern can start.
-    std::string_view find_in(const mime::WordList& words) const;
+    std::string_view find_in(const WordList& words) const;
     std::string_view find_in(const TextIndex& index) const;               // the index's words, hashed once
     std::string_view find_in(const std::vector<std::string>& words) const; // one sentence
 
@@ -119,7 +119,7 @@ private:
     };
     template <class Words> bool match(const Pattern& p, std::size_t t, const Words& w, std::size_t i, std::size_t end) const;
     // Calls `found(pattern)` for each match inside one sentence of `w`, in
-    // text order, until it returns true; `hash(i)` is fnv1a (people.h) of
+    // text order, until it returns true; `hash(i)` is fnv1a (text_index.h) of
     // word i.
     template <class Words, class HashOf, class Found>
     void each_match(const Words& w, const std::vector<std::uint32_t>& starts, HashOf hash, Found&& found) const;
@@ -159,6 +159,20 @@ struct Lexicon {
     WordSet stock_words;
     WordSet placeholder_words;
     WordSet field_names;             // what a parenthesised placeholder is made of
+
+    // The parts of a letter (letter.h): how greetings, sign-offs, footers,
+    // disclaimers and quoted or forwarded messages begin.
+    WordSet greeting_openers;
+    WordSet greeting_openers_certain;
+    WordSet signoffs;
+    WordSet footers;
+    WordSet disclaimers;
+    std::array<bool, 128> footer_letters{}; // first letters of footers and disclaimers
+    std::vector<std::string> forward_banners;
+    std::vector<std::string> original_banners;
+    WordSet quote_from_fields;
+    WordSet quote_fields;
+    std::vector<std::string> wrote_verbs;
 };
 
 // The lexicon built from the embedded data files (built once, thread-safe).
@@ -167,6 +181,5 @@ const Lexicon& lexicon();
 // The text of policies/data/<name>.txt compiled into the binary.
 std::string_view embedded_data(std::string_view name);
 
-using mime::phrase_key; // folded words joined by single spaces (mime/own_words.h)
 
 } // namespace rapport::policies

@@ -5,7 +5,7 @@
 
 #include "policies/minhash.h"
 
-#include "policies/people.h"
+#include "policies/text_index.h"
 
 #include <algorithm>
 #include <limits>

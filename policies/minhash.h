@@ -48,7 +48,7 @@ inline constexpr std::uint64_t mix64(std::uint64_t x) {
     x ^= x >> 31;
     return x;
 }
-// word_hash() from the word's fnv1a() (people.h), which TextIndex keeps;
+// word_hash() from the word's fnv1a() (text_index.h), which TextIndex keeps;
 // inline, as masking calls it for every word of a letter.
 inline std::uint64_t word_hash_of_fnv(std::uint64_t fnv) { return mix64(fnv); }
 Fingerprint fingerprint_of_hashes(const std::vector<std::uint64_t>& word_hashes);

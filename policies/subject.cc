@@ -1,6 +1,7 @@
 #include "policies/subject.h"
 
 #include "policies/lexicon.h"
+#include "policies/text_index.h"
 
 #include <algorithm>
 #include <cctype>
@@ -60,7 +61,7 @@ SubjectReading read_subject(std::string_view subject, const std::vector<std::str
                             const std::vector<Person>& recipients) {
     const Lexicon& lx = lexicon();
     SubjectReading r;
-    mime::WordList words = mime::word_list(subject);
+    WordList words = word_list(subject);
     auto specific = [&](std::string_view why) {
         if (r.generic) r.specific = std::string(why);
         r.generic = false;

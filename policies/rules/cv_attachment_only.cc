@@ -40,7 +40,7 @@ std::size_t explaining_words(std::string_view own) {
         bool end = i == text.size() || text[i] == '.' || text[i] == '!' || text[i] == '?' ||
                    text[i] == '\n' || text[i] == ';';
         if (!end) continue;
-        auto ws = mime::words(std::string_view(text).substr(start, i - start));
+        auto ws = words(std::string_view(text).substr(start, i - start));
         bool stock = std::all_of(ws.begin(), ws.end(), [&](const std::string& w) {
             return lx.stock_words.count(w) > 0 || lx.cv_words.find_in({w}) != nullptr;
         });

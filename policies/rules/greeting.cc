@@ -23,7 +23,7 @@ std::vector<std::string> capitalised_words(std::string_view line) {
             ++j;
         if (j > i) {
             std::string_view w = line.substr(i, j - i);
-            std::string folded = mime::fold(w);
+            std::string folded = fold(w);
             // Capital: ASCII upper, or a non-ASCII letter whose folded form
             // differs only by case/accent from a capital ("Émilie", "Łukasz").
             bool capital = std::isupper(static_cast<unsigned char>(w[0]));
@@ -37,7 +37,7 @@ std::vector<std::string> capitalised_words(std::string_view line) {
                           cp == 0x141 || cp == 0x143 || cp == 0x179 || cp == 0x17B || cp == 0x17D;
             }
             if (capital)
-                for (auto& part : mime::words(w)) out.push_back(part);
+                for (auto& part : words(w)) out.push_back(part);
         }
         i = j;
     }
@@ -75,7 +75,7 @@ Greeting read_greeting(const Features& f) {
     // opener and titles, only role words and the organisation's name.
     {
         bool role = false, other = false;
-        for (auto& w : mime::words(line)) {
+        for (auto& w : words(line)) {
             auto ends = [&](std::string_view tail) {
                 return w.size() > tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0;
             };

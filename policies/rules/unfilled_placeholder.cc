@@ -53,7 +53,7 @@ bool field_like(std::string_view content) {
         content.find('/') != std::string_view::npos)
         return false;
     const Lexicon& lx = lexicon();
-    auto ws = mime::words(content);
+    auto ws = words(content);
     if (ws.empty()) return false;
     for (auto& w : ws)
         if (lx.placeholder_words.count(w)) return true;
@@ -61,7 +61,7 @@ bool field_like(std::string_view content) {
     std::string spaced(content);
     for (auto& c : spaced)
         if (c == '_') c = ' ';
-    for (auto& w : mime::words(spaced))
+    for (auto& w : words(spaced))
         if (lx.placeholder_words.count(w)) return true;
     return false;
 }
@@ -168,7 +168,7 @@ bool x_run_is_not_a_name(std::string_view s, std::size_t i, std::size_t j) {
     while (!rest.empty() && (rest.front() == ' ' || rest.front() == '!' || static_cast<unsigned char>(rest.front()) >= 0x80))
         rest.remove_prefix(1);
     if (rest.empty() && !prev_tok.empty()) {
-        std::string word = mime::fold(prev_tok);
+        std::string word = fold(prev_tok);
         while (!word.empty() && !std::isalnum(static_cast<unsigned char>(word.back()))) word.pop_back();
         static constexpr std::string_view kAskName[] = {
             "to", "at", "for", "with", "from", "by", "and", "dear", "hi", "hello", "hey", "contact", "call", "ask",
@@ -262,7 +262,7 @@ bool in_quotation(std::string_view s, std::size_t i) {
 // names only, one of them a noun - "(first)" or "(here)" are prose.
 bool parenthesised_field(std::string_view in) {
     const Lexicon& lx = lexicon();
-    auto ws = mime::words(in);
+    auto ws = words(in);
     if (ws.empty() || ws.size() > 4 || in.size() > 40) return false;
     bool noun = false;
     for (auto& w : ws) {
@@ -294,7 +294,7 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
             std::string_view before = s.substr(0, i);
             while (!before.empty() && before.back() == ' ') before.remove_suffix(1);
             auto sp = before.find_last_of(" \t\n(");
-            std::string prev = mime::fold(before.substr(sp == std::string_view::npos ? 0 : sp + 1));
+            std::string prev = fold(before.substr(sp == std::string_view::npos ? 0 : sp + 1));
             for (std::string_view w : {"dict", "object", "json", "map", "set", "returns", "return", "empty", "braces",
                                        "brackets", "format", "literal", "array", "hash", "curly", "with", "use", "pass"})
                 if (prev == w) return false;
@@ -330,7 +330,7 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
         // "[...]": a gap left for the writer, unless it marks an omission in a quote.
         if (in == "..." || in == "\xE2\x80\xA6") return !in_quotation(s, i);
         if (date_mask(in)) return true;
-        std::string folded = mime::fold(in);
+        std::string folded = fold(in);
         if (redaction(folded)) return false;
         bool starts_insert = folded.rfind("insert", 0) == 0 || folded.rfind("enter ", 0) == 0 ||
                              folded.rfind("add ", 0) == 0 || folded.rfind("your ", 0) == 0;
@@ -366,7 +366,7 @@ bool candidate_at(std::string_view s, std::size_t i, std::size_t& end) {
         std::size_t j = i;
         while (j < s.size() && s[j] == '_') ++j;
         end = j;
-        return !mime::words(line).empty();
+        return !words(line).empty();
     }
     return false;
 }

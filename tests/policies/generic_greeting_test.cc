@@ -2,7 +2,8 @@
 // job seeker's letter; and how the splitter finds greetings that are easy
 // to miss (no comma, a merge field, a name alone, below an address block).
 
-#include "mime/own_words.h"
+#include "policies/letter.h"
+#include "policies/text.h"
 #include "tests/policies/mail_builder.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <string>
 
 namespace rm = rapport::mime;
+namespace rp = rapport::policies;
 using rapport::test::Mail;
 using rapport::test::rules_fired;
 
@@ -64,27 +66,27 @@ TEST(GenericGreeting, NoGreetingSaysToUseTheKnownName) {
 
 TEST(GreetingSplit, GreetingsThatAreEasyToMiss) {
     // No comma after the greeting: the text starts on the same line.
-    auto p = rm::split_text("Dear Hiring Manager I am writing about the chef post.\n\nThanks,\nLi\n");
+    auto p = rp::split_text("Dear Hiring Manager I am writing about the chef post.\n\nThanks,\nLi\n");
     EXPECT_EQ(p.greeting, "Dear Hiring Manager");
     EXPECT_EQ(p.body.rfind("I am writing", 0), 0u);
     // A merge field or a recipient's name alone on the first line.
-    EXPECT_EQ(rm::split_text("{{first_name}},\n\nHere is my CV.\n").greeting, "{{first_name}},");
-    rm::SplitHints hints;
+    EXPECT_EQ(rp::split_text("{{first_name}},\n\nHere is my CV.\n").greeting, "{{first_name}},");
+    rp::SplitHints hints;
     hints.recipient_names = {"marta", "nowak"};
-    EXPECT_EQ(rm::split_text("Marta Nowak\n\nprzesyłam CV.\n", hints).greeting, "Marta Nowak");
-    EXPECT_EQ(rm::split_text("Marek\n\nprzesyłam CV.\n", hints).greeting, "");
+    EXPECT_EQ(rp::split_text("Marta Nowak\n\nprzesyłam CV.\n", hints).greeting, "Marta Nowak");
+    EXPECT_EQ(rp::split_text("Marek\n\nprzesyłam CV.\n", hints).greeting, "");
     // Below a pasted address block of ten short lines.
     std::string letter = "Li Wei\n12 Mill Lane\nLeeds\nLS6 2AB\n07700 900123\nli.wei@example.com\n\n"
                          "3 March 2026\n\nHarbour Kitchen\n4 Quay St\nWhitby\nYO21 1DH\n\nDear Ms Patel,\n\n"
                          "I would like to apply for the commis chef post.\n\nYours sincerely,\nLi Wei\n";
-    EXPECT_EQ(rm::split_text(letter).greeting, "Dear Ms Patel,");
+    EXPECT_EQ(rp::split_text(letter).greeting, "Dear Ms Patel,");
     // A recipient's name and a comma, with the text on the same line.
-    rm::SplitHints carol;
+    rp::SplitHints carol;
     carol.recipient_names = {"carol", "dane"};
-    EXPECT_EQ(rm::split_text("Carol, good morning! Here is my letter.\n", carol).greeting, "Carol,");
-    EXPECT_EQ(rm::split_text("Carol \xE2\x80\x93\n\nHere is my letter.\n", carol).greeting, "Carol \xE2\x80\x93");
-    EXPECT_EQ(rm::split_text("Yesterday, I saw your advert.\n", carol).greeting, "");
+    EXPECT_EQ(rp::split_text("Carol, good morning! Here is my letter.\n", carol).greeting, "Carol,");
+    EXPECT_EQ(rp::split_text("Carol \xE2\x80\x93\n\nHere is my letter.\n", carol).greeting, "Carol \xE2\x80\x93");
+    EXPECT_EQ(rp::split_text("Yesterday, I saw your advert.\n", carol).greeting, "");
     // A sentence that starts straight in has no greeting.
-    EXPECT_EQ(rm::split_text("I hope you're well.\nI'm applying for the role.\n").greeting, "");
-    EXPECT_EQ(rm::split_text("Attention to detail is my strength.\n").greeting, "");
+    EXPECT_EQ(rp::split_text("I hope you're well.\nI'm applying for the role.\n").greeting, "");
+    EXPECT_EQ(rp::split_text("Attention to detail is my strength.\n").greeting, "");
 }

@@ -3,7 +3,7 @@
 // their other senses or only talks about a job. Also the phrase patterns
 // the decision is written in (policies/lexicon.h, PatternSet).
 
-#include "mime/own_words.h"
+#include "policies/text.h"
 #include "policies/lexicon.h"
 #include "tests/policies/mail_builder.h"
 
@@ -85,7 +85,7 @@ TEST(PatternSet, TokensAndSentences) {
     // The patterns of a data file are compiled in; these exercise the syntax
     // through the shipped job_seeking.txt.
     const auto& set = rapport::policies::lexicon().job_seeking;
-    auto match = [&](std::string_view text) { return !set.find_in(rapport::mime::word_list(text)).empty(); };
+    auto match = [&](std::string_view text) { return !set.find_in(rapport::policies::word_list(text)).empty(); };
     // "i ...4 apply|applying for|to|as ...4 @job_nouns": gap, alternatives, class.
     EXPECT_TRUE(match("I would really like to apply for the role"));
     EXPECT_FALSE(match("I would really very much like to apply for the role")); // gap of five

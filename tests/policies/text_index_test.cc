@@ -3,11 +3,12 @@
 // fingerprint sees, end to end through the Checker.
 
 #include "mime/message.h"
-#include "mime/own_words.h"
+#include "policies/text.h"
 #include "policies/checker.h"
 #include "policies/history.h"
 #include "policies/minhash.h"
 #include "policies/people.h"
+#include "policies/text_index.h"
 #include "policies/policy.h"
 
 #include <gtest/gtest.h>
@@ -71,7 +72,7 @@ TEST(TextIndex, AgreesWithBruteForceOnVariedTexts) {
             w.push_back(vocab[rng() % vocab.size()]);
             text += w.back() + (rng() % 3 == 0 ? ", " : " ");
         }
-        rp::TextIndex index(rm::word_list(text));
+        rp::TextIndex index(rp::word_list(text));
         ASSERT_EQ(index.size(), w.size());
         for (std::size_t i = 0; i < w.size(); ++i) {
             ASSERT_EQ(index.words()[i], w[i]);
@@ -97,18 +98,18 @@ TEST(TextIndex, EmptyAndDefault) {
     rp::TextIndex none;
     EXPECT_FALSE(none.has_word("a"));
     EXPECT_FALSE(none.names_key("ab"));
-    rp::TextIndex empty(rm::word_list(" , . "));
+    rp::TextIndex empty(rp::word_list(" , . "));
     EXPECT_EQ(empty.size(), 0u);
     EXPECT_FALSE(empty.has_word(""));
     EXPECT_FALSE(empty.names_key(""));
-    rp::TextIndex one(rm::word_list("Ferrow Build's"));
+    rp::TextIndex one(rp::word_list("Ferrow Build's"));
     EXPECT_TRUE(one.names_key("ferrowbuild"));
     EXPECT_TRUE(one.names_key("ferrow"));
     EXPECT_TRUE(one.names_key("ferrowbuilds")); // the possessive the word list dropped
     EXPECT_FALSE(one.names_key("ferrowbuildx"));
     EXPECT_FALSE(one.names_key("errowbuild")); // must start on a word boundary
     EXPECT_TRUE(one.names_key("ferrowbuil")); // from the start of a word, ending inside the last of two
-    rp::TextIndex glued(rm::word_list("Ferrowbuild and Tescos"));
+    rp::TextIndex glued(rp::word_list("Ferrowbuild and Tescos"));
     EXPECT_FALSE(glued.names_key("ferrowbuil")); // inside one word: only before a plural ending
     EXPECT_TRUE(glued.names_key("tesco"));
     EXPECT_FALSE(glued.names_key("owbuild"));

@@ -1,7 +1,8 @@
 // split_text: greeting, own words, sign-off, signature, P.S., quotes and
 // forwards, in the shapes real clients and people produce.
 
-#include "mime/own_words.h"
+#include "policies/letter.h"
+#include "policies/text.h"
 
 #include <gtest/gtest.h>
 
@@ -10,10 +11,10 @@
 #include <string>
 #include <vector>
 
-using rapport::mime::fold;
-using rapport::mime::split_text;
-using rapport::mime::SplitHints;
-using rapport::mime::words;
+using rapport::policies::fold;
+using rapport::policies::split_text;
+using rapport::policies::SplitHints;
+using rapport::policies::words;
 
 TEST(OwnWords, ClassicLetter) {
     auto p = split_text("Dear Ms Shah,\n\nI'm applying for the post.\nMore text.\n\nKind regards,\nJake\n-- \n"
@@ -222,7 +223,7 @@ std::vector<std::string> reference_words(std::string_view s) {
     return out;
 }
 
-std::vector<std::string> strings_of(const rapport::mime::WordList& list) {
+std::vector<std::string> strings_of(const rapport::policies::WordList& list) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < list.size(); ++i) out.emplace_back(list[i]);
     return out;
@@ -242,18 +243,18 @@ TEST(Words, WordListAgreesWithFoldOnVariedText) {
     for (int round = 0; round < 5000; ++round) {
         std::string text;
         for (std::size_t n = rng() % 40; n > 0; --n) text += pieces[rng() % std::size(pieces)];
-        auto list = rapport::mime::word_list(text);
+        auto list = rapport::policies::word_list(text);
         ASSERT_EQ(strings_of(list), reference_words(text)) << ::testing::PrintToString(text);
         ASSERT_EQ(words(text), reference_words(text)) << text;
     }
     // A long text: the buffer holds every word back to back.
     std::string big;
     for (int i = 0; i < 5000; ++i) big += "Straße Köhler's d'emploi x ";
-    EXPECT_EQ(strings_of(rapport::mime::word_list(big)), reference_words(big));
-    EXPECT_EQ(strings_of(rapport::mime::word_list("Sit's\xca\xbcZ")), (std::vector<std::string>{"sit", "s", "z"}));
-    EXPECT_EQ(strings_of(rapport::mime::word_list("Sit's\xe2\x80\x99Z")), (std::vector<std::string>{"sit", "z"}));
-    EXPECT_TRUE(rapport::mime::word_list("").empty());
-    EXPECT_TRUE(rapport::mime::word_list(" .,- \xe2\x80\x94 ").empty());
+    EXPECT_EQ(strings_of(rapport::policies::word_list(big)), reference_words(big));
+    EXPECT_EQ(strings_of(rapport::policies::word_list("Sit's\xca\xbcZ")), (std::vector<std::string>{"sit", "s", "z"}));
+    EXPECT_EQ(strings_of(rapport::policies::word_list("Sit's\xe2\x80\x99Z")), (std::vector<std::string>{"sit", "z"}));
+    EXPECT_TRUE(rapport::policies::word_list("").empty());
+    EXPECT_TRUE(rapport::policies::word_list(" .,- \xe2\x80\x94 ").empty());
 }
 
 // Pass 2 makes a line's folded key only when its first letter can start a

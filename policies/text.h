@@ -1,64 +1,22 @@
-// own_words.h - splits the sender's text into the parts SPEC.md names.
+// text.h - the words of a text as the checks compare them: folded (lower
+// case, accents removed, so "Köhler" and "kohler" compare equal), split
+// at anything that is not a letter or a digit, with the sentences they
+// form. Every matcher of policies/ reads text through these.
 //
-// A job seeker's mail reads: [pasted address block] greeting, own words,
-// sign-off, signature, [P.S.], then perhaps a quoted earlier message or
-// forwarded content. The checks judge only the "own words" (SPEC.md): the
-// text above the greeting, the body and a P.S. after the signature; the
-// greeting is judged on its own; the rest is set aside.
-//
-//   TextParts p = split_text(msg.text, {.sender_names = {"Jake", "Turner"}});
-//   p.greeting   -> "Dear Ms Shah,"
-//   p.own_words()-> "I'm applying for ..."
-//
-// The split is heuristic and multilingual (English, French, German, Spanish,
-// Polish): greeting and sign-off phrases, "-- " and mobile signatures,
-// quote headers ("On ... wrote:", "Le ... a écrit :", "Am ... schrieb",
-// Outlook's From:/Sent: block, "-----Original Message-----") and forward
-// banners. It never fails; text it cannot place stays in the body.
-//
-// Also here: the text folding every matcher uses (lower case, accents
-// removed, so "Köhler" and "kohler" compare equal).
+//   fold("Życiorys Köhler")         -> "zyciorys kohler"
+//   words("Halden's CV, d'emploi")  -> {"halden", "cv", "d", "emploi"}
+//   phrase_key("Dear Sir/Madam,")   -> "dear sir madam"
 
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-namespace rapport::mime {
-
-struct SplitHints {
-    // Names of the sender (first, last, nickname): a bare trailing line made
-    // of them is a signature even without a sign-off ("Mike").
-    std::vector<std::string> sender_names;
-    // The subject starts with FW:/Fwd:/WG:/TR:: an Outlook From:/Sent: block
-    // is then forwarded content, not a quoted reply.
-    bool forward = false;
-    // Names of the recipients (folded words): a first line made of them
-    // alone ("Anna" / "Anna Kowalska") greets even without a comma.
-    std::vector<std::string> recipient_names;
-};
-
-struct TextParts {
-    std::string preamble;   // above the greeting (a pasted address block): own words
-    std::string greeting;   // the greeting line, trimmed ("Dear Ms Shah,")
-    std::string body;       // between greeting and sign-off: own words
-    std::string signoff;    // "Kind regards,"
-    std::string signature;  // name/contact block, "-- " block, "Sent from my iPhone", disclaimer
-    std::string postscript; // P.S. after the signature: own words
-    std::string quoted;     // quoted earlier message(s), with their header lines
-    std::string forwarded;  // forwarded content, with its banner
-    bool has_quote = false;     // a quoted earlier message was found
-    bool has_forward = false;   // forwarded content was found
-
-    // preamble + body + postscript, separated by blank lines.
-    std::string own_words() const;
-};
-
-TextParts split_text(std::string_view text, const SplitHints& hints = {});
+namespace rapport::policies {
 
 // Lower case and strip diacritics of Latin letters (UTF-8 in, UTF-8 out):
 // "Życiorys Köhler ÉTÉ" -> "zyciorys kohler ete", "ß" -> "ss".
@@ -115,4 +73,4 @@ WordList word_list(std::string_view utf8);
 // "Dear Sir/Madam," -> "dear sir madam", "Kind regards," -> "kind regards".
 std::string phrase_key(std::string_view text);
 
-} // namespace rapport::mime
+} // namespace rapport::policies

@@ -3,7 +3,7 @@
 // bitmap of ASCII word bytes and hands anything else to a slower one; both
 // must give the same words and sentence starts on any input.
 
-#include "mime/own_words.h"
+#include "policies/text.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace rm = rapport::mime;
+namespace rp = rapport::policies;
 
 namespace {
 
@@ -43,7 +43,7 @@ std::string letter(std::string_view seq) {
         if (c >= 'A' && c <= 'Z') return std::string(1, static_cast<char>(c + 32));
         if (static_cast<unsigned char>(c) < 0x80) return {};
     }
-    std::string f = rm::fold(seq);
+    std::string f = rp::fold(seq);
     return f == " " || f == "'" ? std::string() : f;
 }
 
@@ -97,7 +97,7 @@ Reference reference(std::string_view s) {
 }
 
 void expect_same(std::string_view text) {
-    rm::WordList list = rm::word_list(text);
+    rp::WordList list = rp::word_list(text);
     Reference ref = reference(text);
     std::string got, want;
     for (std::size_t i = 0; i < list.size(); ++i) got += "[" + std::string(list[i]) + "]";
