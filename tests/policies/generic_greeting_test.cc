@@ -5,6 +5,7 @@
 #include "policies/letter.h"
 #include "policies/text.h"
 #include "tests/policies/mail_builder.h"
+#include "tests/policies/rules_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -89,4 +90,54 @@ TEST(GreetingSplit, GreetingsThatAreEasyToMiss) {
     // A sentence that starts straight in has no greeting.
     EXPECT_EQ(rp::split_text("I hope you're well.\nI'm applying for the role.\n").greeting, "");
     EXPECT_EQ(rp::split_text("Attention to detail is my strength.\n").greeting, "");
+}
+
+// The rule through the Checker.
+namespace {
+using rapport::test::Rules;
+using rapport::test::Set;
+using rapport::test::kLongBody;
+} // namespace
+
+TEST_F(Rules, GenericGreetingsInEveryLanguage) {
+    for (std::string g : {"Dear Sir/Madam,", "To whom it may concern,", "Hello,", "Bonjour,", "Madame, Monsieur,",
+                          "Sehr geehrte Damen und Herren,", "Estimados señores:", "Szanowni Państwo,",
+                          "Dzień dobry,", "Dear Sirs,"}) {
+        Rules::SetUp();
+        rp::History h(":memory:");
+        rp::Checker c(rp::default_policy(), h);
+        Mail m;
+        m.to = "jobs@halden.co.uk";
+        m.body = g + "\n\nI'm applying for the Warehouse Team Leader post at Halden, advertised last week.\n\n"
+                     "Kind regards,\nJake\n";
+        auto v = c.check(rm::parse(m.raw()));
+        bool has = std::any_of(v.findings.begin(), v.findings.end(),
+                               [](auto& f) { return f.rule == "generic-greeting"; });
+        EXPECT_TRUE(has) << g;
+    }
+}
+
+TEST_F(Rules, RoleGreetingIsGenericOnlyWhenANameIsKnown) {
+    Mail m;
+    m.to = "careers@halden.co.uk";
+    m.body = "Dear Hiring Manager,\n\nI'm applying for the team leader post at Halden.\n\nKind regards,\nJake\n";
+    EXPECT_FALSE(fired(m).count("generic-greeting"));
+    m.to = "daniel.okafor@halden.co.uk"; // first.last: the name is known
+    EXPECT_TRUE(fired(m).count("generic-greeting"));
+}
+
+TEST_F(Rules, NamedGreetingIsNotGeneric) {
+    Mail m;
+    m.to = "jobs@halden.co.uk";
+    m.body = "Hello Priya,\n\nI'm applying for the team leader post at Halden.\n\nKind regards,\nJake\n";
+    EXPECT_FALSE(fired(m).count("generic-greeting"));
+}
+
+TEST_F(Rules, RoleGreetingWithMoreWordsAndTeamOfTheFirm) {
+    Mail m;
+    m.to = "Priya Shah <priya.shah@halden.co.uk>";
+    m.body = "Dear Hiring Manager at Halden,\n\nI'm applying for the team leader post at Halden.\n\nKind regards,\nJake\n";
+    EXPECT_EQ(fired(m), Set{"generic-greeting"});
+    m.body = "Dear Priya and the Halden team,\n\nI'm applying for the team leader post at Halden.\n\nKind regards,\nJake\n";
+    EXPECT_EQ(fired(m), Set{});
 }

@@ -4,12 +4,14 @@
 #include "policies/notation.h"
 #include "policies/rules/rule.h"
 #include "tests/policies/mail_builder.h"
+#include "tests/policies/rules_fixture.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
 namespace rp = rapport::policies;
+namespace rm = rapport::mime;
 using rapport::test::Mail;
 using rapport::test::rules_fired;
 
@@ -89,4 +91,65 @@ TEST(UnfilledPlaceholder, FiresOnOrdinaryMailToo) {
     m.body = "Hi Kit,\n\nYou're on second. To try the demo:\n\n  pip install tidewave\n"
              "  tidewave run --port <port>\n\nRavi\n";
     EXPECT_TRUE(rules_fired(m).empty());
+}
+
+// The rule through the Checker.
+namespace {
+using rapport::test::Rules;
+using rapport::test::Set;
+using rapport::test::kLongBody;
+} // namespace
+
+TEST_F(Rules, PlaceholdersOfEveryShape) {
+    for (std::string p : {"[Company Name]", "{{first_name}}", "<NAME>", "%FIRSTNAME%", "*|FNAME|*",
+                          "[insert job title]", "XXX", "[Nom de l'entreprise]", "[Firmenname]"}) {
+        EXPECT_EQ(rp::find_placeholder("I admire " + p + "'s work."), p) << p;
+    }
+}
+
+TEST_F(Rules, GatewayTagsAndImagesAreNotPlaceholders) {
+    for (std::string s : {"[EXTERNAL] Revised drawings", "[SPAM] Re: assessment", "[cid:image001.png@01DB]",
+                          "see [1] and [2]", "Sophie Tran [mailto:sophie@x.com]", "20% off, 30% more",
+                          "a <b>bold</b> claim", "email me at <jake@x.com>", "Love you xxx", "size XXL"}) {
+        EXPECT_EQ(rp::find_placeholder(s), "") << s;
+    }
+}
+
+// find_placeholder skips 16 bytes at a time to the next byte that can open
+// one: a placeholder is found at every offset and alignment, after near
+// misses of every opener, in views that end anywhere (not at a NUL).
+TEST_F(Rules, PlaceholderFoundAtEveryOffset) {
+    const std::string misses = "20% off, see [1], a <b> tag, XL, x_y, $5, *bold*, {x} ";
+    for (std::string p : {"[Company Name]", "{{first_name}}", "<NAME>", "%FIRSTNAME%", "*|FNAME|*", "XXX",
+                          "${NAME}", "$FIRST_NAME"}) {
+        for (std::size_t pad = 0; pad < 40; ++pad) {
+            std::string text = std::string(pad, 'a') + " " + misses + p + " and more text after it.";
+            EXPECT_EQ(rp::find_placeholder(text), p) << pad << ": " << text;
+            std::string clean = std::string(pad, 'a') + " " + misses + "and more text after it.";
+            EXPECT_EQ(rp::find_placeholder(clean), "") << clean;
+            // A view cut inside the placeholder finds nothing past its end.
+            std::string_view cut(text.data(), text.size() - 25 - p.size() + 2);
+            EXPECT_EQ(rp::find_placeholder(cut), "") << pad;
+        }
+    }
+    std::string blank = std::string(37, 'b') + "\nDear ____,\n";
+    EXPECT_EQ(rp::find_placeholder(blank), "____");
+}
+
+TEST_F(Rules, PlaceholderInSubjectOfOrdinaryMail) {
+    Mail m;
+    m.to = "Dave Lowe <dave.lowe@outlook.com>";
+    m.subject = "Season round-up for %FIRSTNAME%";
+    m.body = "Hi Dave,\n\nWhat a season! Presentation evening is Friday.\n\nMike\n";
+    EXPECT_EQ(fired(m), Set{"unfilled-placeholder"});
+}
+
+TEST_F(Rules, PlaceholderInSignatureOrQuoteIsIgnored) {
+    Mail m;
+    m.to = "Dave Lowe <dave.lowe@outlook.com>";
+    m.subject = "Re: season";
+    m.extra_headers = "In-Reply-To: <x@y>\r\n";
+    m.body = "Sorry Dave, that was the list tool.\n\nMike\n\nOn Thu, 5 Jun 2025 at 20:58, Dave wrote:\n"
+             "> Hi *|FNAME|* was at the top!\n";
+    EXPECT_EQ(fired(m), Set{});
 }

@@ -5,6 +5,7 @@
 #include "policies/people.h"
 #include "policies/subject.h"
 #include "tests/policies/mail_builder.h"
+#include "tests/policies/rules_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 namespace rp = rapport::policies;
+namespace rm = rapport::mime;
 using rapport::test::Mail;
 using rapport::test::rules_fired;
 
@@ -80,4 +82,56 @@ TEST(VagueSubject, RuleFiresOnJobSeekingMailOnly) {
     friendly.subject = "Hello";
     friendly.body = "Hi Sam,\n\nAre we still on for Sunday?\n\nJake\n";
     EXPECT_FALSE(rules_fired(friendly).count("vague-subject"));
+}
+
+// The rule through the Checker.
+namespace {
+using rapport::test::Rules;
+using rapport::test::Set;
+using rapport::test::kLongBody;
+} // namespace
+
+TEST_F(Rules, VagueSubjects) {
+    for (std::string s : {"CV", "My resume", "Job application", "Application", "", "Hello", "Bewerbung",
+                          "Candidature", "Solicitud", "CV - Jake Turner"}) {
+        rp::History h(":memory:");
+        rp::Checker c(rp::default_policy(), h);
+        Mail m;
+        m.to = "Priya Shah <priya.shah@halden.co.uk>";
+        m.subject = s;
+        m.body = kLongBody;
+        m.attachments = {"CV.pdf"};
+        auto v = c.check(rm::parse(m.raw()));
+        std::set<std::string> got;
+        for (auto& f : v.findings) got.insert(f.rule);
+        EXPECT_EQ(got, Set{"vague-subject"}) << "subject: " << s;
+    }
+}
+
+TEST_F(Rules, RoleOrOrganisationMakesSubjectSpecific) {
+    Mail m;
+    m.to = "Priya Shah <priya.shah@halden.co.uk>";
+    m.body = kLongBody;
+    m.attachments = {"CV.pdf"};
+    for (std::string s : {"Application - Halden", "Team Leader application", "CV for forklift driver role"}) {
+        m.subject = s;
+        EXPECT_FALSE(fired(m).count("vague-subject")) << s;
+    }
+}
+
+TEST_F(Rules, OrdinarySubjectsAreNotJudged) {
+    Mail m;
+    m.to = "Ruby Thompson <ruby.thompson@gmail.com>";
+    m.subject = "Hello";
+    m.body = "Hi Ruby,\n\nLong time no speak! Are you back in Leeds for Christmas?\n\nEm x\n";
+    EXPECT_EQ(fired(m), Set{});
+}
+
+TEST_F(Rules, JobTitleInTheSignatureStillMakesTheSubjectSpecific) {
+    Mail m;
+    m.to = "Priya Shah <priya.shah@halden.co.uk>";
+    m.subject = "Forklift Driver";
+    m.body = kLongBody + "-- \nJake Turner\nForklift Driver, Northampton\n";
+    m.attachments = {"CV.pdf"};
+    EXPECT_FALSE(fired(m).count("vague-subject"));
 }
