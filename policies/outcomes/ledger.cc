@@ -364,6 +364,34 @@ bool Ledger::has_message(const std::string& account, const std::string& message_
     return s.bind(1, account).bind(2, message_id).step();
 }
 
+bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& failed, std::int64_t when) {
+    std::lock_guard lk(mu_);
+    Transaction tx(db_);
+    if (!Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
+    const std::string key = "relay:" + id;
+    if (Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
+        return false;
+    for (const auto& a : failed)
+        Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
+    Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
+        .bind(1, id)
+        .bind(2, key)
+        .bind(3, when)
+        .step();
+    tx.commit();
+    return true;
+}
+
+std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
+    std::lock_guard lk(mu_);
+    std::vector<std::string> out;
+    Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
+                "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
+    s.bind(1, since);
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
 void Ledger::add_own_address(const std::string& address) {
     if (address.find('@') == std::string::npos) return;
     std::lock_guard lk(mu_);
@@ -386,6 +414,10 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
         Stmt(db_, "INSERT INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).step();
     }
     auto finish = [&](Answer a) {
+        if (!a.application.empty()) {
+            Stmt q(db_, "SELECT account FROM outgoing WHERE id = ?");
+            if (q.bind(1, a.application).step()) a.account = q.text(0);
+        }
         tx.commit();
         return a;
     };

@@ -95,6 +95,7 @@ std::string_view to_string(Outcome o); // "waiting", "acknowledged", "bounced", 
 struct Answer {
     enum Kind { duplicate, own, unrelated, replied, acknowledged, bounced } kind = unrelated;
     std::string application;             // the matched application's id
+    std::string account;                 // and whose it is
     Match match = Match::none;
     std::string why;                     // one phrase for the log: "exact: In-Reply-To", "probable: organisation", ...
 };
@@ -152,6 +153,12 @@ public:
     // Matches one received message (see the file comment). `now` stands in
     // for a missing or future Date.
     Answer add_incoming(const Incoming& in, std::int64_t now);
+    // A failure the sender's own mail system saw without a report reaching
+    // the inbox (rapportd's relay: the upstream refused a recipient for
+    // good). Marks those recipients bounced, once; false if `id` is unknown.
+    bool add_failure(const std::string& id, const std::vector<std::string>& failed, std::int64_t when);
+    // Applications that left at or after `since` and have had no answer yet.
+    std::vector<std::string> unanswered_since(std::int64_t since);
     // An address that is the sender's own, besides those seen on outgoing
     // mail (the IMAP account's).
     void add_own_address(const std::string& address);
