@@ -21,6 +21,9 @@ GET /api/v1/outcomes and `rapportctl outcomes --json`. One case per ctest:
                  not there
     jobclub      members and the adviser: POST /api/v1/sent and
                  /api/v1/incoming with member tokens, who sees what
+    page         the page in headless chromium (tests/browser/outcomes_page.mjs):
+                 the figures, and the inbox's trouble once the password is
+                 refused (skips, exit 77, without node, chromium or playwright-core)
 
 Exit 0 on success; on failure the assertion and the logs are printed.
 Nothing binds a fixed port. Needs Dovecot (dovecot-imapd, scripts/deps.sh
@@ -501,6 +504,62 @@ def case_jobclub(w):
         up.stop()
 
 
+def case_page(w):
+    """The page in headless chromium: the figures, the follow-up due, and the
+    inbox's trouble in plain words once the password stops working."""
+    browser_dir = os.environ.get("RAPPORT_BROWSER_DIR", "")
+    if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
+        print("SKIP: node or /usr/bin/chromium missing")
+        return 77
+    if not os.path.isdir(os.path.join(browser_dir, "node_modules", "playwright-core")):
+        print("SKIP: playwright-core not installed in %r" % browser_dir)
+        return 77
+    need_dovecot()
+    up = Upstream(w).start()
+    dv = Dovecot(w, idle=True).start()
+    cfg, secret = imap_config(dv, w, "imaps://127.0.0.1:%d" % dv.tls_port, follow_up_days="0.0001")
+    d = Rapportd(RAPPORTD, w, upstream="smtp://127.0.0.1:%d" % up.port, config=cfg).start()
+    node = None
+    try:
+        api = Api(d)
+        wait_inbox(api, "ok")
+        ids = {}
+        for k in ("A", "B", "D", "E"):
+            to, subject, body = APPS[k]
+            ids[k] = "<%s-%s@example.org>" % (k, os.urandom(4).hex())
+            smtp_send(d, mail(to, subject, body, ids[k]), [email.utils.parseaddr(to)[1]])
+        sent_at = time.time()
+        dv.append(reply("Kwame Osei <k.osei@kestrel-analytics.example>", "Re: " + APPS["A"][1], ids["A"]))
+        dv.append(reply("Tom Price <tom.price@harbourlets.example>", "Your application"))
+        dv.append(bounce("careers@ferrowbuild.example", ids["D"], "careers@ferrowbuild.example", APPS["D"][1]))
+        wait_outcome(api, APPS["D"][1], "bounced")
+        wait_outcome(api, APPS["B"][1], "replied")
+        time.sleep(max(0.0, sent_at + 8.7 - time.time()))  # E falls due
+        assert len(outcomes(api)["follow_up_due"]) == 1, outcomes(api)
+        url = ctl(d.state, "open").stdout.strip()
+        shot_dir = os.environ.get("RAPPORT_SCREENSHOT_DIR", w)
+        os.makedirs(shot_dir, exist_ok=True)
+        env = dict(os.environ, RAPPORT_NODE_MODULES=os.path.join(browser_dir, "node_modules"))
+        node = subprocess.Popen(["node", os.path.join(HERE, "..", "browser", "outcomes_page.mjs"), url, shot_dir,
+                                 os.path.join(w, "chromium-profile")], stdout=subprocess.PIPE, text=True, env=env)
+        line = node.stdout.readline()
+        assert line.strip() == "phase 1 ok", "the browser said %r" % line
+        # The password changes at the provider: the next sign-in is refused.
+        with open(secret, "w") as f:
+            f.write("an old password\n")
+        dv.stop()
+        dv.start()
+        rest = node.stdout.read()
+        print(line + rest)
+        assert node.wait(timeout=90) == 0, "browser test failed"
+    finally:
+        if node and node.poll() is None:
+            node.kill()
+        d.stop()
+        dv.stop()
+        up.stop()
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
@@ -515,7 +574,9 @@ def main():
     ok = False
     t0 = time.time()
     try:
-        CASES[sys.argv[3]](w)
+        if CASES[sys.argv[3]](w) == 77:
+            shutil.rmtree(w, ignore_errors=True)
+            return 77
         assert not EXIT_PROBLEMS, EXIT_PROBLEMS
         ok = True
         for what, secs in TIMINGS:
