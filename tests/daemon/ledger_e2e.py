@@ -468,7 +468,12 @@ def case_jobclub(w):
         draft = {"from": "Amira Haddad <amira.haddad@gmail.com>", "to": [APPS["D"][0]], "subject": APPS["D"][1],
                  "body": APPS["D"][2].replace("Priya Shah", "Amira Haddad"), "message_id": "<tb-d-1@gmail.com>",
                  "revised": True}
+        # The same letter to another firm is a copy-paste leftover only once Ferrow Build is in her history.
+        leftover = dict(draft, to=["Jo Hale <jo.hale@halden-homes.example>"], message_id=None)
+        rules = lambda: [f["rule"] for f in api.json("POST", "/api/v1/analyze", leftover, token=amira)["findings"]]
+        assert "wrong-organisation" not in rules(), rules()
         assert api.json("POST", "/api/v1/sent", draft, token=amira) == {"recorded": True}
+        assert "wrong-organisation" in rules(), "the add-on's report did not join the sending history"
         assert api.json("POST", "/api/v1/sent", draft, token=amira) == {"recorded": True, "duplicate": True}
         api.json("POST", "/api/v1/sent", {"from": "a@b.example", "to": "c@d.example"}, token=amira, expect=400)
         api.json("POST", "/api/v1/sent", dict(draft, revised="yes"), token=amira, expect=400)
