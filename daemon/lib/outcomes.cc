@@ -48,16 +48,17 @@ void Outcomes::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-void Outcomes::post(std::function<void()> job) {
+void Outcomes::post(po::Ledger::Change change) {
     {
         std::lock_guard lk(mu_);
-        jobs_.push_back(std::move(job));
+        jobs_.push_back(std::move(change));
     }
     cv_.notify_one();
 }
 
 void Outcomes::worker() {
     lower_this_threads_priority(); // the ledger can wait behind the replies
+    constexpr std::size_t kBatch = 256;
     std::unique_lock lk(mu_);
     for (;;) {
         cv_.wait(lk, [&] { return stopping_ || !jobs_.empty(); });
@@ -66,15 +67,18 @@ void Outcomes::worker() {
             idle_cv_.notify_all();
             return;
         }
-        auto job = std::move(jobs_.front());
-        jobs_.pop_front();
+        std::vector<po::Ledger::Change> batch;
+        while (!jobs_.empty() && batch.size() < kBatch) {
+            batch.push_back(std::move(jobs_.front()));
+            jobs_.pop_front();
+        }
         busy_ = true;
         lk.unlock();
         try {
-            job();
+            ledger_.apply(batch);
         } catch (const std::exception& e) {
             // The ledger is coaching memory; the mail itself is safe in the queue.
-            log_(std::string("warning: ledger: ") + e.what());
+            log_(std::string("warning: ledger: ") + e.what() + " (" + std::to_string(batch.size()) + " records lost)");
         }
         lk.lock();
         busy_ = false;
@@ -109,11 +113,18 @@ void Outcomes::routed(const std::string& id, const Envelope& env, const Judgemen
     m.application = j.application;
     for (const auto& f : j.findings)
         if (f.action >= policies::Action::warn) m.rules.push_back(f.rule);
-    post([this, m = std::move(m), fate] { ledger_.record(m, fate); });
+    po::Ledger::Change c;
+    c.message = std::move(m);
+    c.fate = fate;
+    post(std::move(c));
 }
 
 void Outcomes::released(const std::string& id) {
-    post([this, id, now = now_s()] { ledger_.release(id, now); });
+    po::Ledger::Change c;
+    c.kind = po::Ledger::Change::release;
+    c.id = id;
+    c.when = now_s();
+    post(std::move(c));
 }
 
 bool Outcomes::record_sent(po::Outgoing m) {

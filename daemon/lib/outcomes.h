@@ -16,7 +16,9 @@
 // queue the write for the ledger's own thread (a lowered-priority
 // background thread), so no SQLite write stands between end-of-DATA and the
 // 250, even when the policy can reject and the reply waits for the route.
-// Readers call flush() first to see every write queued before them.
+// That thread writes what has piled up in one transaction (a burst of 2000
+// messages costs a few commits, not 2000). Readers call flush() first to
+// see every write queued before them.
 //
 // Failures rapportd itself saw (the upstream refused a recipient for good)
 // are bounces too: before each summary, waiting applications younger than
@@ -82,7 +84,7 @@ public:
     policies::outcomes::Ledger& ledger() { return ledger_; }
 
 private:
-    void post(std::function<void()> job);
+    void post(policies::outcomes::Ledger::Change change);
     void worker();
     void note_relay_failures(std::int64_t now);
 
@@ -94,7 +96,7 @@ private:
 
     std::mutex mu_;
     std::condition_variable cv_, idle_cv_;
-    std::deque<std::function<void()>> jobs_;
+    std::deque<policies::outcomes::Ledger::Change> jobs_;
     bool busy_ = false, stopping_ = false, stopped_ = false;
     std::thread thread_;
 };

@@ -35,7 +35,15 @@ public:
         if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
             throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db));
     }
-    ~Stmt() { sqlite3_finalize(st_); }
+    // A statement prepared once and kept (Ledger::prepared): reset, not finalised.
+    Stmt(sqlite3* db, sqlite3_stmt* kept) : db_(db), st_(kept), kept_(true) {}
+    ~Stmt() {
+        if (!kept_) sqlite3_finalize(st_);
+        else {
+            sqlite3_reset(st_);
+            sqlite3_clear_bindings(st_);
+        }
+    }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
     Stmt& bind(int i, std::string_view s) {
@@ -62,6 +70,7 @@ public:
 private:
     sqlite3* db_;
     sqlite3_stmt* st_ = nullptr;
+    bool kept_ = false;
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back when an exception leaves the scope.
@@ -173,7 +182,7 @@ CREATE TABLE IF NOT EXISTS outgoing (
   class TEXT NOT NULL DEFAULT '',
   rules TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS outgoing_message_id ON outgoing(message_id) WHERE message_id <> '';
+CREATE INDEX IF NOT EXISTS outgoing_by_message_id ON outgoing(message_id, account);
 CREATE INDEX IF NOT EXISTS outgoing_account_time ON outgoing(account, time);
 CREATE TABLE IF NOT EXISTS outgoing_rcpt (
   outgoing_id TEXT NOT NULL,
@@ -184,7 +193,7 @@ CREATE TABLE IF NOT EXISTS outgoing_rcpt (
   PRIMARY KEY (outgoing_id, address)
 );
 CREATE INDEX IF NOT EXISTS outgoing_rcpt_address ON outgoing_rcpt(address);
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_org ON outgoing_rcpt(org) WHERE org <> '';
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org ON outgoing_rcpt(org);
 CREATE TABLE IF NOT EXISTS answers (
   outgoing_id TEXT NOT NULL,
   incoming TEXT NOT NULL,
@@ -275,7 +284,20 @@ Ledger::Ledger(const std::string& path) {
     }
 }
 
-Ledger::~Ledger() { sqlite3_close(db_); }
+Ledger::~Ledger() {
+    for (auto& [sql, st] : prepared_) sqlite3_finalize(st);
+    sqlite3_close(db_);
+}
+
+sqlite3_stmt* Ledger::prepared(const char* sql) {
+    auto it = prepared_.find(sql);
+    if (it != prepared_.end()) return it->second;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
+    prepared_.emplace(sql, st);
+    return st;
+}
 
 void Ledger::exec(const char* sql) {
     char* err = nullptr;
@@ -289,12 +311,28 @@ void Ledger::exec(const char* sql) {
 bool Ledger::record(const Outgoing& m, Fate fate) {
     std::lock_guard lk(mu_);
     Transaction tx(db_);
+    bool fresh = record_locked(m, fate);
+    tx.commit();
+    return fresh;
+}
+
+void Ledger::apply(const std::vector<Change>& changes) {
+    std::lock_guard lk(mu_);
+    Transaction tx(db_);
+    for (const auto& c : changes) {
+        if (c.kind == Change::record) record_locked(c.message, c.fate);
+        else release_locked(c.id, c.when);
+    }
+    tx.commit();
+}
+
+bool Ledger::record_locked(const Outgoing& m, Fate fate) {
     {
-        Stmt s(db_, "SELECT 1 FROM outgoing WHERE id = ?");
+        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE id = ?"));
         if (s.bind(1, m.id).step()) return false;
     }
     if (!m.message_id.empty()) {
-        Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'");
+        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'"));
         if (fate == Fate::left && s.bind(1, m.account).bind(2, m.message_id).step()) return false;
     }
     std::vector<std::string> rcpts;
@@ -311,9 +349,9 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
             // The sender changed it after findings: a held or rejected message
             // to one of the same people shortly before.
             for (const auto& a : rcpts) {
-                Stmt q(db_, "SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                Stmt q(db_, prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
                             "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
-                            "AND r.address = ? LIMIT 1");
+                            "AND r.address = ? LIMIT 1"));
                 if (q.bind(1, m.account).bind(2, m.time - kRevisedWindow).bind(3, m.time).bind(4, a).step()) {
                     c = Class::revised;
                     break;
@@ -323,8 +361,8 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
         cls = std::string(to_string(c));
     }
     const char* fate_name = fate == Fate::left ? "left" : fate == Fate::held ? "held" : "rejected";
-    Stmt ins(db_, "INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Stmt ins(db_, prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     ins.bind(1, m.id)
         .bind(2, m.account)
         .bind(3, m.message_id)
@@ -338,22 +376,25 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
         .step();
     for (const auto& a : rcpts) {
         std::string d = domain_of(a);
-        Stmt r(db_, "INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys) VALUES (?, ?, ?, ?)");
+        Stmt r(db_, prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys) VALUES (?, ?, ?, ?)"));
         r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(domain_org_keys(d), ' ')).step();
     }
     for (const auto& f : m.from) {
         if (f.empty()) continue;
-        Stmt o(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)");
+        Stmt o(db_, prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)"));
         o.bind(1, lower(f)).step();
     }
-    tx.commit();
     return true;
 }
 
 bool Ledger::release(const std::string& id, std::int64_t now) {
     std::lock_guard lk(mu_);
-    Stmt s(db_, "UPDATE outgoing SET fate = 'left', time = ?, "
-                "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'");
+    return release_locked(id, now);
+}
+
+bool Ledger::release_locked(const std::string& id, std::int64_t now) {
+    Stmt s(db_, prepared("UPDATE outgoing SET fate = 'left', time = ?, "
+                "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'"));
     s.bind(1, now).bind(2, id).step();
     return sqlite3_changes(db_) > 0;
 }

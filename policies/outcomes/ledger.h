@@ -59,9 +59,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace rapport::policies::outcomes {
 
@@ -147,6 +149,16 @@ public:
     // A held message sent anyway: it leaves now, class despite-findings.
     // False when `id` is unknown or not held.
     bool release(const std::string& id, std::int64_t now);
+    // Several records and releases in one transaction: one commit for a
+    // burst of mail instead of one each (about 0.35 ms per commit here).
+    struct Change {
+        enum Kind { record, release } kind = record;
+        Outgoing message; // record
+        Fate fate = Fate::left;
+        std::string id;   // release
+        std::int64_t when = 0;
+    };
+    void apply(const std::vector<Change>& changes);
     // Whether `account` has recorded a message with this Message-ID.
     bool has_message(const std::string& account, const std::string& message_id);
 
@@ -181,6 +193,11 @@ public:
 
 private:
     void exec(const char* sql);
+    bool record_locked(const Outgoing& m, Fate fate);      // mu_ held, inside a transaction
+    bool release_locked(const std::string& id, std::int64_t now);
+    // The statements the mail path's records run, prepared once (mu_ held).
+    sqlite3_stmt* prepared(const char* sql);
+    std::unordered_map<const char*, sqlite3_stmt*> prepared_;
     std::mutex mu_;
     sqlite3* db_ = nullptr;
 };

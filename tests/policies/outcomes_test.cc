@@ -476,6 +476,31 @@ TEST(Ledger, FolderStateAndTheSameMessageIdTwice) {
     EXPECT_EQ(l.summary(nullptr, T0, {}).all.applications, 1);
 }
 
+// What the daemon's ledger thread does with a burst: one transaction.
+TEST(Ledger, ChangesInOneBatch) {
+    Ledger l(":memory:");
+    std::vector<Ledger::Change> batch;
+    for (const char* id : {"b1", "b2"}) {
+        Ledger::Change c;
+        c.message = app(id, {std::string("jobs@") + id + ".example"}, T0, {"cv-attachment-only"});
+        c.fate = Fate::held;
+        batch.push_back(c);
+    }
+    Ledger::Change rel;
+    rel.kind = Ledger::Change::release;
+    rel.id = "b2";
+    rel.when = T0 + 5;
+    batch.push_back(rel);
+    Ledger::Change again = batch[0]; // recorded twice in one batch: once
+    batch.push_back(again);
+    l.apply(batch);
+    Summary s = l.summary(nullptr, T0 + 10, {});
+    ASSERT_EQ(s.all.applications, 1) << "b1 is still held";
+    EXPECT_EQ(s.recent[0].id, "b2");
+    EXPECT_EQ(s.recent[0].sent, T0 + 5);
+    EXPECT_EQ(s.recent[0].cls, Class::despite_findings);
+}
+
 TEST(Ledger, SurvivesReopening) {
     auto path = std::filesystem::temp_directory_path() / ("rapport-ledger-" + std::to_string(::getpid()) + ".db");
     std::filesystem::remove(path);
