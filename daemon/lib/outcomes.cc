@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <ctime>
 
 namespace rapport::daemon {
@@ -58,7 +59,12 @@ void Outcomes::post(po::Ledger::Change change) {
 
 void Outcomes::worker() {
     lower_this_threads_priority(); // the ledger can wait behind the replies
+    // A burst is written in few transactions: the first record waits up to
+    // kLinger for others to join it. One transaction per message would
+    // write its pages to the WAL each time (and fsync at every checkpoint),
+    // competing for the disk with the spool's fdatasyncs.
     constexpr std::size_t kBatch = 256;
+    constexpr auto kLinger = std::chrono::milliseconds(200);
     std::unique_lock lk(mu_);
     for (;;) {
         cv_.wait(lk, [&] { return stopping_ || !jobs_.empty(); });
@@ -67,6 +73,8 @@ void Outcomes::worker() {
             idle_cv_.notify_all();
             return;
         }
+        cv_.wait_for(lk, kLinger, [&] { return stopping_ || hurry_ || jobs_.size() >= kBatch; });
+        hurry_ = false;
         std::vector<po::Ledger::Change> batch;
         while (!jobs_.empty() && batch.size() < kBatch) {
             batch.push_back(std::move(jobs_.front()));
@@ -88,6 +96,10 @@ void Outcomes::worker() {
 
 void Outcomes::flush() {
     std::unique_lock lk(mu_);
+    if (!jobs_.empty()) {
+        hurry_ = true; // someone is waiting: no lingering
+        cv_.notify_all();
+    }
     idle_cv_.wait(lk, [&] { return (jobs_.empty() && !busy_) || stopped_; });
 }
 

@@ -16,8 +16,8 @@
 // queue the write for the ledger's own thread (a lowered-priority
 // background thread), so no SQLite write stands between end-of-DATA and the
 // 250, even when the policy can reject and the reply waits for the route.
-// That thread writes what has piled up in one transaction (a burst of 2000
-// messages costs a few commits, not 2000). Readers call flush() first to
+// That thread writes what piles up within 200 ms in one transaction (a
+// burst of 2000 messages costs a few commits, not 2000). Readers call flush() first to
 // see every write queued before them.
 //
 // Failures rapportd itself saw (the upstream refused a recipient for good)
@@ -98,6 +98,7 @@ private:
     std::condition_variable cv_, idle_cv_;
     std::deque<policies::outcomes::Ledger::Change> jobs_;
     bool busy_ = false, stopping_ = false, stopped_ = false;
+    bool hurry_ = false; // a reader waits in flush(): write now
     std::thread thread_;
 };
 
