@@ -193,6 +193,8 @@ async function loadOutcomes() {
   }
   const recent = o.recent || [];
   $("oc-recent-box").hidden = recent.length === 0;
+  $("oc-recent-box").querySelector("summary").textContent =
+    me.role === "adviser" && me.members ? "The latest applications" : "Your latest applications";
   const rl = $("oc-recent");
   rl.replaceChildren();
   for (const a of recent.slice(0, 20)) {
