@@ -140,8 +140,9 @@ void find_report_parts(const mailimap_body* b, std::vector<std::uint32_t>& path,
     }
 }
 
-// Reads a command's first line of output (no shell), within `timeout` seconds.
-std::string run_command_first_line(const std::string& line, unsigned timeout) {
+} // namespace
+
+std::string run_token_command(const std::string& line, unsigned timeout) {
     std::vector<std::string> words = split_command(line);
     if (words.empty()) throw Failure("the oauth_token_command is empty");
     std::vector<char*> argv;
@@ -195,8 +196,6 @@ std::string run_command_first_line(const std::string& line, unsigned timeout) {
     if (first.empty()) throw Failure("the oauth_token_command printed no token");
     return first;
 }
-
-} // namespace
 
 // ---------------------------------------------------------------- helpers
 
@@ -411,7 +410,7 @@ std::string ImapReader::password() {
 }
 
 std::string ImapReader::oauth_token(bool fresh) {
-    if (fresh || token_.empty()) token_ = run_command_first_line(s_.oauth_token_command, std::max(10u, s_.timeout));
+    if (fresh || token_.empty()) token_ = run_token_command(s_.oauth_token_command, std::max(10u, s_.timeout));
     return token_;
 }
 

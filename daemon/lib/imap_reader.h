@@ -119,6 +119,11 @@ std::string imap_mailbox_name(std::string_view utf8);
 // Splits a command line into words without a shell: spaces separate, '...'
 // and "..." group, a backslash escapes the next character outside '...'.
 std::vector<std::string> split_command(std::string_view line);
+// Runs an oauth_token_command (split_command(), no shell) and returns the
+// first line of its output, within `timeout` seconds. Throws
+// std::runtime_error with a phrase for people when it cannot start, fails,
+// prints nothing or takes too long (it is then killed).
+std::string run_token_command(const std::string& line, unsigned timeout);
 // Verifies a certificate chain (DER, the server's own first) for `host` (a
 // name or an IP address) against the system trust store and `ca_file` (may be
 // empty). "" when good, else why not in a few words.

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -77,6 +78,28 @@ TEST(ImapNames, CommandWords) {
     EXPECT_EQ(split_command(R"(sh -c "echo \"x y\"" a\ b)"), (std::vector<std::string>{"sh", "-c", "echo \"x y\"", "a b"}));
     EXPECT_EQ(split_command("cmd ''"), (std::vector<std::string>{"cmd", ""}));
     EXPECT_TRUE(split_command("   ").empty());
+}
+
+TEST(ImapNames, TokenCommand) {
+    EXPECT_EQ(run_token_command("printf 'ya29.token-1\\nsecond line\\n'", 5), "ya29.token-1");
+    EXPECT_EQ(run_token_command("echo '  spaced token  '", 5), "  spaced token");
+    auto fails = [](const std::string& cmd, unsigned timeout, const std::string& why) {
+        try {
+            run_token_command(cmd, timeout);
+            ADD_FAILURE() << "no error from " << cmd;
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+        }
+    };
+    fails("false", 5, "failed");
+    fails("true", 5, "printed no token");
+    fails("/nonexistent/token-tool --account x", 5, "could not be started");
+    fails("", 5, "empty");
+    auto t0 = std::chrono::steady_clock::now();
+    fails("sleep 30", 1, "did not finish within 1 s");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << "the command was not killed";
+    // No shell: a semicolon is an argument, not a second command.
+    EXPECT_EQ(run_token_command("echo a;touch /tmp/rapport-no-shell", 5), "a;touch /tmp/rapport-no-shell");
 }
 
 class Certificates : public ::testing::Test {
