@@ -25,6 +25,7 @@
 #include "daemon/lib/intake.h"
 #include "daemon/lib/log.h"
 #include "daemon/lib/members.h"
+#include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
 #include "daemon/lib/relay.h"
 #include "daemon/lib/smtp_server.h"
@@ -42,6 +43,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <sys/stat.h>
 
 namespace rd = rapport::daemon;
@@ -112,6 +114,11 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     intake.on_held = [&holds](const std::string& id, const rd::Envelope& env, const rd::Judgement& j) {
         holds.held(id, env, j);
     };
+    // The reply ledger: what leaves (or is stopped) is written on its own
+    // thread; the inbox reader starts once the listeners are up.
+    rd::Outcomes outcomes(cfg, &queue, log);
+    intake.on_routed = [&outcomes](const std::string& id, const rd::Envelope& env, const rd::Judgement& j,
+                                   rd::Status st) { outcomes.routed(id, env, j, st); };
     // Before recovery, which must see the messages the log holds. Its first
     // segments are not waited for: mail is accepted at once (plain spool
     // files until then).
@@ -142,6 +149,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     server.start(inherited.smtp);
     // Issue 5: the HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, policy, log, &members);
+    api.set_outcomes(&outcomes);
     rd::HttpServer http(cfg, api, holds, log);
     http.start(inherited.http);
     {
@@ -160,6 +168,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     else
         log("relaying to " + cfg.upstream.url + (cfg.upstream.require_tls ? " (STARTTLS required)" : " (loopback: TLS if offered)") +
             (cfg.upstream.username.empty() ? "" : " with AUTH"));
+
+    if (cfg.imap.enabled())
+        log("inbox: reading " + cfg.imap.url + " as " + cfg.imap.user + " for replies (headers only), folders " +
+            std::to_string(cfg.imap.folders.size()) + ", follow-ups after " +
+            (std::ostringstream() << cfg.outcomes.follow_up_days).str() + " days");
+    outcomes.start();
 
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
@@ -236,6 +250,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     password_checks.join();
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed
+    outcomes.stop(); // the inbox reader, then the ledger's last writes
     if (relay) relay->stop();
     log("end-of-DATA to reply latency: " + server.latency().summary());
     log_spool_stats();

@@ -54,6 +54,9 @@ struct ForwardedMessage {
     std::string text; // its text, as Message::text
 };
 
+// The most of a delivery report's status part and returned header kept.
+inline constexpr std::size_t kMaxReportBytes = 64 * 1024;
+
 struct Limits {
     int max_depth = 32;                      // nested multiparts / message/rfc822
     std::size_t max_parts = 1000;            // parts examined at all
@@ -86,6 +89,17 @@ struct Message {
 
     std::vector<Attachment> attachments;
     std::vector<ForwardedMessage> forwarded;
+
+    // A delivery status notification (RFC 3464: multipart/report with a
+    // message/delivery-status part) carries what it is about in two places,
+    // kept here and nowhere else in the model (both empty for other mail):
+    // the status part, transfer-decoded (read it with
+    // parse_delivery_status(), dsn.h), and the header section of the
+    // returned message (a text/rfc822-headers or message/global-headers part,
+    // or the header of the message/rfc822 part in the report), CRLF lines.
+    // Never the returned message's body. At most kMaxReportBytes each.
+    std::string delivery_status;
+    std::string returned_headers;
 
     // Defects met while parsing, one plain sentence each
     // ("multipart boundary never closed", "bad base64 in part 2", ...).

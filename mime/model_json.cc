@@ -72,6 +72,9 @@ nlohmann::json to_json(const Message& m) {
     for (const auto& f : m.forwarded)
         fwd.push_back({{"subject", f.subject}, {"from", addresses(f.from)}, {"text", f.text}});
     j["forwarded"] = fwd;
+    // Only delivery reports have these; other models stay as they were.
+    if (!m.delivery_status.empty()) j["delivery_status"] = m.delivery_status;
+    if (!m.returned_headers.empty()) j["returned_headers"] = m.returned_headers;
     j["problems"] = m.problems;
     return j;
 }

@@ -701,13 +701,49 @@ private:
         return a;
     }
 
+    // A delivery report's returned message: its header section only, as
+    // CRLF lines (the body is none of our business).
+    void keep_returned_header(const Node& inner) {
+        if (!msg_.returned_headers.empty()) return;
+        std::string h;
+        for (const auto& f : inner.fields) {
+            if (h.size() + f.name.size() + f.value.size() + 3 > kMaxReportBytes) break;
+            h.append(f.name).append(":").append(f.value).append("\r\n");
+        }
+        msg_.returned_headers = detail::sanitize_utf8(h);
+    }
+
+    // The parts of a delivery status notification (RFC 3464, RFC 6533):
+    // read wherever they are, so that a report wrapped by a gateway, or a
+    // status part handed over on its own (an IMAP client fetching one body
+    // part), is understood too.
+    void keep_report_part(const Node& node) {
+        auto capped = [](std::string s) {
+            if (s.size() > kMaxReportBytes) s.resize(kMaxReportBytes);
+            return detail::sanitize_utf8(s);
+        };
+        if ((node.type == "message/delivery-status" || node.type == "message/global-delivery-status") &&
+            msg_.delivery_status.empty())
+            msg_.delivery_status = capped(transfer_decode(node));
+        else if ((node.type == "text/rfc822-headers" || node.type == "message/global-headers") &&
+                 msg_.returned_headers.empty())
+            msg_.returned_headers = capped(transfer_decode(node));
+    }
+
     // Lists attachments and forwarded messages under `node`.
     void collect(const Node& node, bool in_forwarded) {
         if (node.ignored) return;
         if (node.multipart()) {
+            if (node.type == "multipart/report")
+                for (const auto& c : node.children)
+                    if (c.message() && !c.ignored && !c.children.empty()) {
+                        keep_returned_header(c.children.front());
+                        break;
+                    }
             for (const auto& c : node.children) collect(c, in_forwarded);
             return;
         }
+        keep_report_part(node);
         if (node.message()) {
             if (node.children.empty()) return;
             const Node& inner = node.children.front();

@@ -131,6 +131,9 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
     Features f = extract_features(msg, inputs);
 
     Verdict verdict;
+    verdict.reply = f.reply;
+    verdict.job_seeking = f.job_seeking;
+    for (const auto& r : f.recipients) verdict.recipients.push_back(r.address);
     Memory memory;
     memory.history = &history_;
     const std::int64_t horizon = f.time - policy_.longest_window_seconds();

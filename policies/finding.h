@@ -32,6 +32,11 @@ struct Finding {
 struct Verdict {
     Action action = Action::off; // strongest action among findings
     std::vector<Finding> findings;
+    // What the checker learnt of the message besides findings (SPEC.md's
+    // terms), for the reply ledger: an application is job-seeking new mail.
+    bool reply = false;
+    bool job_seeking = false;
+    std::vector<std::string> recipients; // lower-case: To, Cc, Bcc, envelope; the sender excluded
 };
 
 } // namespace rapport::policies

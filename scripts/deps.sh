@@ -15,6 +15,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
+  dovecot-imapd         # tests/daemon/ledger_e2e.py: the inbox the reply ledger reads (IMAP, TLS, IDLE)
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
   thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
@@ -51,4 +52,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Dovecot: the package starts a system IMAP server where systemd runs; the
+  # tests run their own on free ports, so the system one is switched off again.
+  if [[ " ${missing[*]} " == *" dovecot-imapd "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+  fi
 fi

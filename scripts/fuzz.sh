@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes for SECONDS in total (default 60), split 2:1 between two libFuzzer
 # targets built in build-fuzz/ (clang, libFuzzer + ASan + UBSan):
-#   mime_fuzz  mime::parse, seeded with tests/data/mime and, when present,
+#   mime_fuzz  mime::parse and the DSN reader, seeded with tests/data/mime,
+#              tests/data/dsn and, when present,
 #              ../shared/corpus/cases and ../shared/mime-torture  (2/3)
 #   smtp_fuzz  the SMTP layer (daemon/lib/smtp_protocol), DATA framing
 #              against smuggling included, seeded with tests/fuzz/smtp-seeds (1/3)
@@ -22,7 +23,7 @@ mime_seconds=$(( seconds - smtp_seconds > 0 ? seconds - smtp_seconds : 1 ))
 
 scripts/build.sh fuzz --target mime_fuzz --target smtp_fuzz
 
-mime_seeds=(tests/data/mime)
+mime_seeds=(tests/data/mime tests/data/dsn)
 for d in ../shared/corpus/cases ../shared/mime-torture; do
   [ -d "$d" ] && mime_seeds+=("$d")
 done

@@ -98,7 +98,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         throw ConfigError(os.str());
     }
     only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
-                     "hold" /* issue 5 */});
+                     "hold" /* issue 5 */, "imap", "outcomes"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_errors", "command_timeout",
@@ -171,6 +171,57 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "expire", "hold", c.hold.expire);
         get(*t, "notify_sender", "hold", c.hold.notify_sender);
         if (c.hold.expire == 0) throw ConfigError("hold.expire must be at least 1 (seconds)");
+    }
+    if (auto t = sub(root, "imap")) {
+        auto& m = c.imap;
+        only_keys(*t, "imap", {"url", "user", "secret_file", "oauth_token_command", "folders", "poll_seconds",
+                               "ca_file", "retry_initial", "retry_max", "timeout"});
+        get(*t, "url", "imap", m.url);
+        get(*t, "user", "imap", m.user);
+        get(*t, "secret_file", "imap", m.secret_file);
+        get(*t, "oauth_token_command", "imap", m.oauth_token_command);
+        get(*t, "poll_seconds", "imap", m.poll_seconds);
+        get(*t, "ca_file", "imap", m.ca_file);
+        get(*t, "retry_initial", "imap", m.retry_initial);
+        get(*t, "retry_max", "imap", m.retry_max);
+        get(*t, "timeout", "imap", m.timeout);
+        if (auto f = t->get("folders")) {
+            auto* arr = f->as_array();
+            if (!arr) throw ConfigError("imap.folders: expected a list of folder names");
+            m.folders.clear();
+            for (auto&& e : *arr) {
+                auto v = e.value<std::string>();
+                if (!v || v->empty()) throw ConfigError("imap.folders: expected folder names (strings)");
+                m.folders.push_back(*v);
+            }
+            if (m.folders.empty()) throw ConfigError("imap.folders: name at least one folder");
+        }
+        if (!m.url.empty()) {
+            parse_imap_url(m);
+            if (m.user.empty()) throw ConfigError("imap.user: needed with imap.url (the account to sign in as)");
+            if (m.secret_file.empty() == m.oauth_token_command.empty())
+                throw ConfigError("imap: give either secret_file (a 0600 file with the password) or oauth_token_command");
+            if (!m.secret_file.empty()) {
+                struct stat st{};
+                if (::stat(m.secret_file.c_str(), &st) != 0)
+                    throw ConfigError("imap.secret_file: cannot read " + m.secret_file);
+                if (st.st_mode & 0077)
+                    throw ConfigError("imap.secret_file: " + m.secret_file +
+                                      " is readable by others; chmod 600 it (it holds your mail password)");
+            }
+            if (m.poll_seconds == 0) throw ConfigError("imap.poll_seconds must be at least 1");
+            if (m.retry_initial == 0) m.retry_initial = 1;
+            if (m.retry_max < m.retry_initial) m.retry_max = m.retry_initial;
+            if (m.timeout == 0) throw ConfigError("imap.timeout must be at least 1 (seconds)");
+        }
+    }
+    if (auto t = sub(root, "outcomes")) {
+        only_keys(*t, "outcomes", {"follow_up_days"});
+        if (auto n = t->get("follow_up_days")) {
+            auto v = n->value<double>();
+            if (!v || *v < 0) throw ConfigError("outcomes.follow_up_days: expected a number of days (7, or 0.5)");
+            c.outcomes.follow_up_days = *v;
+        }
     }
     if (auto t = sub(root, "tls")) {
         only_keys(*t, "tls", {"cert", "key"});
@@ -281,6 +332,34 @@ Upstream parse_upstream(const std::string& url) {
     u.port = hp.port;
     u.require_tls = !is_loopback_host(u.host);
     return u;
+}
+
+void parse_imap_url(ImapSettings& s) {
+    std::string rest;
+    if (s.url.rfind("imaps://", 0) == 0) {
+        rest = s.url.substr(8);
+        s.implicit_tls = true;
+    } else if (s.url.rfind("imap://", 0) == 0) {
+        rest = s.url.substr(7);
+        s.implicit_tls = false;
+    } else {
+        throw ConfigError("imap.url: expected imaps://HOST[:PORT] or imap://HOST[:PORT] (STARTTLS), got '" + s.url + "'");
+    }
+    if (rest.find('@') != std::string::npos)
+        throw ConfigError("imap.url: the account goes in imap.user and the password in imap.secret_file, not in the URL");
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (rest.find('/') != std::string::npos || rest.find('?') != std::string::npos)
+        throw ConfigError("imap.url: no path or options, the folders go in imap.folders ('" + s.url + "')");
+    bool bracketed = !rest.empty() && rest[0] == '[';
+    bool has_port = bracketed ? rest.find("]:") != std::string::npos : rest.find(':') != std::string::npos;
+    HostPort hp = has_port ? parse_host_port(rest, "imap.url")
+                           : HostPort{bracketed ? rest.substr(1, rest.size() - 2) : rest,
+                                      static_cast<std::uint16_t>(s.implicit_tls ? 993 : 143)};
+    if (hp.host.empty()) throw ConfigError("imap.url: no host in '" + s.url + "'");
+    s.host = hp.host;
+    s.port = hp.port;
+    // A password crosses the network only inside TLS; plain IMAP is for this machine.
+    s.require_tls = !is_loopback_host(s.host);
 }
 
 std::string default_state_dir() {

@@ -79,6 +79,34 @@ struct HoldSettings {
     bool notify_sender = false;      // mail the sender a short notice when a message is held (needs an upstream)
 };
 
+// The inbox the reply ledger reads ([imap]; daemon/lib/imap_reader.h).
+// One account per daemon; a job club's shared mailbox is that account.
+struct ImapSettings {
+    std::string url;              // imaps://HOST[:993] or imap://HOST[:143] (STARTTLS); empty: no inbox
+    std::string host;
+    std::uint16_t port = 0;
+    bool implicit_tls = false;    // imaps://
+    bool require_tls = true;      // imap:// beyond loopback must STARTTLS; on loopback TLS is used when offered
+    std::string user;
+    std::string secret_file;      // the password, first line; the file must be 0600 (read at each sign-in)
+    std::string oauth_token_command; // or: a command (no shell) printing an access token (XOAUTH2)
+    std::vector<std::string> folders{"INBOX"};
+    unsigned poll_seconds = 60;   // between checks when the server has no IDLE (or for folders not idled on)
+    std::string ca_file;          // an extra trust anchor for the server's certificate
+    unsigned retry_initial = 5;   // seconds before reconnecting after a failure, doubling...
+    unsigned retry_max = 300;     // ...up to this
+    unsigned timeout = 30;        // seconds for one network operation
+    bool enabled() const { return !url.empty(); }
+};
+
+// Parses an [imap] url; throws ConfigError. Sets host, port, implicit_tls, require_tls.
+void parse_imap_url(ImapSettings& s);
+
+// The reply ledger's figures ([outcomes]).
+struct OutcomeSettings {
+    double follow_up_days = 7; // an application without a reply is due a follow-up after this (may be fractional)
+};
+
 struct Config {
     HostPort listen{"127.0.0.1", 2525};
     HostPort http{"127.0.0.1", 2526};
@@ -89,6 +117,8 @@ struct Config {
     SmtpLimits limits;
     RelaySettings relay;
     HoldSettings hold;         // issue 5
+    ImapSettings imap;         // the reply ledger's inbox
+    OutcomeSettings outcomes;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password
     unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 
 namespace rapport::daemon {
@@ -423,6 +424,12 @@ HttpResponse HttpApi::route(Ctx& c) {
     if (rest == "messages") return need(http::verb::get) ? list(c) : error(405, "method_not_allowed", "Use GET.", v);
     if (rest == "analyze") return need(http::verb::post) ? analyze(c) : error(405, "method_not_allowed", "Use POST.", v);
     if (rest == "stats") return need(http::verb::get) ? stats(c) : error(405, "method_not_allowed", "Use GET.", v);
+    if (rest == "outcomes" || rest == "incoming" || rest == "sent") {
+        if (!outcomes_) return error(404, "not_found", "This daemon keeps no reply ledger.", v);
+        if (rest == "outcomes") return need(http::verb::get) ? outcomes(c) : error(405, "method_not_allowed", "Use GET.", v);
+        if (!need(http::verb::post)) return error(405, "method_not_allowed", "Use POST.", v);
+        return rest == "incoming" ? incoming(c) : sent(c);
+    }
     if (rest == "allow") {
         // One allow-list for the whole daemon: changing it is the adviser's call.
         if (need(http::verb::post) && !c.adviser) return adviser_only("Changing the allow-list");
@@ -567,6 +574,7 @@ HttpResponse HttpApi::release(Ctx& c, const std::string& id) {
         if (Relay* relay = holds_.relay()) relay->schedule(id, now);
         else q_.set_status(id, Status::captured); // capture mode: nothing leaves
         log_("released " + id + " by " + c.who() + ": sending anyway");
+        if (outcomes_ && holds_.relay()) outcomes_->released(id); // it leaves now (capture mode: it never does)
         auto after = q_.record(id);
         return json_response({{"id", id}, {"status", std::string(to_string(after ? after->row.status : Status::queued))},
                               {"released", true}},
@@ -685,6 +693,120 @@ HttpResponse HttpApi::analyze(Ctx& c) {
         findings.push_back({{"rule", f.rule}, {"message", f.message}, {"action", std::string(policies::to_string(f.action))}});
     json out = {{"action", std::string(policies::verdict_name(verdict.action))}, {"findings", findings}};
     if (!message_id.empty()) out["confirm"] = confirm_value(holds_.token(), message_id);
+    return json_response(out, req.version());
+}
+
+// The reply ledger (SPEC.md "Outcomes"). A member sees their own figures;
+// the token holder and advisers see everyone's together, plus each
+// member's when the club has members.
+HttpResponse HttpApi::outcomes(Ctx& c) {
+    json out;
+    if (!c.adviser) {
+        out = outcomes_->summary(&c.member);
+    } else {
+        out = outcomes_->summary(nullptr);
+        if (members_ && !members_->empty()) {
+            json arr = json::array();
+            for (const auto& m : members_->list()) {
+                json one = outcomes_->summary(&m.name);
+                one["member"] = m.name;
+                one["group"] = m.group;
+                arr.push_back(std::move(one));
+            }
+            out["members"] = std::move(arr);
+        }
+    }
+    out["follow_up_days"] = cfg_.outcomes.follow_up_days;
+    out["inbox"] = outcomes_->inbox();
+    return json_response(out, c.req.version());
+}
+
+// A received message's header section, from the add-on. Only the header:
+// a body sent along is cut off unread.
+HttpResponse HttpApi::incoming(Ctx& c) {
+    const auto& req = c.req;
+    json d = json::parse(req.body(), nullptr, false);
+    if (d.is_discarded() || !d.is_object() || !d.contains("headers") || !d["headers"].is_string())
+        return error(400, "bad_json", "Send {\"headers\": \"<the message's raw header section>\"}.", req.version());
+    std::string h = d["headers"].get<std::string>();
+    if (h.size() > 256 * 1024) return error(413, "too_large", "A header section is at most 256 KiB.", req.version());
+    // The header ends at the first empty line; nothing after it is looked at.
+    for (const char* end : {"\r\n\r\n", "\n\n"})
+        if (auto p = h.find(end); p != std::string::npos) h.resize(p + std::strlen(end));
+    if (h.find(':') == std::string::npos)
+        return error(400, "not_headers", "That is not a mail header section (no fields).", req.version());
+    policies::outcomes::Answer a = outcomes_->incoming(h);
+    json out = {{"recorded", true}, {"kind", std::string(policies::outcomes::to_string(a.kind))}};
+    // Which application it answered is told to whoever may see that application.
+    if (!a.application.empty() && (c.adviser || a.account == c.member)) {
+        out["application"] = a.application;
+        out["match"] = a.match == policies::outcomes::Match::exact ? "exact" : "probable";
+    }
+    return json_response(out, req.version());
+}
+
+// A message Thunderbird sent straight to the provider (SPEC.md "Mail that
+// Thunderbird sent itself"): recorded in the sending history and the
+// ledger as if rapportd had relayed it; once per Message-ID.
+HttpResponse HttpApi::sent(Ctx& c) {
+    const auto& req = c.req;
+    json d = json::parse(req.body(), nullptr, false);
+    if (d.is_discarded() || !d.is_object()) return error(400, "bad_json", "The body is not a JSON object.", req.version());
+    if (!d.contains("message_id") || !d["message_id"].is_string() || d["message_id"].get<std::string>().empty())
+        return error(400, "no_message_id", "\"message_id\" (the sent message's Message-ID) is required.", req.version());
+    if (d.contains("revised") && !d["revised"].is_boolean())
+        return error(400, "bad_draft", "\"revised\" must be true or false.", req.version());
+    std::string raw, message_id;
+    std::vector<mime::Attachment> extra;
+    try {
+        raw = draft_to_mime(d, extra, message_id);
+    } catch (const std::invalid_argument& e) {
+        return error(400, "bad_draft", e.what(), req.version());
+    }
+    if (message_id.size() >= 2 && message_id.front() == '<' && message_id.back() == '>')
+        message_id = message_id.substr(1, message_id.size() - 2);
+    mime::Message m = mime::parse(raw);
+    for (auto& a : extra) m.attachments.push_back(std::move(a));
+    std::string group, account;
+    if (!c.member.empty()) {
+        account = c.member;
+        if (auto who = members_ ? members_->find(c.member) : std::nullopt) group = who->group;
+    } else if (!m.from.empty()) {
+        account = lower(m.from.front().address);
+    } else {
+        return error(400, "no_sender", "\"from\" is required: whose message is it?", req.version());
+    }
+    if (outcomes_->has_message(account, message_id))
+        return json_response({{"recorded", true}, {"duplicate", true}}, req.version());
+    {
+        std::lock_guard lk(policy_mu_);
+        if (next_policy_) checkers_.set_policy(*std::exchange(next_policy_, nullptr));
+    }
+    policies::CheckContext ctx;
+    ctx.account = account;
+    ctx.now = now_s();
+    ctx.record = true; // it was sent: it joins the template memory like relayed mail
+    policies::Verdict verdict = checkers_.for_group(group).check(m, ctx);
+
+    policies::outcomes::Outgoing o;
+    o.id = "sent-" + hmac_hex("rapport sent", account + "\n" + message_id).substr(0, 24);
+    o.account = account;
+    o.message_id = message_id;
+    if (!m.in_reply_to.empty()) o.refs.push_back(m.in_reply_to);
+    for (const auto& r : m.references) o.refs.push_back(r);
+    o.subject = m.subject;
+    for (const auto& f : m.from) o.from.push_back(lower(f.address));
+    o.recipients = verdict.recipients;
+    o.time = ctx.now;
+    o.application = verdict.job_seeking && !verdict.reply;
+    for (const auto& f : verdict.findings)
+        if (f.action >= policies::Action::warn) o.rules.push_back(f.rule);
+    o.revised = d.value("revised", false);
+    bool fresh = outcomes_->record_sent(o);
+    log_("sent " + o.id + " reported by " + c.who() + ": " + (o.application ? "an application" : "not an application") +
+         (o.rules.empty() ? "" : ", findings " + std::to_string(o.rules.size())));
+    json out = {{"recorded", true}};
+    if (!fresh) out["duplicate"] = true;
     return json_response(out, req.version());
 }
 

@@ -24,6 +24,15 @@
 //   POST /api/v1/login                     {name,password} -> session cookie (job
 //                                          club members, issue 7; no token needed)
 //   GET  /api/v1/me                        who is asking: {role, name}
+//   GET  /api/v1/outcomes                  the reply ledger: applications, replies,
+//                                          reply rate by class, follow-ups due, the
+//                                          inbox reader's state; an adviser's adds
+//                                          "members" (outcomes.h)
+//   POST /api/v1/incoming                  {"headers": "..."}: a received message's
+//                                          header section, from the add-on
+//   POST /api/v1/sent                      a draft as for /analyze plus message_id
+//                                          (required) and revised: a message the
+//                                          add-on saw leave -> {"recorded": true}
 //   POST /api/v1/login-links               one-time page login link (token only)
 //   GET  /metrics                          Prometheus text format
 //   GET  /, /app.js, /app.css, ...         the page (daemon/web, no data in it)
@@ -57,6 +66,7 @@
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/members.h"
+#include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
 #include "policies/checker.h"
 #include "policies/history.h"
@@ -84,6 +94,9 @@ public:
     void set_port(std::uint16_t port);
     // SIGHUP: /analyze uses `policy` from its next request on. Thread-safe.
     void set_policy(const policies::Policy& policy);
+    // The reply ledger (may stay null: then /outcomes, /incoming and /sent
+    // answer 404). Set before the server starts.
+    void set_outcomes(Outcomes* outcomes) { outcomes_ = outcomes; }
     HttpResponse handle(const HttpRequest& req);
     // Drops expired sessions and login codes; called from a timer.
     void sweep(std::int64_t now);
@@ -106,6 +119,9 @@ private:
     HttpResponse login(Ctx& c);
     HttpResponse member_login(Ctx& c); // POST /api/v1/login
     HttpResponse me(Ctx& c);
+    HttpResponse outcomes(Ctx& c); // GET /api/v1/outcomes
+    HttpResponse incoming(Ctx& c); // POST /api/v1/incoming
+    HttpResponse sent(Ctx& c);     // POST /api/v1/sent
     bool may_see(const Ctx& c, const Queue::Record& r) const;
     HttpResponse asset(Ctx& c, std::string name);
     bool host_ok(std::string_view host) const;
@@ -135,6 +151,7 @@ private:
     std::map<std::string, std::int64_t> login_codes_; // one-time code -> expiry
     std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics
     std::uint64_t analyzed_ = 0;
+    Outcomes* outcomes_ = nullptr;
 };
 
 } // namespace rapport::daemon

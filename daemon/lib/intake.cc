@@ -31,20 +31,22 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     auto now = static_cast<std::int64_t>(std::time(nullptr));
     std::string reply = kOk + id + "\r\n";
+    Status routed;
     if (j.action == policies::Action::reject) {
         // Never acknowledged, so nothing is owed: the row stays for the report.
         q_.remove_spool(id);
-        q_.insert(id, env, j.info, Status::rejected, 0);
+        q_.insert(id, env, j.info, routed = Status::rejected, 0);
         reply = reject_reply(j.findings);
     } else if (j.action == policies::Action::hold && !(confirmed && confirmed(id, env, data, j))) {
-        q_.insert(id, env, j.info, Status::held, 0);
+        q_.insert(id, env, j.info, routed = Status::held, 0);
         if (on_held) on_held(id, env, j); // issue 5: log line, notice mail
     } else if (cfg_.capture() || !relay_) {
-        q_.insert(id, env, j.info, Status::captured, 0);
+        q_.insert(id, env, j.info, routed = Status::captured, 0);
     } else {
-        q_.insert(id, env, j.info, Status::queued, now);
+        q_.insert(id, env, j.info, routed = Status::queued, now);
         relay_->schedule(id, now);
     }
+    if (on_routed) on_routed(id, env, j, routed);
     log_("message " + id + " from=<" + env.mail_from + "> rcpts=" + std::to_string(env.rcpts.size()) +
          " size=" + std::to_string(data.size()) + " action=" + j.info.action +
          (rules.empty() ? "" : " rules=" + rules) + " spool_us=" + std::to_string(spool_us) +

@@ -58,6 +58,11 @@ public:
     // `on_held`: called after a message was recorded as held (log, notice).
     std::function<bool(const std::string& id, const Envelope&, std::string_view data, const Judgement&)> confirmed;
     std::function<void(const std::string& id, const Envelope&, const Judgement&)> on_held;
+    // `on_routed`: every verdict's route, with the row's new status (queued,
+    // held, rejected, captured), for the reply ledger. Runs on the verdict
+    // lane, before the reply when the policy can reject: it must only hand
+    // the work on, never do it.
+    std::function<void(const std::string& id, const Envelope&, const Judgement&, Status)> on_routed;
 
 private:
     // Step 3: records the verdict, hands the message on; returns the reply.

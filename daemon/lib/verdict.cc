@@ -173,6 +173,11 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         }
         j.action = v.action;
         j.findings = std::move(v.findings);
+        j.application = v.job_seeking && !v.reply;
+        j.recipients = std::move(v.recipients);
+        if (!msg.in_reply_to.empty()) j.refs.push_back(msg.in_reply_to);
+        for (const auto& r : msg.references)
+            if (r != msg.in_reply_to) j.refs.push_back(r);
     } catch (const std::exception& e) {
         j.error = e.what();
         j.action = Action::off;

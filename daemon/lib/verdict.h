@@ -51,6 +51,11 @@ struct Judgement {
     std::vector<policies::Finding> findings;
     MessageInfo info; // action name, findings as JSON, headers for listings
     std::string error; // the checker failed (then action is relay)
+    // For the reply ledger (daemon/lib/outcomes.h): what the message is, by
+    // its header; nothing of its body.
+    bool application = false;            // job-seeking new mail (SPEC.md)
+    std::vector<std::string> recipients; // lower-case, To/Cc/Bcc and envelope, the sender excluded
+    std::vector<std::string> refs;       // its In-Reply-To and References
 };
 
 class VerdictStage {

@@ -38,6 +38,7 @@ async function api(path, options = {}) {
 function showLogin() {
   $("app").hidden = true;
   $("members").hidden = true;
+  $("outcomes").hidden = true;
   $("logout").hidden = true;
   $("login").hidden = false;
 }
@@ -135,6 +136,94 @@ async function loadMembers() {
   box.hidden = senders.length === 0;
 }
 
+// The reply ledger (GET /api/v1/outcomes): the reply rate overall and by
+// how the mail was sent, the follow-ups due, the latest applications, and
+// whether Rapport can read the inbox at all. An adviser also gets a row per member.
+const CLASSES = [
+  ["clean", "Sent clean"],
+  ["revised", "Improved after Rapport's advice"],
+  ["despite-findings", "Sent despite Rapport's advice"],
+];
+const pct = (r) => (r === null || r === undefined ? "–" : Math.round(r * 100) + "%");
+const days = (d) => {
+  const n = (v, unit) => v + " " + unit + (v === 1 ? "" : "s");
+  if (d >= 1) return n(Math.round(d), "day");
+  if (d * 24 >= 1) return n(Math.round(d * 24), "hour");
+  return n(Math.max(1, Math.round(d * 1440)), "minute");
+};
+
+async function loadOutcomes() {
+  const box = $("outcomes");
+  let o;
+  try { o = await api("outcomes"); } catch (e) { box.hidden = true; if (e.message === "not signed in") throw e; return; }
+  box.hidden = false;
+  const inbox = o.inbox || {};
+  const st = $("inbox-status");
+  st.textContent = inbox.message || "";
+  st.classList.toggle("problem", inbox.state === "error");
+  const arrived = o.applications - o.bounced;
+  $("oc-headline").textContent = o.applications === 0
+    ? "No applications yet. Once you send some, Rapport counts the replies they get."
+    : o.replied + (o.replied === 1 ? " reply" : " replies") + " from " + arrived + " application" +
+      (arrived === 1 ? "" : "s") + " that arrived (" + pct(o.reply_rate) + ")" +
+      (o.acknowledged ? ", " + o.acknowledged + " acknowledged automatically" : "") +
+      (o.bounced ? ", " + o.bounced + " bounced" : "") + ".";
+  const cl = $("oc-classes");
+  cl.replaceChildren();
+  for (const [key, what] of CLASSES) {
+    const c = (o.by_class || {})[key] || { applications: 0, replied: 0, reply_rate: null };
+    const li = el("li");
+    li.append(el("span", "rate", pct(c.reply_rate)));
+    li.append(el("span", "what", what));
+    const bounced = c.bounced || 0;
+    li.append(el("span", "of", c.replied + " of " + (c.applications - bounced) + " replied" +
+      (bounced ? ", " + bounced + " bounced" : "")));
+    cl.append(li);
+  }
+  const due = o.follow_up_due || [];
+  $("oc-due-box").hidden = due.length === 0;
+  $("oc-days").textContent = days(o.follow_up_days || 7);
+  const dl = $("oc-due");
+  dl.replaceChildren();
+  for (const a of due) {
+    const li = el("li");
+    li.append(el("span", "subject", a.subject || "(no subject)"));
+    li.append(el("span", "to", "To " + (a.to || []).join(", ") + ", sent " + when(a.sent)));
+    dl.append(li);
+  }
+  const recent = o.recent || [];
+  $("oc-recent-box").hidden = recent.length === 0;
+  $("oc-recent-box").querySelector("summary").textContent =
+    me.role === "adviser" && me.members ? "The latest applications" : "Your latest applications";
+  const rl = $("oc-recent");
+  rl.replaceChildren();
+  for (const a of recent.slice(0, 20)) {
+    const li = el("li");
+    const head = el("span", "subject", a.subject || "(no subject)");
+    const label = { replied: "Replied", acknowledged: "Acknowledged", bounced: "Bounced", waiting: "Waiting" }[a.outcome] || a.outcome;
+    head.append(el("span", "state " + a.outcome, label + (a.match === "probable" ? " (probably)" : "")));
+    li.append(head);
+    li.append(el("span", "to", "To " + (a.to || []).join(", ") + ", sent " + when(a.sent) +
+      (me.role === "adviser" && me.members && a.account ? ", by " + a.account : "")));
+    rl.append(li);
+  }
+  const members = o.members || [];
+  $("oc-members-box").hidden = members.length === 0;
+  const mb = $("oc-members");
+  mb.replaceChildren();
+  for (const m of members) {
+    const tr = el("tr");
+    const name = el("th", "", m.member);
+    name.scope = "row";
+    tr.append(name);
+    const bc = m.by_class || {};
+    for (const v of [m.applications, m.replied, pct(m.reply_rate),
+      pct((bc.clean || {}).reply_rate), pct((bc["despite-findings"] || {}).reply_rate), (m.follow_up_due || []).length])
+      tr.append(el("td", "num", String(v)));
+    mb.append(tr);
+  }
+}
+
 async function loadList() {
   const data = await api("messages?status=held");
   messages = data.messages || [];
@@ -144,6 +233,7 @@ async function loadList() {
   $("logout").hidden = false;
   renderList();
   await loadMembers();
+  await loadOutcomes();
 }
 
 function clearDetail() {

@@ -1,0 +1,132 @@
+// imap_reader.h - reads the headers of incoming mail for the reply ledger, over IMAP.
+//
+//   ImapReader reader(cfg.imap, ledger, log);
+//   reader.start();                 // its own thread: connect, sign in, read, wait, repeat
+//   ImapReader::Status s = reader.status();   // for the page: "Rapport can't read your inbox: ..."
+//   reader.stop();
+//
+// One account ([imap] in the config), one thread, one connection, with
+// libetpan's mailimap. Apart from the SMTP path in every way: no lock, queue
+// or thread is shared with it, so a slow or dead mail server never delays
+// a 250.
+//
+// Security: imaps:// (TLS from the first byte) or imap:// with STARTTLS;
+// plain IMAP only to a loopback host that offers no STARTTLS. The server's
+// certificate chain and name are verified with OpenSSL against the system's
+// trust store plus [imap] ca_file before any credential is sent (Debian's
+// libetpan uses GnuTLS and verifies nothing itself; the chain it hands over
+// is the one the handshake proved). The password is read from a 0600
+// secret_file at each sign-in (so correcting it needs no restart), or an
+// access token comes from oauth_token_command (no shell; the first line of
+// its output; XOAUTH2), fetched again once when refused. Credentials are
+// never logged.
+//
+// Reading: for each folder, SELECT (with CONDSTORE where offered: an
+// unchanged HIGHESTMODSEQ means nothing to read), then UID FETCH of the
+// messages after the last UID read, BODY.PEEK[HEADER.FIELDS (...)] only
+// (PEEK: nothing is marked \Seen; the fields are incoming.h's). A delivery
+// report also has its status part (BODY.PEEK[n.MIME] and [n]) and the
+// returned message's header ([m.HEADER], or [m] for text/rfc822-headers)
+// fetched, found through BODYSTRUCTURE. Never any other body part.
+// Where it got to (UIDVALIDITY, last UID, HIGHESTMODSEQ) is saved in the
+// ledger after each message, so a restart reads nothing twice; a new
+// UIDVALIDITY (the folder was rebuilt) or a first visit reads the messages
+// of the last 60 days (UID SEARCH SINCE), the most a reply can be late,
+// and the ledger's Message-ID keys keep a re-read message from counting twice.
+//
+// Waiting: IDLE (RFC 2177) on the first folder when the server offers it,
+// renewed every 25 minutes; the other folders, or all of them without IDLE,
+// are checked every poll_seconds. Failures: a plain log line ("warning:
+// inbox: Rapport can't read your inbox: the password was refused; trying
+// again in 5 s"), status() says the same for the page and the API, and the
+// reader reconnects after retry_initial seconds, doubling up to retry_max.
+
+#pragma once
+
+#include "daemon/lib/config.h"
+#include "policies/outcomes/ledger.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+struct mailimap;
+
+namespace rapport::daemon {
+
+using LogFn = std::function<void(const std::string&)>;
+
+class ImapReader {
+public:
+    struct Status {
+        std::string state = "starting"; // starting | ok | error
+        std::string problem;            // when state is error: what is wrong, for people
+        std::string mode;               // idle | poll, once signed in
+        bool condstore = false;         // the server offers CONDSTORE
+        std::int64_t since = 0;         // when this state began
+        std::int64_t last_check = 0;    // when every folder was last read
+        std::uint64_t read = 0;         // messages read since start
+    };
+
+    ImapReader(const ImapSettings& settings, policies::outcomes::Ledger& ledger, LogFn log);
+    ~ImapReader();
+    ImapReader(const ImapReader&) = delete;
+    ImapReader& operator=(const ImapReader&) = delete;
+
+    void start();
+    // Interrupts a wait or a network operation and joins the thread.
+    void stop();
+    Status status() const;
+
+private:
+    void run();
+    void session();               // one connection, until stop() or a failure (throws)
+    void check_folder(const std::string& folder, bool condstore);
+    void wait_idle(unsigned seconds);
+    bool sleep_for(unsigned seconds); // false when stopping
+    std::string password();
+    std::string oauth_token(bool fresh);
+    void set_state(const std::string& state, const std::string& problem);
+
+    const ImapSettings& s_;
+    policies::outcomes::Ledger& ledger_;
+    LogFn log_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::mutex sleep_mu_;
+    std::condition_variable sleep_cv_;
+    // Guards imap_ against stop() while the reader creates, swaps (STARTTLS)
+    // or frees the connection, and says whether it is in IDLE.
+    std::mutex io_mu_;
+    mailimap* imap_ = nullptr;
+    bool idling_ = false;
+    mutable std::mutex status_mu_;
+    Status status_;
+    std::string token_; // the last OAuth access token
+    bool reached_ok_ = false; // this session read every folder once
+};
+
+// Helpers, pure, for the tests.
+
+// A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): "Boîte" -> "Bo&AO4-te".
+std::string imap_mailbox_name(std::string_view utf8);
+// Splits a command line into words without a shell: spaces separate, '...'
+// and "..." group, a backslash escapes the next character outside '...'.
+std::vector<std::string> split_command(std::string_view line);
+// Runs an oauth_token_command (split_command(), no shell) and returns the
+// first line of its output, within `timeout` seconds. Throws
+// std::runtime_error with a phrase for people when it cannot start, fails,
+// prints nothing or takes too long (it is then killed).
+std::string run_token_command(const std::string& line, unsigned timeout);
+// Verifies a certificate chain (DER, the server's own first) for `host` (a
+// name or an IP address) against the system trust store and `ca_file` (may be
+// empty). "" when good, else why not in a few words.
+std::string verify_chain(const std::vector<std::string>& der_chain, const std::string& host, const std::string& ca_file);
+
+} // namespace rapport::daemon

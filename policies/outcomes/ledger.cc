@@ -1,0 +1,836 @@
+// ledger.cc - see ledger.h.
+//
+// Cost: recording and matching are a few indexed statements. summary()
+// reads every application of the account(s) with their recipients and
+// answers: O(applications), a few thousand rows for the busiest job club,
+// computed in memory on each call.
+
+#include "policies/outcomes/ledger.h"
+
+#include "policies/lexicon.h"
+#include "policies/people.h"
+#include "policies/text_index.h"
+
+#include <openssl/sha.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unordered_set>
+
+namespace rapport::policies::outcomes {
+namespace {
+
+constexpr std::int64_t kKeepOther = 180 * 86400;  // non-applications: follow-ups and revisions need weeks, not years
+constexpr std::int64_t kKeepSeen = 400 * 86400;   // received-message keys: duplicates come within days
+constexpr std::int64_t kSkew = 3600;              // an answer's Date may run a little ahead of our clock
+
+class Stmt {
+public:
+    Stmt(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
+            throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db));
+    }
+    // A statement prepared once and kept (Ledger::prepared): reset, not finalised.
+    Stmt(sqlite3* db, sqlite3_stmt* kept) : db_(db), st_(kept), kept_(true) {}
+    ~Stmt() {
+        if (!kept_) sqlite3_finalize(st_);
+        else {
+            sqlite3_reset(st_);
+            sqlite3_clear_bindings(st_);
+        }
+    }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    Stmt& bind(int i, std::string_view s) {
+        sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(st_, i, v);
+        return *this;
+    }
+    bool step() {
+        int rc = sqlite3_step(st_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
+    }
+    std::string text(int i) {
+        auto p = sqlite3_column_text(st_, i);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, i)))
+                 : std::string();
+    }
+    std::int64_t integer(int i) { return sqlite3_column_int64(st_, i); }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* st_ = nullptr;
+    bool kept_ = false;
+};
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back when an exception leaves the scope.
+class Transaction {
+public:
+    explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+        if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    void commit() {
+        run("COMMIT");
+        done_ = true;
+    }
+
+private:
+    void run(const char* sql) {
+        char* err = nullptr;
+        if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string e = err ? err : "?";
+            sqlite3_free(err);
+            throw std::runtime_error("ledger: " + e);
+        }
+    }
+    sqlite3* db_;
+    bool done_ = false;
+};
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string join(const std::vector<std::string>& v, char sep) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto p = s.find(sep);
+        if (p != 0) out.emplace_back(s.substr(0, p));
+        if (p == std::string_view::npos) break;
+        s.remove_prefix(p + 1);
+    }
+    return out;
+}
+
+std::string sha256_hex(std::string_view s) {
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : d) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
+}
+
+std::string domain_of(std::string_view address) {
+    auto at = address.rfind('@');
+    return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
+}
+
+// The organisation an address belongs to: its registrable domain, none for free mail.
+std::string org_of(std::string_view address) {
+    std::string d = domain_of(address);
+    if (d.empty() || is_freemail(d)) return {};
+    return registrable_domain(d);
+}
+
+// Applicant tracking systems answering for a firm (policies/data/ats_domains.txt).
+const std::unordered_set<std::string>& ats_domains() {
+    static const std::unordered_set<std::string> set = [] {
+        std::unordered_set<std::string> s;
+        for (auto line : split(embedded_data("ats_domains"), '\n')) {
+            if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+            while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+            while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(0, 1);
+            if (!line.empty()) s.insert(lower(line));
+        }
+        return s;
+    }();
+    return set;
+}
+
+Class parse_class(std::string_view s) {
+    if (s == "revised") return Class::revised;
+    if (s == "despite-findings") return Class::despite_findings;
+    return Class::clean;
+}
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS outgoing (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  message_id TEXT NOT NULL DEFAULT '',
+  refs TEXT NOT NULL DEFAULT '',
+  subject TEXT NOT NULL DEFAULT '',
+  fate TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  application INTEGER NOT NULL,
+  class TEXT NOT NULL DEFAULT '',
+  rules TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS outgoing_by_message_id ON outgoing(message_id, account);
+CREATE INDEX IF NOT EXISTS outgoing_account_time ON outgoing(account, time);
+CREATE TABLE IF NOT EXISTS outgoing_rcpt (
+  outgoing_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  org TEXT NOT NULL DEFAULT '',
+  org_keys TEXT NOT NULL DEFAULT '',
+  bounced INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (outgoing_id, address)
+);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_address ON outgoing_rcpt(address);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org ON outgoing_rcpt(org);
+CREATE TABLE IF NOT EXISTS answers (
+  outgoing_id TEXT NOT NULL,
+  incoming TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  match TEXT NOT NULL,
+  time INTEGER NOT NULL,
+  PRIMARY KEY (outgoing_id, incoming)
+);
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS own_addresses (address TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS inbox_folders (
+  folder TEXT PRIMARY KEY,
+  uidvalidity INTEGER NOT NULL,
+  last_uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  read INTEGER NOT NULL
+);
+)sql";
+
+int kind_rank(std::string_view kind) { // for "still without that kind of answer"
+    if (kind == "replied") return 3;
+    if (kind == "bounced") return 2;
+    if (kind == "acknowledged") return 1;
+    return 0;
+}
+
+} // namespace
+
+std::string_view to_string(Class c) {
+    switch (c) {
+    case Class::clean: return "clean";
+    case Class::revised: return "revised";
+    case Class::despite_findings: return "despite-findings";
+    }
+    return "clean";
+}
+
+std::string_view to_string(Outcome o) {
+    switch (o) {
+    case Outcome::waiting: return "waiting";
+    case Outcome::acknowledged: return "acknowledged";
+    case Outcome::bounced: return "bounced";
+    case Outcome::replied: return "replied";
+    }
+    return "waiting";
+}
+
+std::string_view to_string(Answer::Kind k) {
+    switch (k) {
+    case Answer::duplicate: return "duplicate";
+    case Answer::own: return "own";
+    case Answer::unrelated: return "unrelated";
+    case Answer::replied: return "replied";
+    case Answer::acknowledged: return "acknowledged";
+    case Answer::bounced: return "bounced";
+    }
+    return "unrelated";
+}
+
+std::optional<double> Counts::reply_rate() const {
+    int denominator = applications - bounced;
+    if (denominator <= 0) return std::nullopt;
+    return static_cast<double>(replied) / denominator;
+}
+
+Ledger::Ledger(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
+        std::string e = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        throw std::runtime_error("ledger: cannot open " + path + ": " + e);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    try {
+        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        exec(kSchema);
+        std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+        Transaction tx(db_);
+        Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
+            .bind(1, now - kKeepOther)
+            .step();
+        Stmt(db_, "DELETE FROM outgoing WHERE application = 0 AND time < ?").bind(1, now - kKeepOther).step();
+        Stmt(db_, "DELETE FROM incoming_seen WHERE time < ?").bind(1, now - kKeepSeen).step();
+        tx.commit();
+    } catch (...) {
+        sqlite3_close(db_);
+        throw;
+    }
+}
+
+Ledger::~Ledger() {
+    for (auto& [sql, st] : prepared_) sqlite3_finalize(st);
+    sqlite3_close(db_);
+}
+
+sqlite3_stmt* Ledger::prepared(const char* sql) {
+    auto it = prepared_.find(sql);
+    if (it != prepared_.end()) return it->second;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
+    prepared_.emplace(sql, st);
+    return st;
+}
+
+void Ledger::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string e = err ? err : "?";
+        sqlite3_free(err);
+        throw std::runtime_error("ledger: " + e);
+    }
+}
+
+bool Ledger::record(const Outgoing& m, Fate fate) {
+    std::lock_guard lk(mu_);
+    Transaction tx(db_);
+    bool fresh = record_locked(m, fate);
+    tx.commit();
+    return fresh;
+}
+
+void Ledger::apply(const std::vector<Change>& changes) {
+    std::lock_guard lk(mu_);
+    Transaction tx(db_);
+    for (const auto& c : changes) {
+        if (c.kind == Change::record) record_locked(c.message, c.fate);
+        else release_locked(c.id, c.when);
+    }
+    tx.commit();
+}
+
+bool Ledger::record_locked(const Outgoing& m, Fate fate) {
+    {
+        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE id = ?"));
+        if (s.bind(1, m.id).step()) return false;
+    }
+    if (!m.message_id.empty()) {
+        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'"));
+        if (fate == Fate::left && s.bind(1, m.account).bind(2, m.message_id).step()) return false;
+    }
+    std::vector<std::string> rcpts;
+    for (const auto& r : m.recipients) {
+        std::string a = lower(r);
+        if (!a.empty() && std::find(rcpts.begin(), rcpts.end(), a) == rcpts.end()) rcpts.push_back(a);
+    }
+    std::string cls;
+    if (fate == Fate::left && m.application) {
+        Class c = Class::clean;
+        if (!m.rules.empty()) c = Class::despite_findings;
+        else if (m.revised) c = Class::revised;
+        else {
+            // The sender changed it after findings: a held or rejected message
+            // to one of the same people shortly before.
+            for (const auto& a : rcpts) {
+                Stmt q(db_, prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                            "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
+                            "AND r.address = ? LIMIT 1"));
+                if (q.bind(1, m.account).bind(2, m.time - kRevisedWindow).bind(3, m.time).bind(4, a).step()) {
+                    c = Class::revised;
+                    break;
+                }
+            }
+        }
+        cls = std::string(to_string(c));
+    }
+    const char* fate_name = fate == Fate::left ? "left" : fate == Fate::held ? "held" : "rejected";
+    Stmt ins(db_, prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ins.bind(1, m.id)
+        .bind(2, m.account)
+        .bind(3, m.message_id)
+        .bind(4, join(m.refs, ' '))
+        .bind(5, m.application ? m.subject : std::string()) // only applications are listed by subject
+        .bind(6, fate_name)
+        .bind(7, m.time)
+        .bind(8, std::int64_t{m.application ? 1 : 0})
+        .bind(9, cls)
+        .bind(10, join(m.rules, ','))
+        .step();
+    for (const auto& a : rcpts) {
+        std::string d = domain_of(a);
+        Stmt r(db_, prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys) VALUES (?, ?, ?, ?)"));
+        r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(domain_org_keys(d), ' ')).step();
+    }
+    for (const auto& f : m.from) {
+        if (f.empty()) continue;
+        Stmt o(db_, prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)"));
+        o.bind(1, lower(f)).step();
+    }
+    return true;
+}
+
+bool Ledger::release(const std::string& id, std::int64_t now) {
+    std::lock_guard lk(mu_);
+    return release_locked(id, now);
+}
+
+bool Ledger::release_locked(const std::string& id, std::int64_t now) {
+    Stmt s(db_, prepared("UPDATE outgoing SET fate = 'left', time = ?, "
+                "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'"));
+    s.bind(1, now).bind(2, id).step();
+    return sqlite3_changes(db_) > 0;
+}
+
+bool Ledger::has_message(const std::string& account, const std::string& message_id) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ?");
+    return s.bind(1, account).bind(2, message_id).step();
+}
+
+bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& failed, std::int64_t when) {
+    std::lock_guard lk(mu_);
+    Transaction tx(db_);
+    if (!Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
+    const std::string key = "relay:" + id;
+    if (Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
+        return false;
+    for (const auto& a : failed)
+        Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
+    Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
+        .bind(1, id)
+        .bind(2, key)
+        .bind(3, when)
+        .step();
+    tx.commit();
+    return true;
+}
+
+std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
+    std::lock_guard lk(mu_);
+    std::vector<std::string> out;
+    Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
+                "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
+    s.bind(1, since);
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
+void Ledger::add_own_address(const std::string& address) {
+    if (address.find('@') == std::string::npos) return;
+    std::lock_guard lk(mu_);
+    Stmt(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)").bind(1, lower(address)).step();
+}
+
+Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
+    std::lock_guard lk(mu_);
+    Answer ans;
+    std::string key = !in.message_id.empty()
+                          ? "m:" + sha256_hex(in.message_id)
+                          : "h:" + sha256_hex(in.from + "\n" + (in.date ? std::to_string(*in.date) : "") + "\n" + in.subject);
+    Transaction tx(db_);
+    {
+        Stmt s(db_, "SELECT 1 FROM incoming_seen WHERE key = ?");
+        if (s.bind(1, key).step()) {
+            ans.kind = Answer::duplicate;
+            return ans;
+        }
+        Stmt(db_, "INSERT INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).step();
+    }
+    auto finish = [&](Answer a) {
+        if (!a.application.empty()) {
+            Stmt q(db_, "SELECT account FROM outgoing WHERE id = ?");
+            if (q.bind(1, a.application).step()) a.account = q.text(0);
+        }
+        tx.commit();
+        return a;
+    };
+    if (!in.from.empty() && Stmt(db_, "SELECT 1 FROM own_addresses WHERE address = ?").bind(1, in.from).step()) {
+        ans.kind = Answer::own;
+        ans.why = "from one of the sender's own addresses";
+        return finish(ans);
+    }
+    // When it came: its Date, unless missing or in the future.
+    const std::int64_t t = in.date && *in.date <= now + 86400 ? *in.date : now;
+
+    // The application a message with this Message-ID belongs to: itself, or
+    // for a later message of the sender's (a follow-up) the one it referred to.
+    auto application_by_id = [&](const std::string& mid) -> std::string {
+        Stmt s(db_, "SELECT id, application, refs FROM outgoing WHERE message_id = ? AND fate = 'left' ORDER BY time");
+        s.bind(1, mid);
+        std::vector<std::string> via;
+        while (s.step()) {
+            if (s.integer(1)) return s.text(0);
+            for (auto& r : split(s.text(2), ' ')) via.push_back(r);
+        }
+        for (const auto& r : via) {
+            Stmt a(db_, "SELECT id FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1");
+            if (a.bind(1, r).step()) return a.text(0);
+        }
+        return {};
+    };
+    auto insert_answer = [&](const std::string& app, const char* kind, Match match) {
+        Stmt(db_, "INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)")
+            .bind(1, app)
+            .bind(2, key)
+            .bind(3, kind)
+            .bind(4, match == Match::exact ? "exact" : "probable")
+            .bind(5, t)
+            .step();
+    };
+
+    if (in.report) {
+        // A delivery status notification: only failures are news.
+        if (in.failed.empty()) {
+            ans.why = "a delivery report without a failure";
+            return finish(ans);
+        }
+        std::string app;
+        Match match = Match::none;
+        if (!in.returned_id.empty()) app = application_by_id(in.returned_id);
+        for (std::size_t i = 0; app.empty() && i < in.refs.size(); ++i) app = application_by_id(in.refs[i]);
+        if (!app.empty()) {
+            match = Match::exact;
+            int marked = 0;
+            for (const auto& a : in.failed) {
+                Stmt u(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?");
+                u.bind(1, app).bind(2, a).step();
+                marked += sqlite3_changes(db_);
+            }
+            // The report names the recipient as rewritten further on (an
+            // alias): it is still this message's failure.
+            if (marked == 0) Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?").bind(1, app).step();
+            insert_answer(app, "bounced", match);
+        } else {
+            for (const auto& a : in.failed) {
+                Stmt s(db_, "SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                            "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
+                            "ORDER BY r.bounced, o.time DESC LIMIT 1");
+                if (!s.bind(1, a).bind(2, t - kReplyWindow).bind(3, t + kSkew).step()) continue;
+                std::string id = s.text(0);
+                Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?")
+                    .bind(1, id)
+                    .bind(2, a)
+                    .step();
+                insert_answer(id, "bounced", Match::probable);
+                if (app.empty()) app = id;
+                match = Match::probable;
+            }
+        }
+        if (app.empty()) {
+            ans.why = "a bounce for no recorded application";
+            return finish(ans);
+        }
+        ans.kind = Answer::bounced;
+        ans.application = app;
+        ans.match = match;
+        ans.why = match == Match::exact ? "exact: the returned message" : "probable: the failed recipient";
+        return finish(ans);
+    }
+
+    const char* kind = in.automated ? "acknowledged" : "replied";
+    const Answer::Kind akind = in.automated ? Answer::acknowledged : Answer::replied;
+    for (const auto& r : in.refs) {
+        std::string app = application_by_id(r);
+        if (app.empty()) continue;
+        insert_answer(app, kind, Match::exact);
+        ans.kind = akind;
+        ans.application = app;
+        ans.match = Match::exact;
+        ans.why = "exact: it refers to the application";
+        return finish(ans);
+    }
+    if (in.list) {
+        ans.why = "list or newsletter mail that refers to no application";
+        return finish(ans);
+    }
+    if (in.from.empty()) return finish(ans);
+
+    // Probable: candidates in the window before it, by tier.
+    struct Candidate {
+        std::string id;
+        int tier;
+        int answered; // the strongest answer it has already had (kind_rank)
+        std::int64_t time;
+    };
+    std::vector<Candidate> cands;
+    std::map<std::string, std::size_t> index;
+    auto consider = [&](const std::string& id, int tier, std::int64_t time) {
+        auto it = index.find(id);
+        if (it != index.end()) {
+            cands[it->second].tier = std::min(cands[it->second].tier, tier);
+            return;
+        }
+        index[id] = cands.size();
+        cands.push_back({id, tier, 0, time});
+    };
+    const std::int64_t lo = t - kReplyWindow, hi = t + kSkew;
+    std::vector<std::string> addresses{in.from};
+    for (const auto& a : in.also_from) addresses.push_back(a);
+    for (const auto& a : addresses) {
+        Stmt s(db_, "SELECT o.id, o.time FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                    "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        s.bind(1, a).bind(2, lo).bind(3, hi);
+        while (s.step()) consider(s.text(0), 0, s.integer(1));
+    }
+    if (std::string org = org_of(in.from); !org.empty()) {
+        Stmt s(db_, "SELECT o.id, o.time FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                    "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        s.bind(1, org).bind(2, lo).bind(3, hi);
+        while (s.step()) consider(s.text(0), 1, s.integer(1));
+        // An applicant tracking system answers for the firm its mail names:
+        // in the sender's name, the address before the @, or the subject.
+        if (ats_domains().count(org)) {
+            std::string text = in.from_name + " " + in.from.substr(0, in.from.find('@')) + " " + in.subject;
+            for (auto& c : text)
+                if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
+            TextIndex named(word_list(text));
+            Stmt a(db_, "SELECT o.id, o.time, r.org_keys FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                        "WHERE r.org_keys <> '' AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+            a.bind(1, lo).bind(2, hi);
+            while (a.step())
+                for (const auto& k : split(a.text(2), ' '))
+                    if (named.names_key(k)) {
+                        consider(a.text(0), 2, a.integer(1));
+                        break;
+                    }
+        }
+    }
+    if (cands.empty()) {
+        ans.why = "no application to its sender or their organisation in the last 60 days";
+        return finish(ans);
+    }
+    for (auto& c : cands) {
+        Stmt s(db_, "SELECT kind FROM answers WHERE outgoing_id = ?");
+        s.bind(1, c.id);
+        while (s.step()) c.answered = std::max(c.answered, kind_rank(s.text(0)));
+    }
+    // The closest tie first; then one still without this kind of answer
+    // (two applications to one firm, two replies: one each); then the latest.
+    const int rank = kind_rank(kind);
+    auto best = std::min_element(cands.begin(), cands.end(), [&](const Candidate& a, const Candidate& b) {
+        if (a.tier != b.tier) return a.tier < b.tier;
+        bool a_open = a.answered < rank, b_open = b.answered < rank;
+        if (a_open != b_open) return a_open;
+        return a.time > b.time;
+    });
+    insert_answer(best->id, kind, Match::probable);
+    ans.kind = akind;
+    ans.application = best->id;
+    ans.match = Match::probable;
+    static const char* tiers[] = {"probable: a recipient's address", "probable: a recipient's organisation",
+                                  "probable: an applicant tracking system naming the organisation"};
+    ans.why = tiers[best->tier];
+    return finish(ans);
+}
+
+std::vector<std::string> Ledger::accounts() {
+    std::lock_guard lk(mu_);
+    std::vector<std::string> out;
+    Stmt s(db_, "SELECT DISTINCT account FROM outgoing WHERE application = 1 AND fate = 'left' ORDER BY account");
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
+Summary Ledger::summary(const std::string* account, std::int64_t now, const SummarySettings& settings) {
+    std::lock_guard lk(mu_);
+    const std::string acc = account ? *account : std::string();
+    const std::int64_t only = account ? 1 : 0;
+    std::vector<Application> apps;
+    std::map<std::string, std::size_t> at;
+    {
+        Stmt s(db_, "SELECT id, account, subject, time, class FROM outgoing "
+                    "WHERE application = 1 AND fate = 'left' AND (? = 0 OR account = ?) ORDER BY time, id");
+        s.bind(1, only).bind(2, acc);
+        while (s.step()) {
+            Application a;
+            a.id = s.text(0);
+            a.account = s.text(1);
+            a.subject = s.text(2);
+            a.sent = s.integer(3);
+            a.cls = parse_class(s.text(4));
+            at[a.id] = apps.size();
+            apps.push_back(std::move(a));
+        }
+    }
+    std::map<std::string, std::pair<int, int>> bounced; // id -> (recipients, bounced)
+    {
+        Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+                    "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
+        s.bind(1, only).bind(2, acc);
+        while (s.step()) {
+            auto it = at.find(s.text(0));
+            if (it == at.end()) continue;
+            apps[it->second].to.push_back(s.text(1));
+            auto& b = bounced[s.text(0)];
+            ++b.first;
+            b.second += s.integer(2) ? 1 : 0;
+        }
+    }
+    struct Seen {
+        bool replied = false, acknowledged = false;
+        Match replied_match = Match::none, ack_match = Match::none, bounce_match = Match::none;
+        std::int64_t replied_at = 0, ack_at = 0, bounce_at = 0;
+    };
+    std::map<std::string, Seen> seen;
+    {
+        Stmt s(db_, "SELECT a.outgoing_id, a.kind, a.match, a.time FROM answers a JOIN outgoing o ON o.id = a.outgoing_id "
+                    "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY a.time");
+        s.bind(1, only).bind(2, acc);
+        while (s.step()) {
+            Seen& x = seen[s.text(0)];
+            std::string kind = s.text(1);
+            Match m = s.text(2) == "exact" ? Match::exact : Match::probable;
+            std::int64_t when = s.integer(3);
+            if (kind == "replied") {
+                if (!x.replied) x.replied_at = when;
+                x.replied = true;
+                x.replied_match = std::max(x.replied_match, m);
+            } else if (kind == "acknowledged") {
+                if (!x.acknowledged) x.ack_at = when;
+                x.acknowledged = true;
+                x.ack_match = std::max(x.ack_match, m);
+            } else if (kind == "bounced") {
+                x.bounce_at = std::max(x.bounce_at, when);
+                x.bounce_match = std::max(x.bounce_match, m);
+            }
+        }
+    }
+    // When each account last wrote to each address: a follow-up is done once
+    // the sender wrote to that person again.
+    std::map<std::pair<std::string, std::string>, std::int64_t> last_written;
+    {
+        Stmt s(db_, "SELECT o.account, r.address, MAX(o.time) FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                    "WHERE o.fate = 'left' AND o.time <= ? AND (? = 0 OR o.account = ?) GROUP BY o.account, r.address");
+        s.bind(1, now).bind(2, only).bind(3, acc);
+        while (s.step()) last_written[{s.text(0), s.text(1)}] = s.integer(2);
+    }
+
+    Summary out;
+    const auto follow_after = static_cast<std::int64_t>(std::llround(settings.follow_up_days * 86400.0));
+    for (auto& a : apps) {
+        const Seen& x = seen[a.id];
+        auto b = bounced[a.id];
+        if (x.replied) {
+            a.outcome = Outcome::replied;
+            a.match = x.replied_match;
+            a.answered = x.replied_at;
+        } else if (b.first > 0 && b.second == b.first) {
+            a.outcome = Outcome::bounced;
+            a.match = x.bounce_match;
+            a.answered = x.bounce_at;
+        } else if (x.acknowledged) {
+            a.outcome = Outcome::acknowledged;
+            a.match = x.ack_match;
+            a.answered = x.ack_at;
+        }
+        if (a.outcome == Outcome::waiting || a.outcome == Outcome::acknowledged) {
+            bool wrote_again = false;
+            for (const auto& r : a.to) {
+                auto it = last_written.find({a.account, r});
+                wrote_again |= it != last_written.end() && it->second > a.sent;
+            }
+            std::int64_t due = a.sent + follow_after;
+            if (!wrote_again && now >= due && now < a.sent + kReplyWindow) a.follow_up = due;
+        }
+        Counts* by = a.cls == Class::clean ? &out.clean : a.cls == Class::revised ? &out.revised : &out.despite_findings;
+        for (Counts* c : {&out.all, by}) {
+            ++c->applications;
+            c->replied += a.outcome == Outcome::replied;
+            c->acknowledged += a.outcome == Outcome::acknowledged;
+            c->bounced += a.outcome == Outcome::bounced;
+        }
+        if (a.follow_up) out.follow_up_due.push_back(a);
+    }
+    for (auto it = apps.rbegin(); it != apps.rend() && out.recent.size() < settings.recent; ++it)
+        out.recent.push_back(*it);
+    return out;
+}
+
+std::optional<Ledger::FolderState> Ledger::folder(const std::string& name) {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT uidvalidity, last_uid, modseq, read FROM inbox_folders WHERE folder = ?");
+    if (!s.bind(1, name).step()) return std::nullopt;
+    FolderState st;
+    st.uidvalidity = static_cast<std::uint32_t>(s.integer(0));
+    st.last_uid = static_cast<std::uint32_t>(s.integer(1));
+    st.modseq = static_cast<std::uint64_t>(s.integer(2));
+    st.read = static_cast<std::uint64_t>(s.integer(3));
+    return st;
+}
+
+void Ledger::save_folder(const std::string& name, const FolderState& st) {
+    std::lock_guard lk(mu_);
+    Stmt(db_, "INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
+              "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
+              "modseq = excluded.modseq, read = excluded.read")
+        .bind(1, name)
+        .bind(2, static_cast<std::int64_t>(st.uidvalidity))
+        .bind(3, static_cast<std::int64_t>(st.last_uid))
+        .bind(4, static_cast<std::int64_t>(st.modseq))
+        .bind(5, static_cast<std::int64_t>(st.read))
+        .step();
+}
+
+namespace {
+
+nlohmann::json counts_json(const Counts& c, bool with_answers) {
+    nlohmann::json j = {{"applications", c.applications}, {"replied", c.replied}};
+    if (with_answers) {
+        j["acknowledged"] = c.acknowledged;
+        j["bounced"] = c.bounced;
+    }
+    auto r = c.reply_rate();
+    j["reply_rate"] = r ? nlohmann::json(std::round(*r * 10000.0) / 10000.0) : nlohmann::json(nullptr);
+    return j;
+}
+
+nlohmann::json application_json(const Application& a, bool full) {
+    nlohmann::json j = {{"id", a.id}, {"account", a.account}, {"to", a.to}, {"subject", a.subject}, {"sent", a.sent}};
+    if (full) {
+        j["class"] = std::string(to_string(a.cls));
+        j["outcome"] = std::string(to_string(a.outcome));
+        j["match"] = a.match == Match::none ? nlohmann::json(nullptr)
+                                             : nlohmann::json(a.match == Match::exact ? "exact" : "probable");
+        if (a.answered) j["answered"] = a.answered;
+    } else {
+        j["due"] = a.follow_up;
+    }
+    return j;
+}
+
+} // namespace
+
+nlohmann::json to_json(const Summary& s) {
+    nlohmann::json j = counts_json(s.all, true);
+    j["by_class"] = {{"clean", counts_json(s.clean, true)},
+                     {"revised", counts_json(s.revised, true)},
+                     {"despite-findings", counts_json(s.despite_findings, true)}};
+    nlohmann::json due = nlohmann::json::array();
+    for (const auto& a : s.follow_up_due) due.push_back(application_json(a, false));
+    j["follow_up_due"] = std::move(due);
+    nlohmann::json recent = nlohmann::json::array();
+    for (const auto& a : s.recent) recent.push_back(application_json(a, true));
+    j["recent"] = std::move(recent);
+    return j;
+}
+
+} // namespace rapport::policies::outcomes
