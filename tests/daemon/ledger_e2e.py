@@ -329,6 +329,9 @@ def case_idle_tls(w):
         d.start()
         api = Api(d)
         wait_outcome(api, APPS["E"][1], "replied")
+        # The reader reports what it read once it has read it: wait for that,
+        # then it must be the one new message, not the old ones again.
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] > 0, 15, step=0.2), outcomes(api)["inbox"]
         o = outcomes(api)
         assert o["inbox"]["read"] == 1, "read again after the restart: %s" % o["inbox"]
         assert (o["replied"], o["acknowledged"], o["bounced"]) == (4, 1, 1), o
