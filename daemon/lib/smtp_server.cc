@@ -343,6 +343,8 @@ private:
             error();
             return;
         }
+        // The queue refuses writes (a full disk): say so before the client sends the message.
+        if (!sh_.intake.accepting()) return reply("452 4.3.1 Insufficient system storage, try again later\r\n");
         std::string why;
         auto path = smtp::parse_path(cmd.arg, "FROM", &why);
         if (!path || (!path->address.empty() && !smtp::plausible_mailbox(path->address))) {
