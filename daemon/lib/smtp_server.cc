@@ -19,6 +19,7 @@
 #include <deque>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace rapport::daemon {
 
@@ -46,7 +47,52 @@ std::string LatencyStats::summary(bool reset) {
            "us";
 }
 
+// Open sessions per client address. A session may end on any thread (the
+// last reference to it can be a reply callback on a pool thread): locked.
+class ClientCounts {
+public:
+    // Counts a new session from `addr`; false (nothing counted) when it
+    // already has `limit` open.
+    bool add(const std::string& addr, std::size_t limit) {
+        std::lock_guard lk(mu_);
+        auto& n = open_[addr];
+        if (n >= limit) return false;
+        ++n;
+        return true;
+    }
+    void remove(const std::string& addr) {
+        std::lock_guard lk(mu_);
+        auto it = open_.find(addr);
+        if (it != open_.end() && --it->second == 0) open_.erase(it);
+    }
+    // True at most once a minute per address: refusals are logged, not every one.
+    bool should_log(const std::string& addr) {
+        std::lock_guard lk(mu_);
+        auto now = std::chrono::steady_clock::now();
+        if (logged_.size() > 10000) logged_.clear();
+        auto [it, fresh] = logged_.emplace(addr, now);
+        if (!fresh && now - it->second < std::chrono::minutes(1)) return false;
+        it->second = now;
+        return true;
+    }
+
+private:
+    std::mutex mu_;
+    std::unordered_map<std::string, std::size_t> open_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> logged_;
+};
+
 namespace {
+
+// "::ffff:192.0.2.1" -> "192.0.2.1": one address, one count.
+std::string client_address(const tcp::socket& sock) {
+    error_code ec;
+    auto ep = sock.remote_endpoint(ec);
+    if (ec) return "unknown";
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+}
 
 // Password comparison that does not stop at the first differing byte.
 bool constant_time_equal(const std::string& a, const std::string& b) {
@@ -62,16 +108,18 @@ public:
         bool auth_required;
         std::shared_ptr<std::atomic<std::size_t>> active;
         std::shared_ptr<LatencyStats> latency;
-        const Accounts* accounts; // issue 7: job club members (may be empty)
+        const Accounts* accounts; // job club members (may be empty)
+        std::shared_ptr<ClientCounts> clients;
+        bool counted;             // counted in `clients` (not an exception)
     };
 
-    Session(tcp::socket sock, asio::ssl::context& tls, Shared sh)
-        : sh_(std::move(sh)), stream_(std::move(sock), tls), timer_(stream_.get_executor()) {
-        error_code ec;
-        auto ep = stream_.next_layer().remote_endpoint(ec);
-        client_ = ec ? "unknown" : ep.address().to_string();
+    Session(tcp::socket sock, asio::ssl::context& tls, Shared sh, std::string client)
+        : sh_(std::move(sh)), stream_(std::move(sock), tls), timer_(stream_.get_executor()),
+          client_(std::move(client)) {}
+    ~Session() {
+        --*sh_.active;
+        if (sh_.counted) sh_.clients->remove(client_);
     }
-    ~Session() { --*sh_.active; }
 
     void start() {
         // Pre-greeting bytes: a client that talks before the 220 is not
@@ -83,6 +131,7 @@ public:
             return;
         }
         reply("220 " + sh_.cfg.hostname + " ESMTP Rapport\r\n");
+        next_command();
         do_read();
     }
 
@@ -95,7 +144,6 @@ private:
     void do_read() {
         if (reading_ || closing_ || paused_) return;
         reading_ = true;
-        arm_timer(in_data_ ? lim().data_timeout : lim().command_timeout);
         auto self = shared_from_this();
         auto h = [this, self](error_code ec, std::size_t n) {
             reading_ = false;
@@ -111,15 +159,45 @@ private:
         else stream_.next_layer().async_read_some(asio::buffer(rbuf_), h);
     }
 
-    void arm_timer(unsigned seconds) {
-        timer_.expires_after(std::chrono::seconds(seconds));
+    // --- time limits ---------------------------------------------------------
+    // Each command line has command_timeout seconds in all, from when the
+    // previous one was answered; bytes that trickle in do not extend it.
+    void next_command() {
+        deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(lim().command_timeout);
+        arm_timer();
+    }
+
+    // DATA has data_timeout seconds plus one for every data_min_rate octets
+    // received so far, so a slow but steady upload finishes and a trickle
+    // does not (Apache mod_reqtimeout's MinRate).
+    void data_deadline(bool arm) {
+        auto extra = lim().data_min_rate ? reader_->received() / lim().data_min_rate : 0;
+        auto d = data_start_ + std::chrono::seconds(lim().data_timeout) + std::chrono::seconds(extra);
+        if (d == deadline_ && !arm) return;
+        deadline_ = d;
+        arm_timer();
+    }
+
+    void arm_timer() {
+        timer_.expires_at(deadline_);
         auto self = shared_from_this();
         timer_.async_wait([this, self](error_code ec) {
             if (ec || closing_ || paused_) return;
             if (timer_.expiry() > asio::steady_timer::clock_type::now()) return; // re-armed
-            sh_.log("timeout from " + client_ + (in_data_ ? " in DATA" : ""));
+            if (in_data_) {
+                auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - data_start_);
+                sh_.log("timeout from " + client_ + " in DATA: " + std::to_string(reader_->received()) + " octets in " +
+                        std::to_string(secs.count()) + " s (data_timeout " + std::to_string(lim().data_timeout) +
+                        " s, data_min_rate " + std::to_string(lim().data_min_rate) + " octets/s)");
+            } else {
+                sh_.log("timeout from " + client_ + ": no complete command within " +
+                        std::to_string(lim().command_timeout) + " s");
+            }
             reply("421 4.4.2 " + sh_.cfg.hostname + " Error: timeout exceeded\r\n");
-            close_after_write();
+            // A client that does not read what we send would keep the session
+            // open for ever waiting for that reply to drain.
+            if (writing_) close_now();
+            else close_after_write();
         });
     }
 
@@ -180,7 +258,7 @@ private:
     }
 
     void handshake() {
-        arm_timer(lim().command_timeout);
+        next_command(); // the handshake has the time of a command
         auto self = shared_from_this();
         stream_.async_handshake(asio::ssl::stream_base::server, [this, self](error_code ec) {
             if (ec) {
@@ -190,17 +268,22 @@ private:
             }
             tls_ = true;
             paused_ = false;
+            next_command();
             do_read();
         });
     }
 
     // --- framing -----------------------------------------------------------
     void process_input() {
+        bool answered = false; // a command line was taken: the next one's clock starts
         while (!paused_ && !closing_) {
             if (in_data_) {
                 std::size_t used = reader_->feed(inbuf_);
                 inbuf_.erase(0, used);
-                if (reader_->state() == smtp::DataReader::State::reading) return;
+                if (reader_->state() == smtp::DataReader::State::reading) {
+                    data_deadline(false);
+                    return;
+                }
                 if (reader_->state() == smtp::DataReader::State::bare_eol) {
                     bare_eol("message data");
                     return;
@@ -217,7 +300,7 @@ private:
                     reply("500 5.5.2 Error: command line too long\r\n");
                     close_after_write();
                 }
-                return;
+                break;
             }
             if (lf == 0 || inbuf_[lf - 1] != '\r') {
                 bare_eol("command");
@@ -229,6 +312,7 @@ private:
                 bare_eol("command");
                 return;
             }
+            answered = true;
             if (line.size() + 2 > lim().max_command_line) {
                 reply("500 5.5.2 Error: command line too long\r\n");
                 if (error()) return;
@@ -236,6 +320,7 @@ private:
             }
             handle_line(line);
         }
+        if (answered && !in_data_ && !paused_ && !closing_) next_command();
     }
 
     void bare_eol(const char* where) {
@@ -330,7 +415,6 @@ private:
         reply(r);
     }
 
-    bool loopback_client() const { return client_.rfind("127.", 0) == 0 || client_ == "::1" || client_.rfind("::ffff:127.", 0) == 0; }
     // Someone can log in: a user of the config file or a job club member.
     bool auth_enabled() const { return !sh_.cfg.users.empty() || (sh_.accounts->any && sh_.accounts->any()); }
     bool auth_offered() const { return (tls_ || !sh_.auth_required) && auth_enabled(); }
@@ -394,7 +478,8 @@ private:
         if (!cmd.arg.empty()) return reply("501 5.5.4 Syntax: DATA\r\n");
         reader_.emplace(lim().max_message_size, lim().max_data_line);
         in_data_ = true;
-        arm_timer(lim().data_timeout);
+        data_start_ = std::chrono::steady_clock::now();
+        data_deadline(true);
         reply("354 End data with <CR><LF>.<CR><LF>\r\n");
     }
 
@@ -446,6 +531,7 @@ private:
             improper_pipelining();
             return;
         }
+        next_command();
         process_input();
         do_read();
     }
@@ -540,6 +626,7 @@ private:
                 if (self->closed_) return;
                 self->paused_ = false;
                 self->on_auth(std::move(account));
+                self->next_command();
                 self->process_input();
                 self->do_read();
             });
@@ -570,6 +657,7 @@ private:
     bool tls_ = false, starttls_pending_ = false, pipelining_ = false, in_data_ = false;
     bool pipelined_after_data_ = false, eod_pending_ = false;
     std::chrono::steady_clock::time_point eod_time_;
+    std::chrono::steady_clock::time_point deadline_, data_start_;
     std::size_t errors_ = 0;
     std::string helo_, user_, login_user_;
     AuthStep auth_step_ = AuthStep::none;
@@ -583,7 +671,8 @@ private:
 
 SmtpServer::SmtpServer(asio::io_context& io, const Config& cfg, Intake& intake, asio::ssl::context& tls, LogFn log)
     : io_(io), cfg_(cfg), intake_(intake), tls_(tls), log_(std::move(log)), acceptor_(io),
-      active_(std::make_shared<std::atomic<std::size_t>>(0)), latency_(std::make_shared<LatencyStats>()) {}
+      active_(std::make_shared<std::atomic<std::size_t>>(0)), latency_(std::make_shared<LatencyStats>()),
+      clients_(std::make_shared<ClientCounts>()) {}
 
 void SmtpServer::start(int inherited) {
     error_code ec;
@@ -616,16 +705,30 @@ void SmtpServer::do_accept() {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
             sock.set_option(tcp::no_delay(true), ec);
-            if (active_->load() >= cfg_.limits.max_connections) {
-                static const char busy[] = "421 4.7.0 Error: too many connections; try again later\r\n";
+            std::string client = client_address(sock);
+            const auto& lim = cfg_.limits;
+            bool exempt = std::find(lim.client_limit_exceptions.begin(), lim.client_limit_exceptions.end(), client) !=
+                          lim.client_limit_exceptions.end();
+            auto refuse = [&sock](std::string_view why) {
                 error_code wec;
-                asio::write(sock, asio::buffer(busy, sizeof busy - 1), wec);
+                asio::write(sock, asio::buffer(why.data(), why.size()), wec);
                 sock.close(wec);
-                log_("warning: connection limit " + std::to_string(cfg_.limits.max_connections) + " reached");
+            };
+            if (active_->load() >= lim.max_connections) {
+                refuse("421 4.7.0 Error: too many connections; try again later\r\n");
+                log_("warning: connection limit " + std::to_string(lim.max_connections) + " reached");
+            } else if (!exempt && !clients_->add(client, lim.max_connections_per_client)) {
+                // One address cannot take every connection: the others still get in.
+                refuse("421 4.7.0 Error: too many connections from your address; try again later\r\n");
+                if (clients_->should_log(client))
+                    log_("warning: " + client + " has " + std::to_string(lim.max_connections_per_client) +
+                         " connections open (max_connections_per_client); refusing more (logged once a minute)");
             } else {
                 ++*active_;
-                auto s = std::make_shared<Session>(std::move(sock), tls_,
-                                                   Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, &accounts_});
+                auto s = std::make_shared<Session>(
+                    std::move(sock), tls_,
+                    Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, &accounts_, clients_, !exempt},
+                    std::move(client));
                 s->start();
             }
         } else {

@@ -23,9 +23,12 @@
 //   (set_accounts), only over TLS unless on loopback; when the
 //   listener is not loopback, MAIL requires AUTH.
 // - Limits: size (552 5.3.4), recipients (452 4.5.3), command line length
-//   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), command
-//   and data timeouts (421 4.4.2), connection count (421 4.7.0). Reads are
-//   at most 16 KiB per turn, so one client cannot monopolise the loop.
+//   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), time for
+//   a whole command line and for DATA with a minimum rate - totals, not
+//   reset by each byte - (421 4.4.2), connection count and connections per
+//   client address (421 4.7.0). Reads are at most 16 KiB per turn, so one
+//   client cannot monopolise the loop. A client that stops reading our
+//   replies is closed at its deadline.
 
 #pragma once
 
@@ -73,6 +76,8 @@ struct Accounts {
     std::function<bool()> any;
 };
 
+class ClientCounts; // open sessions per client address (smtp_server.cc)
+
 class SmtpServer {
 public:
     SmtpServer(boost::asio::io_context& io, const Config& cfg, Intake& intake, boost::asio::ssl::context& tls,
@@ -96,6 +101,7 @@ private:
     bool auth_required_ = false;
     std::shared_ptr<std::atomic<std::size_t>> active_;
     std::shared_ptr<LatencyStats> latency_;
+    std::shared_ptr<ClientCounts> clients_;
     Accounts accounts_;
 };
 

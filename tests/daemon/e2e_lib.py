@@ -196,8 +196,10 @@ class Rapportd:
 class RawClient:
     """A socket speaking SMTP byte by byte, for the cases real clients refuse to produce."""
 
-    def __init__(self, port, timeout=10, read_greeting=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, read_greeting=True, source=None):
+        # source: another loopback address (127.0.0.2, ...) stands for another client machine.
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                          source_address=(source, 0) if source else None)
         self.buf = b""
         if read_greeting:
             self.greeting = self.reply()

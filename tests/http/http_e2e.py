@@ -729,6 +729,57 @@ def case_browser(w):
         up.stop()
 
 
+def case_slow_clients(w):
+    """Slow clients cannot fill the connection limit: with max_connections = 8,
+    eight connections that trickle a header a byte at a time do not keep the
+    token holder out (the one waiting longest makes room), and each trickler
+    is closed header_timeout after it connected, however steadily it sends.
+    Before: the ninth client was closed at once, and a trickle of bytes kept
+    a connection for the whole request_timeout."""
+    up, d, api = start(w, upstream=False, config="[http]\nmax_connections = 8\nheader_timeout = 3\n")
+    stop = threading.Event()
+    socks = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection((api.host, api.port), timeout=10)
+            s.sendall(b"GET /api/v1/ping HTTP/1.1\r\n")
+            socks.append(s)
+        closed_after = {}
+
+        def trickle(i, s, t0):
+            while not stop.is_set():
+                try:
+                    s.sendall(b"X")
+                    s.settimeout(0.5)
+                    if s.recv(4096) == b"":
+                        closed_after[i] = time.time() - t0
+                        return
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed_after[i] = time.time() - t0
+                    return
+        t0 = time.time()
+        threads = [threading.Thread(target=trickle, args=(i, s, t0), daemon=True) for i, s in enumerate(socks)]
+        [t.start() for t in threads]
+        time.sleep(0.5)
+        times = []
+        for _ in range(3):
+            t1 = time.time()
+            api.json("GET", "/api/v1/ping")
+            times.append(time.time() - t1)
+        print("token holder's requests with eight tricklers: %s" % ["%.3f" % x for x in times])
+        assert max(times) < 2, times
+        assert wait_for(lambda: len(closed_after) == 8, 10), closed_after
+        print("tricklers closed after: %s" % sorted("%.1f" % x for x in closed_after.values()))
+        assert max(closed_after.values()) < 8, closed_after  # header_timeout = 3 s, in all
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+        d.stop()
+
+
 def main():
     global RAPPORTD, RAPPORTCTL, BROWSER_DIR
     RAPPORTD, RAPPORTCTL, case = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""abuse_e2e.py - rapportd against hostile SMTP clients, over real sockets.
+
+    abuse_e2e.py RAPPORTD RAPPORTCTL CASE
+
+Real rapportd, a real aiosmtpd upstream where mail must arrive, raw sockets
+for what real clients never send. Other loopback addresses (127.0.0.2,
+127.0.0.3, ...) stand for other machines on a job club's network; 127.0.0.1
+is "this machine", which the per-client connection limit leaves alone by
+default. Timing checks compare against generous margins (a busy 2-core
+machine must not make them flake).
+Cases:
+  slow_command        a command line sent a byte at a time: 421 4.4.2 once
+                      command_timeout has passed in all
+  slow_data           DATA sent a byte at a time: 421 4.4.2 after
+                      data_timeout; a slow but steady upload above
+                      data_min_rate still gets through
+  per_client_limit    twenty slow connections from one address cannot take
+                      max_connections: that address gets 421 4.7.0 beyond
+                      max_connections_per_client, everyone else gets in
+"""
+import os
+import shutil
+import smtplib
+import sys
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
+from e2e_lib import RawClient, Rapportd, Upstream, message, tempdir, wait_for  # noqa: E402
+
+BIN = CTL = None
+
+
+def dribble(c, data, gap, stop=None):
+    """Sends `data` one byte every `gap` seconds; returns the reply that ends
+    it (the server's 421) as (code, text, seconds), or None when all was sent."""
+    t0 = time.time()
+    c.s.settimeout(gap)
+    for i in range(len(data)):
+        if stop and stop.is_set():
+            return None
+        try:
+            c.s.sendall(data[i:i + 1])
+        except OSError:
+            break
+        try:
+            chunk = c.s.recv(4096)
+            if not chunk:
+                break
+            c.buf += chunk
+            if b"\r\n" in c.buf:
+                break
+        except OSError:
+            pass  # nothing yet (timeout): go on dribbling
+    c.s.settimeout(10)
+    code, text = c.reply()
+    return code, text, time.time() - t0
+
+
+# --- cases ---------------------------------------------------------------------
+
+def case_slow_command(w):
+    """One byte every 0.4 s of "MAIL FROM:<...>" (about 15 s for the line):
+    the session ends after command_timeout = 3 s in all. Before: each byte
+    restarted the timer, so the client kept its session as long as it liked."""
+    d = Rapportd(BIN, w, config="[smtp]\ncommand_timeout = 3\n").start()
+    try:
+        c = RawClient(d.port)
+        assert c.cmd(b"EHLO slow.example")[0] == 250
+        got = dribble(c, b"MAIL FROM:<someone.slow@example.org>\r\n", 0.4)
+        assert got and got[0] == 421 and b"4.4.2" in got[1], got
+        print("slow command line: %d after %.1f s (command_timeout 3 s)" % (got[0], got[2]))
+        assert got[2] < 8, got
+        assert c.closed(), "still open after the 421"
+        # A command line that arrives whole is not affected.
+        c = RawClient(d.port)
+        for _ in range(4):
+            time.sleep(1)
+            assert c.cmd(b"NOOP")[0] == 250  # 4 s of commands, each well inside 3 s
+        c.close()
+        assert "no complete command within 3 s" in d.log(), d.log()[-2000:]
+    finally:
+        d.stop()
+
+
+def case_slow_data(w):
+    """DATA one byte every 0.3 s: 421 4.4.2 once data_timeout (3 s) plus one
+    second per data_min_rate (1000) octets has passed; the message goes
+    nowhere. A 60 KB message at about 12 KB/s (5 s, longer than
+    data_timeout) is not cut off."""
+    up = Upstream(w).start()
+    d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port,
+                 config="[smtp]\ndata_timeout = 3\ndata_min_rate = 1000\n").start()
+    try:
+        c = RawClient(d.port)
+        c.cmd(b"EHLO slow.example")
+        assert c.cmd(b"MAIL FROM:<ben@example.org>")[0] == 250
+        assert c.cmd(b"RCPT TO:<anna@example.net>")[0] == 250
+        assert c.cmd(b"DATA")[0] == 354
+        got = dribble(c, b"Subject: slow\r\n\r\n" + b"z" * 200 + b"\r\n.\r\n", 0.3)
+        assert got and got[0] == 421 and b"4.4.2" in got[1], got
+        print("slow DATA: %d after %.1f s" % (got[0], got[2]))
+        assert got[2] < 9, got
+        assert "in DATA" in d.log()
+        # Slow but steady: 5 s for 60 KB is above the minimum rate.
+        m, mid = message(body=(b"y" * 98 + b"\r\n") * 600)
+        c = RawClient(d.port)
+        c.cmd(b"EHLO steady.example")
+        c.cmd(b"MAIL FROM:<ben@example.org>")
+        c.cmd(b"RCPT TO:<anna@example.net>")
+        assert c.cmd(b"DATA")[0] == 354
+        t0 = time.time()
+        step = 6000
+        for i in range(0, len(m), step):
+            c.send(m[i:i + step])
+            time.sleep(0.5)
+        c.send(b".\r\n")
+        code, text = c.reply()
+        print("steady upload of %d octets in %.1f s: %d" % (len(m), time.time() - t0, code))
+        assert code == 250, (code, text)
+        assert time.time() - t0 > 3, "the upload was not slower than data_timeout; the test proves nothing"
+        c.close()
+        assert wait_for(lambda: up.count() == 1, 10), up.count()
+        assert mid.encode() in up.contents()[0]
+    finally:
+        d.stop()
+        up.stop()
+
+
+def case_per_client_limit(w):
+    """max_connections = 20, max_connections_per_client = 5. Twenty slow
+    clients from 127.0.0.2: five get a session, fifteen get 421 4.7.0, and
+    127.0.0.3 (another machine) is still served. Before: the twenty took
+    every connection and everyone else got 421."""
+    up = Upstream(w).start()
+    d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port,
+                 config="[smtp]\nmax_connections = 20\nmax_connections_per_client = 5\n").start()
+    stop = threading.Event()
+    held = []
+    try:
+        codes = []
+        for _ in range(20):
+            c = RawClient(d.port, source="127.0.0.2", read_greeting=False)
+            code, text = c.reply()
+            codes.append(code)
+            if code == 220:
+                c.send(b"EHLO a")  # and then nothing: a slow client holding its session
+                held.append(c)
+            else:
+                assert code == 421 and b"4.7.0" in text and b"your address" in text, (code, text)
+                c.close()
+        print("twenty from 127.0.0.2: %d sessions, %d refused" % (codes.count(220), codes.count(421)))
+        assert codes.count(220) == 5 and codes.count(421) == 15, codes
+        # Another machine is served.
+        m, mid = message()
+        with smtplib.SMTP("127.0.0.1", d.port, timeout=10, source_address=("127.0.0.3", 0)) as s:
+            s.sendmail("ben@example.org", ["anna@example.net"], m)
+        assert wait_for(lambda: up.count() == 1, 10)
+        # When one of the five goes, that address may open one more.
+        held.pop().close()
+        assert wait_for(lambda: RawClient(d.port, source="127.0.0.2", read_greeting=False).reply()[0] == 220, 5)
+        # This machine (127.0.0.1, an exception by default) is not limited per address.
+        local = [RawClient(d.port) for _ in range(8)]
+        assert all(c.greeting[0] == 220 for c in local), [c.greeting for c in local]
+        for c in local:
+            c.close()
+        assert "max_connections_per_client" in d.log(), d.log()[-2000:]
+    finally:
+        stop.set()
+        for c in held:
+            c.close()
+        d.stop()
+        up.stop()
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+
+def main():
+    global BIN, CTL
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        print("usage: abuse_e2e.py RAPPORTD RAPPORTCTL CASE   (cases: %s)" % " ".join(CASES))
+        return 2
+    BIN, CTL = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    case = sys.argv[3]
+    w = tempdir(case)
+    try:
+        CASES[case](w)
+        problems = EXIT_PROBLEMS + sanitizer_reports(w)
+        assert not problems, "\n".join(problems)
+    except Exception:
+        traceback.print_exc()
+        log = os.path.join(w, "rapportd.log")
+        if os.path.exists(log):
+            print("---- rapportd log ----")
+            print(open(log, errors="replace").read()[-6000:])
+        print("(work dir kept: %s)" % w)
+        return 1
+    shutil.rmtree(w, ignore_errors=True)
+    print("ok", case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
