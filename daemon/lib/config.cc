@@ -208,7 +208,14 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "key", "tls", c.tls_key);
     }
     if (auto t = sub(root, "auth")) {
-        only_keys(*t, "auth", {"users_file", "users"});
+        only_keys(*t, "auth", {"users_file", "users", "failure_delay", "max_failure_delay", "max_failures",
+                               "failure_window", "lockout"});
+        get(*t, "failure_delay", "auth", c.auth.failure_delay);
+        get(*t, "max_failure_delay", "auth", c.auth.max_failure_delay);
+        get(*t, "max_failures", "auth", c.auth.max_failures);
+        get(*t, "failure_window", "auth", c.auth.failure_window);
+        get(*t, "lockout", "auth", c.auth.lockout);
+        if (c.auth.max_failures == 0) throw ConfigError("auth.max_failures must be at least 1");
         std::string users_file;
         get(*t, "users_file", "auth", users_file);
         if (!users_file.empty()) read_users_file(users_file, c.users);

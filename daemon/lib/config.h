@@ -78,6 +78,15 @@ struct HttpLimits {
     unsigned sweep_interval = 30;            // seconds between expiry sweeps
 };
 
+// SMTP AUTH failures per client address (logins.h).
+struct AuthLimits {
+    unsigned failure_delay = 1;      // seconds before a failed AUTH is answered; doubles per failure from that address
+    unsigned max_failure_delay = 15; // the most it grows to (Dovecot's auth penalty stops at 15 s too)
+    unsigned max_failures = 10;      // failures from one address within failure_window; then refused (454 4.7.0)
+    unsigned failure_window = 900;   // seconds
+    unsigned lockout = 900;          // seconds an address is refused after max_failures
+};
+
 struct RelaySettings {
     unsigned workers = 4;                // parallel upstream connections
     unsigned retry_initial = 60;         // seconds before the first retry
@@ -106,7 +115,8 @@ struct Config {
     RelaySettings relay;
     HoldSettings hold;         // issue 5
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
-    std::map<std::string, std::string> users; // SMTP AUTH name -> password
+    std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)
+    AuthLimits auth;
     unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)
     unsigned check_lanes = 0;      // parallel policy checks (CPU-bound); 0: one per core
     std::size_t max_backlog = 20000; // messages acknowledged but not yet judged (see intake.h)

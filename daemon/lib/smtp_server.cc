@@ -10,8 +10,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -94,11 +92,6 @@ std::string client_address(const tcp::socket& sock) {
     return a.to_string();
 }
 
-// Password comparison that does not stop at the first differing byte.
-bool constant_time_equal(const std::string& a, const std::string& b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 class Session : public std::enable_shared_from_this<Session> {
 public:
     struct Shared {
@@ -108,14 +101,14 @@ public:
         bool auth_required;
         std::shared_ptr<std::atomic<std::size_t>> active;
         std::shared_ptr<LatencyStats> latency;
-        const Accounts* accounts; // job club members (may be empty)
+        Logins* logins;           // may be null: nobody can log in
         std::shared_ptr<ClientCounts> clients;
         bool counted;             // counted in `clients` (not an exception)
     };
 
     Session(tcp::socket sock, asio::ssl::context& tls, Shared sh, std::string client)
         : sh_(std::move(sh)), stream_(std::move(sock), tls), timer_(stream_.get_executor()),
-          client_(std::move(client)) {}
+          auth_timer_(stream_.get_executor()), client_(std::move(client)) {}
     ~Session() {
         --*sh_.active;
         if (sh_.counted) sh_.clients->remove(client_);
@@ -252,6 +245,7 @@ private:
         if (closed_) return;
         closed_ = closing_ = true;
         timer_.cancel();
+        auth_timer_.cancel();
         error_code ec;
         stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
         stream_.next_layer().close(ec);
@@ -416,7 +410,7 @@ private:
     }
 
     // Someone can log in: a user of the config file or a job club member.
-    bool auth_enabled() const { return !sh_.cfg.users.empty() || (sh_.accounts->any && sh_.accounts->any()); }
+    bool auth_enabled() const { return sh_.logins && sh_.logins->any(); }
     bool auth_offered() const { return (tls_ || !sh_.auth_required) && auth_enabled(); }
 
     void cmd_mail(const smtp::Command& cmd) {
@@ -604,42 +598,55 @@ private:
         auto b = a == std::string::npos ? std::string::npos : d->find('\0', a + 1);
         if (b == std::string::npos) return auth_failed("501 5.5.2 Error: bad PLAIN response\r\n");
         std::string authz = d->substr(0, a), user = d->substr(a + 1, b - a - 1), pass = d->substr(b + 1);
-        if (!authz.empty() && authz != user) return auth_failed("535 5.7.8 Error: authentication failed\r\n");
+        // Acting for someone else is not offered: a failure like any other
+        // (counted, answered after the same delay).
+        if (!authz.empty() && authz != user) return check_credentials("", pass);
         check_credentials(user, pass);
     }
 
     void check_credentials(const std::string& user, const std::string& pass) {
-        auto it = sh_.cfg.users.find(user);
-        if (it != sh_.cfg.users.end() || !sh_.accounts->check) {
-            bool ok = it != sh_.cfg.users.end() && constant_time_equal(pass, it->second);
-            return on_auth(ok ? std::optional<std::string>(user) : std::nullopt);
-        }
-        // A member's password hash takes tens of milliseconds to check (on
-        // purpose): off this thread, and nothing is read meanwhile (AUTH
-        // ends a pipelined group, so nothing may follow it unanswered).
+        // A check takes tens of milliseconds (argon2id, on purpose) and a
+        // failure is answered later still (logins.h): nothing is read
+        // meanwhile (AUTH ends a pipelined group, so nothing may follow it
+        // unanswered), and the session's deadline waits.
         paused_ = true;
         timer_.cancel();
         auto self = shared_from_this();
         auto ex = stream_.get_executor();
-        sh_.accounts->check(user, pass, [self, ex](std::optional<std::string> account) {
-            asio::post(ex, [self, account = std::move(account)]() mutable {
-                if (self->closed_) return;
-                self->paused_ = false;
-                self->on_auth(std::move(account));
-                self->next_command();
-                self->process_input();
-                self->do_read();
-            });
+        sh_.logins->check(client_, user, pass, [self, ex](Logins::Result r) {
+            asio::post(ex, [self, r = std::move(r)]() mutable { self->on_auth(std::move(r)); });
         });
     }
 
-    void on_auth(std::optional<std::string> account) {
-        if (!account) {
-            sh_.log("authentication failed from " + client_); // never the name or password tried
-            return auth_failed("535 5.7.8 Error: authentication failed\r\n");
+    void on_auth(Logins::Result r) {
+        if (closed_) return;
+        if (r.outcome == Logins::Result::Outcome::wrong && r.answer_at > std::chrono::steady_clock::now()) {
+            // Every failure from this address takes the same time, whoever the user.
+            auth_timer_.expires_at(r.answer_at);
+            auto self = shared_from_this();
+            auth_timer_.async_wait([self, r = std::move(r)](error_code ec) mutable {
+                if (ec) return;
+                r.answer_at = {};
+                self->on_auth(std::move(r));
+            });
+            return;
         }
-        user_ = std::move(*account);
-        reply("235 2.7.0 Authentication successful\r\n");
+        paused_ = false;
+        switch (r.outcome) {
+        case Logins::Result::Outcome::ok:
+            user_ = std::move(r.account);
+            reply("235 2.7.0 Authentication successful\r\n");
+            break;
+        case Logins::Result::Outcome::wrong:
+            auth_failed("535 5.7.8 Error: authentication failed\r\n");
+            break;
+        case Logins::Result::Outcome::refused:
+            reply(r.reply);
+            break;
+        }
+        next_command();
+        process_input();
+        do_read();
     }
 
     void auth_failed(const std::string& r) {
@@ -650,6 +657,7 @@ private:
     Shared sh_;
     asio::ssl::stream<tcp::socket> stream_;
     asio::steady_timer timer_;
+    asio::steady_timer auth_timer_;
     std::string client_;
     std::array<char, 16384> rbuf_{};
     std::string inbuf_, outbuf_, wbuf_;
@@ -727,7 +735,7 @@ void SmtpServer::do_accept() {
                 ++*active_;
                 auto s = std::make_shared<Session>(
                     std::move(sock), tls_,
-                    Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, &accounts_, clients_, !exempt},
+                    Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, logins_, clients_, !exempt},
                     std::move(client));
                 s->start();
             }

@@ -20,7 +20,9 @@
 //   After STARTTLS all state and buffered bytes are discarded (RFC 3207,
 //   CVE-2011-0411).
 // - AUTH PLAIN/LOGIN (RFC 4954) against [auth] users and job club members
-//   (set_accounts), only over TLS unless on loopback; when the
+//   (logins.h: argon2id hashes for both, failures limited per client
+//   address across connections, answered after a delay that does not
+//   depend on the user), only over TLS unless on loopback; when the
 //   listener is not loopback, MAIL requires AUTH.
 // - Limits: size (552 5.3.4), recipients (452 4.5.3), command line length
 //   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), time for
@@ -39,6 +41,7 @@
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/intake.h"
+#include "daemon/lib/logins.h"
 
 #include <atomic>
 #include <cstdint>
@@ -64,18 +67,6 @@ private:
     std::vector<std::int64_t> sample_;
 };
 
-// Issue 7: accounts beyond the config file's [auth] users (job club
-// members, members.h). `check` may be slow and is called on the network
-// thread; it must answer through `done` (any thread) with the account
-// name, or nullopt for wrong credentials. `any` says whether anyone could
-// log in (AUTH is offered only then).
-struct Accounts {
-    std::function<void(const std::string& user, const std::string& pass,
-                       std::function<void(std::optional<std::string> account)> done)>
-        check;
-    std::function<bool()> any;
-};
-
 class ClientCounts; // open sessions per client address (smtp_server.cc)
 
 class SmtpServer {
@@ -86,7 +77,8 @@ public:
     // adopt instead of binding cfg.listen; cfg.listen must name its address.
     void start(int inherited = -1);
     void stop();
-    void set_accounts(Accounts a) { accounts_ = std::move(a); } // before start()
+    // Who may log in (AUTH is offered only when someone can); before start().
+    void set_logins(Logins* l) { logins_ = l; }
     std::uint16_t port() const;
     LatencyStats& latency() { return *latency_; }
 
@@ -102,7 +94,7 @@ private:
     std::shared_ptr<std::atomic<std::size_t>> active_;
     std::shared_ptr<LatencyStats> latency_;
     std::shared_ptr<ClientCounts> clients_;
-    Accounts accounts_;
+    Logins* logins_ = nullptr;
 };
 
 } // namespace rapport::daemon

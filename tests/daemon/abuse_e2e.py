@@ -18,10 +18,23 @@ Cases:
   per_client_limit    twenty slow connections from one address cannot take
                       max_connections: that address gets 421 4.7.0 beyond
                       max_connections_per_client, everyone else gets in
+  auth_guessing       wrong passwords from one address, each on a new
+                      connection: answered later and later, then 454 4.7.0
+                      (even for the right password) while other addresses
+                      log in
+  auth_timing         a wrong password takes the same time for a config
+                      user, a member and nobody; a right one the same for a
+                      config user and a member (both argon2id hashes)
+  auth_fairness       three addresses guessing at once on 24
+                      connections: a member's login stays within a few
+                      argon2id checks of its time without them
 """
+import base64
 import os
 import shutil
 import smtplib
+import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -32,6 +45,24 @@ from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
 from e2e_lib import RawClient, Rapportd, Upstream, message, tempdir, wait_for  # noqa: E402
 
 BIN = CTL = None
+
+
+def auth_plain(port, user, password, source, timeout=60):
+    """One login on a new connection: (code, seconds from AUTH to its answer)."""
+    c = RawClient(port, source=source, timeout=timeout)
+    try:
+        assert c.cmd(b"EHLO guesser.example")[0] == 250
+        t0 = time.time()
+        code, text = c.cmd(b"AUTH PLAIN " + base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()))
+        return code, time.time() - t0, text
+    finally:
+        c.close()
+
+
+def add_member(state, name, password):
+    r = subprocess.run([CTL, "member", "add", name, "--password-stdin", "--state", state], input=password + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
 
 
 def dribble(c, data, gap, stop=None):
@@ -174,6 +205,115 @@ def case_per_client_limit(w):
             c.close()
         d.stop()
         up.stop()
+
+
+def case_auth_guessing(w):
+    """max_failures = 3: guesses from 127.0.0.5, each on a new connection, are
+    answered after 1, 2, 4 s; then that address hears 454 4.7.0 at once, even
+    with the right password, while 127.0.0.6 logs in. Before: 535 at once,
+    ten guesses per connection and as many connections as wanted."""
+    d = Rapportd(BIN, w, config='[auth]\nmax_failures = 3\nlockout = 60\n[auth.users]\njake = "correct horse"\n').start()
+    try:
+        seen = []
+        for i in range(3):
+            code, secs, _ = auth_plain(d.port, "jake", "guess-%d" % i, "127.0.0.5")
+            seen.append((code, round(secs, 2)))
+        print("three wrong guesses (code, seconds): %s" % seen)
+        assert [c for c, _ in seen] == [535] * 3, seen
+        assert 0.9 < seen[0][1] and 1.8 < seen[1][1] and 3.6 < seen[2][1], seen  # 1, 2, 4 s
+        code, secs, text = auth_plain(d.port, "jake", "correct horse", "127.0.0.5")
+        print("then the right password from the same address: %d %r after %.2f s" % (code, text, secs))
+        assert code == 454 and b"4.7.0" in text and secs < 1, (code, text, secs)
+        code, secs, _ = auth_plain(d.port, "jake", "correct horse", "127.0.0.6")
+        assert code == 235, code
+        assert "3 failed logins from 127.0.0.5 within 900 s; refusing its logins for 60 s" in d.log(), d.log()[-2000:]
+        assert "guess-" not in d.log() and "correct horse" not in d.log()
+    finally:
+        d.stop()
+
+
+def case_auth_timing(w):
+    """Failures take the same time whoever the user: a config user (a plain
+    password in the file), a member and an unknown name, each tried from
+    fresh addresses. Successes too, for a config user and a member. Before:
+    a config user's wrong password was answered in 0.2 ms, a member's in
+    250 ms - telling them apart, and making config users cheap to guess."""
+    d = Rapportd(BIN, w, config='[auth.users]\njake = "correct horse"\n')
+    os.makedirs(d.state, exist_ok=True)
+    add_member(d.state, "amira", "amira-pass-1")
+    d.start()
+    try:
+        times = {}
+        n = 10
+        for kind, user in (("config user", "jake"), ("member", "amira"), ("nobody", "nobody")):
+            times[kind] = []
+            for i in range(3):
+                n += 1
+                code, secs, _ = auth_plain(d.port, user, "wrong-%d" % i, "127.0.1.%d" % n)
+                assert code == 535, code
+                times[kind].append(secs)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print("wrong password, median seconds: %s" % {k: round(v, 3) for k, v in med.items()})
+        assert max(med.values()) / min(med.values()) < 1.25, med
+        ok = {}
+        for kind, user, pw in (("config user", "jake", "correct horse"), ("member", "amira", "amira-pass-1")):
+            ok[kind] = []
+            for i in range(3):
+                n += 1
+                code, secs, _ = auth_plain(d.port, user, pw, "127.0.1.%d" % n)
+                assert code == 235, code
+                ok[kind].append(secs)
+        med_ok = {k: statistics.median(v) for k, v in ok.items()}
+        print("right password, median seconds: %s" % {k: round(v, 3) for k, v in med_ok.items()})
+        assert max(med_ok.values()) / min(med_ok.values()) < 2, med_ok
+        assert min(med_ok.values()) > 0.01, "no argon2id check for one of them: %s" % med_ok
+    finally:
+        d.stop()
+
+
+def case_auth_fairness(w):
+    """A member's login time alone, then while three other addresses guess
+    on 24 connections at once (unknown names: each guess costs an
+    argon2id check). Checks run one at a time per address, addresses in
+    turn, so the member waits for at most one check per guessing address.
+    Before: every guess queued on the one checking thread ahead of her."""
+    d = Rapportd(BIN, w)
+    os.makedirs(d.state, exist_ok=True)
+    add_member(d.state, "amira", "amira-pass-1")
+    d.start()
+    stop = threading.Event()
+    try:
+        def login():
+            code, secs, _ = auth_plain(d.port, "amira", "amira-pass-1", "127.0.0.7")
+            assert code == 235, code
+            return secs
+        alone = statistics.median([login() for _ in range(3)])
+        guesses = []
+
+        def guess(src, k):
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    code, _, _ = auth_plain(d.port, "nobody%d" % k, "guess-%d" % i, src, timeout=90)
+                    guesses.append(code)
+                    if code != 535:
+                        time.sleep(0.2)  # refused: try again soon, without spinning
+                except Exception:  # refused connections, resets: go on guessing
+                    time.sleep(0.2)
+        threads = [threading.Thread(target=guess, args=("127.0.0.%d" % (20 + a), k), daemon=True)
+                   for a in range(3) for k in range(8)]
+        [t.start() for t in threads]
+        time.sleep(1.5)  # the guesses are queued
+        attacked = statistics.median([login() for _ in range(3)])
+        stop.set()
+        print("member login alone %.3f s, with three addresses guessing on 24 connections %.3f s "
+              "(%d guesses answered: %d checked and wrong, %d refused)" %
+              (alone, attacked, len(guesses), guesses.count(535), len(guesses) - guesses.count(535)))
+        assert attacked < 4 * alone + 0.5, (alone, attacked)
+    finally:
+        stop.set()
+        d.stop()
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
