@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -312,6 +313,13 @@ private:
                 if (error()) return;
                 continue;
             }
+            if (line.find('\0') != std::string::npos) {
+                // Where a C string ends is not where the line ends: interpret none of it.
+                auth_step_ = AuthStep::none;
+                reply("500 5.5.2 Error: NUL character in command\r\n");
+                if (error()) return;
+                continue;
+            }
             handle_line(line);
         }
         if (answered && !in_data_ && !paused_ && !closing_) next_command();
@@ -425,17 +433,24 @@ private:
         if (!sh_.intake.accepting()) return reply("452 4.3.1 Insufficient system storage, try again later\r\n");
         std::string why;
         auto path = smtp::parse_path(cmd.arg, "FROM", &why);
-        if (!path || (!path->address.empty() && !smtp::plausible_mailbox(path->address))) {
+        if (path && !path->address.empty()) {
+            if (smtp::non_ascii(path->address)) return non_ascii_address("sender");
+            why = smtp::mailbox_problem(path->address);
+        }
+        if (!path || !why.empty()) {
             reply("501 5.1.7 Bad sender address syntax" + (why.empty() ? std::string() : ": " + why) + "\r\n");
             error();
             return;
         }
         for (const auto& [k, val] : path->params) {
             if (k == "SIZE") {
-                char* end = nullptr;
-                unsigned long long n = std::strtoull(val.c_str(), &end, 10);
-                if (val.empty() || *end) return reply("501 5.5.4 Bad SIZE parameter\r\n");
-                if (n > lim().max_message_size)
+                // size-value ::= 1*20DIGIT (RFC 1870): no sign, no spaces, no hex.
+                if (val.empty() || val.size() > 20 ||
+                    !std::all_of(val.begin(), val.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                    return reply("501 5.5.4 Bad SIZE parameter: expected 1 to 20 digits\r\n");
+                errno = 0;
+                unsigned long long n = std::strtoull(val.c_str(), nullptr, 10);
+                if (errno == ERANGE || n > lim().max_message_size)
                     return reply("552 5.3.4 Message size exceeds fixed limit\r\n");
             } else if (k == "BODY") {
                 if (val != "8BITMIME" && val != "7BIT") return reply("501 5.5.4 Bad BODY parameter\r\n");
@@ -453,7 +468,11 @@ private:
         if (!mail_from_) return reply("503 5.5.1 Error: need MAIL command\r\n");
         std::string why;
         auto path = smtp::parse_path(cmd.arg, "TO", &why);
-        if (!path || !smtp::plausible_mailbox(path->address)) {
+        if (path) {
+            if (smtp::non_ascii(path->address)) return non_ascii_address("recipient");
+            why = smtp::mailbox_problem(path->address, /*allow_postmaster=*/true);
+        }
+        if (!path || !why.empty()) {
             reply("501 5.1.3 Bad recipient address syntax" + (why.empty() ? std::string() : ": " + why) + "\r\n");
             error();
             return;
@@ -464,6 +483,13 @@ private:
         rcpt_set_.insert(path->address);
         rcpts_.push_back(path->address);
         reply("250 2.1.5 Ok\r\n");
+    }
+
+    // RFC 6531 3.5: an address with non-ASCII octets needs SMTPUTF8, which is not offered.
+    void non_ascii_address(const char* whose) {
+        reply(std::string("553 5.6.7 Error: non-ASCII ") + whose +
+              " address; this server does not offer SMTPUTF8\r\n");
+        error();
     }
 
     void cmd_data(const smtp::Command& cmd) {
@@ -491,6 +517,12 @@ private:
             reset_transaction();
             reply("554 5.6.0 Message has a line longer than " + std::to_string(lim().max_data_line) +
                   " octets\r\n");
+            return;
+        }
+        if (r.has_nul()) {
+            reader_.reset();
+            reset_transaction();
+            reply("554 5.6.0 Error: message contains a NUL character; send binary content encoded (base64)\r\n");
             return;
         }
         Envelope env;

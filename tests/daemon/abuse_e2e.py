@@ -28,6 +28,9 @@ Cases:
   auth_fairness       three addresses guessing at once on 24
                       connections: a member's login stays within a few
                       argon2id checks of its time without them
+  syntax_refusals     a NUL in a command or in DATA, addresses that are not
+                      RFC 5321 syntax, 8-bit addresses, SIZE=-1: each a
+                      clear 5xx, nothing relayed
 """
 import base64
 import os
@@ -258,14 +261,16 @@ def case_auth_timing(w):
         ok = {}
         for kind, user, pw in (("config user", "jake", "correct horse"), ("member", "amira", "amira-pass-1")):
             ok[kind] = []
-            for i in range(3):
+            for i in range(5):
                 n += 1
                 code, secs, _ = auth_plain(d.port, user, pw, "127.0.1.%d" % n)
                 assert code == 235, code
                 ok[kind].append(secs)
         med_ok = {k: statistics.median(v) for k, v in ok.items()}
         print("right password, median seconds: %s" % {k: round(v, 3) for k, v in med_ok.items()})
-        assert max(med_ok.values()) / min(med_ok.values()) < 2, med_ok
+        # The same argon2id work (tens of ms); before, 0.2 ms against tens of
+        # ms. A loose bound: other tests share the two cores.
+        assert max(med_ok.values()) / min(med_ok.values()) < 5, med_ok
         assert min(med_ok.values()) > 0.01, "no argon2id check for one of them: %s" % med_ok
     finally:
         d.stop()
@@ -314,6 +319,70 @@ def case_auth_fairness(w):
     finally:
         stop.set()
         d.stop()
+
+
+def case_syntax_refusals(w):
+    """Each gets a clear answer and nothing reaches the upstream: a NUL in a
+    command (500 5.5.2) or in DATA (554 5.6.0); envelope addresses that are
+    not RFC 5321 syntax (501 5.1.7 / 5.1.3 with the reason); 8-bit
+    addresses without SMTPUTF8 (553 5.6.7); SIZE=-1 and other non-digits
+    (501 5.5.4, not 552). Before: all but the last taken (and relayed)."""
+    up = Upstream(w).start()
+    d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port).start()
+    try:
+        c = RawClient(d.port)
+        code, text = c.cmd(b"EHLO host\x00.example")
+        assert code == 500 and b"5.5.2" in text and b"NUL" in text, (code, text)
+        code, text = c.cmd(b"NOOP\x00")
+        assert code == 500, (code, text)
+        assert c.cmd(b"EHLO client.example")[0] == 250  # the session goes on
+        refusals = [
+            (b"MAIL FROM:<a@b@c.example>", 501, b"5.1.7"),
+            (b"MAIL FROM:<ben@-bad-.example>", 501, b"5.1.7"),
+            (b"MAIL FROM:<ben..x@example.org>", 501, b"5.1.7"),
+            (b"MAIL FROM:<j\xc3\xb6rg@example.org>", 553, b"5.6.7"),
+            (b"MAIL FROM:<ben@example.org> SIZE=-1", 501, b"5.5.4"),
+            (b"MAIL FROM:<ben@example.org> SIZE=+10", 501, b"5.5.4"),
+            (b"MAIL FROM:<ben@example.org> SIZE=1e3", 501, b"5.5.4"),
+            (b"MAIL FROM:<ben@example.org> SIZE=" + b"9" * 21, 501, b"5.5.4"),
+            (b"MAIL FROM:<ben@example.org> SIZE=" + b"9" * 20, 552, b"5.3.4"),  # digits, just too big
+        ]
+        for line, want, enhanced in refusals:
+            code, text = c.cmd(line)
+            print("%-45r -> %s" % (line, text.strip().decode(errors="replace")))
+            assert code == want and enhanced in text, (line, code, text)
+            c.close()
+            c = RawClient(d.port)  # a fresh session: bad commands count towards max_errors
+            c.cmd(b"EHLO client.example")
+        assert c.cmd(b"MAIL FROM:<ben@example.org> SIZE=1000")[0] == 250
+        for line, want, enhanced in [(b"RCPT TO:<a@b@c.example>", 501, b"5.1.3"),
+                                     (b"RCPT TO:<anna@-bad-.com>", 501, b"5.1.3"),
+                                     (b"RCPT TO:<anna@example.net.>", 501, b"5.1.3"),
+                                     (b"RCPT TO:<anna@b\xc3\xbccher.example>", 553, b"5.6.7")]:
+            code, text = c.cmd(line)
+            print("%-45r -> %s" % (line, text.strip().decode(errors="replace")))
+            assert code == want and enhanced in text, (line, code, text)
+        assert c.cmd(b"RCPT TO:<anna@example.net>")[0] == 250
+        assert c.cmd(b"DATA")[0] == 354
+        c.send(b"Subject: nul\r\n\r\nbefore\x00after\r\n.\r\n")
+        code, text = c.reply()
+        assert code == 554 and b"5.6.0" in text and b"NUL" in text, (code, text)
+        # Then a good message in the same session goes through, unchanged.
+        m, mid = message()
+        assert c.cmd(b"MAIL FROM:<ben@example.org>")[0] == 250
+        assert c.cmd(b"RCPT TO:<\"anna lee\"@example.net>")[0] == 250  # a quoted local part is fine
+        assert c.cmd(b"RCPT TO:<postmaster>")[0] == 250  # RFC 5321 4.1.1.3
+        assert c.cmd(b"DATA")[0] == 354
+        c.send(m + b".\r\n")
+        assert c.reply()[0] == 250
+        c.close()
+        assert wait_for(lambda: up.count() == 1, 10), up.count()
+        time.sleep(1)
+        assert up.count() == 1 and up.contents()[0] == m
+        assert up.messages[0][1] == ['"anna lee"@example.net', "postmaster"], up.messages[0][1]
+    finally:
+        d.stop()
+        up.stop()
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
