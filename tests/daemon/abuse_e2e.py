@@ -98,8 +98,8 @@ def dribble(c, data, gap, stop=None):
 
 def case_slow_command(w):
     """One byte every 0.4 s of "MAIL FROM:<...>" (about 15 s for the line):
-    the session ends after command_timeout = 3 s in all. Before: each byte
-    restarted the timer, so the client kept its session as long as it liked."""
+    the session ends after command_timeout = 3 s in all (a timer restarted
+    by each byte would let it keep its session as long as it liked)."""
     d = Rapportd(BIN, w, config="[smtp]\ncommand_timeout = 3\n").start()
     try:
         c = RawClient(d.port)
@@ -167,8 +167,8 @@ def case_slow_data(w):
 def case_per_client_limit(w):
     """max_connections = 20, max_connections_per_client = 5. Twenty slow
     clients from 127.0.0.2: five get a session, fifteen get 421 4.7.0, and
-    127.0.0.3 (another machine) is still served. Before: the twenty took
-    every connection and everyone else got 421."""
+    127.0.0.3 (another machine) is still served, where otherwise the twenty
+    would take every connection and everyone else would get 421."""
     up = Upstream(w).start()
     d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port,
                  config="[smtp]\nmax_connections = 20\nmax_connections_per_client = 5\n").start()
@@ -213,8 +213,8 @@ def case_per_client_limit(w):
 def case_auth_guessing(w):
     """max_failures = 3: guesses from 127.0.0.5, each on a new connection, are
     answered after 1, 2, 4 s; then that address hears 454 4.7.0 at once, even
-    with the right password, while 127.0.0.6 logs in. Before: 535 at once,
-    ten guesses per connection and as many connections as wanted."""
+    with the right password, while 127.0.0.6 logs in. (A limit per
+    connection alone would give ten more guesses for each reconnection.)"""
     d = Rapportd(BIN, w, config='[auth]\nmax_failures = 3\nlockout = 60\n[auth.users]\njake = "correct horse"\n').start()
     try:
         seen = []
@@ -238,9 +238,9 @@ def case_auth_guessing(w):
 def case_auth_timing(w):
     """Failures take the same time whoever the user: a config user (a plain
     password in the file), a member and an unknown name, each tried from
-    fresh addresses. Successes too, for a config user and a member. Before:
-    a config user's wrong password was answered in 0.2 ms, a member's in
-    250 ms - telling them apart, and making config users cheap to guess."""
+    fresh addresses. Successes too, for a config user and a member: a plain
+    password compared in microseconds against a member's argon2id check
+    would tell the two apart and make config users cheap to guess."""
     d = Rapportd(BIN, w, config='[auth.users]\njake = "correct horse"\n')
     os.makedirs(d.state, exist_ok=True)
     add_member(d.state, "amira", "amira-pass-1")
@@ -280,8 +280,8 @@ def case_auth_fairness(w):
     """A member's login time alone, then while three other addresses guess
     on 24 connections at once (unknown names: each guess costs an
     argon2id check). Checks run one at a time per address, addresses in
-    turn, so the member waits for at most one check per guessing address.
-    Before: every guess queued on the one checking thread ahead of her."""
+    turn, so the member waits for at most one check per guessing address,
+    not behind every guess queued on the checking thread."""
     d = Rapportd(BIN, w)
     os.makedirs(d.state, exist_ok=True)
     add_member(d.state, "amira", "amira-pass-1")
@@ -326,7 +326,7 @@ def case_syntax_refusals(w):
     command (500 5.5.2) or in DATA (554 5.6.0); envelope addresses that are
     not RFC 5321 syntax (501 5.1.7 / 5.1.3 with the reason); 8-bit
     addresses without SMTPUTF8 (553 5.6.7); SIZE=-1 and other non-digits
-    (501 5.5.4, not 552). Before: all but the last taken (and relayed)."""
+    (501 5.5.4: a syntax error, not 552)."""
     up = Upstream(w).start()
     d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port).start()
     try:

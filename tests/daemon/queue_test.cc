@@ -160,7 +160,7 @@ void faults(const std::string& control, const std::string& rules) {
 
 // The write is rolled back whole and SQLite's own error comes out, not
 // "cannot rollback - no transaction is active" (SQLite rolls back by itself
-// after SQLITE_FULL, and a second ROLLBACK used to replace the real error).
+// after SQLITE_FULL; a second ROLLBACK would fail and hide the real error).
 TEST(QueueFullDisk, AFailedWriteSaysDiskFullAndChangesNothing) {
     auto dir = tmpdir();
     std::string control = dir + "/faults";

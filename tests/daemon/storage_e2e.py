@@ -143,8 +143,9 @@ def all_finished(d, up, ids):
 
 def case_outcome_unrecorded(w):
     """Four queued messages; the upstream comes up and the disk fills the
-    moment it accepts the first one. Before: 'cannot rollback - no transaction
-    is active', and the same messages went out again at every retry."""
+    moment it accepts the first one: none goes out twice, the log shows
+    SQLite's own error (not the ROLLBACK's "cannot rollback - no transaction
+    is active") and says disk full."""
     faults = Faults(w)
     port = free_port()
     d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % port, config=FAST_RETRY, env=faults.env()).start()
@@ -223,7 +224,8 @@ def case_each_write(w):
 
 def case_stranded_intake(w):
     """250 is given once the message is on disk; then its state row cannot be
-    written. Before: it was neither listed nor relayed until a restart."""
+    written: it is listed and relayed once writes succeed, without a
+    restart."""
     faults = Faults(w)
     up = Upstream(w).start()
     d = Rapportd(BIN, w, upstream="smtp://127.0.0.1:%d" % up.port, config=FAST_RETRY, env=faults.env()).start()

@@ -734,8 +734,8 @@ def case_browser_file_names(w):
     chromium (tests/browser/file_names.mjs): "cv\u202efdp.exe" shows its
     override as a code and EXE as its type, names are isolated and a
     300-character one wraps; GET /logout signs nobody out, the page's Sign
-    out does. Before: the name read "cvexe.pdf", the long one ran out of its
-    box, and a GET signed out."""
+    out does (a name reading "cvexe.pdf", or one running out of its box,
+    would mislead; a GET that signs out is a request any page can make)."""
     if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
         print("SKIP: node or /usr/bin/chromium missing")
         return 77
@@ -774,8 +774,7 @@ def case_headers_logout(w):
     """A second Host or Origin header is refused (400 duplicate_header)
     whatever the order, so no one can pick which is checked; signing out
     is a POST with the page's header: GET /logout (a link or an <img>
-    elsewhere) and a header-less POST sign nobody out. Before: the first of
-    two headers counted, and GET /logout signed out."""
+    elsewhere) and a header-less POST sign nobody out."""
     up, d, api = start(w, upstream=False)
     try:
         def raw(lines):
@@ -823,8 +822,8 @@ def case_slow_clients(w):
     eight connections that trickle a header a byte at a time do not keep the
     token holder out (the one waiting longest makes room), and each trickler
     is closed header_timeout after it connected, however steadily it sends.
-    Before: the ninth client was closed at once, and a trickle of bytes kept
-    a connection for the whole request_timeout."""
+    (Refusing the newcomer at the cap, or a timer restarted by each byte,
+    would let tricklers keep everyone out.)"""
     up, d, api = start(w, upstream=False, config="[http]\nmax_connections = 8\nheader_timeout = 3\n")
     stop = threading.Event()
     socks = []
