@@ -111,7 +111,8 @@ bool alpha_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z
 
 // RFC 5322 atext, as RFC 5321 4.1.2 uses it.
 bool atext(char c) {
-    return alpha_digit(c) || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
+    // (strchr finds the terminating NUL too: c must not be one.)
+    return alpha_digit(c) || (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
 }
 
 std::string printable(char c) {
@@ -166,6 +167,9 @@ std::string literal_problem(std::string_view d) {
     }
     auto tag = in.substr(0, colon), rest = in.substr(colon + 1);
     if (tag == "IPv6") {
+        // Only what an IPv6 address is made of: inet_pton would stop at a NUL.
+        for (char c : rest)
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return "bad IPv6 address literal";
         unsigned char buf[16];
         return ::inet_pton(AF_INET6, std::string(rest).c_str(), buf) == 1 ? "" : "bad IPv6 address literal";
     }

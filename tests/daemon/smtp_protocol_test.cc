@@ -102,6 +102,12 @@ TEST(MailboxProblem, AddressLiterals) {
     EXPECT_NE(mailbox_problem("a@[192.0.2.256]"), "");
     EXPECT_NE(mailbox_problem("a@[192.0.2]"), "");
     EXPECT_NE(mailbox_problem("a@[IPv6:nope]"), "");
+    // Found by tests/fuzz/smtp_fuzz: a NUL was taken as atext, and inet_pton
+    // stops at one (the server refuses NULs before this; the function must too).
+    static const char nul_local[] = "o\0b@example.org"; // strchr("!#...", '\0') is not NULL
+    EXPECT_NE(mailbox_problem(std::string(nul_local, sizeof nul_local - 1)), "");
+    static const char nul_literal[] = "a@[IPv6:::1\0\x01x]";
+    EXPECT_NE(mailbox_problem(std::string(nul_literal, sizeof nul_literal - 1)), "");
     EXPECT_NE(mailbox_problem("a@[192.0.2.1"), "");
 }
 
