@@ -286,6 +286,7 @@ Relay::Relay(const Config& cfg, Queue& q, LogFn log) : cfg_(cfg), q_(q), log_(st
         {
             std::lock_guard lk(mu_);
             paused_until_ = {};
+            storage_backoff_ = std::chrono::seconds(1);
         }
         cv_.notify_all();
     });
@@ -341,7 +342,12 @@ std::size_t Relay::backlog() {
 
 void Relay::pause_for_storage(const std::string& what, const StorageError& e) {
     auto now = std::chrono::steady_clock::now();
-    std::string line = "warning: relay: " + what + ": " + e.what() + "; " + e.kind() + ": relaying ";
+    std::string line = "warning: relay: " + what + ": " + e.what() + "; " + e.kind();
+    if (stop_) { // stopping: there is no more relaying to pause
+        log_(line);
+        return;
+    }
+    line += ": relaying ";
     if (paused_until_ > now) {
         log_(line + "stays paused");
         return;
