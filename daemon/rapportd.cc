@@ -15,7 +15,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "daemon/lib/config.h"
@@ -24,6 +23,7 @@
 #include "daemon/lib/http_server.h"
 #include "daemon/lib/intake.h"
 #include "daemon/lib/log.h"
+#include "daemon/lib/logins.h"
 #include "daemon/lib/members.h"
 #include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
@@ -134,18 +134,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
 
     asio::io_context io(1);
     rd::SmtpServer server(io, cfg, intake, tls, log);
-    // Members' passwords are argon2id hashes, slow to check on purpose: one
-    // thread of their own, so logins never stall mail (and a password
-    // guesser gets one guess at a time).
-    asio::thread_pool password_checks(1);
-    server.set_accounts({[&members, &password_checks](const std::string& user, const std::string& pass,
-                                                      std::function<void(std::optional<std::string>)> done) {
-                             asio::post(password_checks, [&members, user, pass, done = std::move(done)] {
-                                 auto m = members.verify(user, pass);
-                                 done(m ? std::optional<std::string>(m->name) : std::nullopt);
-                             });
-                         },
-                         [&members] { return !members.empty(); }});
+    // SMTP AUTH: members and [auth] users, argon2id hashes both (the
+    // config's plain passwords are hashed now and forgotten), checked on a
+    // thread of their own so logins never stall mail, guessing limited per
+    // client address (logins.h).
+    rd::Logins logins(cfg.users, &members, cfg.auth, log);
+    server.set_logins(&logins);
     server.start(inherited.smtp);
     // Issue 5: the HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, policy, log, &members);
@@ -246,8 +240,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // Last: `systemctl reload` may send SIGHUP as soon as it sees READY=1.
     rd::sd::ready(held_status());
     io.run();
-    http.stop(); // issue 5: no API calls while the queue shuts down
-    password_checks.join();
+    http.stop(); // no API calls while the queue shuts down
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed
     outcomes.stop(); // the inbox reader, then the ledger's last writes

@@ -6,6 +6,9 @@
 //   rapportctl member remove NAME
 //   rapportctl member list [--json]
 //   rapportctl member token NAME      a new token for the member's add-on
+//   rapportctl hash-password [--password-stdin]
+//                                     an argon2id hash for [auth] users in the
+//                                     config file (nothing is stored)
 // All take --state DIR (default: the daemon's, see daemon/lib/config.h).
 //
 // The password is asked for twice, without echo, when stdin is a terminal;
@@ -186,6 +189,20 @@ int run(const std::string& verb, const Args& a) {
 }
 
 } // namespace
+
+int cmd_hash_password(const std::vector<std::string>& args) {
+    Args a = parse(args);
+    if (a.bad || !a.rest.empty()) {
+        std::cerr << "usage: rapportctl hash-password [--password-stdin]\n";
+        return 2;
+    }
+    auto pw = new_password(a, "the config file's user");
+    if (!pw) return 1;
+    // For `[auth.users] NAME = "..."`: rapportd keeps only hashes anyway; a
+    // hash in the file keeps the password out of it too.
+    std::cout << rd::hash_password(*pw) << "\n";
+    return 0;
+}
 
 int cmd_member(const std::vector<std::string>& args) {
     if (args.empty()) {

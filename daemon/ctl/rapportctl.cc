@@ -5,6 +5,7 @@
 //   rapportctl held|token|open ...     held mail, through the daemon's API (held.cc)
 //   rapportctl member ...              a job club's members (member.cc)
 //   rapportctl outcomes [--json]       the reply ledger, through the daemon's API (outcomes.cc)
+//   rapportctl hash-password           an argon2id hash for [auth] users (member.cc)
 //
 // `check` processes the files in the order given, as if one person sent
 // them one after another (SPEC.md "The offline checker"): the sending
@@ -42,6 +43,7 @@ int cmd_open(const std::vector<std::string>& args);
 int cmd_member(const std::vector<std::string>& args);
 // daemon/ctl/outcomes.cc.
 int cmd_outcomes(const std::vector<std::string>& args);
+int cmd_hash_password(const std::vector<std::string>& args);
 
 namespace {
 
@@ -54,7 +56,8 @@ constexpr const char* kUsage =
     "       rapportctl token [--state DIR]\n"
     "       rapportctl open [--state DIR]\n"
     "       rapportctl member add|passwd|set|remove|list|token ... [--state DIR]\n"
-    "       rapportctl outcomes [--json] [--state DIR]\n";
+    "       rapportctl outcomes [--json] [--state DIR]\n"
+    "       rapportctl hash-password [--password-stdin]\n";
 
 // Reads a whole file; nullopt with `error` set when it cannot.
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
@@ -273,6 +276,7 @@ int main(int argc, char** argv) {
     if (cmd == "held") return cmd_held(args);   // issue 5
     if (cmd == "token") return cmd_token(args); // issue 5
     if (cmd == "member") return cmd_member(args); // issue 7
+    if (cmd == "hash-password") return cmd_hash_password(args);
     if (cmd == "open") return cmd_open(args);   // issue 5
     if (cmd == "outcomes") return cmd_outcomes(args);
     std::cerr << "rapportctl: unknown command " << cmd << "\n" << kUsage;

@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -13,6 +15,11 @@
 
 namespace rapport::daemon {
 namespace {
+
+bool is_ip_address(const std::string& s) {
+    unsigned char buf[sizeof(struct in6_addr)];
+    return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
 
 std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
@@ -101,8 +108,9 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
                      "hold" /* issue 5 */, "imap", "outcomes"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
-                               "max_data_line", "max_connections", "max_errors", "command_timeout",
-                               "data_timeout"});
+                               "max_data_line", "max_connections", "max_connections_per_client",
+                               "client_limit_exceptions", "max_errors", "command_timeout", "data_timeout",
+                               "data_min_rate"});
         std::string listen;
         get(*t, "listen", "smtp", listen);
         if (!listen.empty()) c.listen = parse_host_port(listen, "smtp.listen");
@@ -116,12 +124,34 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "max_errors", "smtp", l.max_errors);
         get(*t, "command_timeout", "smtp", l.command_timeout);
         get(*t, "data_timeout", "smtp", l.data_timeout);
+        get(*t, "data_min_rate", "smtp", l.data_min_rate);
+        get(*t, "max_connections_per_client", "smtp", l.max_connections_per_client);
+        if (auto n = t->get("client_limit_exceptions")) {
+            auto arr = n->as_array();
+            if (!arr) throw ConfigError("smtp.client_limit_exceptions: expected a list of IP addresses");
+            l.client_limit_exceptions.clear();
+            for (auto&& v : *arr) {
+                auto a = v.value<std::string>();
+                if (!a || !is_ip_address(*a))
+                    throw ConfigError("smtp.client_limit_exceptions: expected a list of IP addresses (\"127.0.0.1\")");
+                l.client_limit_exceptions.push_back(*a);
+            }
+        }
+        if (l.command_timeout == 0 || l.data_timeout == 0)
+            throw ConfigError("smtp.command_timeout and smtp.data_timeout must be at least 1 (seconds)");
+        if (l.max_connections_per_client == 0) throw ConfigError("smtp.max_connections_per_client must be at least 1");
     }
     if (auto t = sub(root, "http")) {
-        only_keys(*t, "http", {"listen"});
+        only_keys(*t, "http", {"listen", "max_connections", "header_timeout", "request_timeout"});
         std::string listen;
         get(*t, "listen", "http", listen);
         if (!listen.empty()) c.http = parse_host_port(listen, "http.listen");
+        get(*t, "max_connections", "http", c.http_limits.max_connections);
+        get(*t, "header_timeout", "http", c.http_limits.header_timeout);
+        get(*t, "request_timeout", "http", c.http_limits.request_timeout);
+        if (c.http_limits.max_connections == 0 || c.http_limits.header_timeout == 0 ||
+            c.http_limits.request_timeout == 0)
+            throw ConfigError("http.max_connections, header_timeout and request_timeout must be at least 1");
     }
     if (auto t = sub(root, "state")) {
         only_keys(*t, "state", {"dir"});
@@ -229,7 +259,14 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "key", "tls", c.tls_key);
     }
     if (auto t = sub(root, "auth")) {
-        only_keys(*t, "auth", {"users_file", "users"});
+        only_keys(*t, "auth", {"users_file", "users", "failure_delay", "max_failure_delay", "max_failures",
+                               "failure_window", "lockout"});
+        get(*t, "failure_delay", "auth", c.auth.failure_delay);
+        get(*t, "max_failure_delay", "auth", c.auth.max_failure_delay);
+        get(*t, "max_failures", "auth", c.auth.max_failures);
+        get(*t, "failure_window", "auth", c.auth.failure_window);
+        get(*t, "lockout", "auth", c.auth.lockout);
+        if (c.auth.max_failures == 0) throw ConfigError("auth.max_failures must be at least 1");
         std::string users_file;
         get(*t, "users_file", "auth", users_file);
         if (!users_file.empty()) read_users_file(users_file, c.users);

@@ -58,9 +58,33 @@ struct SmtpLimits {
     std::size_t max_command_line = 2048;              // octets incl. CRLF (500 5.5.2)
     std::size_t max_data_line = 10000;                // octets per message line (554 5.6.0)
     std::size_t max_connections = 500;               // over this: 421 4.7.0 and close
+    std::size_t max_connections_per_client = 10;      // from one address (421 4.7.0 and close)
+    // Addresses max_connections_per_client does not apply to (this machine,
+    // by default: there every mail program shares one address).
+    std::vector<std::string> client_limit_exceptions{"127.0.0.1", "::1"};
     std::size_t max_errors = 10;                      // bad commands before 421 and close
-    unsigned command_timeout = 300;                   // seconds (RFC 5321 4.5.3.2: 5 min)
-    unsigned data_timeout = 300;                      // seconds without a byte during DATA
+    unsigned command_timeout = 300;                   // seconds for one whole command line (RFC 5321 4.5.3.2: 5 min)
+    unsigned data_timeout = 300;                      // seconds for DATA, plus one per data_min_rate octets received
+    std::size_t data_min_rate = 1024;                 // octets per second; 0: DATA has data_timeout in all
+};
+
+// The HTTP API and page (http_server.h): limits on what a client can hold.
+struct HttpLimits {
+    std::size_t max_header = 16 * 1024;      // request line + header fields (431)
+    std::size_t max_body = 32 * 1024 * 1024; // /analyze takes whole messages (25 MB SMTP limit + encoding) (413)
+    unsigned header_timeout = 10;            // seconds for the request line and header, from the connection or the last answer
+    unsigned request_timeout = 30;           // seconds for a whole request, body included
+    std::size_t max_connections = 64;        // open at once; a new one first pushes out the longest waiting for its header
+    unsigned sweep_interval = 30;            // seconds between expiry sweeps
+};
+
+// SMTP AUTH failures per client address (logins.h).
+struct AuthLimits {
+    unsigned failure_delay = 1;      // seconds before a failed AUTH is answered; doubles per failure from that address
+    unsigned max_failure_delay = 15; // the most it grows to (Dovecot's auth penalty stops at 15 s too)
+    unsigned max_failures = 10;      // failures from one address within failure_window; then refused (454 4.7.0)
+    unsigned failure_window = 900;   // seconds
+    unsigned lockout = 900;          // seconds an address is refused after max_failures
 };
 
 struct RelaySettings {
@@ -115,12 +139,14 @@ struct Config {
     std::string hostname;      // greeting / notices; default: gethostname()
     Upstream upstream;
     SmtpLimits limits;
+    HttpLimits http_limits;
     RelaySettings relay;
     HoldSettings hold;         // issue 5
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
-    std::map<std::string, std::string> users; // SMTP AUTH name -> password
+    std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)
+    AuthLimits auth;
     unsigned spool_threads = 8;    // parallel spool writers (fsync-bound, not CPU-bound)
     unsigned check_lanes = 0;      // parallel policy checks (CPU-bound); 0: one per core
     std::size_t max_backlog = 20000; // messages acknowledged but not yet judged (see intake.h)

@@ -221,15 +221,17 @@ void Holds::held(const std::string& id, const Envelope& env, const Judgement& j)
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     log_("held " + id + " from=<" + env.mail_from + "> rules=" + (rules.empty() ? "-" : rules));
     if (!cfg_.hold.notify_sender || !relay_ || env.notice || env.mail_from.empty()) return;
+    std::string nid = q_.new_id();
+    bool spooled = false;
     try {
         Envelope nenv;
         nenv.rcpts = {env.mail_from};
         nenv.received = static_cast<std::int64_t>(std::time(nullptr));
         nenv.notice = true;
-        std::string nid = q_.new_id();
         std::string data = held_notice(cfg_.hostname, id, env.mail_from, j.info.subject, j.findings,
                                        expires_at(env.received));
         q_.write_spool(nid, nenv, data);
+        spooled = true;
         MessageInfo info;
         info.action = "relay";
         info.findings_json = "[]";
@@ -239,6 +241,8 @@ void Holds::held(const std::string& id, const Envelope& env, const Judgement& j)
         q_.insert(nid, nenv, info, Status::queued, nenv.received);
         relay_->schedule(nid, nenv.received);
     } catch (const std::exception& e) {
+        // A courtesy: not worth a spool file nobody accounts for.
+        if (spooled) q_.remove_spool(nid);
         log_("warning: " + id + ": cannot queue the held notice: " + e.what());
     }
 }

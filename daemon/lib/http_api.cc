@@ -297,7 +297,11 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
         auto org = req.find(http::field::origin);
         if (org != req.end()) c.origin = std::string(org->value());
         c.extension = lower(c.origin).rfind("moz-extension://", 0) == 0;
-        if (host == req.end() || !host_ok(std::string_view(host->value().data(), host->value().size()))) {
+        if (req.count(http::field::host) > 1 || req.count(http::field::origin) > 1) {
+            // Which one counts would be a guess, and a proxy in front may
+            // have checked the other: refuse rather than pick.
+            res = error(400, "duplicate_header", "Send Host and Origin once each.", req.version());
+        } else if (host == req.end() || !host_ok(std::string_view(host->value().data(), host->value().size()))) {
             res = error(403, "forbidden_host",
                         "This address does not belong to this Rapport daemon (Host must be " + base_url().substr(7) + ").",
                         req.version());
@@ -348,20 +352,28 @@ HttpResponse HttpApi::route(Ctx& c) {
         return r;
     }
 
-    // The page: static files with no data in them; no authentication needed.
-    if (p.rfind("/api/", 0) != 0 && p != "/metrics") {
-        if (verb != http::verb::get && !(p == "/logout" && verb == http::verb::post))
-            return error(405, "method_not_allowed", "Use GET for the page.", v);
-        if (p == "/login") return login(c);
-        if (p == "/logout") {
-            if (auto s = cookie_value(std::string_view(req[http::field::cookie].data(), req[http::field::cookie].size()), kCookie);
-                !s.empty())
-                sessions_.erase(s);
-            HttpResponse r{http::status::see_other, v};
-            r.set(http::field::location, "/");
-            r.set(http::field::set_cookie, std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    // Signing out changes something: POST with the page's header, like
+    // every page request that does (a link or an <img> elsewhere must not).
+    if (p == "/logout") {
+        if (verb != http::verb::post) {
+            auto r = error(405, "method_not_allowed", "Sign out with POST.", v);
+            r.set(http::field::allow, "POST");
             return r;
         }
+        if (req["X-Rapport-Page"] != "1")
+            return error(403, "missing_page_header", "Page requests that change something need X-Rapport-Page: 1.", v);
+        if (auto s = cookie_value(std::string_view(req[http::field::cookie].data(), req[http::field::cookie].size()), kCookie);
+            !s.empty())
+            sessions_.erase(s);
+        auto r = json_response({{"ok", true}}, v);
+        r.set(http::field::set_cookie, std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        return r;
+    }
+
+    // The page: static files with no data in them; no authentication needed.
+    if (p.rfind("/api/", 0) != 0 && p != "/metrics") {
+        if (verb != http::verb::get) return error(405, "method_not_allowed", "Use GET for the page.", v);
+        if (p == "/login") return login(c);
         if (p == "/" || p == "/index.html") return asset(c, "index.html");
         if (p.size() > 1 && p.find('/', 1) == std::string::npos) return asset(c, p.substr(1));
         return error(404, "not_found", "There is no such page.", v);

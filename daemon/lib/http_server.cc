@@ -23,19 +23,33 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 // One connection: read a request, answer it, repeat while keep-alive.
+// beast::tcp_stream's expiry is a deadline for every operation started
+// until it is set again, so header_timeout and request_timeout are totals.
 class HttpServer::Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket s, HttpApi& api, const HttpLimits& lim, std::shared_ptr<std::atomic<std::size_t>> open)
-        : stream_(std::move(s)), api_(api), lim_(lim), open_(std::move(open)) {}
-    ~Session() { --*open_; }
+    Session(tcp::socket s, HttpApi& api, const HttpLimits& lim, std::unordered_set<Session*>& registry)
+        : stream_(std::move(s)), api_(api), lim_(lim), registry_(registry) {
+        registry_.insert(this);
+    }
+    ~Session() { registry_.erase(this); }
 
     void read() {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(lim_.max_header));
         parser_->body_limit(lim_.max_body);
-        stream_.expires_after(std::chrono::seconds(lim_.request_timeout));
+        waiting_since_ = std::chrono::steady_clock::now();
+        stream_.expires_after(std::chrono::seconds(std::min(lim_.header_timeout, lim_.request_timeout)));
         http::async_read_header(stream_, buf_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    // Since when this connection has been waiting on its client.
+    std::chrono::steady_clock::time_point waiting_since() const { return waiting_since_; }
+    bool evicted() const { return evicted_; }
+    // Makes room for another client: the pending operations end with an error.
+    void evict() {
+        evicted_ = true;
+        close();
     }
 
 private:
@@ -44,6 +58,8 @@ private:
     // already refused from its Content-Length while parsing the header.
     void on_header(beast::error_code ec) {
         if (ec) return on_read(ec);
+        // The rest of the request has what is left of request_timeout.
+        stream_.expires_at(waiting_since_ + std::chrono::seconds(lim_.request_timeout));
         if (!parser_->is_done() && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
             auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
             http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
@@ -62,7 +78,8 @@ private:
     }
 
     void on_read(beast::error_code ec) {
-        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted)
+        if (evicted_ || ec == http::error::end_of_stream || ec == beast::error::timeout ||
+            ec == asio::error::operation_aborted)
             return close();
         if (ec == http::error::body_limit)
             return reply(HttpApi::error(413, "too_large", "The request body is too large.", 11), false);
@@ -82,9 +99,11 @@ private:
         res.keep_alive(keep);
         res.prepare_payload();
         auto sp = std::make_shared<HttpResponse>(std::move(res));
+        // The client has request_timeout to take the answer.
+        waiting_since_ = std::chrono::steady_clock::now();
         stream_.expires_after(std::chrono::seconds(lim_.request_timeout));
         http::async_write(stream_, *sp, [self = shared_from_this(), sp, keep](beast::error_code ec, std::size_t) {
-            if (ec || !keep) return self->close();
+            if (ec || !keep || self->evicted_) return self->close();
             self->read();
         });
     }
@@ -100,12 +119,13 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     HttpApi& api_;
     const HttpLimits& lim_;
-    std::shared_ptr<std::atomic<std::size_t>> open_;
+    std::unordered_set<Session*>& registry_;
+    std::chrono::steady_clock::time_point waiting_since_{};
+    bool evicted_ = false;
 };
 
-HttpServer::HttpServer(const Config& cfg, HttpApi& api, Holds& holds, LogFn log, HttpLimits limits)
-    : cfg_(cfg), api_(api), holds_(holds), log_(std::move(log)), limits_(limits) {}
-
+HttpServer::HttpServer(const Config& cfg, HttpApi& api, Holds& holds, LogFn log)
+    : cfg_(cfg), api_(api), holds_(holds), log_(std::move(log)), limits_(cfg.http_limits) {}
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start(int inherited) {
@@ -141,13 +161,23 @@ void HttpServer::accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket s) {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
-            if (open_->load() >= limits_.max_connections) {
-                beast::error_code ignored;
-                s.close(ignored); // over the cap: no work for this one
-            } else {
-                ++*open_;
-                std::make_shared<Session>(std::move(s), api_, limits_, open_)->read();
+            // O(connections) per accept; cheap at the sizes involved.
+            Session* oldest = nullptr;
+            std::size_t open = 0;
+            for (Session* x : sessions_) {
+                if (x->evicted()) continue; // closing already
+                ++open;
+                if (!oldest || x->waiting_since() < oldest->waiting_since()) oldest = x;
             }
+            if (open >= limits_.max_connections && oldest) {
+                // Full: the connection that has waited longest on its client makes room.
+                oldest->evict();
+                if (++evicted_ == 1 || evicted_ % 100 == 0)
+                    log_("warning: http: " + std::to_string(limits_.max_connections) +
+                         " connections open (http.max_connections); closed the one waiting longest on its client (" +
+                         std::to_string(evicted_) + " so far)");
+            }
+            std::make_shared<Session>(std::move(s), api_, limits_, sessions_)->read();
         }
         accept();
     });

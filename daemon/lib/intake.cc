@@ -9,11 +9,33 @@
 
 namespace rapport::daemon {
 
+namespace {
+constexpr std::chrono::seconds kMaxHealPause{30};
+} // namespace
+
 Intake::Intake(const Config& cfg, Queue& q, VerdictStage& verdict, Relay* relay, LogFn log)
     : cfg_(cfg), q_(q), verdict_(verdict), relay_(relay), log_(std::move(log)),
-      pool_(std::max(1u, cfg.spool_threads)) {}
+      pool_(std::max(1u, cfg.spool_threads)) {
+    resumed_handle_ = q_.on_writes_resumed([this] {
+        {
+            std::lock_guard lk(heal_mu_);
+            heal_now_ = true;
+        }
+        heal_cv_.notify_all();
+    });
+    healer_ = std::thread([this] { heal(); });
+}
 
-Intake::~Intake() { stop(); }
+Intake::~Intake() {
+    stop();
+    q_.forget_writes_resumed(resumed_handle_);
+    {
+        std::lock_guard lk(heal_mu_);
+        heal_stop_ = true;
+    }
+    heal_cv_.notify_all();
+    healer_.join();
+}
 
 void Intake::stop() { pool_.join(); }
 
@@ -22,31 +44,41 @@ std::int64_t us_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 const char* kOk = "250 2.0.0 Ok: queued as ";
+const char* kNoRoom = "451 4.3.1 Insufficient system storage, try again later\r\n";
 } // namespace
 
 std::string Intake::route(const std::string& id, const Envelope& env, std::string_view data, const Judgement& j,
                           std::int64_t spool_us, std::int64_t check_us) {
-    if (!j.error.empty()) log_("warning: " + id + ": checker failed, relaying unchecked: " + j.error);
     std::string rules;
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     auto now = static_cast<std::int64_t>(std::time(nullptr));
     std::string reply = kOk + id + "\r\n";
-    Status routed;
+    // The insert is the commit point: nothing before it changes state, so
+    // when it throws the message can be routed again from the start.
+    Status status;
     if (j.action == policies::Action::reject) {
+        status = Status::rejected;
+        q_.insert(id, env, j.info, status, 0);
         // Never acknowledged, so nothing is owed: the row stays for the report.
         q_.remove_spool(id);
-        q_.insert(id, env, j.info, routed = Status::rejected, 0);
         reply = reject_reply(j.findings);
     } else if (j.action == policies::Action::hold && !(confirmed && confirmed(id, env, data, j))) {
-        q_.insert(id, env, j.info, routed = Status::held, 0);
-        if (on_held) on_held(id, env, j); // issue 5: log line, notice mail
+        status = Status::held;
+        q_.insert(id, env, j.info, status, 0);
+        if (on_held) on_held(id, env, j);
     } else if (cfg_.capture() || !relay_) {
-        q_.insert(id, env, j.info, routed = Status::captured, 0);
+        status = Status::captured;
+        q_.insert(id, env, j.info, status, 0);
     } else {
-        q_.insert(id, env, j.info, routed = Status::queued, now);
+        status = Status::queued;
+        q_.insert(id, env, j.info, status, now);
         relay_->schedule(id, now);
     }
-    if (on_routed) on_routed(id, env, j, routed);
+    if (on_routed) on_routed(id, env, j, status);
+    if (!j.error.empty())
+        log_("warning: " + id + ": checker failed; " +
+             (status == Status::queued ? "relaying it unchecked" : "kept unchecked (capture mode: nothing is relayed)") +
+             ": " + j.error);
     log_("message " + id + " from=<" + env.mail_from + "> rcpts=" + std::to_string(env.rcpts.size()) +
          " size=" + std::to_string(data.size()) + " action=" + j.info.action +
          (rules.empty() ? "" : " rules=" + rules) + " spool_us=" + std::to_string(spool_us) +
@@ -56,6 +88,11 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
 
 void Intake::submit(Envelope env, std::string data, std::function<void(std::string)> done) {
     boost::asio::post(pool_, [this, env = std::move(env), data = std::move(data), done = std::move(done)]() mutable {
+        // A message accepted now could not be recorded: the client keeps it.
+        if (!accepting()) {
+            done(kNoRoom);
+            return;
+        }
         std::string id;
         auto t0 = std::chrono::steady_clock::now();
         try {
@@ -101,15 +138,87 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                                  try {
                                      reply = route(id, env, data, j, spool_us, us_since(t1));
                                  } catch (const std::exception& e) {
-                                     // The file is safe on disk; recovery routes it at the next
-                                     // start. Unacknowledged: ask the client to retry.
-                                     log_("warning: " + id + ": cannot record state: " + e.what());
-                                     reply = "451 4.3.0 Requested action aborted: local queue error, try again later\r\n";
+                                     if (early) {
+                                         // Acknowledged and on disk: finished once writes succeed.
+                                         strand({id, std::move(env), std::move(j)}, e);
+                                     } else {
+                                         // Not acknowledged: the client keeps it and tries
+                                         // again, so this copy must go (or it would be sent
+                                         // twice).
+                                         log_("warning: " + id + ": cannot record state: " + e.what() +
+                                              "; answered 451, spool copy removed");
+                                         q_.remove_spool(id);
+                                         reply = "451 4.3.0 Requested action aborted: local queue error, try again "
+                                                 "later\r\n";
+                                     }
                                  }
                                  if (!early) done(std::move(reply));
                              },
                              std::move(load));
     });
+}
+
+void Intake::strand(Stranded s, const std::exception& why) {
+    auto* se = dynamic_cast<const StorageError*>(&why);
+    log_("warning: " + s.id + ": cannot record state: " + why.what() + "; " + (se ? se->kind() : "error") +
+         ": kept in the spool, recorded and sent on once writes succeed; new mail gets 4xx meanwhile");
+    {
+        std::lock_guard lk(heal_mu_);
+        stranded_.push_back(std::move(s));
+    }
+    heal_cv_.notify_all();
+}
+
+std::size_t Intake::stranded() {
+    std::lock_guard lk(heal_mu_);
+    return stranded_.size();
+}
+
+void Intake::heal() {
+    std::chrono::seconds pause{1};
+    std::unique_lock lk(heal_mu_);
+    while (!heal_stop_) {
+        if (stranded_.empty() && !q_.writes_failing()) {
+            pause = std::chrono::seconds(1);
+            heal_cv_.wait_for(lk, std::chrono::seconds(5)); // writes_failing() has no wake-up of its own
+            continue;
+        }
+        if (!heal_now_) heal_cv_.wait_for(lk, pause, [&] { return heal_stop_ || heal_now_; });
+        heal_now_ = false;
+        if (heal_stop_) break;
+        std::vector<Stranded> todo;
+        todo.swap(stranded_);
+        lk.unlock();
+        std::vector<Stranded> left;
+        std::size_t routed = 0;
+        bool writable = true;
+        for (auto& s : todo) {
+            if (!writable) {
+                left.push_back(std::move(s));
+                continue;
+            }
+            auto msg = q_.read_spool(s.id);
+            if (!msg) {
+                log_("panic: " + s.id + ": stranded message missing from the spool");
+                continue;
+            }
+            try {
+                route(s.id, s.env, msg->data, s.judgement, 0, 0);
+                ++routed;
+            } catch (const std::exception&) {
+                writable = false;
+                left.push_back(std::move(s));
+            }
+        }
+        if (todo.empty()) writable = q_.probe_write();
+        if (routed)
+            log_("storage: writes succeed again; " + std::to_string(routed) + " accepted messages recorded and routed");
+        else if (writable && todo.empty())
+            log_("storage: writes succeed again; accepting mail");
+        lk.lock();
+        for (auto& s : left) stranded_.push_back(std::move(s));
+        pause = writable ? std::chrono::seconds(1) : std::min(pause * 2, kMaxHealPause);
+    }
 }
 
 void Intake::recover() {
@@ -128,7 +237,12 @@ void Intake::recover() {
             }
             // Unknown whether it was recorded before the crash: do not record
             // twice (a missing history entry costs less than a false alarm).
-            route(id, msg->env, msg->data, verdict_.judge(msg->env, msg->data, false), 0, 0);
+            Judgement j = verdict_.judge(msg->env, msg->data, false);
+            try {
+                route(id, msg->env, msg->data, j, 0, 0);
+            } catch (const StorageError& e) {
+                strand({id, msg->env, std::move(j)}, e); // a full disk at start: finished later
+            }
             ++routed;
             continue;
         }

@@ -25,6 +25,15 @@
 // The reply callback runs on a pool thread; callers post it to their own
 // executor. recover() re-judges spool files the database does not know
 // (a crash between fsync and the row) and removes files of finished ones.
+// A full disk: when the state row cannot be written (Queue::StorageError)
+// after the 250 went out, the message stays in the spool and its verdict in
+// memory ("stranded"); a thread of its own tries again (1 s doubling to
+// 30 s, and at once when any write succeeds again) until it is recorded and
+// routed, so nothing waits for a restart. When the 250 had not gone out yet
+// the spool copy is removed and the client hears 451 4.3.0 (it retries; the
+// message is not doubled). While the queue refuses writes (accepting()
+// false) new mail is refused: 452 4.3.1 at MAIL FROM, 451 4.3.1 at the end
+// of DATA.
 
 #pragma once
 
@@ -40,6 +49,8 @@
 #include <mutex>
 #include <functional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace rapport::daemon {
 
@@ -51,11 +62,16 @@ public:
     // Synchronous; call before the relay starts and the server listens.
     void recover();
     void stop(); // waits for work in flight
+    // False while the queue refuses writes: new mail would be stranded.
+    bool accepting() const { return !q_.writes_failing(); }
+    // Accepted messages not yet recorded (a full disk); for logs and tests.
+    std::size_t stranded();
 
-    // Issue 5 hooks (daemon/lib/hold.h), both optional; set before recover().
+    // Hooks for held mail (daemon/lib/hold.h), both optional; set before recover().
     // `confirmed`: the message carries a valid X-Rapport-Confirm, so a hold
     // verdict is relayed instead (its findings still recorded).
-    // `on_held`: called after a message was recorded as held (log, notice).
+    // `on_held`: called after a message was recorded as held (log, notice);
+    // must not throw.
     std::function<bool(const std::string& id, const Envelope&, std::string_view data, const Judgement&)> confirmed;
     std::function<void(const std::string& id, const Envelope&, const Judgement&)> on_held;
     // `on_routed`: every verdict's route, with the row's new status (queued,
@@ -68,6 +84,13 @@ private:
     // Step 3: records the verdict, hands the message on; returns the reply.
     std::string route(const std::string& id, const Envelope& env, std::string_view data, const Judgement& j,
                       std::int64_t spool_us, std::int64_t check_us);
+    struct Stranded {
+        std::string id;
+        Envelope env;
+        Judgement judgement;
+    };
+    void strand(Stranded s, const std::exception& why);
+    void heal(); // the thread that finishes stranded messages
     const Config& cfg_;
     Queue& q_;
     VerdictStage& verdict_;
@@ -76,6 +99,12 @@ private:
     std::mutex backlog_mu_;
     std::condition_variable backlog_cv_;
     std::size_t backlog_ = 0;
+    std::mutex heal_mu_;
+    std::condition_variable heal_cv_;
+    std::vector<Stranded> stranded_;
+    bool heal_stop_ = false, heal_now_ = false;
+    std::size_t resumed_handle_ = 0;
+    std::thread healer_;
     boost::asio::thread_pool pool_;
 };
 

@@ -97,7 +97,6 @@ private:
     std::optional<Member> find_locked(const std::string& name) const;
     mutable std::mutex mu_;
     sqlite3* db_ = nullptr;
-    mutable std::string dummy_hash_; // verified against for unknown names (made on first use)
 };
 
 // Hashes a password with argon2id (libsodium's encoded "$argon2id$..." form).

@@ -93,14 +93,14 @@ std::string_view to_string(Status s) {
     case Status::captured: return "captured";
     case Status::rejected: return "rejected";
     case Status::dropped: return "dropped";
-    case Status::expired: return "expired"; // issue 5
+    case Status::expired: return "expired";
     }
     return "queued";
 }
 
 std::optional<Status> parse_status(std::string_view s) {
     for (Status st : {Status::queued, Status::held, Status::relayed, Status::failed, Status::captured,
-                      Status::rejected, Status::dropped, Status::expired /* issue 5 */})
+                      Status::rejected, Status::dropped, Status::expired})
         if (to_string(st) == s) return st;
     return std::nullopt;
 }
@@ -127,9 +127,18 @@ Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir +
          " msg_id TEXT, rcpt TEXT, status TEXT, code INTEGER DEFAULT 0, reply TEXT DEFAULT '',"
          " PRIMARY KEY (msg_id, rcpt))");
     exec("CREATE TABLE IF NOT EXISTS attempts (msg_id TEXT, time INTEGER, result TEXT)");
-    // Issue 5: what people decided about a message (released, dropped, ...).
+    // What people decided about a message (released, dropped, ...).
     exec("CREATE TABLE IF NOT EXISTS events (msg_id TEXT, kind TEXT, time INTEGER)");
     exec("CREATE INDEX IF NOT EXISTS events_msg ON events(msg_id, kind)");
+    // The relay's intent: when the current attempt began, 0 when none is under way.
+    bool has_sending = false;
+    {
+        Stmt cols(db_, "PRAGMA table_info(messages)");
+        while (cols.step()) has_sending |= cols.text(1) == "sending";
+    }
+    if (!has_sending) exec("ALTER TABLE messages ADD COLUMN sending INTEGER NOT NULL DEFAULT 0");
+    // probe_write()'s one row.
+    exec("CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, t INTEGER)");
 }
 
 Queue::~Queue() {
@@ -139,11 +148,68 @@ Queue::~Queue() {
 }
 
 void Queue::exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string e = err ? err : "?";
-        sqlite3_free(err);
-        throw std::runtime_error(std::string("sqlite: ") + e + " in: " + sql);
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite(db_, std::string("sqlite: ") + sql);
+}
+
+template <class F>
+void Queue::write_txn(const char* what, F&& body) {
+    bool resumed = false;
+    {
+        std::lock_guard lk(mu_);
+        // SQLite may have rolled the transaction back itself (it does after
+        // SQLITE_FULL, for one): roll back only one still open, so that its
+        // error is never replaced by "cannot rollback - no transaction is active".
+        auto rollback = [this] {
+            if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        };
+        try {
+            exec("BEGIN IMMEDIATE");
+            body();
+            exec("COMMIT");
+        } catch (const SqliteError& e) {
+            rollback();
+            std::string msg = std::string(what) + ": " + e.what();
+            write_error_ = msg;
+            failing_ = true;
+            throw StorageError(msg, e.disk_full());
+        } catch (...) {
+            rollback();
+            throw;
+        }
+        resumed = failing_.exchange(false);
+        if (resumed) write_error_.clear();
+    }
+    if (resumed) {
+        std::lock_guard lk(resumed_mu_);
+        for (auto& [handle, f] : resumed_) f();
+    }
+}
+
+std::size_t Queue::on_writes_resumed(std::function<void()> f) {
+    std::lock_guard lk(resumed_mu_);
+    resumed_.emplace(next_resumed_, std::move(f));
+    return next_resumed_++;
+}
+
+void Queue::forget_writes_resumed(std::size_t handle) {
+    std::lock_guard lk(resumed_mu_);
+    resumed_.erase(handle);
+}
+
+std::string Queue::write_error() const {
+    std::lock_guard lk(mu_);
+    return write_error_;
+}
+
+bool Queue::probe_write() {
+    try {
+        write_txn("probe", [&] {
+            Stmt(db_, "INSERT OR REPLACE INTO probe (k, t) VALUES (1, ?)")
+                .bind(1, static_cast<std::int64_t>(::time(nullptr))).step();
+        });
+        return true;
+    } catch (const StorageError&) {
+        return false;
     }
 }
 
@@ -346,9 +412,7 @@ std::vector<std::string> Queue::spool_ids() {
 
 void Queue::insert(const std::string& id, const Envelope& env, const MessageInfo& info, Status status,
                    std::int64_t next_attempt) {
-    std::lock_guard lk(mu_);
-    exec("BEGIN IMMEDIATE");
-    try {
+    write_txn("record the message", [&] {
         Stmt(db_, "INSERT OR REPLACE INTO messages (id, received, mail_from, account, helo, client, size, status,"
                   " action, findings, subject, header_from, header_to, message_id, attempts, next_attempt,"
                   " last_error, notice, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,'',?,?)")
@@ -364,11 +428,7 @@ void Queue::insert(const std::string& id, const Envelope& env, const MessageInfo
             sqlite3_reset(ins.st);
             ins.bind(1, id).bind(2, r).step();
         }
-        exec("COMMIT");
-    } catch (...) {
-        exec("ROLLBACK");
-        throw;
-    }
+    });
 }
 
 std::optional<QueueRow> Queue::row(const std::string& id) {
@@ -397,11 +457,30 @@ std::vector<RecipientState> Queue::recipients(const std::string& id) {
     return out;
 }
 
+bool Queue::begin_attempt(const std::string& id, int attempt, std::int64_t next_attempt) {
+    bool queued = false;
+    write_txn("record the intent to send", [&] {
+        auto now = static_cast<std::int64_t>(::time(nullptr));
+        Stmt(db_, "UPDATE messages SET attempts = ?, next_attempt = ?, sending = ?, updated = ?"
+                  " WHERE id = ? AND status = 'queued'")
+            .bind(1, static_cast<std::int64_t>(attempt)).bind(2, next_attempt).bind(3, now).bind(4, now).bind(5, id)
+            .step();
+        queued = sqlite3_changes(db_) > 0;
+    });
+    return queued;
+}
+
+std::vector<std::string> Queue::interrupted() {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT id FROM messages WHERE status = 'queued' AND sending <> 0 ORDER BY received, id");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
 void Queue::record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
                            int attempts, std::int64_t next_attempt, const std::string& last_error) {
-    std::lock_guard lk(mu_);
-    exec("BEGIN IMMEDIATE");
-    try {
+    write_txn("record the outcome", [&] {
         Stmt up(db_, "UPDATE recipients SET status = ?, code = ?, reply = ? WHERE msg_id = ? AND rcpt = ?");
         std::string summary;
         for (const auto& r : results) {
@@ -410,34 +489,34 @@ void Queue::record_attempt(const std::string& id, const std::vector<RecipientSta
                 .bind(5, r.rcpt).step();
             summary += r.rcpt + "=" + std::to_string(r.code) + " ";
         }
-        Stmt(db_, "UPDATE messages SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, updated = ?"
-                  " WHERE id = ?")
+        Stmt(db_, "UPDATE messages SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, updated = ?,"
+                  " sending = 0 WHERE id = ?")
             .bind(1, to_string(status)).bind(2, static_cast<std::int64_t>(attempts)).bind(3, next_attempt)
             .bind(4, last_error).bind(5, static_cast<std::int64_t>(::time(nullptr))).bind(6, id).step();
         Stmt(db_, "INSERT INTO attempts (msg_id, time, result) VALUES (?, ?, ?)")
             .bind(1, id).bind(2, static_cast<std::int64_t>(::time(nullptr)))
             .bind(3, last_error.empty() ? summary : last_error).step();
-        exec("COMMIT");
-    } catch (...) {
-        exec("ROLLBACK");
-        throw;
-    }
+    });
 }
 
 void Queue::set_status(const std::string& id, Status st) {
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE messages SET status = ?, updated = ? WHERE id = ?")
-        .bind(1, to_string(st)).bind(2, static_cast<std::int64_t>(::time(nullptr))).bind(3, id).step();
+    write_txn("set the status", [&] {
+        Stmt(db_, "UPDATE messages SET status = ?, updated = ? WHERE id = ?")
+            .bind(1, to_string(st)).bind(2, static_cast<std::int64_t>(::time(nullptr))).bind(3, id).step();
+    });
 }
 
 bool Queue::release(const std::string& id) {
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE messages SET status = 'queued', next_attempt = 0, updated = ? WHERE id = ? AND status = 'held'")
-        .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
-    return sqlite3_changes(db_) > 0;
+    bool changed = false;
+    write_txn("release", [&] {
+        Stmt(db_, "UPDATE messages SET status = 'queued', next_attempt = 0, updated = ? WHERE id = ? AND status = 'held'")
+            .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+        changed = sqlite3_changes(db_) > 0;
+    });
+    return changed;
 }
 
-// --- Added for the HTTP API and `rapportctl held` (issue 5) -----------------
+// --- For the HTTP API and `rapportctl held` ----------------------------------
 
 namespace {
 constexpr const char* kRecordCols =
@@ -500,30 +579,44 @@ std::vector<Queue::Attempt> Queue::attempts(const std::string& id) {
 }
 
 bool Queue::drop(const std::string& id) {
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE messages SET status = 'dropped', updated = ? WHERE id = ? AND status IN ('held', 'expired')")
-        .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
-    return sqlite3_changes(db_) > 0;
+    bool changed = false;
+    write_txn("drop", [&] {
+        Stmt(db_, "UPDATE messages SET status = 'dropped', updated = ? WHERE id = ? AND status IN ('held', 'expired')")
+            .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+        changed = sqlite3_changes(db_) > 0;
+    });
+    return changed;
 }
 
 std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
-    std::lock_guard lk(mu_);
-    std::vector<std::string> ids;
     {
-        Stmt s(db_, "SELECT id FROM messages WHERE status = 'held' AND received < ?");
+        // Nothing to write most of the time (a sweep runs every 30 s): no
+        // write transaction for nothing.
+        std::lock_guard lk(mu_);
+        Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM messages WHERE status = 'held' AND received < ?)");
         s.bind(1, cutoff);
-        while (s.step()) ids.push_back(s.text(0));
+        if (!s.step() || s.integer(0) == 0) return {};
     }
-    for (const auto& id : ids)
-        Stmt(db_, "UPDATE messages SET status = 'expired', updated = ? WHERE id = ? AND status = 'held'")
-            .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+    std::vector<std::string> ids;
+    write_txn("expire held mail", [&] {
+        ids.clear();
+        {
+            Stmt s(db_, "SELECT id FROM messages WHERE status = 'held' AND received < ?");
+            s.bind(1, cutoff);
+            while (s.step()) ids.push_back(s.text(0));
+        }
+        for (const auto& id : ids)
+            Stmt(db_, "UPDATE messages SET status = 'expired', updated = ? WHERE id = ? AND status = 'held'")
+                .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
+    });
     return ids;
 }
 
 void Queue::add_event(const std::string& id, std::string_view kind) {
-    std::lock_guard lk(mu_);
-    Stmt(db_, "INSERT INTO events (msg_id, kind, time) VALUES (?, ?, ?)")
-        .bind(1, id).bind(2, kind).bind(3, static_cast<std::int64_t>(::time(nullptr))).step();
+    write_txn("record an event", [&] {
+        Stmt(db_, "INSERT INTO events (msg_id, kind, time) VALUES (?, ?, ?)")
+            .bind(1, id).bind(2, kind).bind(3, static_cast<std::int64_t>(::time(nullptr))).step();
+    });
 }
 
 std::vector<Queue::StatRow> Queue::stat_rows() {
@@ -539,16 +632,22 @@ std::vector<Queue::StatRow> Queue::stat_rows() {
 
 bool Queue::use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
                               std::int64_t forget_before) {
-    std::lock_guard lk(mu_);
-    exec("CREATE TABLE IF NOT EXISTS confirm_nonces (nonce TEXT PRIMARY KEY, message_id TEXT, time INTEGER)");
-    Stmt(db_, "DELETE FROM confirm_nonces WHERE time < ?").bind(1, forget_before).step();
-    Stmt(db_, "INSERT OR IGNORE INTO confirm_nonces (nonce, message_id, time) VALUES (?, ?, ?)")
-        .bind(1, nonce).bind(2, message_id).bind(3, now).step();
-    if (sqlite3_changes(db_) > 0) return true;
-    if (message_id.empty()) return false;
-    Stmt s(db_, "SELECT 1 FROM confirm_nonces WHERE nonce = ? AND message_id = ?");
-    s.bind(1, nonce).bind(2, message_id);
-    return s.step();
+    bool ok = false;
+    write_txn("remember a confirmation", [&] {
+        exec("CREATE TABLE IF NOT EXISTS confirm_nonces (nonce TEXT PRIMARY KEY, message_id TEXT, time INTEGER)");
+        Stmt(db_, "DELETE FROM confirm_nonces WHERE time < ?").bind(1, forget_before).step();
+        Stmt(db_, "INSERT OR IGNORE INTO confirm_nonces (nonce, message_id, time) VALUES (?, ?, ?)")
+            .bind(1, nonce).bind(2, message_id).bind(3, now).step();
+        if (sqlite3_changes(db_) > 0) {
+            ok = true;
+            return;
+        }
+        if (message_id.empty()) return;
+        Stmt s(db_, "SELECT 1 FROM confirm_nonces WHERE nonce = ? AND message_id = ?");
+        s.bind(1, nonce).bind(2, message_id);
+        ok = s.step();
+    });
+    return ok;
 }
 
 std::vector<std::pair<std::string, std::int64_t>> Queue::status_counts() {

@@ -18,6 +18,14 @@
 // Release of a held message is one state change: held -> queued.
 // Thread-safe: one connection behind a mutex; statements are short.
 // Limits: one flat spool directory (fine to ~10^5 files on ext4 with dir_index).
+//
+// Failed writes (a full disk): every write is one transaction; when it
+// fails it is rolled back whole and StorageError carries SQLite's own error
+// ("database or disk is full (SQLITE_FULL)"). From then until a write
+// succeeds again writes_failing() is true: intake answers 4xx instead of
+// accepting mail it could not record, and the relay stops. probe_write()
+// tries a tiny write; on_writes_resumed callbacks run after the first write
+// that succeeds again.
 
 #pragma once
 
@@ -27,9 +35,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +49,14 @@
 struct sqlite3;
 
 namespace rapport::daemon {
+
+// A write to the queue database failed and was rolled back.
+struct StorageError : std::runtime_error {
+    StorageError(const std::string& what, bool full) : std::runtime_error(what), full(full) {}
+    bool full; // SQLITE_FULL or ENOSPC: the disk is full
+    // "disk full" or "storage error", for log lines
+    const char* kind() const { return full ? "disk full" : "storage error"; }
+};
 
 struct Envelope {
     std::string mail_from;            // "" is the null sender <>
@@ -57,11 +75,11 @@ struct SpooledMessage {
 };
 
 enum class Status { queued, held, relayed, failed, captured, rejected, dropped,
-                    expired /* issue 5: held too long, never sent, kept visible */ };
+                    expired /* held too long, never sent, kept visible */ };
 std::string_view to_string(Status s);
 std::optional<Status> parse_status(std::string_view s);
 
-// What the verdict stage learnt, kept for the report and the next issue's API.
+// What the verdict stage learnt, kept for the report and the API.
 struct MessageInfo {
     std::string action;        // relay|warn|hold|reject
     std::string findings_json; // [{"rule","message","action"}]
@@ -129,17 +147,35 @@ public:
     std::vector<QueueRow> rows_with_status(Status s);
     std::vector<RecipientState> recipients(const std::string& id);
 
-    // Relay bookkeeping: per-recipient results of one attempt, then the
-    // message's new state (queued with next_attempt, relayed, failed).
+    // Relay bookkeeping, before and after each attempt. begin_attempt is the
+    // intent: the attempt number and the time to try again are written
+    // before anything is sent (false: the message is no longer queued, send
+    // nothing). record_attempt is the outcome: per-recipient results, then
+    // the message's new state (queued with next_attempt, relayed, failed).
+    // A row whose intent has no outcome was being sent when rapportd
+    // stopped (interrupted()). Both throw StorageError when the write fails.
+    bool begin_attempt(const std::string& id, int attempt, std::int64_t next_attempt);
     void record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
                         int attempts, std::int64_t next_attempt, const std::string& last_error);
+    // Queued messages whose last attempt began and never recorded an outcome.
+    std::vector<std::string> interrupted();
+
+    // See "Failed writes" above.
+    bool writes_failing() const { return failing_.load(); }
+    std::string write_error() const;
+    bool probe_write();
+    // `f` is called (on the writing thread) after a write succeeds while
+    // writes_failing() was true, until forget_writes_resumed(handle), which
+    // waits for a call in progress.
+    std::size_t on_writes_resumed(std::function<void()> f);
+    void forget_writes_resumed(std::size_t handle);
     void set_status(const std::string& id, Status s);
 
     // held -> queued; false when the message is not held (a second click
     // releases nothing: idempotent).
     bool release(const std::string& id);
 
-    // --- Added for the HTTP API and `rapportctl held` (issue 5) -------------
+    // --- For the HTTP API and `rapportctl held` ------------------------------
     // Everything the API shows about one message (no spool read).
     struct Record {
         QueueRow row;
@@ -181,10 +217,13 @@ public:
     // Nonces older than `forget_before` are forgotten (they fail the age check).
     bool use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
                            std::int64_t forget_before);
-    // --- end of issue 5 additions --------------------------------------------
 
 private:
     void exec(const char* sql);
+    // Runs `body` in one write transaction under mu_; see "Failed writes".
+    template <class F>
+    void write_txn(const char* what, F&& body);
+    void wrote(bool ok, const std::string& error);
     std::string dir_, spool_;
     sqlite3* db_ = nullptr;
     mutable std::mutex mu_;
@@ -198,6 +237,11 @@ private:
     std::uint64_t renamed_ = 0, dir_synced_ = 0;
     bool dir_syncing_ = false;
     std::atomic<std::uint64_t> counter_{0};
+    std::atomic<bool> failing_{false};
+    std::string write_error_; // under mu_
+    std::mutex resumed_mu_;
+    std::map<std::size_t, std::function<void()>> resumed_;
+    std::size_t next_resumed_ = 0;
 };
 
 } // namespace rapport::daemon

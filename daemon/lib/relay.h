@@ -13,6 +13,19 @@
 // recipients the envelope sender gets one notice mail (null sender <>, so
 // notices never cause notices) relayed through the same upstream.
 //
+// Each attempt is written down twice: the intent before anything is sent
+// (Queue::begin_attempt: the attempt number and the time of the next try,
+// so the backoff grows even if nothing after it can be written), the
+// outcome after. A write that fails never means "not sent": when the
+// intent cannot be written nothing is sent; when the outcome cannot be
+// written (the upstream has the message, the disk is full) the outcome is
+// kept in memory and the message is not tried again. Either way relaying
+// stops for a while ("disk full: relaying paused"), 1 s doubling up to
+// 60 s, and resumes - outcomes kept in memory written first - once a write
+// succeeds (Queue::on_writes_resumed wakes it at once). An outcome still
+// unwritten when rapportd stops is logged as an error: that message goes
+// again after the restart, the same as after a crash mid-attempt.
+//
 // What leaves is the sender's message: Bcc and X-Rapport-Confirm header
 // fields removed, everything else byte for byte (Message-ID kept, nothing of
 // Rapport's findings added). Line ends are normalised to CRLF here because
@@ -29,6 +42,7 @@
 #include "daemon/lib/queue.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -91,10 +105,33 @@ public:
     std::size_t backlog();
 
 private:
+    // What an attempt found, to be written to the queue.
+    struct Outcome {
+        std::string id;
+        std::vector<RecipientState> results;
+        Status status = Status::queued;
+        int attempts = 0;
+        std::int64_t next = 0; // when queued: the next try
+        std::string error;
+        std::vector<RecipientState> failed; // recipients that failed for good in this attempt
+        std::string sender, notice;         // the notice about `failed` to the sender, "" for none
+    };
+    // What to do with a message after process().
+    struct Next {
+        enum { done, retry, parked } what = done;
+        std::int64_t at = 0; // retry: when
+    };
     void worker();
-    // The time to try again, or nothing when the message is done with.
-    std::optional<std::int64_t> process(SmtpClient& client, const std::string& id);
-    void notify_sender(const SpooledMessage& msg, const std::vector<RecipientState>& failed);
+    Next process(SmtpClient& client, const std::string& id);
+    // Writes the outcome; when that fails keeps it (parked) and pauses.
+    Next finish(Outcome o);
+    // Removes the spool copy of a finished message and queues its notice.
+    void after_recorded(const Outcome& o);
+    // Stops relaying for a while after a failed write (with mu_ held).
+    void pause_for_storage(const std::string& what, const StorageError& e);
+    // Writes parked outcomes; false when the queue still refuses them.
+    bool flush_parked(std::unique_lock<std::mutex>& lk);
+    bool queue_notice(const std::string& sender, const std::string& data, const std::string& about);
 
     const Config& cfg_;
     Queue& q_;
@@ -103,7 +140,13 @@ private:
     std::condition_variable cv_;
     using Item = std::pair<std::int64_t, std::string>;
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> due_;
-    std::set<std::string> scheduled_; // ids in due_ or being sent: never twice at once
+    std::set<std::string> scheduled_; // ids in due_ or being sent or parked: never twice at once
+    std::vector<Outcome> parked_;     // sent, but not yet written down: never sent again meanwhile
+    std::vector<std::pair<std::string, std::string>> unqueued_notices_; // (sender, notice) to queue
+    std::chrono::steady_clock::time_point paused_until_{};
+    std::chrono::seconds storage_backoff_{1};
+    bool flushing_ = false;
+    std::size_t resumed_handle_ = 0;
     bool stop_ = false;
     std::atomic<bool> stopping_{false}; // read by curl's progress callback
     std::vector<std::thread> threads_;

@@ -3,9 +3,11 @@
 
 #include "daemon/lib/smtp_protocol.h"
 
-#include <cstring>
+#include <arpa/inet.h>
 
 #include <cctype>
+#include <cstdio>
+#include <cstring>
 
 namespace rapport::daemon::smtp {
 namespace {
@@ -103,30 +105,130 @@ std::optional<Path> parse_path(std::string_view arg, std::string_view keyword, s
     return path;
 }
 
-bool plausible_mailbox(std::string_view addr) {
-    if (addr.empty() || addr.size() > 254) return false;
-    // A leading quoted local part ("a b"@c) ends at its closing quote; one
-    // that never closes is no mailbox.
-    std::size_t quoted_end = 0;
-    if (addr.front() == '"') {
-        std::size_t i = 1;
-        while (i < addr.size() && addr[i] != '"') i += addr[i] == '\\' ? 2 : 1;
-        if (i >= addr.size()) return false;
-        quoted_end = i + 1;
+namespace {
+
+bool alpha_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// RFC 5322 atext, as RFC 5321 4.1.2 uses it.
+bool atext(char c) {
+    // (strchr finds the terminating NUL too: c must not be one.)
+    return alpha_digit(c) || (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+}
+
+std::string printable(char c) {
+    auto u = static_cast<unsigned char>(c);
+    if (u > 32 && u < 127) return std::string("'") + c + "'";
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02x", u);
+    return buf;
+}
+
+// Ldh-str labels: Let-dig [*(ALPHA / DIGIT / "-") Let-dig].
+std::string domain_problem(std::string_view d) {
+    if (d.size() > 253) return "domain longer than 253 octets";
+    std::size_t start = 0;
+    for (;;) {
+        auto dot = d.find('.', start);
+        auto label = d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (label.empty()) return "empty label in the domain ('..' or a dot at an end)";
+        if (label.size() > 63) return "domain label longer than 63 octets";
+        for (char c : label)
+            if (!alpha_digit(c) && c != '-') return "character " + printable(c) + " is not allowed in a domain";
+        if (label.front() == '-' || label.back() == '-')
+            return "domain label '" + std::string(label) + "' starts or ends with '-'";
+        if (dot == std::string_view::npos) return "";
+        start = dot + 1;
     }
-    for (std::size_t i = 0; i < addr.size(); ++i) {
-        char c = addr[i];
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-            if (c != ' ') return false;
-            // A space only inside the quoted local part, not after it ("a" b@c).
-            if (i >= quoted_end) return false;
+}
+
+// "[192.0.2.1]", "[IPv6:2001:db8::1]", "[tag:content]" (RFC 5321 4.1.3).
+std::string literal_problem(std::string_view d) {
+    if (d.size() < 3 || d.back() != ']') return "address literal without its closing ']'";
+    auto in = d.substr(1, d.size() - 2);
+    auto colon = in.find(':');
+    if (colon == std::string_view::npos) {
+        int parts = 0;
+        std::size_t start = 0;
+        for (;;) {
+            auto dot = in.find('.', start);
+            auto num = in.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+            if (num.empty() || num.size() > 3) return "bad IPv4 address literal";
+            int v = 0;
+            for (char c : num) {
+                if (c < '0' || c > '9') return "bad IPv4 address literal";
+                v = v * 10 + (c - '0');
+            }
+            if (v > 255) return "bad IPv4 address literal";
+            ++parts;
+            if (dot == std::string_view::npos) break;
+            start = dot + 1;
         }
+        return parts == 4 ? "" : "bad IPv4 address literal";
     }
-    // RFC 5321 4.5.1: "postmaster" without a domain must be accepted.
-    if (upper(addr) == "POSTMASTER") return true;
-    // The domain follows the local part: the '@' of "a@b"@c is not it.
-    auto at = addr.rfind('@');
-    return at != std::string_view::npos && at > 0 && at >= quoted_end && at + 1 < addr.size();
+    auto tag = in.substr(0, colon), rest = in.substr(colon + 1);
+    if (tag == "IPv6") {
+        // Only what an IPv6 address is made of: inet_pton would stop at a NUL.
+        for (char c : rest)
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return "bad IPv6 address literal";
+        unsigned char buf[16];
+        return ::inet_pton(AF_INET6, std::string(rest).c_str(), buf) == 1 ? "" : "bad IPv6 address literal";
+    }
+    // General-address-literal: Standardized-tag ":" 1*dcontent
+    if (tag.empty() || !alpha_digit(tag.back()) || rest.empty()) return "bad address literal";
+    for (char c : tag)
+        if (!alpha_digit(c) && c != '-') return "bad address literal";
+    for (char c : rest)
+        if (c < 33 || c > 126 || c == '[' || c == '\\' || c == ']') return "bad address literal";
+    return "";
+}
+
+} // namespace
+
+bool non_ascii(std::string_view addr) {
+    for (unsigned char c : addr)
+        if (c >= 0x80) return true;
+    return false;
+}
+
+std::string mailbox_problem(std::string_view a, bool allow_postmaster) {
+    if (a.empty()) return "empty address";
+    if (non_ascii(a)) return "non-ASCII address (SMTPUTF8 is not offered)";
+    if (a.size() > 254) return "address longer than 254 octets";
+    if (allow_postmaster && upper(a) == "POSTMASTER") return "";
+    std::size_t i = 0;
+    if (a.front() == '"') { // Quoted-string: qtextSMTP / quoted-pairSMTP
+        for (i = 1;; ++i) {
+            if (i >= a.size()) return "quoted local part not closed";
+            char c = a[i];
+            if (c == '"') break;
+            if (c == '\\') {
+                if (++i >= a.size() || a[i] < 32 || a[i] > 126) return "bad quoted pair in the local part";
+            } else if (c < 32 || c > 126) {
+                return "control character in the local part";
+            }
+        }
+        ++i; // past the closing quote
+        if (i >= a.size() || a[i] != '@') return "no '@' right after the quoted local part";
+    } else { // Dot-string: atoms of atext separated by single dots
+        bool empty_atom = true;
+        for (; i < a.size() && a[i] != '@'; ++i) {
+            if (a[i] == '.') {
+                if (empty_atom) return "empty atom in the local part ('..' or a dot at its start)";
+                empty_atom = true;
+            } else if (!atext(a[i])) {
+                return "character " + printable(a[i]) + " is not allowed in an unquoted local part";
+            } else {
+                empty_atom = false;
+            }
+        }
+        if (i >= a.size()) return "no '@' and domain";
+        if (i == 0) return "empty local part";
+        if (empty_atom) return "the local part ends with a dot";
+    }
+    if (i > 64) return "local part longer than 64 octets";
+    auto domain = a.substr(i + 1);
+    if (domain.empty()) return "empty domain";
+    return domain.front() == '[' ? literal_problem(domain) : domain_problem(domain);
 }
 
 DataReader::DataReader(std::size_t max_size, std::size_t max_line)
@@ -199,6 +301,9 @@ std::size_t DataReader::feed(std::string_view in) {
         dot_line_ = false;
         append(c);
     }
+    // One pass over what this call took (not over bytes after the final
+    // dot: those are the next command's).
+    if (!has_nul_ && i > 0 && std::memchr(in.data(), '\0', i)) has_nul_ = true;
     return i;
 }
 

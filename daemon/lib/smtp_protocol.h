@@ -13,7 +13,8 @@
 // 2.3.8, 4.1.1.4). A bare CR or bare LF anywhere is a framing error, never
 // a line end: this is what closes the SMTP smuggling class (CVE-2023-51764,
 // CVE-2023-51765, CVE-2023-51766), where the proxy and the next hop disagree
-// on where a message ends. Envelope addresses with CR, LF or NUL are refused.
+// on where a message ends. Envelope addresses with CR, LF or NUL are refused,
+// and so are addresses that are not RFC 5321 syntax (mailbox_problem).
 // RFCs: 5321 (SMTP), 1870 (SIZE), 6152 (8BITMIME), 2920 (PIPELINING),
 // 3207 (STARTTLS), 4954 (AUTH), 2034/3463 (enhanced status codes).
 
@@ -48,9 +49,18 @@ struct Path {
 // and source routes it cannot strip. Returns nullopt with `why` set on error.
 std::optional<Path> parse_path(std::string_view arg, std::string_view keyword, std::string* why = nullptr);
 
-// True if `addr` is a plausible mailbox for RCPT TO: local@domain with no
-// control characters or spaces. (The null path is handled by the caller.)
-bool plausible_mailbox(std::string_view addr);
+// Why `addr` is not an RFC 5321 Mailbox (4.1.2), or "" when it is:
+// Local-part (a Dot-string of atext atoms, or a Quoted-string) "@" a Domain
+// (LDH labels of 1-63 octets, none starting or ending with '-') or an
+// address literal ([192.0.2.1], [IPv6:...], [tag:...]); at most 64 octets
+// of local part and 254 in all (4.5.3.1). ASCII only: rapportd does not
+// offer SMTPUTF8 (RFC 6531), see non_ascii(). `allow_postmaster`: the bare
+// "Postmaster" (RCPT TO, 4.1.1.3). The null path <> is the caller's.
+//   mailbox_problem("a@b@c")        -> "character '@' is not allowed in a domain"
+//   mailbox_problem("a@-bad-.com")  -> "domain label '-bad-' starts or ends with '-'"
+std::string mailbox_problem(std::string_view addr, bool allow_postmaster = false);
+// True if `addr` has an octet above 127 (an address that needs SMTPUTF8).
+bool non_ascii(std::string_view addr);
 
 // Incremental DATA reader. Feed bytes as they arrive; it keeps the message
 // (dot-unstuffed, lines CRLF) until the final CRLF.CRLF.
@@ -76,6 +86,9 @@ public:
     bool too_big() const { return too_big_; }
     // A line went over max_line (reply 5xx at end).
     bool line_too_long() const { return line_too_long_; }
+    // The message has a NUL octet (reply 5xx at end): RFC 5321 2.3.8 and
+    // 8BITMIME (RFC 6152) allow none, and the next hop may cut the line there.
+    bool has_nul() const { return has_nul_; }
     // Octets received (before un-stuffing), also counted when too big.
     std::size_t received() const { return received_; }
 
@@ -87,7 +100,7 @@ private:
     bool at_line_start_ = true; // the next byte starts a line
     bool after_cr_ = false;     // the last byte was CR (waiting for its LF)
     bool dot_line_ = false;     // the current line began with "."; it may be the end
-    bool too_big_ = false, line_too_long_ = false;
+    bool too_big_ = false, line_too_long_ = false, has_nul_ = false;
     std::size_t received_ = 0;
 };
 

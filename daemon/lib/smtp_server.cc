@@ -10,15 +10,15 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <deque>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace rapport::daemon {
 
@@ -46,11 +46,51 @@ std::string LatencyStats::summary(bool reset) {
            "us";
 }
 
+// Open sessions per client address. A session may end on any thread (the
+// last reference to it can be a reply callback on a pool thread): locked.
+class ClientCounts {
+public:
+    // Counts a new session from `addr`; false (nothing counted) when it
+    // already has `limit` open.
+    bool add(const std::string& addr, std::size_t limit) {
+        std::lock_guard lk(mu_);
+        auto& n = open_[addr];
+        if (n >= limit) return false;
+        ++n;
+        return true;
+    }
+    void remove(const std::string& addr) {
+        std::lock_guard lk(mu_);
+        auto it = open_.find(addr);
+        if (it != open_.end() && --it->second == 0) open_.erase(it);
+    }
+    // True at most once a minute per address: refusals are logged, not every one.
+    bool should_log(const std::string& addr) {
+        std::lock_guard lk(mu_);
+        auto now = std::chrono::steady_clock::now();
+        if (logged_.size() > 10000) logged_.clear();
+        auto [it, fresh] = logged_.emplace(addr, now);
+        if (!fresh && now - it->second < std::chrono::minutes(1)) return false;
+        it->second = now;
+        return true;
+    }
+
+private:
+    std::mutex mu_;
+    std::unordered_map<std::string, std::size_t> open_;
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> logged_;
+};
+
 namespace {
 
-// Password comparison that does not stop at the first differing byte.
-bool constant_time_equal(const std::string& a, const std::string& b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+// "::ffff:192.0.2.1" -> "192.0.2.1": one address, one count.
+std::string client_address(const tcp::socket& sock) {
+    error_code ec;
+    auto ep = sock.remote_endpoint(ec);
+    if (ec) return "unknown";
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a.to_string();
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -62,16 +102,18 @@ public:
         bool auth_required;
         std::shared_ptr<std::atomic<std::size_t>> active;
         std::shared_ptr<LatencyStats> latency;
-        const Accounts* accounts; // issue 7: job club members (may be empty)
+        Logins* logins;           // may be null: nobody can log in
+        std::shared_ptr<ClientCounts> clients;
+        bool counted;             // counted in `clients` (not an exception)
     };
 
-    Session(tcp::socket sock, asio::ssl::context& tls, Shared sh)
-        : sh_(std::move(sh)), stream_(std::move(sock), tls), timer_(stream_.get_executor()) {
-        error_code ec;
-        auto ep = stream_.next_layer().remote_endpoint(ec);
-        client_ = ec ? "unknown" : ep.address().to_string();
+    Session(tcp::socket sock, asio::ssl::context& tls, Shared sh, std::string client)
+        : sh_(std::move(sh)), stream_(std::move(sock), tls), timer_(stream_.get_executor()),
+          auth_timer_(stream_.get_executor()), client_(std::move(client)) {}
+    ~Session() {
+        --*sh_.active;
+        if (sh_.counted) sh_.clients->remove(client_);
     }
-    ~Session() { --*sh_.active; }
 
     void start() {
         // Pre-greeting bytes: a client that talks before the 220 is not
@@ -83,6 +125,7 @@ public:
             return;
         }
         reply("220 " + sh_.cfg.hostname + " ESMTP Rapport\r\n");
+        next_command();
         do_read();
     }
 
@@ -95,7 +138,6 @@ private:
     void do_read() {
         if (reading_ || closing_ || paused_) return;
         reading_ = true;
-        arm_timer(in_data_ ? lim().data_timeout : lim().command_timeout);
         auto self = shared_from_this();
         auto h = [this, self](error_code ec, std::size_t n) {
             reading_ = false;
@@ -111,15 +153,45 @@ private:
         else stream_.next_layer().async_read_some(asio::buffer(rbuf_), h);
     }
 
-    void arm_timer(unsigned seconds) {
-        timer_.expires_after(std::chrono::seconds(seconds));
+    // --- time limits ---------------------------------------------------------
+    // Each command line has command_timeout seconds in all, from when the
+    // previous one was answered; bytes that trickle in do not extend it.
+    void next_command() {
+        deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(lim().command_timeout);
+        arm_timer();
+    }
+
+    // DATA has data_timeout seconds plus one for every data_min_rate octets
+    // received so far, so a slow but steady upload finishes and a trickle
+    // does not (Apache mod_reqtimeout's MinRate).
+    void data_deadline(bool arm) {
+        auto extra = lim().data_min_rate ? reader_->received() / lim().data_min_rate : 0;
+        auto d = data_start_ + std::chrono::seconds(lim().data_timeout) + std::chrono::seconds(extra);
+        if (d == deadline_ && !arm) return;
+        deadline_ = d;
+        arm_timer();
+    }
+
+    void arm_timer() {
+        timer_.expires_at(deadline_);
         auto self = shared_from_this();
         timer_.async_wait([this, self](error_code ec) {
             if (ec || closing_ || paused_) return;
             if (timer_.expiry() > asio::steady_timer::clock_type::now()) return; // re-armed
-            sh_.log("timeout from " + client_ + (in_data_ ? " in DATA" : ""));
+            if (in_data_) {
+                auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - data_start_);
+                sh_.log("timeout from " + client_ + " in DATA: " + std::to_string(reader_->received()) + " octets in " +
+                        std::to_string(secs.count()) + " s (data_timeout " + std::to_string(lim().data_timeout) +
+                        " s, data_min_rate " + std::to_string(lim().data_min_rate) + " octets/s)");
+            } else {
+                sh_.log("timeout from " + client_ + ": no complete command within " +
+                        std::to_string(lim().command_timeout) + " s");
+            }
             reply("421 4.4.2 " + sh_.cfg.hostname + " Error: timeout exceeded\r\n");
-            close_after_write();
+            // A client that does not read what we send would keep the session
+            // open for ever waiting for that reply to drain.
+            if (writing_) close_now();
+            else close_after_write();
         });
     }
 
@@ -174,13 +246,14 @@ private:
         if (closed_) return;
         closed_ = closing_ = true;
         timer_.cancel();
+        auth_timer_.cancel();
         error_code ec;
         stream_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
         stream_.next_layer().close(ec);
     }
 
     void handshake() {
-        arm_timer(lim().command_timeout);
+        next_command(); // the handshake has the time of a command
         auto self = shared_from_this();
         stream_.async_handshake(asio::ssl::stream_base::server, [this, self](error_code ec) {
             if (ec) {
@@ -190,17 +263,22 @@ private:
             }
             tls_ = true;
             paused_ = false;
+            next_command();
             do_read();
         });
     }
 
     // --- framing -----------------------------------------------------------
     void process_input() {
+        bool answered = false; // a command line was taken: the next one's clock starts
         while (!paused_ && !closing_) {
             if (in_data_) {
                 std::size_t used = reader_->feed(inbuf_);
                 inbuf_.erase(0, used);
-                if (reader_->state() == smtp::DataReader::State::reading) return;
+                if (reader_->state() == smtp::DataReader::State::reading) {
+                    data_deadline(false);
+                    return;
+                }
                 if (reader_->state() == smtp::DataReader::State::bare_eol) {
                     bare_eol("message data");
                     return;
@@ -217,7 +295,7 @@ private:
                     reply("500 5.5.2 Error: command line too long\r\n");
                     close_after_write();
                 }
-                return;
+                break;
             }
             if (lf == 0 || inbuf_[lf - 1] != '\r') {
                 bare_eol("command");
@@ -229,13 +307,22 @@ private:
                 bare_eol("command");
                 return;
             }
+            answered = true;
             if (line.size() + 2 > lim().max_command_line) {
                 reply("500 5.5.2 Error: command line too long\r\n");
                 if (error()) return;
                 continue;
             }
+            if (line.find('\0') != std::string::npos) {
+                // Where a C string ends is not where the line ends: interpret none of it.
+                auth_step_ = AuthStep::none;
+                reply("500 5.5.2 Error: NUL character in command\r\n");
+                if (error()) return;
+                continue;
+            }
             handle_line(line);
         }
+        if (answered && !in_data_ && !paused_ && !closing_) next_command();
     }
 
     void bare_eol(const char* where) {
@@ -330,9 +417,8 @@ private:
         reply(r);
     }
 
-    bool loopback_client() const { return client_.rfind("127.", 0) == 0 || client_ == "::1" || client_.rfind("::ffff:127.", 0) == 0; }
     // Someone can log in: a user of the config file or a job club member.
-    bool auth_enabled() const { return !sh_.cfg.users.empty() || (sh_.accounts->any && sh_.accounts->any()); }
+    bool auth_enabled() const { return sh_.logins && sh_.logins->any(); }
     bool auth_offered() const { return (tls_ || !sh_.auth_required) && auth_enabled(); }
 
     void cmd_mail(const smtp::Command& cmd) {
@@ -343,19 +429,28 @@ private:
             error();
             return;
         }
+        // The queue refuses writes (a full disk): say so before the client sends the message.
+        if (!sh_.intake.accepting()) return reply("452 4.3.1 Insufficient system storage, try again later\r\n");
         std::string why;
         auto path = smtp::parse_path(cmd.arg, "FROM", &why);
-        if (!path || (!path->address.empty() && !smtp::plausible_mailbox(path->address))) {
+        if (path && !path->address.empty()) {
+            if (smtp::non_ascii(path->address)) return non_ascii_address("sender");
+            why = smtp::mailbox_problem(path->address);
+        }
+        if (!path || !why.empty()) {
             reply("501 5.1.7 Bad sender address syntax" + (why.empty() ? std::string() : ": " + why) + "\r\n");
             error();
             return;
         }
         for (const auto& [k, val] : path->params) {
             if (k == "SIZE") {
-                char* end = nullptr;
-                unsigned long long n = std::strtoull(val.c_str(), &end, 10);
-                if (val.empty() || *end) return reply("501 5.5.4 Bad SIZE parameter\r\n");
-                if (n > lim().max_message_size)
+                // size-value ::= 1*20DIGIT (RFC 1870): no sign, no spaces, no hex.
+                if (val.empty() || val.size() > 20 ||
+                    !std::all_of(val.begin(), val.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                    return reply("501 5.5.4 Bad SIZE parameter: expected 1 to 20 digits\r\n");
+                errno = 0;
+                unsigned long long n = std::strtoull(val.c_str(), nullptr, 10);
+                if (errno == ERANGE || n > lim().max_message_size)
                     return reply("552 5.3.4 Message size exceeds fixed limit\r\n");
             } else if (k == "BODY") {
                 if (val != "8BITMIME" && val != "7BIT") return reply("501 5.5.4 Bad BODY parameter\r\n");
@@ -373,7 +468,11 @@ private:
         if (!mail_from_) return reply("503 5.5.1 Error: need MAIL command\r\n");
         std::string why;
         auto path = smtp::parse_path(cmd.arg, "TO", &why);
-        if (!path || !smtp::plausible_mailbox(path->address)) {
+        if (path) {
+            if (smtp::non_ascii(path->address)) return non_ascii_address("recipient");
+            why = smtp::mailbox_problem(path->address, /*allow_postmaster=*/true);
+        }
+        if (!path || !why.empty()) {
             reply("501 5.1.3 Bad recipient address syntax" + (why.empty() ? std::string() : ": " + why) + "\r\n");
             error();
             return;
@@ -386,13 +485,21 @@ private:
         reply("250 2.1.5 Ok\r\n");
     }
 
+    // RFC 6531 3.5: an address with non-ASCII octets needs SMTPUTF8, which is not offered.
+    void non_ascii_address(const char* whose) {
+        reply(std::string("553 5.6.7 Error: non-ASCII ") + whose +
+              " address; this server does not offer SMTPUTF8\r\n");
+        error();
+    }
+
     void cmd_data(const smtp::Command& cmd) {
         if (!mail_from_) return reply("503 5.5.1 Error: need MAIL command\r\n");
         if (rcpts_.empty()) return reply("554 5.5.1 Error: no valid recipients\r\n");
         if (!cmd.arg.empty()) return reply("501 5.5.4 Syntax: DATA\r\n");
         reader_.emplace(lim().max_message_size, lim().max_data_line);
         in_data_ = true;
-        arm_timer(lim().data_timeout);
+        data_start_ = std::chrono::steady_clock::now();
+        data_deadline(true);
         reply("354 End data with <CR><LF>.<CR><LF>\r\n");
     }
 
@@ -410,6 +517,12 @@ private:
             reset_transaction();
             reply("554 5.6.0 Message has a line longer than " + std::to_string(lim().max_data_line) +
                   " octets\r\n");
+            return;
+        }
+        if (r.has_nul()) {
+            reader_.reset();
+            reset_transaction();
+            reply("554 5.6.0 Error: message contains a NUL character; send binary content encoded (base64)\r\n");
             return;
         }
         Envelope env;
@@ -444,6 +557,7 @@ private:
             improper_pipelining();
             return;
         }
+        next_command();
         process_input();
         do_read();
     }
@@ -516,41 +630,55 @@ private:
         auto b = a == std::string::npos ? std::string::npos : d->find('\0', a + 1);
         if (b == std::string::npos) return auth_failed("501 5.5.2 Error: bad PLAIN response\r\n");
         std::string authz = d->substr(0, a), user = d->substr(a + 1, b - a - 1), pass = d->substr(b + 1);
-        if (!authz.empty() && authz != user) return auth_failed("535 5.7.8 Error: authentication failed\r\n");
+        // Acting for someone else is not offered: a failure like any other
+        // (counted, answered after the same delay).
+        if (!authz.empty() && authz != user) return check_credentials("", pass);
         check_credentials(user, pass);
     }
 
     void check_credentials(const std::string& user, const std::string& pass) {
-        auto it = sh_.cfg.users.find(user);
-        if (it != sh_.cfg.users.end() || !sh_.accounts->check) {
-            bool ok = it != sh_.cfg.users.end() && constant_time_equal(pass, it->second);
-            return on_auth(ok ? std::optional<std::string>(user) : std::nullopt);
-        }
-        // A member's password hash takes tens of milliseconds to check (on
-        // purpose): off this thread, and nothing is read meanwhile (AUTH
-        // ends a pipelined group, so nothing may follow it unanswered).
+        // A check takes tens of milliseconds (argon2id, on purpose) and a
+        // failure is answered later still (logins.h): nothing is read
+        // meanwhile (AUTH ends a pipelined group, so nothing may follow it
+        // unanswered), and the session's deadline waits.
         paused_ = true;
         timer_.cancel();
         auto self = shared_from_this();
         auto ex = stream_.get_executor();
-        sh_.accounts->check(user, pass, [self, ex](std::optional<std::string> account) {
-            asio::post(ex, [self, account = std::move(account)]() mutable {
-                if (self->closed_) return;
-                self->paused_ = false;
-                self->on_auth(std::move(account));
-                self->process_input();
-                self->do_read();
-            });
+        sh_.logins->check(client_, user, pass, [self, ex](Logins::Result r) {
+            asio::post(ex, [self, r = std::move(r)]() mutable { self->on_auth(std::move(r)); });
         });
     }
 
-    void on_auth(std::optional<std::string> account) {
-        if (!account) {
-            sh_.log("authentication failed from " + client_); // never the name or password tried
-            return auth_failed("535 5.7.8 Error: authentication failed\r\n");
+    void on_auth(Logins::Result r) {
+        if (closed_) return;
+        if (r.outcome == Logins::Result::Outcome::wrong && r.answer_at > std::chrono::steady_clock::now()) {
+            // Every failure from this address takes the same time, whoever the user.
+            auth_timer_.expires_at(r.answer_at);
+            auto self = shared_from_this();
+            auth_timer_.async_wait([self, r = std::move(r)](error_code ec) mutable {
+                if (ec) return;
+                r.answer_at = {};
+                self->on_auth(std::move(r));
+            });
+            return;
         }
-        user_ = std::move(*account);
-        reply("235 2.7.0 Authentication successful\r\n");
+        paused_ = false;
+        switch (r.outcome) {
+        case Logins::Result::Outcome::ok:
+            user_ = std::move(r.account);
+            reply("235 2.7.0 Authentication successful\r\n");
+            break;
+        case Logins::Result::Outcome::wrong:
+            auth_failed("535 5.7.8 Error: authentication failed\r\n");
+            break;
+        case Logins::Result::Outcome::refused:
+            reply(r.reply);
+            break;
+        }
+        next_command();
+        process_input();
+        do_read();
     }
 
     void auth_failed(const std::string& r) {
@@ -561,6 +689,7 @@ private:
     Shared sh_;
     asio::ssl::stream<tcp::socket> stream_;
     asio::steady_timer timer_;
+    asio::steady_timer auth_timer_;
     std::string client_;
     std::array<char, 16384> rbuf_{};
     std::string inbuf_, outbuf_, wbuf_;
@@ -568,6 +697,7 @@ private:
     bool tls_ = false, starttls_pending_ = false, pipelining_ = false, in_data_ = false;
     bool pipelined_after_data_ = false, eod_pending_ = false;
     std::chrono::steady_clock::time_point eod_time_;
+    std::chrono::steady_clock::time_point deadline_, data_start_;
     std::size_t errors_ = 0;
     std::string helo_, user_, login_user_;
     AuthStep auth_step_ = AuthStep::none;
@@ -581,7 +711,8 @@ private:
 
 SmtpServer::SmtpServer(asio::io_context& io, const Config& cfg, Intake& intake, asio::ssl::context& tls, LogFn log)
     : io_(io), cfg_(cfg), intake_(intake), tls_(tls), log_(std::move(log)), acceptor_(io),
-      active_(std::make_shared<std::atomic<std::size_t>>(0)), latency_(std::make_shared<LatencyStats>()) {}
+      active_(std::make_shared<std::atomic<std::size_t>>(0)), latency_(std::make_shared<LatencyStats>()),
+      clients_(std::make_shared<ClientCounts>()) {}
 
 void SmtpServer::start(int inherited) {
     error_code ec;
@@ -614,16 +745,30 @@ void SmtpServer::do_accept() {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
             sock.set_option(tcp::no_delay(true), ec);
-            if (active_->load() >= cfg_.limits.max_connections) {
-                static const char busy[] = "421 4.7.0 Error: too many connections; try again later\r\n";
+            std::string client = client_address(sock);
+            const auto& lim = cfg_.limits;
+            bool exempt = std::find(lim.client_limit_exceptions.begin(), lim.client_limit_exceptions.end(), client) !=
+                          lim.client_limit_exceptions.end();
+            auto refuse = [&sock](std::string_view why) {
                 error_code wec;
-                asio::write(sock, asio::buffer(busy, sizeof busy - 1), wec);
+                asio::write(sock, asio::buffer(why.data(), why.size()), wec);
                 sock.close(wec);
-                log_("warning: connection limit " + std::to_string(cfg_.limits.max_connections) + " reached");
+            };
+            if (active_->load() >= lim.max_connections) {
+                refuse("421 4.7.0 Error: too many connections; try again later\r\n");
+                log_("warning: connection limit " + std::to_string(lim.max_connections) + " reached");
+            } else if (!exempt && !clients_->add(client, lim.max_connections_per_client)) {
+                // One address cannot take every connection: the others still get in.
+                refuse("421 4.7.0 Error: too many connections from your address; try again later\r\n");
+                if (clients_->should_log(client))
+                    log_("warning: " + client + " has " + std::to_string(lim.max_connections_per_client) +
+                         " connections open (max_connections_per_client); refusing more (logged once a minute)");
             } else {
                 ++*active_;
-                auto s = std::make_shared<Session>(std::move(sock), tls_,
-                                                   Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, &accounts_});
+                auto s = std::make_shared<Session>(
+                    std::move(sock), tls_,
+                    Session::Shared{cfg_, intake_, log_, auth_required_, active_, latency_, logins_, clients_, !exempt},
+                    std::move(client));
                 s->start();
             }
         } else {

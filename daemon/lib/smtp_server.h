@@ -20,12 +20,17 @@
 //   After STARTTLS all state and buffered bytes are discarded (RFC 3207,
 //   CVE-2011-0411).
 // - AUTH PLAIN/LOGIN (RFC 4954) against [auth] users and job club members
-//   (set_accounts), only over TLS unless on loopback; when the
+//   (logins.h: argon2id hashes for both, failures limited per client
+//   address across connections, answered after a delay that does not
+//   depend on the user), only over TLS unless on loopback; when the
 //   listener is not loopback, MAIL requires AUTH.
 // - Limits: size (552 5.3.4), recipients (452 4.5.3), command line length
-//   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), command
-//   and data timeouts (421 4.4.2), connection count (421 4.7.0). Reads are
-//   at most 16 KiB per turn, so one client cannot monopolise the loop.
+//   (500 5.5.2), data line length (554 5.6.0), errors (421 4.7.0), time for
+//   a whole command line and for DATA with a minimum rate - totals, not
+//   reset by each byte - (421 4.4.2), connection count and connections per
+//   client address (421 4.7.0). Reads are at most 16 KiB per turn, so one
+//   client cannot monopolise the loop. A client that stops reading our
+//   replies is closed at its deadline.
 
 #pragma once
 
@@ -36,6 +41,7 @@
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/intake.h"
+#include "daemon/lib/logins.h"
 
 #include <atomic>
 #include <cstdint>
@@ -61,17 +67,7 @@ private:
     std::vector<std::int64_t> sample_;
 };
 
-// Issue 7: accounts beyond the config file's [auth] users (job club
-// members, members.h). `check` may be slow and is called on the network
-// thread; it must answer through `done` (any thread) with the account
-// name, or nullopt for wrong credentials. `any` says whether anyone could
-// log in (AUTH is offered only then).
-struct Accounts {
-    std::function<void(const std::string& user, const std::string& pass,
-                       std::function<void(std::optional<std::string> account)> done)>
-        check;
-    std::function<bool()> any;
-};
+class ClientCounts; // open sessions per client address (smtp_server.cc)
 
 class SmtpServer {
 public:
@@ -81,7 +77,8 @@ public:
     // adopt instead of binding cfg.listen; cfg.listen must name its address.
     void start(int inherited = -1);
     void stop();
-    void set_accounts(Accounts a) { accounts_ = std::move(a); } // before start()
+    // Who may log in (AUTH is offered only when someone can); before start().
+    void set_logins(Logins* l) { logins_ = l; }
     std::uint16_t port() const;
     LatencyStats& latency() { return *latency_; }
 
@@ -96,7 +93,8 @@ private:
     bool auth_required_ = false;
     std::shared_ptr<std::atomic<std::size_t>> active_;
     std::shared_ptr<LatencyStats> latency_;
-    Accounts accounts_;
+    std::shared_ptr<ClientCounts> clients_;
+    Logins* logins_ = nullptr;
 };
 
 } // namespace rapport::daemon

@@ -65,6 +65,16 @@ function longDate(unix) {
   return new Date(unix * 1000).toLocaleString([], { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
 }
 
+// A file name as the sender's mail program will save it, shown so that it
+// cannot pretend to be another: bidirectional controls (U+202E, "right-to-
+// left override", makes "cv\u202Efdp.exe" read as "cvexe.pdf") and other
+// invisible format characters are shown as visible codes instead of acting.
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+function visibleName(name) {
+  if (!name) return "(unnamed)";
+  return name.replace(HIDDEN, (c) => "[U+" + c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0") + "]");
+}
+
 function size(n) {
   if (n < 1024) return n + " bytes";
   if (n < 1024 * 1024) return Math.round(n / 1024) + " KB";
@@ -273,10 +283,13 @@ async function showMessage(id) {
   ul.replaceChildren();
   for (const a of atts) {
     const li = el("li");
-    const ext = ((a.name || "").split(".").pop() || "file").slice(0, 4).toUpperCase();
+    const name = visibleName(a.name);
+    const ext = (name.includes(".") ? name.split(".").pop() : "file").slice(0, 4).toUpperCase();
     li.append(el("span", "icon", ext));
-    const d = el("span");
-    d.append(el("span", "", a.name || "(unnamed)"));
+    const d = el("span", "att");
+    // <bdi>: isolated from the text around it, so nothing in the name can
+    // reorder what comes after; CSS wraps it however long it is.
+    d.append(el("bdi", "att-name", name));
     d.append(el("span", "size", size(a.size || 0)));
     li.append(d);
     ul.append(li);
@@ -328,7 +341,19 @@ function route() {
   else clearDetail();
 }
 
+// Signing out is a POST with the page's header (the daemon refuses GET and
+// header-less POSTs, so no link or form elsewhere can sign anyone out).
+async function logout(e) {
+  e.preventDefault();
+  try {
+    const res = await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-Rapport-Page": "1" } });
+    if (!res.ok) throw new Error("Rapport answered " + res.status);
+    location.reload();
+  } catch (x) { toast(x.message); }
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
+  $("logout").addEventListener("submit", logout);
   $("send").addEventListener("click", () => act("release"));
   $("discard").addEventListener("click", () => { $("confirm-discard").hidden = false; $("cd-no").focus(); });
   $("cd-no").addEventListener("click", () => { $("confirm-discard").hidden = true; $("discard").focus(); });

@@ -71,6 +71,8 @@ class _Handler:
         with self.up.lock:
             self.up.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
                                      session.authenticated if hasattr(session, "authenticated") else None))
+        if self.up.on_data:
+            self.up.on_data(envelope)  # e.g. fill the disk between delivery and rapportd's bookkeeping
         return "250 2.0.0 OK queued"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -85,9 +87,10 @@ class _Handler:
 class Upstream:
     """aiosmtpd upstream. tls=True: STARTTLS required, AUTH required over TLS."""
 
-    def __init__(self, workdir, port=None, tls=False, user=None, password=None, delay=0.0):
+    def __init__(self, workdir, port=None, tls=False, user=None, password=None, delay=0.0, on_data=None):
         self.port = port or free_port()
         self.messages, self.lock, self.delay = [], threading.Lock(), delay
+        self.on_data = on_data  # called with each envelope after it is stored, before the 250
         kwargs = {}
         self.cert = None
         if tls:
@@ -119,9 +122,11 @@ class Upstream:
 
 
 class Rapportd:
-    def __init__(self, binary, workdir, upstream=None, config="", policy=None, listen="127.0.0.1:0"):
+    def __init__(self, binary, workdir, upstream=None, config="", policy=None, listen="127.0.0.1:0", env=None,
+                 state=None):
         self.binary, self.workdir = binary, workdir
-        self.state = os.path.join(workdir, "state")
+        self.env = env  # extra environment variables (e.g. the SQLite fault library)
+        self.state = state or os.path.join(workdir, "state")
         self.upstream, self.policy, self.listen = upstream, policy, listen
         self.config_path = os.path.join(workdir, "rapportd.toml")
         with open(self.config_path, "w") as f:
@@ -144,7 +149,8 @@ class Rapportd:
         if os.path.exists(addr):
             os.unlink(addr)
         self.logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args(), stdout=self.logf, stderr=self.logf)
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc = subprocess.Popen(self.args(), stdout=self.logf, stderr=self.logf, env=env)
         if expect_fail:
             return self.proc.wait(timeout=20)
         ok = wait_for(lambda: os.path.exists(addr) and open(addr).read().endswith("\n") or self.proc.poll() is not None, 30)
@@ -190,8 +196,10 @@ class Rapportd:
 class RawClient:
     """A socket speaking SMTP byte by byte, for the cases real clients refuse to produce."""
 
-    def __init__(self, port, timeout=10, read_greeting=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10, read_greeting=True, source=None):
+        # source: another loopback address (127.0.0.2, ...) stands for another client machine.
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                          source_address=(source, 0) if source else None)
         self.buf = b""
         if read_greeting:
             self.greeting = self.reply()

@@ -140,3 +140,88 @@ TEST(Queue, SpoolLogMovesLongLivedMessagesToFiles) {
     EXPECT_TRUE(q.spool_ids().empty());
     std::filesystem::remove_all(dir);
 }
+
+// --- a full disk (tests/daemon/sqlite_faults.c, SQLite's VFS interface) -------
+
+extern "C" int rapport_sqlite_faults_install(const char* control);
+
+namespace {
+// The fault VFS is the process's default from the first call on; each test
+// names its own control file.
+void faults(const std::string& control, const std::string& rules) {
+    ASSERT_EQ(rapport_sqlite_faults_install(control.c_str()), 0);
+    std::string tmp = control + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
+    std::fputs(rules.c_str(), f);
+    std::fclose(f);
+    std::filesystem::rename(tmp, control); // a new inode: read again
+}
+} // namespace
+
+// The write is rolled back whole and SQLite's own error comes out, not
+// "cannot rollback - no transaction is active" (SQLite rolls back by itself
+// after SQLITE_FULL; a second ROLLBACK would fail and hide the real error).
+TEST(QueueFullDisk, AFailedWriteSaysDiskFullAndChangesNothing) {
+    auto dir = tmpdir();
+    std::string control = dir + "/faults";
+    faults(control, "");
+    Queue q(dir);
+    Envelope env{"a@b", {"c@d", "e@f"}, "", "", "", 1, false};
+    auto id = q.new_id();
+    q.insert(id, env, MessageInfo{"relay", "[]", "s", "a@b", "c@d", "m@b", 1}, Status::queued, 0);
+    int resumed = 0;
+    auto handle = q.on_writes_resumed([&] { ++resumed; });
+    EXPECT_FALSE(q.writes_failing());
+
+    faults(control, "queue.db write 0 full\n");
+    try {
+        q.record_attempt(id, {{"c@d", "sent", 250, "ok"}, {"e@f", "sent", 250, "ok"}}, Status::relayed, 1, 0, "");
+        ADD_FAILURE() << "the write went through";
+    } catch (const StorageError& e) {
+        EXPECT_TRUE(e.full);
+        EXPECT_STREQ(e.kind(), "disk full");
+        EXPECT_NE(std::string(e.what()).find("database or disk is full (SQLITE_FULL)"), std::string::npos) << e.what();
+        EXPECT_EQ(std::string(e.what()).find("cannot rollback"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(q.writes_failing());
+    EXPECT_NE(q.write_error().find("SQLITE_FULL"), std::string::npos);
+    EXPECT_THROW(q.begin_attempt(id, 1, 0), StorageError);
+    EXPECT_FALSE(q.probe_write());
+    EXPECT_EQ(resumed, 0);
+
+    faults(control, "");
+    // Nothing of the failed transactions is there: all or nothing.
+    EXPECT_EQ(q.row(id)->status, Status::queued);
+    EXPECT_EQ(q.row(id)->attempts, 0);
+    EXPECT_EQ(q.recipients(id)[0].status, "pending");
+    EXPECT_EQ(q.recipients(id)[1].status, "pending");
+    EXPECT_TRUE(q.probe_write());
+    EXPECT_FALSE(q.writes_failing());
+    EXPECT_EQ(resumed, 1);
+    q.forget_writes_resumed(handle);
+    std::filesystem::remove_all(dir);
+}
+
+// Intent, then outcome: a row whose intent has no outcome was being sent
+// when rapportd stopped; the attempt count and the next try are already
+// written, so the backoff grows even if the outcome never is.
+TEST(QueueFullDisk, IntentBeforeOutcome) {
+    auto dir = tmpdir();
+    std::string control = dir + "/faults";
+    faults(control, "");
+    Queue q(dir);
+    Envelope env{"a@b", {"c@d"}, "", "", "", 1, false};
+    auto id = q.new_id();
+    q.insert(id, env, MessageInfo{"relay", "[]", "s", "a@b", "c@d", "m@b", 1}, Status::queued, 0);
+    EXPECT_TRUE(q.interrupted().empty());
+    EXPECT_TRUE(q.begin_attempt(id, 3, 12345));
+    EXPECT_EQ(q.row(id)->attempts, 3);
+    EXPECT_EQ(q.row(id)->next_attempt, 12345);
+    EXPECT_EQ(q.interrupted(), std::vector<std::string>{id});
+    q.record_attempt(id, {{"c@d", "pending", 451, "later"}}, Status::queued, 3, 12345, "");
+    EXPECT_TRUE(q.interrupted().empty());
+    // Not queued (held, dropped): no intent, nothing to send.
+    q.set_status(id, Status::held);
+    EXPECT_FALSE(q.begin_attempt(id, 4, 0));
+    std::filesystem::remove_all(dir);
+}

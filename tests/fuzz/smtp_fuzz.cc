@@ -1,5 +1,5 @@
 // smtp_fuzz.cc - libFuzzer entry point for the socket-free SMTP layer
-// (daemon/lib/smtp_protocol.h): parse_command, parse_path, plausible_mailbox,
+// (daemon/lib/smtp_protocol.h): parse_command, parse_path, mailbox_problem,
 // DataReader, base64_decode/encode and multiline_reply.
 //
 // Every input goes through all of them, and the promises of the header are
@@ -14,8 +14,10 @@
 //     the size and line limits are flagged exactly when exceeded.
 //   - parse_path: an accepted address has no control characters, parameter
 //     keys are non-empty and upper-case, keys and values have no space.
-//   - plausible_mailbox: a yes means local@domain (or postmaster), no control
-//     characters, spaces only inside a leading quoted local part.
+//   - mailbox_problem: a yes means ASCII local@domain (or postmaster, when
+//     allowed), no control characters, spaces only inside a leading quoted
+//     local part, a local part of at most 64 octets, LDH domain labels or a
+//     bracketed literal.
 //   - base64: encode then decode gives the input back; decode on junk is safe
 //     and, when it accepts, its length matches the padding.
 //   - multiline_reply: "code-" on all lines but the last, "code " on the last,
@@ -208,21 +210,40 @@ std::size_t quoted_prefix(std::string_view a) {
 }
 
 void check_mailbox(std::string_view a) {
-    if (!smtp::plausible_mailbox(a)) return;
-    CHECK(!a.empty() && a.size() <= 254);
-    // No control characters; spaces only inside a leading quoted local part ("a b"@c).
-    std::size_t quoted_end = quoted_prefix(a);
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        CHECK(!is_ctl(a[i]));
-        if (a[i] == ' ') CHECK(quoted_end != std::string_view::npos && i < quoted_end);
+    for (bool postmaster : {false, true}) {
+        if (!smtp::mailbox_problem(a, postmaster).empty()) continue;
+        CHECK(!a.empty() && a.size() <= 254);
+        CHECK(!smtp::non_ascii(a));
+        // No control characters; spaces only inside a leading quoted local part ("a b"@c).
+        std::size_t quoted_end = quoted_prefix(a);
+        CHECK(quoted_end != std::string_view::npos);
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            CHECK(!is_ctl(a[i]));
+            if (a[i] == ' ') CHECK(i < quoted_end);
+        }
+        std::string up(a);
+        for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (up == "POSTMASTER") {
+            CHECK(postmaster);
+            continue;
+        }
+        // local@domain: the '@' right after the local part (none inside an
+        // unquoted one), at most 64 octets of it; the domain is LDH labels
+        // (no '-' at either end) or a bracketed literal.
+        auto at = quoted_end ? quoted_end : a.find('@');
+        CHECK(at != std::string_view::npos && at > 0 && at <= 64 && at + 1 < a.size() && a[at] == '@');
+        auto domain = a.substr(at + 1);
+        if (domain.front() == '[') {
+            CHECK(domain.back() == ']');
+            continue;
+        }
+        CHECK(domain.front() != '.' && domain.back() != '.' && domain.find("..") == std::string_view::npos);
+        for (std::size_t i = 0; i < domain.size(); ++i) {
+            char c = domain[i];
+            CHECK(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.');
+            if (c == '-') CHECK(i > 0 && i + 1 < domain.size() && domain[i - 1] != '.' && domain[i + 1] != '.');
+        }
     }
-    std::string up(a);
-    for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (up == "POSTMASTER") return;
-    // local@domain: an '@' with something on both sides, after a quoted local part.
-    auto at = a.rfind('@');
-    CHECK(at != std::string_view::npos && at > 0 && at + 1 < a.size());
-    if (quoted_end != std::string_view::npos) CHECK(at >= quoted_end);
 }
 
 void check_path(std::string_view arg, std::string_view keyword) {
@@ -249,7 +270,7 @@ void check_path(std::string_view arg, std::string_view keyword) {
     // not promised anything and are left out.)
     auto rest = arg.substr(keyword.size() + 1);
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    if (!rest.empty() && rest.front() == '<' && smtp::plausible_mailbox(p->address)) {
+    if (!rest.empty() && rest.front() == '<' && smtp::mailbox_problem(p->address, true).empty()) {
         auto again = smtp::parse_path(std::string(keyword) + ":<" + p->address + ">", keyword);
         CHECK(again && again->address == p->address && again->params.empty());
     }

@@ -729,6 +729,145 @@ def case_browser(w):
         up.stop()
 
 
+def case_browser_file_names(w):
+    """Hostile attachment names on the page and signing out, in headless
+    chromium (tests/browser/file_names.mjs): "cv\u202efdp.exe" shows its
+    override as a code and EXE as its type, names are isolated and a
+    300-character one wraps; GET /logout signs nobody out, the page's Sign
+    out does (a name reading "cvexe.pdf", or one running out of its box,
+    would mislead; a GET that signs out is a request any page can make)."""
+    if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
+        print("SKIP: node or /usr/bin/chromium missing")
+        return 77
+    if not os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+        print("SKIP: playwright-core not installed in " + BROWSER_DIR)
+        return 77
+    up, d, api = start(w)
+    try:
+        import base64
+        m, _ = cv_message()
+        head, rest = m.split(b"--b1--", 1)
+        for name in ("UTF-8''cv%E2%80%AEfdp.exe", "UTF-8''" + "a" * 300 + ".pdf"):
+            head += (b"--b1\r\nContent-Type: application/octet-stream\r\n"
+                     b"Content-Disposition: attachment; filename*=" + name.encode() + b"\r\n"
+                     b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(b"MZ" + b"0" * 100).replace(b"\n", b"\r\n"))
+        send(d, head + b"--b1--" + rest)
+        [mid] = wait_held(api)
+        names = [a["name"] for a in api.json("GET", "/api/v1/messages/" + mid)["attachments"]]
+        assert "cv\u202efdp.exe" in names and "a" * 300 + ".pdf" in names, names
+        url = ctl(d, "open", check=0).stdout.strip()
+        shot_dir = os.environ.get("RAPPORT_SCREENSHOT_DIR", w)
+        os.makedirs(shot_dir, exist_ok=True)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "browser", "file_names.mjs")
+        env = dict(os.environ, RAPPORT_NODE_MODULES=os.path.join(BROWSER_DIR, "node_modules"))
+        r = subprocess.run(["node", script, url, shot_dir, os.path.join(w, "chromium-profile")],
+                           capture_output=True, text=True, timeout=150, env=env)
+        print(r.stdout)
+        print(r.stderr, file=sys.stderr)
+        assert r.returncode == 0, "browser test failed"
+    finally:
+        d.stop()
+        up.stop()
+
+
+def case_headers_logout(w):
+    """A second Host or Origin header is refused (400 duplicate_header)
+    whatever the order, so no one can pick which is checked; signing out
+    is a POST with the page's header: GET /logout (a link or an <img>
+    elsewhere) and a header-less POST sign nobody out."""
+    up, d, api = start(w, upstream=False)
+    try:
+        def raw(lines):
+            s = socket.create_connection((api.host, api.port), timeout=10)
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            resp = b""
+            while b"\r\n\r\n" not in resp:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                resp += chunk
+            s.close()
+            return int(resp.split(b" ", 2)[1]), resp
+        auth = "Authorization: Bearer " + api.token
+        good, evil = "Host: " + api.addr, "Host: evil.example:%d" % api.port
+        st, resp = raw(["GET /api/v1/ping HTTP/1.1", good, auth])
+        assert st == 200, resp
+        for hosts in ([good, evil], [evil, good], [good, good]):
+            st, resp = raw(["GET /api/v1/ping HTTP/1.1"] + hosts + [auth, "Connection: close"])
+            assert st == 400 and b"duplicate_header" in resp, (hosts, resp[:300])
+        ext = "Origin: moz-extension://1b2c3d4e-aaaa-bbbb-cccc-123456789abc"
+        for origins in ([ext, "Origin: http://evil.example"], ["Origin: http://evil.example", ext]):
+            st, resp = raw(["GET /api/v1/ping HTTP/1.1", good, auth, "Connection: close"] + origins)
+            assert st == 400 and b"duplicate_header" in resp, (origins, resp[:300])
+        # A page session, then the ways to sign out.
+        url = api.json("POST", "/api/v1/login-links")["url"]
+        st, h, _ = api.req("GET", url[len("http://" + api.addr):], token=False)
+        sess = h["set-cookie"].split(";", 1)[0]
+        st, h, body = api.req("GET", "/logout", token=False, headers={"Cookie": sess})
+        assert st == 405 and h.get("allow") == "POST", (st, h, body)
+        api.json("GET", "/api/v1/messages", token=False, headers={"Cookie": sess})  # still signed in
+        st, h, body = api.req("POST", "/logout", token=False, headers={"Cookie": sess})
+        assert st == 403 and b"missing_page_header" in body, (st, body)
+        api.json("GET", "/api/v1/messages", token=False, headers={"Cookie": sess})  # still signed in
+        st, h, body = api.req("POST", "/logout", token=False,
+                              headers={"Cookie": sess, "X-Rapport-Page": "1", "Origin": "http://" + api.addr})
+        assert st == 200 and "Max-Age=0" in h.get("set-cookie", ""), (st, h)
+        api.json("GET", "/api/v1/messages", token=False, headers={"Cookie": sess}, expect=401)
+    finally:
+        d.stop()
+
+
+def case_slow_clients(w):
+    """Slow clients cannot fill the connection limit: with max_connections = 8,
+    eight connections that trickle a header a byte at a time do not keep the
+    token holder out (the one waiting longest makes room), and each trickler
+    is closed header_timeout after it connected, however steadily it sends.
+    (Refusing the newcomer at the cap, or a timer restarted by each byte,
+    would let tricklers keep everyone out.)"""
+    up, d, api = start(w, upstream=False, config="[http]\nmax_connections = 8\nheader_timeout = 3\n")
+    stop = threading.Event()
+    socks = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection((api.host, api.port), timeout=10)
+            s.sendall(b"GET /api/v1/ping HTTP/1.1\r\n")
+            socks.append(s)
+        closed_after = {}
+
+        def trickle(i, s, t0):
+            while not stop.is_set():
+                try:
+                    s.sendall(b"X")
+                    s.settimeout(0.5)
+                    if s.recv(4096) == b"":
+                        closed_after[i] = time.time() - t0
+                        return
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed_after[i] = time.time() - t0
+                    return
+        t0 = time.time()
+        threads = [threading.Thread(target=trickle, args=(i, s, t0), daemon=True) for i, s in enumerate(socks)]
+        [t.start() for t in threads]
+        time.sleep(0.5)
+        times = []
+        for _ in range(3):
+            t1 = time.time()
+            api.json("GET", "/api/v1/ping")
+            times.append(time.time() - t1)
+        print("token holder's requests with eight tricklers: %s" % ["%.3f" % x for x in times])
+        assert max(times) < 2, times
+        assert wait_for(lambda: len(closed_after) == 8, 10), closed_after
+        print("tricklers closed after: %s" % sorted("%.1f" % x for x in closed_after.values()))
+        assert max(closed_after.values()) < 8, closed_after  # header_timeout = 3 s, in all
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+        d.stop()
+
+
 def main():
     global RAPPORTD, RAPPORTCTL, BROWSER_DIR
     RAPPORTD, RAPPORTCTL, case = sys.argv[1], sys.argv[2], sys.argv[3]
