@@ -5,8 +5,8 @@
 // quoted-printable text and HTML), each to a different firm; in the typical
 // case each letter is different, in the blast case the same letter goes
 // out 3000 times (one template family). History: 1000 senders x 100 messages over
-// 30 days, in an SQLite file under /tmp, built at the start of each case. Target
-// (issue 3): median under 100 us. Figures: BENCHMARKS.md.
+// 30 days, in an SQLite file under /tmp, built at the start of each case.
+// Target: median under 100 us. Figures: BENCHMARKS.md.
 //
 //   build/check_bench --benchmark_counters_tabular=true
 

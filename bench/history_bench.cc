@@ -1,7 +1,7 @@
 // history_bench.cc - the template memory on disk: what the checker does per
 // message - find_similar() (30-day window), record(), prune(now - window) -
 // against 10k, 100k and 1M stored messages. Figures go into BENCHMARKS.md,
-// "Template memory (issue 3)".
+// "Template memory".
 //
 // Workload (synthetic, with the boilerplate that makes LSH buckets large):
 //  - every letter of a sender repeats the sender's bio (shape 0: two
@@ -275,7 +275,7 @@ void BM_LookupInsert(benchmark::State& state) {
         }
     }
     const double n = total.empty() ? 1.0 : static_cast<double>(total.size());
-    state.counters["p50_us"] = pct(total, 0.50); // find + record: the issue's measure
+    state.counters["p50_us"] = pct(total, 0.50); // find + record: the measure of the target
     state.counters["p99_us"] = pct(total, 0.99);
     state.counters["find_p50"] = pct(find_us, 0.50);
     state.counters["find_p99"] = pct(find_us, 0.99);

@@ -6,7 +6,7 @@
 //   bigpdf:  a ~5 MB multipart/mixed mail: a short text part and a base64
 //            PDF attachment.
 // "Mimetic" = mimetic::MimeEntity built from the same buffer (what parsing
-// with mimetic alone costs, before any decoding). Targets (issue 2): model
+// with mimetic alone costs, before any decoding). Targets: model
 // <= 3x mimetic on typical, >= 1 GB/s on bigpdf. Results: BENCHMARKS.md.
 //
 //   build-mime/mime_bench --benchmark_min_time=1

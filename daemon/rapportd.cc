@@ -65,7 +65,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     rapport::policies::Policy policy =
         cfg.policy_file.empty() ? rapport::policies::default_policy() : rapport::policies::load_policy_file(cfg.policy_file);
 
-    // Issue 7: job club members (SMTP AUTH with their own passwords).
+    // Job club members (SMTP AUTH with their own passwords).
     rd::Members members(cfg.state_dir);
     bool loopback = rd::is_loopback_host(cfg.listen.host);
     if (std::string why = rd::refuse_to_listen(cfg, !members.empty()); !why.empty()) {
@@ -100,10 +100,10 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
     rd::Intake intake(cfg, queue, verdict, relay.get(), log);
-    // Issue 5: the sender's confirmation, the held log line and notice, expiry.
+    // The sender's confirmation, the held log line and notice, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
     rd::Holds holds(cfg, queue, relay.get(), api_token, log);
-    // Issue 7: a member's add-on signs with the member's own token.
+    // A member's add-on signs with the member's own token.
     holds.member_key = [&members, &api_token](const std::string& account) {
         return members.current_token(account, api_token).value_or("");
     };
@@ -141,7 +141,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     rd::Logins logins(cfg.users, &members, cfg.auth, log);
     server.set_logins(&logins);
     server.start(inherited.smtp);
-    // Issue 5: the HTTP API and the page, on their own thread.
+    // The HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, policy, log, &members);
     api.set_outcomes(&outcomes);
     rd::HttpServer http(cfg, api, holds, log);

@@ -13,7 +13,7 @@
 //   recipients = ["mentor@example.org"]   # messages only to these skip checks
 //   domains = ["jobcentre.example"]
 //
-//   [groups.new.rules.generic-greeting]    # job club member groups (issue 7):
+//   [groups.new.rules.generic-greeting]    # job club member groups:
 //   action = "hold"                         # a group's rules override the main
 //                                           # ones for members in that group
 

@@ -9,9 +9,9 @@ build_pkgs=(
   libmimetic-dev libetpan-dev libcurl4-gnutls-dev libpsl-dev
   libboost-dev libboost-system-dev libssl-dev
   libsqlite3-dev nlohmann-json3-dev libtomlplusplus-dev
-  libsodium-dev         # argon2id password hashes for job club members (issue 7)
+  libsodium-dev         # argon2id password hashes for job club members
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsystemd-dev        # issue 7: sd_notify, sd_listen_fds (daemon/lib/systemd.cc)
+  libsystemd-dev        # sd_notify, sd_listen_fds (daemon/lib/systemd.cc)
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl

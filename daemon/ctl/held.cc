@@ -1,4 +1,4 @@
-// held.cc - `rapportctl held`, `rapportctl token`, `rapportctl open` (issue 5).
+// held.cc - `rapportctl held`, `rapportctl token`, `rapportctl open`.
 //
 //   rapportctl held list [--json] [--status S]   held messages (or those with status S)
 //   rapportctl held show ID [--json]             why it was held, its text, attachments

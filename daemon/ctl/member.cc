@@ -1,4 +1,4 @@
-// member.cc - `rapportctl member`: the adviser manages a job club's members (issue 7).
+// member.cc - `rapportctl member`: the adviser manages a job club's members.
 //
 //   rapportctl member add NAME [--group G] [--adviser] [--password-stdin]
 //   rapportctl member passwd NAME [--password-stdin]

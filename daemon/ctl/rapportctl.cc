@@ -35,11 +35,11 @@
 #include <string>
 #include <vector>
 
-// Issue 5: daemon/ctl/held.cc.
+// daemon/ctl/held.cc.
 int cmd_held(const std::vector<std::string>& args);
 int cmd_token(const std::vector<std::string>& args);
 int cmd_open(const std::vector<std::string>& args);
-// Issue 7: daemon/ctl/member.cc.
+// daemon/ctl/member.cc.
 int cmd_member(const std::vector<std::string>& args);
 // daemon/ctl/outcomes.cc.
 int cmd_outcomes(const std::vector<std::string>& args);
@@ -273,11 +273,11 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "check") return cmd_check(args);
     if (cmd == "inspect") return cmd_inspect(args);
-    if (cmd == "held") return cmd_held(args);   // issue 5
-    if (cmd == "token") return cmd_token(args); // issue 5
-    if (cmd == "member") return cmd_member(args); // issue 7
+    if (cmd == "held") return cmd_held(args);
+    if (cmd == "token") return cmd_token(args);
+    if (cmd == "member") return cmd_member(args);
     if (cmd == "hash-password") return cmd_hash_password(args);
-    if (cmd == "open") return cmd_open(args);   // issue 5
+    if (cmd == "open") return cmd_open(args);
     if (cmd == "outcomes") return cmd_outcomes(args);
     std::cerr << "rapportctl: unknown command " << cmd << "\n" << kUsage;
     return 2;

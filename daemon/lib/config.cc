@@ -105,7 +105,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         throw ConfigError(os.str());
     }
     only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
-                     "hold" /* issue 5 */, "imap", "outcomes"});
+                     "hold", "imap", "outcomes"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_connections_per_client",
@@ -196,7 +196,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         if (r.workers == 0) throw ConfigError("relay.workers must be at least 1");
         if (r.retry_initial == 0) r.retry_initial = 1;
     }
-    if (auto t = sub(root, "hold")) { // issue 5: held messages
+    if (auto t = sub(root, "hold")) { // held messages
         only_keys(*t, "hold", {"expire", "notify_sender"});
         get(*t, "expire", "hold", c.hold.expire);
         get(*t, "notify_sender", "hold", c.hold.notify_sender);

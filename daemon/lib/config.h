@@ -97,7 +97,7 @@ struct RelaySettings {
     bool notify_sender = true;           // send a failure notice to the envelope sender
 };
 
-// Issue 5: held messages (the HTTP API, `rapportctl held`).
+// Held messages (the HTTP API, `rapportctl held`).
 struct HoldSettings {
     unsigned expire = 7 * 24 * 3600; // seconds a held message waits for a decision, then "expired" (never sent)
     bool notify_sender = false;      // mail the sender a short notice when a message is held (needs an upstream)
@@ -141,7 +141,7 @@ struct Config {
     SmtpLimits limits;
     HttpLimits http_limits;
     RelaySettings relay;
-    HoldSettings hold;         // issue 5
+    HoldSettings hold;
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
@@ -163,7 +163,7 @@ struct Config {
     bool capture() const { return upstream.url.empty(); }
 };
 
-// Why rapportd must not start with these settings, or "" (issue 7). Beyond
+// Why rapportd must not start with these settings, or "". Beyond
 // loopback (a job club's LAN) SMTP needs both a TLS certificate of the
 // operator's choosing ([tls] cert and key: members' mail clients check it,
 // so a certificate made up at start-up will not do) and someone to log in

@@ -1,5 +1,5 @@
 // hold.h - what happens around a held message: the sender's confirmation,
-// the "held" log line and notice mail, and expiry (issue 5).
+// the "held" log line and notice mail, and expiry.
 //
 //   std::string token = load_or_create_token(state_dir); // <state>/api-token, mode 0600
 //   Holds holds(cfg, queue, relay, token, log);
@@ -71,7 +71,7 @@ public:
     // Made with the API token, or (v1) with the add-on token of `account`
     // when that is a job club member (member_key).
     bool confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& account = {});
-    // Issue 7: the current add-on token of a member account, "" for none.
+    // The current add-on token of a member account, "" for none.
     std::function<std::string(const std::string& account)> member_key;
     void held(const std::string& id, const Envelope& env, const Judgement& j);
     // Marks held messages older than [hold] expire as expired; returns how many.

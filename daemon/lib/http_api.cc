@@ -218,7 +218,7 @@ struct HttpApi::Ctx {
     std::string origin;      // as sent; "" when absent
     bool extension = false;  // Origin is a moz-extension:// add-on
     bool by_token = false;   // authenticated by the Bearer token (else by session cookie)
-    bool adviser = true;     // sees everyone's mail (issue 7); false: a member
+    bool adviser = true;     // sees everyone's mail; false: a member
     std::string member;      // the job club member asking, "" for the API token / a login link
     std::string who() const { return member.empty() ? (by_token ? "token" : "page") : member; }
 };
@@ -379,7 +379,7 @@ HttpResponse HttpApi::route(Ctx& c) {
         return error(404, "not_found", "There is no such page.", v);
     }
 
-    // A job club member signs in to the page with their password (issue 7).
+    // A job club member signs in to the page with their password.
     if (p == "/api/v1/login") return verb == http::verb::post ? member_login(c) : error(405, "method_not_allowed", "Use POST.", v);
 
     // Everything else needs the token or the page's session.
@@ -415,7 +415,7 @@ HttpResponse HttpApi::route(Ctx& c) {
         c.adviser = it->second.adviser;
         c.member = it->second.member;
     }
-    // Issue 7: what only the token holder or an adviser may do.
+    // What only the token holder or an adviser may do.
     auto adviser_only = [&](const char* what) {
         return error(403, "adviser_only", std::string(what) + " is for the club's adviser.", v);
     };

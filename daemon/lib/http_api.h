@@ -1,4 +1,4 @@
-// http_api.h - the local HTTP API and the held-mail page (issue 5), without
+// http_api.h - the local HTTP API and the held-mail page, without
 // sockets: one request in, one response out. http_server.h does the I/O.
 //
 //   HttpApi api(cfg, queue, holds, policy, log);
@@ -22,7 +22,7 @@
 //   GET  /api/v1/stats                     per sender: sent, flagged by rule, held,
 //                                          released anyway, dropped, expired
 //   POST /api/v1/login                     {name,password} -> session cookie (job
-//                                          club members, issue 7; no token needed)
+//                                          club members; no token needed)
 //   GET  /api/v1/me                        who is asking: {role, name}
 //   GET  /api/v1/outcomes                  the reply ledger: applications, replies,
 //                                          reply rate by class, follow-ups due, the
@@ -48,7 +48,7 @@
 //     that foreign pages cannot pass);
 //   - tokens and HMACs are compared in constant time; the sender's text is
 //     returned as text, never as the mail's HTML; raw bytes only as a download.
-// Roles (issue 7): the API token and advisers see everything. A job club
+// Roles: the API token and advisers see everything. A job club
 // member (their add-on token, members.h, or a page login with their
 // password) sees and decides about their own mail only - another member's
 // message is "not found", not "forbidden", so ids reveal nothing - sees

@@ -1,4 +1,4 @@
-// members.h - the job club's members: who may send through rapportd (issue 7).
+// members.h - the job club's members: who may send through rapportd.
 //
 //   Members m(state_dir);                      // <state>/members.db, mode 0600
 //   m.add("amira", "pass phrase", "new", Role::member);

@@ -14,7 +14,7 @@
 // checked in parallel. Cost: a check is CPU-bound (a few ms for 20 KB);
 // lanes beyond the number of cores buy nothing.
 //
-// Job club (issue 7): an authenticated member's mail is checked with the
+// Job club: an authenticated member's mail is checked with the
 // rules of their group (policy [groups.NAME], members.h) and joins their own
 // history, whatever From address they used.
 //
@@ -79,7 +79,7 @@ public:
     // Finishes every job already submitted, then stops the lanes.
     void stop();
     static std::string account_of(const Envelope& env);
-    // Issue 7: the policy group of an authenticated account (a job club
+    // The policy group of an authenticated account (a job club
     // member), "" for none. Set before the first message is judged; called
     // on the lanes, so it must be thread-safe.
     void set_group_lookup(std::function<std::string(const std::string& account)> f) { group_of_ = std::move(f); }

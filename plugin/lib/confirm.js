@@ -2,7 +2,7 @@
 //
 //   const value = await confirmValue(token);  // "v1:1767225600-3f9a...:9b1c..."
 //
-// Why not HMAC over the Message-ID (issue 5's first design): Thunderbird
+// Why not HMAC over the Message-ID (the first design): Thunderbird
 // creates the Message-ID inside its MIME writer, after compose.onBeforeSend
 // has returned (MimeMessage.sys.mjs), ComposeDetails has no Message-ID field,
 // and customHeaders only accepts X-/List- names, so an add-on can neither

@@ -14,7 +14,7 @@
 // finding's message; "Edit message" cancels the send, "Send anyway" sends
 // with X-Rapport-Confirm (confirm.js). Closing the window means edit.
 //
-// Test hook (issue 8): when storage.local holds `testDriver` (an add-on id;
+// Test hook: when storage.local holds `testDriver` (an add-on id;
 // never set by any UI - a test writes it into the profile), that add-on is
 // told when a popup opens or a notification is shown, and may answer an
 // open popup exactly as the buttons would. It cannot skip a popup, change

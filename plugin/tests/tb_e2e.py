@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Real Thunderbird + real rapportd + the product add-on, end to end (issue 8).
+"""Real Thunderbird + real rapportd + the product add-on, end to end.
 
     tb_e2e.py RAPPORTD RAPPORT_XPI CASE      CASE: personal | cv | no-addon | template | api-down | all
 

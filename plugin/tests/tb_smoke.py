@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Headless Thunderbird smoke test for rapport.xpi (issue 6).
+"""Headless Thunderbird smoke test for rapport.xpi.
 
     tb_smoke.py BUILD/rapport.xpi [send|edit]
 

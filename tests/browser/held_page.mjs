@@ -1,4 +1,4 @@
-// held_page.mjs - the held-mail page in a real browser (issue 5).
+// held_page.mjs - the held-mail page in a real browser.
 //
 //   node held_page.mjs LOGIN_URL SCREENSHOT_DIR PROFILE_DIR
 //

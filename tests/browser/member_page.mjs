@@ -1,4 +1,4 @@
-// member_page.mjs - the held-mail page for a job club (issue 7), in a real browser.
+// member_page.mjs - the held-mail page for a job club, in a real browser.
 //
 //   node member_page.mjs BASE_URL SCREENSHOT_DIR PROFILE_DIR MEMBER PASSWORD ADVISER PASSWORD
 //

@@ -80,7 +80,7 @@ TEST(Config, SecretFile) {
     unlink(f.c_str());
 }
 
-// Issue 7: beyond loopback, TLS and someone to log in; the API stays local.
+// Beyond loopback, TLS and someone to log in; the API stays local.
 TEST(Config, RefusesToListenPubliclyWithoutTlsAndAccounts) {
     Config c;
     EXPECT_EQ(refuse_to_listen(c, false), "");                      // loopback: fine as it is

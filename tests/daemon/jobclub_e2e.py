@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end tests of the job club deployment (issue 7): one rapportd on a
+"""End-to-end tests of the job club deployment: one rapportd on a
 "LAN" address (0.0.0.0, so TLS and AUTH are required) that several members
 send through with their own SMTP AUTH passwords, a real upstream that itself
 demands STARTTLS and AUTH, members managed with `rapportctl member`, and the

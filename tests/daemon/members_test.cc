@@ -1,4 +1,4 @@
-// Unit tests for daemon/lib/members: the job club's member store (issue 7).
+// Unit tests for daemon/lib/members: the job club's member store.
 
 #include "daemon/lib/members.h"
 

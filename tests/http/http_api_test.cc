@@ -1,4 +1,4 @@
-// http_api_test.cc - the HTTP API's checks without sockets (issue 5):
+// http_api_test.cc - the HTTP API's checks without sockets:
 // confirmation values, header lookup, the token file, Host/Origin/auth
 // decisions and routing on HttpApi::handle. End-to-end behaviour over real
 // HTTP is in http_e2e.py.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """End-to-end tests of rapportd's HTTP API, `rapportctl held/token/open` and
-the held-mail page (issue 5): a real rapportd, a real aiosmtpd upstream,
+the held-mail page: a real rapportd, a real aiosmtpd upstream,
 requests over real HTTP (http.client). One case per ctest:
 
     http_e2e.py RAPPORTD RAPPORTCTL CASE [BROWSER_DIR]

@@ -48,7 +48,7 @@ TEST(Policy, ShippedJobClubLoadsAndIsStricter) {
     EXPECT_NE(p, d);
     for (const auto& id : rule_ids()) EXPECT_GE(p.rule(id).action, d.rule(id).action) << id;
     EXPECT_LE(p.rule("template-reuse").min_recipients, d.rule("template-reuse").min_recipients);
-    // Issue 7: its two documented groups - new members held on every finding,
+    // Its two documented groups - new members held on every finding,
     // experienced members only warned.
     Policy fresh = p.for_group("new"), old = p.for_group("experienced");
     for (const auto& id : rule_ids()) {
@@ -104,7 +104,7 @@ TEST(PolicyErrors, UnknownTopLevelKeyAndTable) {
               "policy.toml:2:2: unknown table \"members\" (known: version, rules, allow, groups)");
 }
 
-// Issue 7: member groups.
+// Member groups.
 TEST(PolicyGroups, GroupRulesOverrideTheMainRules) {
     Policy p = parse_policy("[rules.template-reuse]\nmin_recipients = 4\n"
                             "[groups.new.rules.template-reuse]\nmin_recipients = 2\n"
