@@ -17,6 +17,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "common/files.h"
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/http_api.h"
@@ -51,16 +52,11 @@ namespace asio = boost::asio;
 
 namespace {
 
-void mkdirs(const std::string& path) {
-    for (std::size_t i = 1; i <= path.size(); ++i)
-        if (i == path.size() || path[i] == '/') ::mkdir(path.substr(0, i).c_str(), 0700);
-}
-
 int run(rd::Config cfg) { // a copy: socket activation replaces the listen addresses
     rd::LogFn log = rd::log_line;
     // Before anything reads cfg.listen: the inherited sockets' addresses count.
     rd::sd::ListenFds inherited = rd::sd::take_listen_fds(cfg, log);
-    mkdirs(cfg.state_dir);
+    rapport::common::mkdirs(cfg.state_dir);
 
     rapport::policies::Policy policy =
         cfg.policy_file.empty() ? rapport::policies::default_policy() : rapport::policies::load_policy_file(cfg.policy_file);

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <cstddef>
+#include "common/strings.h"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,10 +26,9 @@
 
 namespace rapport::mime::detail {
 
-// ASCII lower-case copy.
-std::string lower(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
-std::string_view trim(std::string_view s);
+using common::iequals;
+using common::lower;
+using common::trim;
 
 // Appends code point `cp` as UTF-8 (U+FFFD for surrogates and > U+10FFFF).
 void append_utf8(std::string& out, unsigned cp);

@@ -1,5 +1,7 @@
 #include "policies/features.h"
 
+#include "common/strings.h"
+
 #include "policies/lexicon.h"
 
 #include <algorithm>
@@ -11,13 +13,8 @@ namespace {
 
 bool has_prefix_ci(std::string_view s, std::initializer_list<std::string_view> prefixes) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    for (auto p : prefixes) {
-        if (s.size() < p.size()) continue;
-        bool eq = true;
-        for (std::size_t i = 0; i < p.size() && eq; ++i)
-            eq = std::tolower(static_cast<unsigned char>(s[i])) == p[i];
-        if (eq) return true;
-    }
+    for (auto p : prefixes)
+        if (common::starts_with_ci(s, p)) return true;
     return false;
 }
 

@@ -51,6 +51,9 @@
 
 #include "policies/history.h"
 
+#include "common/sqlite.h"
+#include "common/strings.h"
+
 #include "policies/minhash.h"
 
 #include <sqlite3.h>
@@ -109,10 +112,7 @@ CREATE TABLE IF NOT EXISTS family_rcpt(tid INTEGER NOT NULL, addr TEXT NOT NULL,
                                        PRIMARY KEY(tid, addr)) WITHOUT ROWID;
 )sql";
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using common::lower;
 
 // Equal slots between a stored signature (2 bytes per value) and `print`.
 double sig_similarity(const unsigned char* p, std::size_t n, const Fingerprint& print) {
@@ -123,107 +123,18 @@ double sig_similarity(const unsigned char* p, std::size_t n, const Fingerprint& 
     return static_cast<double>(equal) / static_cast<double>(print.minhash.size());
 }
 
-[[noreturn]] void fail(sqlite3* db, const std::string& what) {
-    throw std::runtime_error("history: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+using sqlite::exec;
+using sqlite::Reset;
+using sqlite::Stmt;
+
+double sig_similarity(const Stmt& s, int col, const Fingerprint& print) {
+    auto blob = s.blob_view(col);
+    return sig_similarity(reinterpret_cast<const unsigned char*>(blob.data()), blob.size(), print);
 }
 
-// A prepared statement, reset after each use.
-class Stmt {
-public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr) != SQLITE_OK)
-            fail(db, std::string("prepare ") + sql);
-    }
-    ~Stmt() { sqlite3_finalize(st_); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    Stmt& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(st_, i, v);
-        return *this;
-    }
-    Stmt& bind(int i, const std::string& v) {
-        sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind_blob(int i, const std::string& v) {
-        sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind_null(int i) {
-        sqlite3_bind_null(st_, i);
-        return *this;
-    }
-    // True while there is a row.
-    bool step() {
-        int rc = sqlite3_step(st_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        std::string msg = sqlite3_errmsg(db_);
-        reset();
-        throw std::runtime_error("history: " + msg);
-    }
-    void run() {
-        step();
-        reset();
-    }
-    void reset() {
-        sqlite3_reset(st_);
-        sqlite3_clear_bindings(st_);
-    }
-    std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
-    bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
-    // Valid until the statement steps or resets.
-    std::string_view text_view(int col) const {
-        const auto* p = sqlite3_column_text(st_, col);
-        return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
-                 : std::string_view();
-    }
-    std::string text(int col) const {
-        const auto* p = sqlite3_column_text(st_, col);
-        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
-                 : std::string();
-    }
-    // Equal slots between `print` and the signature in column `col`.
-    double similarity_to(int col, const Fingerprint& print) const {
-        const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st_, col));
-        return sig_similarity(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col)), print);
-    }
-    Fingerprint sig(int col) const {
-        const void* p = sqlite3_column_blob(st_, col);
-        return minhash::decode(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col)));
-    }
-
-private:
-    sqlite3* db_;
-    sqlite3_stmt* st_ = nullptr;
-};
-
-// Resets a statement when a scope ends, also by exception.
-struct Reset {
-    Stmt& s;
-    ~Reset() { s.reset(); }
-};
-
-void exec(sqlite3* db, const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
-        sqlite3_free(err);
-        throw std::runtime_error(std::string("history: ") + msg);
-    }
-}
-
-sqlite3* open_db(const std::string& path) {
-    sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
-    if (rc != SQLITE_OK) {
-        std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-        sqlite3_close(db);
-        throw std::runtime_error("history: cannot open " + path + ": " + msg);
-    }
-    return db;
+Fingerprint decode_sig(const Stmt& s, int col) {
+    auto blob = s.blob_view(col);
+    return minhash::decode(blob.data(), blob.size());
 }
 
 } // namespace
@@ -390,7 +301,7 @@ struct History::Impl {
     std::int64_t oldest_version = 0;
     bool oldest_known = false;
 
-    explicit Impl(const std::string& path) : db(open_db(path)) {
+    explicit Impl(const std::string& path) : db(sqlite::open(path)) {
         try {
             setup();
         } catch (...) {
@@ -411,7 +322,6 @@ struct History::Impl {
     }
 
     void setup() {
-        sqlite3_busy_timeout(db, 5000);
         // History is advisory: after a power cut losing the last few
         // records is acceptable, so WAL without fsync per commit.
         // mmap: candidate rows are read by random access; mapped pages
@@ -466,7 +376,7 @@ struct History::Impl {
     }
 
     void prepare() {
-        auto prep = [&](const char* sql) { return std::make_unique<Stmt>(db, sql); };
+        auto prep = [&](const char* sql) { return std::make_unique<Stmt>(db, sql, true); };
         begin_read = prep("BEGIN");
         end_read = prep("COMMIT");
         find_sender = prep("SELECT id FROM sender WHERE name = ?1");
@@ -541,7 +451,7 @@ struct History::Impl {
         std::vector<Row> rows;
         {
             Stmt all(db, "SELECT id, sender, sig FROM msg WHERE sig IS NOT NULL ORDER BY id");
-            while (all.step()) rows.push_back({all.i64(0), all.i64(1), all.sig(2)});
+            while (all.step()) rows.push_back({all.i64(0), all.i64(1), decode_sig(all, 2)});
             all.reset();
         }
         for (const Row& r : rows) {
@@ -569,7 +479,7 @@ struct History::Impl {
             const std::int64_t sender = all.i64(1);
             if (sender != current) write();
             current = sender;
-            Fingerprint sig = all.sig(2);
+            Fingerprint sig = decode_sig(all, 2);
             if (sig.empty()) continue;
             for (std::int64_t key : minhash::band_keys(sender, sig)) rows.emplace_back(key, all.i64(0));
         }
@@ -648,7 +558,7 @@ struct History::Impl {
             while (q.step()) {
                 std::int64_t id = q.i64(0);
                 if (!seen.insert(id).second) continue;
-                last.cands.push_back({id, q.i64(1), q.similarity_to(2, print)});
+                last.cands.push_back({id, q.i64(1), sig_similarity(q, 2, print)});
             }
         }
     }
@@ -989,7 +899,7 @@ void History::prune(std::int64_t before) {
             Reset r{*im.old_msgs};
             im.old_msgs->bind(1, before);
             while (im.old_msgs->step())
-                old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), im.old_msgs->sig(2),
+                old.push_back({im.old_msgs->i64(0), im.old_msgs->i64(1), decode_sig(*im.old_msgs, 2),
                                im.old_msgs->is_null(3) ? 0 : im.old_msgs->i64(3)});
         }
         std::vector<std::string> addrs;

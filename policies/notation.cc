@@ -1,5 +1,7 @@
 #include "policies/notation.h"
 
+#include "common/strings.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -8,23 +10,13 @@
 namespace rapport::policies {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+using common::iequals;
+using common::trim;
+
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-bool equals_ci(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 // Commands people paste into mail, first on a command line.
 constexpr std::string_view kCommands[] = {
@@ -146,7 +138,7 @@ bool markup_or_key_name(std::string_view word) {
     // "<td colspan=2>", "<a href=...>": the element name comes first.
     w = w.substr(0, w.find_first_of(" \t"));
     for (auto n : kNames)
-        if (equals_ci(w, n)) return true;
+        if (iequals(w, n)) return true;
     return false;
 }
 
@@ -168,9 +160,9 @@ bool Notation::technical_line(std::string_view line) {
     if (t.front() == '[') {
         std::string_view lvl = t.substr(1, t.find(']') == std::string_view::npos ? 0 : t.find(']') - 1);
         for (auto l : kLogLevels)
-            if (equals_ci(lvl, l)) return true;
+            if (iequals(lvl, l)) return true;
         for (std::string_view l : {"warn", "crit", "alert", "emerg", "debug", "info", "notice"})
-            if (equals_ci(lvl, l)) return true;
+            if (iequals(lvl, l)) return true;
     }
     if (has_log_level(t) && code_marks(t) >= 1) return true;
     if (is_command(first_token(t)) && (code_marks(t) >= 1 || t.find(' ') == std::string_view::npos ||

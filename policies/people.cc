@@ -1,5 +1,7 @@
 #include "policies/people.h"
 
+#include "common/strings.h"
+
 #include "policies/text.h"
 #include "policies/lexicon.h"
 
@@ -13,11 +15,7 @@
 namespace rapport::policies {
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::lower;
 
 bool all_letters(std::string_view w) {
     return !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {

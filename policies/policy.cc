@@ -7,6 +7,8 @@
 
 #include "policies/policy.h"
 
+#include "common/strings.h"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -44,10 +46,7 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using common::lower;
 
 std::string type_name(const toml::node& n) {
     switch (n.type()) {

@@ -2,6 +2,9 @@
 
 #include "daemon/lib/config.h"
 
+#include "common/files.h"
+#include "common/strings.h"
+
 #include <toml++/toml.h>
 
 #include <arpa/inet.h>
@@ -21,12 +24,7 @@ bool is_ip_address(const std::string& s) {
     return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-    std::size_t i = 0;
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    return s.substr(i);
-}
+std::string trim(std::string_view s) { return std::string(common::trim(s)); }
 
 // Refuses keys the table does not know: a misspelt limit must not be ignored.
 void only_keys(const toml::table& t, const std::string& where, std::set<std::string> known) {
@@ -65,13 +63,20 @@ const toml::table* sub(const toml::table& t, const char* key) {
 
 // "user:password" on the first line; or two lines "user" / "password".
 void read_secret_file(const std::string& path, std::string& user, std::string& pass) {
-    std::ifstream in(path);
-    if (!in) throw ConfigError("cannot read secret file " + path);
-    std::string a, b;
-    std::getline(in, a);
-    std::getline(in, b);
-    a = trim(a);
-    b = trim(b);
+    std::string text;
+    try {
+        text = common::read_secret(path, false); // a warning below says when others can read it
+    } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("secret file ") + e.what());
+    }
+    std::string_view rest = text;
+    auto next_line = [&rest] {
+        auto nl = rest.find('\n');
+        std::string line = trim(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        return line;
+    };
+    std::string a = next_line(), b = next_line();
     if (auto c = a.find(':'); c != std::string::npos && b.empty()) {
         user = a.substr(0, c);
         pass = a.substr(c + 1);
@@ -287,12 +292,6 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
 }
 
 } // namespace
-
-void own_like_state_dir(int fd, const std::string& state_dir) {
-    struct stat dir{};
-    if (::geteuid() == 0 && ::stat(state_dir.c_str(), &dir) == 0 && dir.st_uid != 0)
-        (void)::fchown(fd, dir.st_uid, dir.st_gid);
-}
 
 std::string refuse_to_listen(const Config& c, bool have_members) {
     if (!is_loopback_host(c.http.host))

@@ -177,10 +177,6 @@ std::string refuse_to_listen(const Config& c, bool have_members);
 Config load_config(int argc, const char* const* argv);
 
 std::string default_state_dir();
-// A file that root (rapportctl under sudo) creates in a state directory
-// owned by a service user must belong to that user, or the daemon could not
-// read it. Gives the open file `fd` the directory's owner in that case only.
-void own_like_state_dir(int fd, const std::string& state_dir);
 std::string usage();
 
 } // namespace rapport::daemon

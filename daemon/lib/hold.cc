@@ -2,6 +2,9 @@
 
 #include "daemon/lib/hold.h"
 
+#include "common/files.h"
+#include "common/strings.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -29,22 +32,6 @@ std::string hex(const unsigned char* p, std::size_t n) {
         out += d[p[i] & 15];
     }
     return out;
-}
-
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return std::string(s);
-}
-
-bool ieq(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
 }
 
 std::string rfc5322_now() {
@@ -80,31 +67,17 @@ std::string encode_header(const std::string& text) {
 
 std::string load_or_create_token(const std::string& state_dir) {
     std::string path = state_dir + "/api-token";
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        char buf[256];
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        struct stat st{};
-        if (::fstat(fd, &st) == 0 && (st.st_mode & 077)) ::fchmod(fd, 0600); // tighten an edited copy
-        ::close(fd);
-        std::string t = n > 0 ? trim(std::string_view(buf, static_cast<std::size_t>(n))) : "";
+    if (::access(path.c_str(), F_OK) == 0) {
+        if (common::readable_by_others(path)) ::chmod(path.c_str(), 0600); // tighten an edited copy
+        std::string t(common::trim(common::read_secret(path, false)));
         if (t.size() >= 32) return t;
         ::unlink(path.c_str()); // empty or truncated: make a new one
     }
     unsigned char raw[32];
     if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot get random bytes for the API token");
     std::string token = hex(raw, sizeof raw);
-    std::string tmp = path + ".tmp";
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
-    own_like_state_dir(fd, state_dir); // `sudo rapportctl member token` before the first start
-    std::string line = token + "\n";
-    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-    }
+    // Owned like the state directory: `sudo rapportctl member token` may come before the first start.
+    common::write_secret(path, token + "\n", state_dir);
     return token;
 }
 
@@ -117,7 +90,7 @@ std::string hmac_hex(std::string_view key, std::string_view data) {
 }
 
 std::string confirm_value(std::string_view token, std::string_view message_id) {
-    std::string id = trim(message_id);
+    std::string id(common::trim(message_id));
     if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
     return hmac_hex(token, id);
 }
@@ -131,15 +104,16 @@ std::string raw_header(std::string_view data, std::string_view name) {
         if (line.empty()) break; // end of the header section
         std::size_t next = nl == std::string_view::npos ? data.size() : nl + 1;
         auto colon = line.find(':');
-        if (line[0] != ' ' && line[0] != '\t' && colon != std::string_view::npos && ieq(trim(line.substr(0, colon)), name)) {
+        if (line[0] != ' ' && line[0] != '\t' && colon != std::string_view::npos && common::iequals(common::trim(line.substr(0, colon)), name)) {
             std::string value(line.substr(colon + 1));
             // Folded continuation lines.
             while (next < data.size() && (data[next] == ' ' || data[next] == '\t')) {
                 std::size_t e = data.find('\n', next);
-                value += " " + trim(data.substr(next, e == std::string_view::npos ? std::string_view::npos : e - next));
+                value += ' ';
+                value += common::trim(data.substr(next, e == std::string_view::npos ? std::string_view::npos : e - next));
                 next = e == std::string_view::npos ? data.size() : e + 1;
             }
-            return trim(value);
+            return std::string(common::trim(value));
         }
         pos = next;
     }
@@ -206,8 +180,7 @@ bool Holds::confirmed(const std::string& id, std::string_view data, const Judgem
         log_("warning: " + id + ": X-Rapport-Confirm without a Message-ID; holding");
         return false;
     }
-    for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!same_secret(value, confirm_value(token_, j.info.message_id))) {
+    if (!same_secret(common::lower(value), confirm_value(token_, j.info.message_id))) {
         log_("warning: " + id + ": X-Rapport-Confirm does not match this message; holding");
         return false;
     }

@@ -1,6 +1,8 @@
 // http_api.cc - see http_api.h.
 
 #include "daemon/lib/http_api.h"
+
+#include "common/strings.h"
 #include "policies/people.h"
 
 #include "daemon/lib/web_assets.h"
@@ -33,11 +35,7 @@ const char* kCookie = "rapport_session";
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::lower;
 
 std::string random_hex(std::size_t bytes) {
     std::string raw(bytes, '\0');

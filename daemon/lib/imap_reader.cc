@@ -2,6 +2,9 @@
 
 #include "daemon/lib/imap_reader.h"
 
+#include "common/files.h"
+#include "common/strings.h"
+
 #include "daemon/lib/background.h"
 #include "policies/outcomes/incoming.h"
 
@@ -91,11 +94,7 @@ mailimap_section_part* part_of(const std::vector<std::uint32_t>& path) {
     return mailimap_section_part_new(ids);
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::lower;
 
 // Where a delivery report keeps what the ledger needs (RFC 3464, RFC 6533).
 struct ReportParts {
@@ -397,14 +396,15 @@ void ImapReader::run() {
 }
 
 std::string ImapReader::password() {
-    struct stat st{};
-    if (::stat(s_.secret_file.c_str(), &st) != 0) throw Failure("the password file " + s_.secret_file + " is missing");
-    if (st.st_mode & 0077)
-        throw Failure("the password file " + s_.secret_file + " is readable by others (chmod 600 it)");
-    std::ifstream in(s_.secret_file);
-    std::string line;
-    if (!in || !std::getline(in, line)) throw Failure("the password file " + s_.secret_file + " could not be read");
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    std::string text;
+    try {
+        text = common::read_secret(s_.secret_file);
+    } catch (const std::runtime_error& e) {
+        throw Failure(std::string("the password file ") + e.what());
+    }
+    // The first line as it is: spaces may belong to the password.
+    std::string line = text.substr(0, text.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) throw Failure("the password file " + s_.secret_file + " is empty");
     return line;
 }

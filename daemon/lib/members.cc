@@ -2,9 +2,9 @@
 
 #include "daemon/lib/members.h"
 
-#include "daemon/lib/config.h" // own_like_state_dir
 #include "daemon/lib/hold.h"   // hmac_hex, same_secret
-#include "daemon/lib/sqlite_stmt.h"
+#include "common/files.h"
+#include "common/sqlite.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 namespace rapport::daemon {
+
+using sqlite::Stmt;
 
 std::string_view to_string(Role r) { return r == Role::adviser ? "adviser" : "member"; }
 
@@ -37,8 +39,8 @@ Member read_member(Stmt& s) {
     m.name = s.text(0);
     m.group = s.text(1);
     m.role = parse_role(s.text(2)).value_or(Role::member);
-    m.created = s.integer(3);
-    m.token_generation = s.integer(4);
+    m.created = s.i64(3);
+    m.token_generation = s.i64(4);
     return m;
 }
 
@@ -92,27 +94,18 @@ Members::Members(const std::string& state_dir) {
     // journal files the database's owner itself.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) {
-        own_like_state_dir(fd, state_dir);
+        common::own_like(fd, state_dir);
         ::close(fd);
     }
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    db_ = sqlite::open(path, true); // rapportctl and rapportd share the file
+    try {
+        sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS members ("
+                          " name TEXT PRIMARY KEY, hash TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
+                          " role TEXT NOT NULL DEFAULT 'member', created INTEGER NOT NULL,"
+                          " token_generation INTEGER NOT NULL DEFAULT 0)");
+    } catch (const sqlite::Error& e) {
         sqlite3_close(db_);
-        throw std::runtime_error("cannot open " + path + ": " + why);
-    }
-    sqlite3_busy_timeout(db_, 5000); // rapportctl and rapportd share the file
-    char* err = nullptr;
-    if (sqlite3_exec(db_,
-                     "CREATE TABLE IF NOT EXISTS members ("
-                     " name TEXT PRIMARY KEY, hash TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
-                     " role TEXT NOT NULL DEFAULT 'member', created INTEGER NOT NULL,"
-                     " token_generation INTEGER NOT NULL DEFAULT 0)",
-                     nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string why = err ? err : "?";
-        sqlite3_free(err);
-        sqlite3_close(db_);
-        throw std::runtime_error("cannot set up " + path + ": " + why);
+        throw std::runtime_error("cannot set up " + path + ": " + e.what());
     }
 }
 
@@ -192,7 +185,7 @@ std::vector<Member> Members::list() const {
 bool Members::empty() const {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM members)");
-    return !s.step() || s.integer(0) == 0;
+    return !s.step() || s.i64(0) == 0;
 }
 
 std::optional<Member> Members::verify(std::string_view name, std::string_view password) const {

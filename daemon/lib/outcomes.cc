@@ -2,6 +2,8 @@
 
 #include "daemon/lib/outcomes.h"
 
+#include "common/strings.h"
+
 #include "daemon/lib/background.h"
 #include "daemon/lib/imap_reader.h"
 
@@ -17,11 +19,7 @@ namespace {
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::lower;
 
 } // namespace
 

@@ -5,7 +5,8 @@
 
 #include "daemon/lib/background.h"
 
-#include "daemon/lib/sqlite_stmt.h"
+#include "common/files.h"
+#include "common/sqlite.h"
 
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -22,22 +23,14 @@
 #include <unistd.h>
 
 namespace rapport::daemon {
+
+using sqlite::Stmt;
 namespace {
 
 constexpr std::string_view kMagic = "RAPPORT-SPOOL 1\n";
 
 [[noreturn]] void sys_fail(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-void mkdirs(const std::string& path) {
-    std::string cur;
-    for (std::size_t i = 0; i <= path.size(); ++i) {
-        if (i == path.size() || (path[i] == '/' && i > 0)) {
-            cur = path.substr(0, i);
-            if (::mkdir(cur.c_str(), 0700) != 0 && errno != EEXIST) sys_fail("mkdir " + cur);
-        }
-    }
 }
 
 // Writes all of `data`, retrying short writes and EINTR.
@@ -57,11 +50,11 @@ QueueRow read_row(Stmt& s) {
     r.id = s.text(0);
     r.status = parse_status(s.text(1)).value_or(Status::queued);
     r.action = s.text(2);
-    r.attempts = static_cast<int>(s.integer(3));
-    r.received = s.integer(4);
-    r.next_attempt = s.integer(5);
+    r.attempts = static_cast<int>(s.i64(3));
+    r.received = s.i64(4);
+    r.next_attempt = s.i64(5);
     r.last_error = s.text(6);
-    r.notice = s.integer(7) != 0;
+    r.notice = s.i64(7) != 0;
     r.mail_from = s.text(8);
     return r;
 }
@@ -106,39 +99,36 @@ std::optional<Status> parse_status(std::string_view s) {
 }
 
 Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir + "/spool") {
-    mkdirs(spool_);
+    common::mkdirs(spool_);
     spool_fd_ = ::open(spool_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (spool_fd_ < 0) sys_fail("open " + spool_);
     std::string db = dir_ + "/queue.db";
-    if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK)
-        throw std::runtime_error("cannot open " + db + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
-    sqlite3_busy_timeout(db_, 5000);
-    exec("PRAGMA journal_mode=WAL");
+    db_ = sqlite::open(db, true);
+    sqlite::exec(db_, "PRAGMA journal_mode=WAL");
     // The spool file, fsync'd before 250, is the durability point; see queue.h.
-    exec("PRAGMA synchronous=NORMAL");
-    exec("CREATE TABLE IF NOT EXISTS messages ("
+    sqlite::exec(db_, "PRAGMA synchronous=NORMAL");
+    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS messages ("
          " id TEXT PRIMARY KEY, received INTEGER, mail_from TEXT, account TEXT, helo TEXT, client TEXT,"
          " size INTEGER, status TEXT, action TEXT, findings TEXT, subject TEXT, header_from TEXT,"
          " header_to TEXT, message_id TEXT, attempts INTEGER DEFAULT 0, next_attempt INTEGER DEFAULT 0,"
          " last_error TEXT DEFAULT '', notice INTEGER DEFAULT 0, updated INTEGER)");
-    exec("CREATE INDEX IF NOT EXISTS messages_status ON messages(status, received)");
-    exec("CREATE TABLE IF NOT EXISTS recipients ("
+    sqlite::exec(db_, "CREATE INDEX IF NOT EXISTS messages_status ON messages(status, received)");
+    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS recipients ("
          " msg_id TEXT, rcpt TEXT, status TEXT, code INTEGER DEFAULT 0, reply TEXT DEFAULT '',"
          " PRIMARY KEY (msg_id, rcpt))");
-    exec("CREATE TABLE IF NOT EXISTS attempts (msg_id TEXT, time INTEGER, result TEXT)");
+    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS attempts (msg_id TEXT, time INTEGER, result TEXT)");
     // What people decided about a message (released, dropped, ...).
-    exec("CREATE TABLE IF NOT EXISTS events (msg_id TEXT, kind TEXT, time INTEGER)");
-    exec("CREATE INDEX IF NOT EXISTS events_msg ON events(msg_id, kind)");
+    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS events (msg_id TEXT, kind TEXT, time INTEGER)");
+    sqlite::exec(db_, "CREATE INDEX IF NOT EXISTS events_msg ON events(msg_id, kind)");
     // The relay's intent: when the current attempt began, 0 when none is under way.
     bool has_sending = false;
     {
         Stmt cols(db_, "PRAGMA table_info(messages)");
         while (cols.step()) has_sending |= cols.text(1) == "sending";
     }
-    if (!has_sending) exec("ALTER TABLE messages ADD COLUMN sending INTEGER NOT NULL DEFAULT 0");
+    if (!has_sending) sqlite::exec(db_, "ALTER TABLE messages ADD COLUMN sending INTEGER NOT NULL DEFAULT 0");
     // probe_write()'s one row.
-    exec("CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, t INTEGER)");
+    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, t INTEGER)");
 }
 
 Queue::~Queue() {
@@ -147,34 +137,20 @@ Queue::~Queue() {
     if (spool_fd_ >= 0) ::close(spool_fd_);
 }
 
-void Queue::exec(const char* sql) {
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite(db_, std::string("sqlite: ") + sql);
-}
-
 template <class F>
 void Queue::write_txn(const char* what, F&& body) {
     bool resumed = false;
     {
         std::lock_guard lk(mu_);
-        // SQLite may have rolled the transaction back itself (it does after
-        // SQLITE_FULL, for one): roll back only one still open, so that its
-        // error is never replaced by "cannot rollback - no transaction is active".
-        auto rollback = [this] {
-            if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        };
         try {
-            exec("BEGIN IMMEDIATE");
+            sqlite::Transaction txn(db_);
             body();
-            exec("COMMIT");
-        } catch (const SqliteError& e) {
-            rollback();
+            txn.commit();
+        } catch (const sqlite::Error& e) {
             std::string msg = std::string(what) + ": " + e.what();
             write_error_ = msg;
             failing_ = true;
             throw StorageError(msg, e.disk_full());
-        } catch (...) {
-            rollback();
-            throw;
         }
         resumed = failing_.exchange(false);
         if (resumed) write_error_.clear();
@@ -425,7 +401,7 @@ void Queue::insert(const std::string& id, const Envelope& env, const MessageInfo
         Stmt(db_, "DELETE FROM recipients WHERE msg_id = ?").bind(1, id).step();
         Stmt ins(db_, "INSERT OR IGNORE INTO recipients (msg_id, rcpt, status) VALUES (?, ?, 'pending')");
         for (const auto& r : env.rcpts) {
-            sqlite3_reset(ins.st);
+            ins.reset();
             ins.bind(1, id).bind(2, r).step();
         }
     });
@@ -453,7 +429,7 @@ std::vector<RecipientState> Queue::recipients(const std::string& id) {
     Stmt s(db_, "SELECT rcpt, status, code, reply FROM recipients WHERE msg_id = ? ORDER BY rowid");
     s.bind(1, id);
     std::vector<RecipientState> out;
-    while (s.step()) out.push_back({s.text(0), s.text(1), static_cast<int>(s.integer(2)), s.text(3)});
+    while (s.step()) out.push_back({s.text(0), s.text(1), static_cast<int>(s.i64(2)), s.text(3)});
     return out;
 }
 
@@ -484,7 +460,7 @@ void Queue::record_attempt(const std::string& id, const std::vector<RecipientSta
         Stmt up(db_, "UPDATE recipients SET status = ?, code = ?, reply = ? WHERE msg_id = ? AND rcpt = ?");
         std::string summary;
         for (const auto& r : results) {
-            sqlite3_reset(up.st);
+            up.reset();
             up.bind(1, r.status).bind(2, static_cast<std::int64_t>(r.code)).bind(3, r.reply).bind(4, id)
                 .bind(5, r.rcpt).step();
             summary += r.rcpt + "=" + std::to_string(r.code) + " ";
@@ -530,15 +506,15 @@ Queue::Record read_record(Stmt& s) {
     r.account = s.text(9);
     r.helo = s.text(10);
     r.client = s.text(11);
-    r.info.size = static_cast<std::size_t>(s.integer(12));
+    r.info.size = static_cast<std::size_t>(s.i64(12));
     r.info.action = r.row.action;
     r.info.findings_json = s.text(13);
     r.info.subject = s.text(14);
     r.info.header_from = s.text(15);
     r.info.header_to = s.text(16);
     r.info.message_id = s.text(17);
-    r.updated = s.integer(18);
-    r.released = s.integer(19) != 0;
+    r.updated = s.i64(18);
+    r.released = s.i64(19) != 0;
     return r;
 }
 } // namespace
@@ -574,7 +550,7 @@ std::vector<Queue::Attempt> Queue::attempts(const std::string& id) {
     Stmt s(db_, "SELECT time, result FROM attempts WHERE msg_id = ? ORDER BY rowid");
     s.bind(1, id);
     std::vector<Attempt> out;
-    while (s.step()) out.push_back({s.integer(0), s.text(1)});
+    while (s.step()) out.push_back({s.i64(0), s.text(1)});
     return out;
 }
 
@@ -595,7 +571,7 @@ std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
         std::lock_guard lk(mu_);
         Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM messages WHERE status = 'held' AND received < ?)");
         s.bind(1, cutoff);
-        if (!s.step() || s.integer(0) == 0) return {};
+        if (!s.step() || s.i64(0) == 0) return {};
     }
     std::vector<std::string> ids;
     write_txn("expire held mail", [&] {
@@ -626,7 +602,7 @@ std::vector<Queue::StatRow> Queue::stat_rows() {
                 " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'confirmed')"
                 " FROM messages WHERE notice = 0");
     std::vector<StatRow> out;
-    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) != 0, s.integer(5) != 0});
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4) != 0, s.i64(5) != 0});
     return out;
 }
 
@@ -634,7 +610,7 @@ bool Queue::use_confirm_nonce(const std::string& nonce, const std::string& messa
                               std::int64_t forget_before) {
     bool ok = false;
     write_txn("remember a confirmation", [&] {
-        exec("CREATE TABLE IF NOT EXISTS confirm_nonces (nonce TEXT PRIMARY KEY, message_id TEXT, time INTEGER)");
+        sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS confirm_nonces (nonce TEXT PRIMARY KEY, message_id TEXT, time INTEGER)");
         Stmt(db_, "DELETE FROM confirm_nonces WHERE time < ?").bind(1, forget_before).step();
         Stmt(db_, "INSERT OR IGNORE INTO confirm_nonces (nonce, message_id, time) VALUES (?, ?, ?)")
             .bind(1, nonce).bind(2, message_id).bind(3, now).step();
@@ -654,7 +630,7 @@ std::vector<std::pair<std::string, std::int64_t>> Queue::status_counts() {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT status, COUNT(*) FROM messages WHERE notice = 0 GROUP BY status");
     std::vector<std::pair<std::string, std::int64_t>> out;
-    while (s.step()) out.emplace_back(s.text(0), s.integer(1));
+    while (s.step()) out.emplace_back(s.text(0), s.i64(1));
     return out;
 }
 

@@ -219,7 +219,6 @@ public:
                            std::int64_t forget_before);
 
 private:
-    void exec(const char* sql);
     // Runs `body` in one write transaction under mu_; see "Failed writes".
     template <class F>
     void write_txn(const char* what, F&& body);

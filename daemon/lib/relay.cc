@@ -2,6 +2,8 @@
 
 #include "daemon/lib/relay.h"
 
+#include "common/strings.h"
+
 #include "daemon/lib/background.h"
 
 #include <curl/curl.h>
@@ -14,18 +16,15 @@
 namespace rapport::daemon {
 namespace {
 
-bool ieq(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using common::iequals;
+using common::starts_with_ci;
 
 bool dropped_field(std::string_view line) {
     auto colon = line.find(':');
     if (colon == std::string_view::npos) return false;
     auto name = line.substr(0, colon);
     while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    return ieq(name, "bcc") || ieq(name, "x-rapport-confirm");
+    return iequals(name, "bcc") || iequals(name, "x-rapport-confirm");
 }
 
 struct Transcript {
@@ -42,11 +41,11 @@ int debug_cb(CURL*, curl_infotype type, char* data, size_t size, void* userp) {
     auto* t = static_cast<Transcript*>(userp);
     std::string_view s(data, size);
     if (type == CURLINFO_HEADER_OUT) {
-        if (s.size() >= 8 && ieq(s.substr(0, 8), "RCPT TO:")) {
+        if (starts_with_ci(s, "RCPT TO:")) {
             t->cmd = Transcript::Cmd::rcpt;
-        } else if (s.size() >= 10 && ieq(s.substr(0, 10), "MAIL FROM:")) {
+        } else if (starts_with_ci(s, "MAIL FROM:")) {
             t->cmd = Transcript::Cmd::mail;
-        } else if (s.size() >= 4 && ieq(s.substr(0, 4), "DATA")) {
+        } else if (starts_with_ci(s, "DATA")) {
             t->cmd = Transcript::Cmd::data;
         } else if (t->cmd == Transcript::Cmd::eod) {
             // The end-of-data marker may be logged as a header; keep waiting.

@@ -2,6 +2,8 @@
 
 #include "daemon/lib/verdict.h"
 
+#include "common/strings.h"
+
 #include "daemon/lib/background.h"
 #include "daemon/lib/log.h"
 #include "daemon/lib/smtp_protocol.h"
@@ -129,9 +131,7 @@ Judgement VerdictStage::judge(const Envelope& env, std::string_view data, bool r
 
 std::string VerdictStage::account_of(const Envelope& env) {
     if (!env.account.empty()) return env.account;
-    std::string a = env.mail_from;
-    std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return a;
+    return common::lower(env.mail_from);
 }
 
 Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view data, bool record) {

@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include "common/strings.h"
 #include "policies/letter.h"
 
 #include <cstddef>
@@ -16,7 +17,7 @@ using Lines = std::vector<std::string_view>;
 
 // Line helpers (lines.cc) ---------------------------------------------------
 
-std::string_view trim(std::string_view s);
+using common::trim;
 bool starts_with(std::string_view s, std::string_view p);
 bool is_blank(std::string_view line);
 bool is_quote_line(std::string_view line);

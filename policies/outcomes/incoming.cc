@@ -2,6 +2,8 @@
 
 #include "policies/outcomes/incoming.h"
 
+#include "common/strings.h"
+
 #include "mime/dsn.h"
 
 #include <algorithm>
@@ -10,11 +12,7 @@
 namespace rapport::policies::outcomes {
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::lower;
 
 std::string trimmed(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -7,6 +7,8 @@
 
 #include "policies/outcomes/ledger.h"
 
+#include "common/strings.h"
+
 #include "policies/lexicon.h"
 #include "policies/people.h"
 #include "policies/text_index.h"
@@ -99,11 +101,7 @@ private:
     bool done_ = false;
 };
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
+using common::lower;
 
 std::string join(const std::vector<std::string>& v, char sep) {
     std::string out;

@@ -1,4 +1,6 @@
 #include <algorithm>
+
+#include "common/strings.h"
 #include "policies/rules/rule.h"
 
 #include "policies/lexicon.h"
@@ -54,9 +56,7 @@ std::string title_case(std::string_view s) {
 
 std::string display_of(const Features& f, const Person& p) {
     for (const auto& a : f.msg->recipients()) {
-        std::string addr = a.address;
-        for (auto& c : addr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (addr == p.address && !a.name.empty() && a.name.find('@') == std::string::npos) return a.name;
+        if (common::lower(a.address) == p.address && !a.name.empty() && a.name.find('@') == std::string::npos) return a.name;
     }
     // A name known only from a first.last address: "priya.shah@" -> "Priya Shah".
     if (!p.name_words.empty()) {

@@ -1,0 +1,23 @@
+// strings.h - ASCII case and white space, the way mail protocols mean them.
+//
+//   lower("Jobs@Example.ORG")      -> "jobs@example.org"
+//   iequals("Subject", "SUBJECT")  -> true
+//   trim(" \t value \r\n")         -> "value"
+//
+// ASCII only: header names, addresses, protocol keywords. Text that people
+// read is folded by policies/text.h instead.
+
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rapport::common {
+
+std::string lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+// Without leading and trailing spaces, tabs, CRs and LFs.
+std::string_view trim(std::string_view s);
+bool starts_with_ci(std::string_view s, std::string_view prefix);
+
+} // namespace rapport::common
