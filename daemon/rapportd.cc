@@ -95,26 +95,13 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     });
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
-    rd::Intake intake(cfg, queue, verdict, relay.get(), log);
-    // The sender's confirmation, the held log line and notice, expiry.
-    std::string api_token = rd::load_or_create_token(cfg.state_dir);
-    rd::Holds holds(cfg, queue, relay.get(), api_token, log);
-    // A member's add-on signs with the member's own token.
-    holds.member_key = [&members, &api_token](const std::string& account) {
-        return members.current_token(account, api_token).value_or("");
-    };
-    intake.confirmed = [&holds](const std::string& id, const rd::Envelope& env, std::string_view data,
-                                const rd::Judgement& j) {
-        return holds.confirmed(id, data, j, env.account);
-    };
-    intake.on_held = [&holds](const std::string& id, const rd::Envelope& env, const rd::Judgement& j) {
-        holds.held(id, env, j);
-    };
     // The reply ledger: what leaves (or is stopped) is written on its own
     // thread; the inbox reader starts once the listeners are up.
     rd::Outcomes outcomes(cfg, &queue, log);
-    intake.on_routed = [&outcomes](const std::string& id, const rd::Envelope& env, const rd::Judgement& j,
-                                   rd::Status st) { outcomes.routed(id, env, j, st); };
+    // Held mail: the sender's confirmation, the notice, release, expiry.
+    std::string api_token = rd::load_or_create_token(cfg.state_dir);
+    rd::Holds holds(cfg, queue, relay.get(), &outcomes, &members, api_token, log);
+    rd::Intake intake(cfg, queue, verdict, relay.get(), holds, &outcomes, log);
     // Before recovery, which must see the messages the log holds. Its first
     // segments are not waited for: mail is accepted at once (plain spool
     // files until then).
@@ -127,6 +114,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
                      });
     intake.recover();
     if (relay) relay->start();
+    holds.start();
 
     asio::io_context io(1);
     rd::SmtpServer server(io, cfg, intake, tls, log);
@@ -138,9 +126,9 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     server.set_logins(&logins);
     server.start(inherited.smtp);
     // The HTTP API and the page, on their own thread.
-    rd::HttpApi api(cfg, queue, holds, policy, log, &members);
+    rd::HttpApi api(cfg, queue, holds, verdict, log, &members);
     api.set_outcomes(&outcomes);
-    rd::HttpServer http(cfg, api, holds, log);
+    rd::HttpServer http(cfg, api, log);
     http.start(inherited.http);
     {
         // For rapportctl (held, token, open) and tests: where the API listens.
@@ -188,8 +176,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
             } else {
                 try {
                     rapport::policies::Policy p = rapport::policies::load_policy_file(cfg.policy_file);
-                    verdict.set_policy(p);
-                    api.set_policy(p);
+                    verdict.set_policy(p); // the proxy, /analyze and /sent alike
                     log("reload: policy " + cfg.policy_file + " loaded");
                     warn_unknown_groups(p);
                 } catch (const std::exception& e) {

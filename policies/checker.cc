@@ -2,6 +2,8 @@
 
 #include "policies/checker.h"
 
+#include "common/strings.h"
+
 #include "policies/features.h"
 #include "policies/lexicon.h"
 #include "policies/minhash.h"
@@ -126,17 +128,24 @@ std::vector<std::uint64_t> masked_word_hashes(const Features& f, const std::vect
 
 Checker::Checker(Policy policy, History& history) : policy_(std::move(policy)), history_(history) {}
 
-Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
-    FeatureInputs inputs{ctx.account, ctx.envelope_recipients, ctx.now};
+std::string account_of(const mime::Message& msg, const CheckContext& ctx) {
+    if (!ctx.login.empty()) return ctx.login;
+    if (!msg.from.empty() && !msg.from.front().address.empty()) return common::lower(msg.from.front().address);
+    return common::lower(ctx.envelope_from);
+}
+
+Judged Checker::judge(const mime::Message& msg, const CheckContext& ctx) {
+    FeatureInputs inputs{account_of(msg, ctx), ctx.envelope_recipients, ctx.now};
     Features f = extract_features(msg, inputs);
 
-    Verdict verdict;
+    Judged judged;
+    Verdict& verdict = judged.verdict;
     verdict.reply = f.reply;
     verdict.job_seeking = f.job_seeking;
     for (const auto& r : f.recipients) verdict.recipients.push_back(r.address);
     Memory memory;
     memory.history = &history_;
-    const std::int64_t horizon = f.time - policy_.longest_window_seconds();
+    judged.horizon = f.time - policy_.longest_window_seconds();
     {
         // Every history read of this check in one read transaction.
         History::Snapshot snapshot(history_);
@@ -146,7 +155,7 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
                            std::all_of(f.recipients.begin(), f.recipients.end(),
                                        [&](const Person& p) { return allowed(policy_, history_, p); });
 
-        memory.earlier_orgs = history_.organisations(f.account, horizon);
+        memory.earlier_orgs = history_.organisations(f.account, judged.horizon);
         if (!f.reply) memory.print = minhash::fingerprint_of_hashes(masked_word_hashes(f, memory.earlier_orgs));
 
         if (!all_allowed) {
@@ -162,21 +171,28 @@ Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
         }
     }
 
-    if (ctx.record) {
-        SentRecord rec;
-        rec.sender = f.account;
-        rec.time = f.time;
-        std::set<std::string> orgs;
-        for (auto& r : f.recipients) {
-            rec.recipients.push_back(r.address);
-            for (auto& k : r.org_keys) orgs.insert(k);
-        }
-        rec.organisations.assign(orgs.begin(), orgs.end());
-        rec.print = memory.print;
-        history_.record(rec);
-        history_.prune(horizon);
+    SentRecord& rec = judged.sent;
+    rec.sender = f.account;
+    rec.time = f.time;
+    std::set<std::string> orgs;
+    for (auto& r : f.recipients) {
+        rec.recipients.push_back(r.address);
+        for (auto& k : r.org_keys) orgs.insert(k);
     }
-    return verdict;
+    rec.organisations.assign(orgs.begin(), orgs.end());
+    rec.print = std::move(memory.print);
+    return judged;
+}
+
+void Checker::record(const Judged& judged) {
+    history_.record(judged.sent);
+    history_.prune(judged.horizon);
+}
+
+Verdict Checker::check(const mime::Message& msg, const CheckContext& ctx) {
+    Judged judged = judge(msg, ctx);
+    record(judged);
+    return std::move(judged.verdict);
 }
 
 Checker& GroupCheckers::for_group(const std::string& group) {

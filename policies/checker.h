@@ -1,13 +1,17 @@
-// checker.h - runs the outreach checks on one message and applies the policy.
+// checker.h - judges one message by the policy, and remembers what was sent.
 //
-// The one entry point the CLI and the daemon use:
+// The one entry point the CLI, the daemon and the HTTP API use:
 //
 //   History history(state_dir + "/history.db");
 //   Checker checker(load_policy_file(path), history);
-//   Verdict v = checker.check(mime::parse(raw), {.account = "ann@x.org"});
+//   Judged j = checker.judge(mime::parse(raw), {.login = "amira"});
+//   if (it is sent or held) checker.record(j);
 //
-// check() reads the message model only (no sockets, no files besides the
-// history); with ctx.record it remembers the message for later checks.
+// judge() reads the message model and the history and changes nothing: a
+// draft, a message about to be rejected and one judged again after a crash
+// are judged the same way. record() adds a judged message to its sender's
+// history, where template-reuse and wrong-organisation look back at it.
+// Neither touches sockets or files besides the history.
 
 #pragma once
 
@@ -25,21 +29,40 @@
 namespace rapport::policies {
 
 struct CheckContext {
-    // Whose history this message joins: the authenticated member in the
-    // daemon, else the lower-case From address. Empty: taken from From.
-    std::string account;
+    // Who signed in to send: the SMTP AUTH user (a job club member or an
+    // [auth] account), or the member whose add-on token sent it; empty for
+    // no one.
+    std::string login;
+    // SMTP MAIL FROM: whose mail it is when there is no From header.
+    std::string envelope_from;
     // SMTP envelope recipients (RCPT TO), counted with To/Cc/Bcc.
     std::vector<std::string> envelope_recipients;
     // Send time; 0: the Date header, else the current time.
     std::int64_t now = 0;
-    // Remember this message for template-reuse / wrong-organisation.
-    bool record = true;
+};
+
+// Whose history a message joins and is compared with, wherever it is
+// judged: the login, else the From address, else the envelope sender
+// (addresses in lower case).
+std::string account_of(const mime::Message& msg, const CheckContext& ctx);
+
+// A judged message: the verdict, and what record() keeps of it.
+struct Judged {
+    Verdict verdict;
+    SentRecord sent;          // sender (the account), time, recipients, organisations, fingerprint
+    std::int64_t horizon = 0; // history older than this no rule looks at
 };
 
 class Checker {
 public:
     Checker(Policy policy, History& history);
 
+    // The findings and the action for `msg`; the history is only read.
+    Judged judge(const mime::Message& msg, const CheckContext& ctx = {});
+    // Remembers a judged message as sent (or held) by its account, and
+    // forgets what no rule will look at any more.
+    void record(const Judged& judged);
+    // judge() then record(): mail known to leave (rapportctl check).
     Verdict check(const mime::Message& msg, const CheckContext& ctx = {});
 
     const Policy& policy() const { return policy_; }
@@ -52,7 +75,7 @@ private:
 
 // One Checker per member group of a policy ([groups.NAME], policy.h), made
 // on first use and all sharing one History: the daemon's verdict lanes and
-// its analyze endpoint check each job club member with their group's rules.
+// the HTTP API check each job club member with their group's rules.
 // A group the policy does not name gets the main rules. Not thread-safe.
 class GroupCheckers {
 public:

@@ -1,5 +1,7 @@
 #include "policies/finding.h"
 
+#include <nlohmann/json.hpp>
+
 namespace rapport::policies {
 
 std::string_view to_string(Action a) {
@@ -26,6 +28,13 @@ std::string_view verdict_name(Action a) {
     case Action::reject: return "reject";
     default: return "relay";
     }
+}
+
+nlohmann::json to_json(const std::vector<Finding>& findings) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& f : findings)
+        out.push_back({{"rule", f.rule}, {"message", f.message}, {"action", std::string(to_string(f.action))}});
+    return out;
 }
 
 } // namespace rapport::policies

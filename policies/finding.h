@@ -6,6 +6,8 @@
 
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,5 +40,10 @@ struct Verdict {
     bool job_seeking = false;
     std::vector<std::string> recipients; // lower-case: To, Cc, Bcc, envelope; the sender excluded
 };
+
+// The findings as SPEC.md's "flags":
+// [{"rule": "...", "message": "...", "action": "warn"}, ...] - the one shape
+// rapportctl check --json, the queue, /analyze and /messages all show.
+nlohmann::json to_json(const std::vector<Finding>& findings);
 
 } // namespace rapport::policies

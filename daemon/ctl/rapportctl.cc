@@ -188,12 +188,8 @@ int cmd_check(const std::vector<std::string>& args) {
         rapport::policies::Verdict v = checker.check(*msg);
         std::string action(rapport::policies::verdict_name(v.action));
         if (json) {
-            nlohmann::json flags = nlohmann::json::array();
-            for (auto& f : v.findings)
-                flags.push_back({{"rule", f.rule},
-                                 {"message", f.message},
-                                 {"action", std::string(rapport::policies::to_string(f.action))}});
-            std::cout << nlohmann::json{{"file", file}, {"action", action}, {"flags", flags}}.dump() << "\n";
+            std::cout << nlohmann::json{{"file", file}, {"action", action}, {"flags", rapport::policies::to_json(v.findings)}}.dump()
+                      << "\n";
         } else {
             const char* on = tty ? colour_for(v.action) : "";
             const char* off = tty ? "\033[0m" : "";

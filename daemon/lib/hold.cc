@@ -3,6 +3,7 @@
 #include "daemon/lib/hold.h"
 
 #include "common/files.h"
+#include "daemon/lib/background.h"
 #include "common/strings.h"
 
 #include <openssl/crypto.h>
@@ -11,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -124,9 +126,6 @@ bool same_secret(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-Holds::Holds(const Config& cfg, Queue& q, Relay* relay, std::string token, LogFn log)
-    : cfg_(cfg), q_(q), relay_(relay), token_(std::move(token)), log_(std::move(log)) {}
-
 namespace {
 bool all_hex(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -156,31 +155,41 @@ std::string check_confirm_v1(std::string_view token, std::string_view value, std
     return "";
 }
 
-bool Holds::confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& account) {
+Holds::Holds(const Config& cfg, Queue& q, Relay* relay, Outcomes* outcomes, const Members* members, std::string token,
+             LogFn log)
+    : cfg_(cfg), q_(q), relay_(relay), outcomes_(outcomes), members_(members), token_(std::move(token)),
+      log_(std::move(log)) {}
+
+Holds::~Holds() {
+    {
+        std::lock_guard lk(expiry_mu_);
+        stopping_ = true;
+    }
+    expiry_cv_.notify_all();
+    if (expiry_.joinable()) expiry_.join();
+}
+
+bool Holds::confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& login) {
     std::string value = raw_header(data, "X-Rapport-Confirm");
     if (value.empty()) return false;
     if (value.rfind("v1:", 0) == 0) {
         auto now = static_cast<std::int64_t>(std::time(nullptr));
         std::string nonce;
         std::string why = check_confirm_v1(token_, value, now, &nonce);
-        if (!why.empty() && !account.empty() && member_key) // a member's add-on: their own token
-            if (std::string key = member_key(account); !key.empty() && check_confirm_v1(key, value, now, &nonce).empty())
-                why.clear();
+        if (!why.empty() && !login.empty() && members_) { // a member's add-on: their own token
+            auto key = members_->current_token(login, token_);
+            if (key && check_confirm_v1(*key, value, now, &nonce).empty()) why.clear();
+        }
         if (why.empty() && !q_.use_confirm_nonce(nonce, j.info.message_id, now, now - kConfirmMaxAge - kConfirmSkew))
             why = "already used for another message";
         if (!why.empty()) {
             log_("warning: " + id + ": X-Rapport-Confirm " + why + "; holding");
             return false;
         }
-        q_.add_event(id, "confirmed");
-        log_("confirmed " + id + ": the sender chose to send anyway in the mail client; relaying without a hold");
-        return true;
-    }
-    if (j.info.message_id.empty()) {
+    } else if (j.info.message_id.empty()) {
         log_("warning: " + id + ": X-Rapport-Confirm without a Message-ID; holding");
         return false;
-    }
-    if (!same_secret(common::lower(value), confirm_value(token_, j.info.message_id))) {
+    } else if (!same_secret(common::lower(value), confirm_value(token_, j.info.message_id))) {
         log_("warning: " + id + ": X-Rapport-Confirm does not match this message; holding");
         return false;
     }
@@ -189,35 +198,43 @@ bool Holds::confirmed(const std::string& id, std::string_view data, const Judgem
     return true;
 }
 
-void Holds::held(const std::string& id, const Envelope& env, const Judgement& j) {
+void Holds::hold(const std::string& id, const Envelope& env, const Judgement& j) {
+    q_.insert(id, env, j.info, Status::held, 0);
     std::string rules;
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     log_("held " + id + " from=<" + env.mail_from + "> rules=" + (rules.empty() ? "-" : rules));
     if (!cfg_.hold.notify_sender || !relay_ || env.notice || env.mail_from.empty()) return;
-    std::string nid = q_.new_id();
-    bool spooled = false;
-    try {
-        Envelope nenv;
-        nenv.rcpts = {env.mail_from};
-        nenv.received = static_cast<std::int64_t>(std::time(nullptr));
-        nenv.notice = true;
-        std::string data = held_notice(cfg_.hostname, id, env.mail_from, j.info.subject, j.findings,
-                                       expires_at(env.received));
-        q_.write_spool(nid, nenv, data);
-        spooled = true;
-        MessageInfo info;
-        info.action = "relay";
-        info.findings_json = "[]";
-        info.subject = "Rapport held your message";
-        info.header_to = env.mail_from;
-        info.size = data.size();
-        q_.insert(nid, nenv, info, Status::queued, nenv.received);
-        relay_->schedule(nid, nenv.received);
-    } catch (const std::exception& e) {
-        // A courtesy: not worth a spool file nobody accounts for.
-        if (spooled) q_.remove_spool(nid);
-        log_("warning: " + id + ": cannot queue the held notice: " + e.what());
+    relay_->notify({env.mail_from,
+                    held_notice(cfg_.hostname, id, env.mail_from, j.info.subject, j.findings, expires_at(env.received)),
+                    "Rapport held your message", id});
+}
+
+Holds::Decision Holds::release(const std::string& id, const std::string& who) {
+    if (!q_.release(id)) {
+        auto rec = q_.record(id);
+        return {false, rec ? rec->row.status : Status::dropped};
     }
+    q_.add_event(id, "released");
+    if (relay_) {
+        relay_->schedule(id, static_cast<std::int64_t>(std::time(nullptr)));
+        if (outcomes_) outcomes_->released(id); // it leaves now
+    } else {
+        q_.set_status(id, Status::captured); // capture mode: nothing leaves
+    }
+    log_("released " + id + " by " + who + ": sending anyway");
+    auto rec = q_.record(id);
+    return {true, rec ? rec->row.status : Status::queued};
+}
+
+Holds::Decision Holds::drop(const std::string& id, const std::string& who) {
+    if (!q_.drop(id)) {
+        auto rec = q_.record(id);
+        return {false, rec ? rec->row.status : Status::dropped};
+    }
+    q_.add_event(id, "dropped");
+    q_.remove_spool(id);
+    log_("dropped " + id + " by " + who);
+    return {true, Status::dropped};
 }
 
 std::size_t Holds::expire_due(std::int64_t now) {
@@ -227,6 +244,25 @@ std::size_t Holds::expire_due(std::int64_t now) {
         log_("expired " + id + ": held for more than " + std::to_string(cfg_.hold.expire) + "s; not sent, kept");
     }
     return ids.size();
+}
+
+void Holds::start() {
+    // Expiry is seen within a quarter of its period (tests use seconds).
+    const auto period = std::chrono::seconds(std::min(cfg_.http_limits.sweep_interval, std::max(1u, cfg_.hold.expire / 4)));
+    expiry_ = std::thread([this, period] {
+        lower_this_threads_priority();
+        std::unique_lock lk(expiry_mu_);
+        while (!stopping_) {
+            lk.unlock();
+            try {
+                expire_due(static_cast<std::int64_t>(std::time(nullptr)));
+            } catch (const std::exception& e) {
+                log_(std::string("warning: expiry sweep: ") + e.what());
+            }
+            lk.lock();
+            expiry_cv_.wait_for(lk, period, [this] { return stopping_; });
+        }
+    });
 }
 
 std::string held_notice(const std::string& hostname, const std::string& id, const std::string& sender,

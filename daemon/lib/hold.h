@@ -1,15 +1,22 @@
-// hold.h - what happens around a held message: the sender's confirmation,
-// the "held" log line and notice mail, and expiry.
+// hold.h - the life of a held message, in one place: held, confirmed,
+// released, dropped, expired, and the notices about them.
 //
 //   std::string token = load_or_create_token(state_dir); // <state>/api-token, mode 0600
-//   Holds holds(cfg, queue, relay, token, log);
-//   intake.confirmed = ...holds.confirmed(id, data, j);  // X-Rapport-Confirm valid?
-//   intake.on_held   = ...holds.held(id, env, j);        // log line + optional notice
-//   holds.expire_due(now);                               // from a timer
+//   Holds holds(cfg, queue, relay, &outcomes, &members, token, log);
+//   holds.start();                          // expires held mail on its own thread
+//   if (!holds.confirmed(id, data, j, login)) holds.hold(id, env, j);   // intake
+//   holds.release(id, "amira");             // "Send anyway" (API, page, rapportctl)
+//   holds.drop(id, "token");                // "Discard"
+//
+// Held: the row says "held", a log line names the rules, and with [hold]
+// notify_sender the envelope sender gets a short plain-text notice (from the
+// null sender, so it can never cause mail about itself), queued by the relay
+// like any other notice.
 //
 // Confirmation: a mail client that showed the findings and heard "send
 // anyway" adds `X-Rapport-Confirm: VALUE`; only a holder of the API token
-// can make one. Two forms are accepted:
+// (or, for a job club member, of their own add-on token) can make one. Two
+// forms are accepted:
 //   HEX            lower-case hex HMAC-SHA256(key = the API token, data = the
 //                  Message-ID without angle brackets): bound to one message.
 //                  POST /api/v1/analyze returns it for a given message_id.
@@ -23,21 +30,26 @@
 // The relay removes the field before the message leaves (relay.h
 // prepare_for_relay).
 //
-// Expiry: a message held longer than [hold] expire seconds becomes
-// "expired": never sent, kept (spool and row) so the sender can still see it.
-// Notices ([hold] notify_sender, needs an upstream): a short plain-text mail
-// to the envelope sender, from the null sender so it can never cause mail
-// about itself, queued like any other notice.
+// Released: queued at once (capture mode: kept as captured, nothing leaves),
+// and the reply ledger counts it as sent. Dropped: never sent, the copy
+// deleted. Expired: held longer than [hold] expire seconds; never sent, kept
+// (spool and row) so the sender can still see it. Each is an event in the
+// queue's history of the message, for the stats.
 
 #pragma once
 
 #include "daemon/lib/config.h"
+#include "daemon/lib/members.h"
+#include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
 #include "daemon/lib/relay.h"
 #include "daemon/lib/verdict.h"
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <string_view>
 
@@ -66,26 +78,48 @@ bool same_secret(std::string_view a, std::string_view b);
 
 class Holds {
 public:
-    Holds(const Config& cfg, Queue& q, Relay* relay, std::string token, LogFn log);
-    // True when `data` carries a valid X-Rapport-Confirm for its Message-ID.
-    // Made with the API token, or (v1) with the add-on token of `account`
-    // when that is a job club member (member_key).
-    bool confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& account = {});
-    // The current add-on token of a member account, "" for none.
-    std::function<std::string(const std::string& account)> member_key;
-    void held(const std::string& id, const Envelope& env, const Judgement& j);
+    // `relay` null: capture mode, nothing leaves. `outcomes` and `members` may be null.
+    Holds(const Config& cfg, Queue& q, Relay* relay, Outcomes* outcomes, const Members* members, std::string token,
+          LogFn log);
+    ~Holds();
+
+    // True when `data` carries a valid X-Rapport-Confirm for its Message-ID:
+    // then a hold verdict is relayed instead. Made with the API token, or
+    // (v1) with the add-on token of `login` when that is a member.
+    bool confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& login = {});
+    // Records a message as held; logs it and queues the sender's notice.
+    void hold(const std::string& id, const Envelope& env, const Judgement& j);
+
+    struct Decision {
+        bool changed = false; // false: it was not held (then `status` says what it is)
+        Status status = Status::queued;
+    };
+    // "Send anyway": held -> queued (or captured). `who` is for the log.
+    // Throws StorageError when the queue cannot be written.
+    Decision release(const std::string& id, const std::string& who);
+    // "Discard": held or expired -> dropped, its copy deleted.
+    Decision drop(const std::string& id, const std::string& who);
     // Marks held messages older than [hold] expire as expired; returns how many.
     std::size_t expire_due(std::int64_t now);
+    // Runs expire_due() now and then every quarter of [hold] expire (at
+    // most every [http] sweep_interval) on a thread of its own until destroyed.
+    void start();
+
     std::int64_t expires_at(std::int64_t received) const { return received + cfg_.hold.expire; }
     const std::string& token() const { return token_; }
-    Relay* relay() const { return relay_; }
 
 private:
     const Config& cfg_;
     Queue& q_;
     Relay* relay_;
+    Outcomes* outcomes_;
+    const Members* members_;
     std::string token_;
     LogFn log_;
+    std::mutex expiry_mu_;
+    std::condition_variable expiry_cv_;
+    bool stopping_ = false;
+    std::thread expiry_;
 };
 
 // The notice told to the sender of a held message.

@@ -221,22 +221,14 @@ struct HttpApi::Ctx {
     std::string who() const { return member.empty() ? (by_token ? "token" : "page") : member; }
 };
 
-HttpApi::HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log,
-                 const Members* members)
-    : cfg_(cfg), q_(q), holds_(holds), log_(std::move(log)),
-      history_(std::make_unique<policies::History>(cfg.state_dir + "/history.db")), checkers_(policy, *history_),
-      members_(members) {
+HttpApi::HttpApi(const Config& cfg, Queue& q, Holds& holds, VerdictStage& verdict, LogFn log, const Members* members)
+    : cfg_(cfg), q_(q), holds_(holds), log_(std::move(log)), verdict_(verdict), members_(members) {
     set_port(cfg.http.port);
 }
 
 bool HttpApi::may_see(const Ctx& c, const Queue::Record& r) const { return c.adviser || r.account == c.member; }
 
 HttpApi::~HttpApi() = default;
-
-void HttpApi::set_policy(const policies::Policy& policy) {
-    std::lock_guard lk(policy_mu_);
-    next_policy_ = std::make_shared<const policies::Policy>(policy);
-}
 
 void HttpApi::set_port(std::uint16_t port) {
     port_ = port;
@@ -578,25 +570,15 @@ HttpResponse HttpApi::release(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
     if (!rec || rec->row.notice || !may_see(c, *rec))
         return error(404, "not_found", "There is no message with that id.", c.req.version());
-    if (q_.release(id)) {
-        q_.add_event(id, "released");
-        auto now = now_s();
-        if (Relay* relay = holds_.relay()) relay->schedule(id, now);
-        else q_.set_status(id, Status::captured); // capture mode: nothing leaves
-        log_("released " + id + " by " + c.who() + ": sending anyway");
-        if (outcomes_ && holds_.relay()) outcomes_->released(id); // it leaves now (capture mode: it never does)
-        auto after = q_.record(id);
-        return json_response({{"id", id}, {"status", std::string(to_string(after ? after->row.status : Status::queued))},
-                              {"released", true}},
-                             c.req.version());
+    Holds::Decision d = holds_.release(id, c.who());
+    json out = {{"id", id}, {"status", std::string(to_string(d.status))}, {"released", d.changed}};
+    if (d.changed) return json_response(out, c.req.version());
+    if (q_.record(id)->released) { // a second click: already on its way
+        out["note"] = "already released";
+        return json_response(out, c.req.version());
     }
-    rec = q_.record(id);
-    if (rec->released) // a second click: already on its way
-        return json_response({{"id", id}, {"status", std::string(to_string(rec->row.status))}, {"released", false},
-                              {"note", "already released"}},
-                             c.req.version());
     return error(409, "not_held",
-                 "This message is " + std::string(to_string(rec->row.status)) + ", not held; it cannot be sent from here.",
+                 "This message is " + std::string(to_string(d.status)) + ", not held; it cannot be sent from here.",
                  c.req.version());
 }
 
@@ -604,17 +586,15 @@ HttpResponse HttpApi::drop(Ctx& c, const std::string& id) {
     auto rec = q_.record(id);
     if (!rec || rec->row.notice || !may_see(c, *rec))
         return error(404, "not_found", "There is no message with that id.", c.req.version());
-    if (q_.drop(id)) {
-        q_.add_event(id, "dropped");
-        q_.remove_spool(id);
-        log_("dropped " + id + " by " + c.who());
-        return json_response({{"id", id}, {"status", "dropped"}, {"dropped", true}}, c.req.version());
+    Holds::Decision d = holds_.drop(id, c.who());
+    json out = {{"id", id}, {"status", std::string(to_string(d.status))}, {"dropped", d.changed}};
+    if (d.changed) return json_response(out, c.req.version());
+    if (d.status == Status::dropped) {
+        out["note"] = "already discarded";
+        return json_response(out, c.req.version());
     }
-    if (rec->row.status == Status::dropped)
-        return json_response({{"id", id}, {"status", "dropped"}, {"dropped", false}, {"note", "already discarded"}},
-                             c.req.version());
     return error(409, "not_held",
-                 "This message is " + std::string(to_string(rec->row.status)) + "; only held messages can be discarded.",
+                 "This message is " + std::string(to_string(d.status)) + "; only held messages can be discarded.",
                  c.req.version());
 }
 
@@ -627,7 +607,7 @@ HttpResponse HttpApi::allow(Ctx& c) {
     const auto& req = c.req;
     auto listing = [&] {
         json arr = json::array();
-        for (auto& [type, value] : history_->allow_list()) arr.push_back({{"type", type}, {"value", value}});
+        for (auto& [type, value] : verdict_.allow_list()) arr.push_back({{"type", type}, {"value", value}});
         return arr;
     };
     if (req.method() == http::verb::get) return json_response({{"entries", listing()}}, req.version());
@@ -656,7 +636,7 @@ HttpResponse HttpApi::allow(Ctx& c) {
             return error(400, "bad_entry", "type must be \"address\" or \"domain\".", req.version());
         add.emplace_back(type, value);
     }
-    for (auto& [type, value] : add) history_->allow(type, value);
+    for (auto& [type, value] : add) verdict_.allow(type, value);
     return json_response({{"ok", true}, {"added", add.size()}, {"entries", listing()}}, req.version());
 }
 
@@ -682,26 +662,12 @@ HttpResponse HttpApi::analyze(Ctx& c) {
     if (m.headers.empty()) return error(400, "not_mail", "The body is not a mail message (no header fields).", req.version());
     for (auto& a : extra) m.attachments.push_back(std::move(a));
     if (message_id.empty()) message_id = m.message_id;
-    policies::CheckContext ctx;
-    ctx.record = false; // a draft: nothing was sent, so nothing joins the history
     // A member's draft is judged as their mail will be: their history, their group's rules.
-    std::string group;
-    if (!c.member.empty()) {
-        ctx.account = c.member;
-        if (auto who = members_ ? members_->find(c.member) : std::nullopt) group = who->group;
-    } else if (!m.from.empty()) {
-        ctx.account = lower(m.from.front().address);
-    }
-    {
-        std::lock_guard lk(policy_mu_);
-        if (next_policy_) checkers_.set_policy(*std::exchange(next_policy_, nullptr)); // reloaded since the last draft
-    }
-    policies::Verdict verdict = checkers_.for_group(group).check(m, ctx);
+    policies::CheckContext ctx;
+    ctx.login = c.member;
+    policies::Verdict verdict = verdict_.check(m, ctx, VerdictStage::Record::no); // a draft: nothing was sent
     ++analyzed_;
-    json findings = json::array();
-    for (const auto& f : verdict.findings)
-        findings.push_back({{"rule", f.rule}, {"message", f.message}, {"action", std::string(policies::to_string(f.action))}});
-    json out = {{"action", std::string(policies::verdict_name(verdict.action))}, {"findings", findings}};
+    json out = {{"action", std::string(policies::verdict_name(verdict.action))}, {"findings", policies::to_json(verdict.findings)}};
     if (!message_id.empty()) out["confirm"] = confirm_value(holds_.token(), message_id);
     return json_response(out, req.version());
 }
@@ -777,26 +743,15 @@ HttpResponse HttpApi::sent(Ctx& c) {
         message_id = message_id.substr(1, message_id.size() - 2);
     mime::Message m = mime::parse(raw);
     for (auto& a : extra) m.attachments.push_back(std::move(a));
-    std::string group, account;
-    if (!c.member.empty()) {
-        account = c.member;
-        if (auto who = members_ ? members_->find(c.member) : std::nullopt) group = who->group;
-    } else if (!m.from.empty()) {
-        account = lower(m.from.front().address);
-    } else {
-        return error(400, "no_sender", "\"from\" is required: whose message is it?", req.version());
-    }
+    policies::CheckContext ctx;
+    ctx.login = c.member;
+    ctx.now = now_s();
+    const std::string account = policies::account_of(m, ctx);
+    if (account.empty()) return error(400, "no_sender", "\"from\" is required: whose message is it?", req.version());
     if (outcomes_->has_message(account, message_id))
         return json_response({{"recorded", true}, {"duplicate", true}}, req.version());
-    {
-        std::lock_guard lk(policy_mu_);
-        if (next_policy_) checkers_.set_policy(*std::exchange(next_policy_, nullptr));
-    }
-    policies::CheckContext ctx;
-    ctx.account = account;
-    ctx.now = now_s();
-    ctx.record = true; // it was sent: it joins the template memory like relayed mail
-    policies::Verdict verdict = checkers_.for_group(group).check(m, ctx);
+    // It has left: it joins the sender's history like relayed mail.
+    policies::Verdict verdict = verdict_.check(m, ctx, VerdictStage::Record::yes);
 
     policies::outcomes::Outgoing o;
     o.id = "sent-" + hmac_hex("rapport sent", account + "\n" + message_id).substr(0, 24);

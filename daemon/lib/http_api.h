@@ -1,7 +1,7 @@
 // http_api.h - the local HTTP API and the held-mail page, without
 // sockets: one request in, one response out. http_server.h does the I/O.
 //
-//   HttpApi api(cfg, queue, holds, policy, log);
+//   HttpApi api(cfg, queue, holds, verdict, log);
 //   api.set_port(bound_port);              // Host/Origin checks need it
 //   Response r = api.handle(request);
 //
@@ -68,9 +68,7 @@
 #include "daemon/lib/members.h"
 #include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
-#include "policies/checker.h"
-#include "policies/history.h"
-#include "policies/policy.h"
+#include "daemon/lib/verdict.h"
 
 #include <cstdint>
 #include <map>
@@ -88,12 +86,12 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 class HttpApi {
 public:
     // `members` (may be null): job club members who may use the API and page.
-    HttpApi(const Config& cfg, Queue& q, Holds& holds, const policies::Policy& policy, LogFn log,
+    // `verdict` judges drafts (/analyze) and sent mail (/sent) as the proxy
+    // judges mail, with the same policy, and keeps the allow-list.
+    HttpApi(const Config& cfg, Queue& q, Holds& holds, VerdictStage& verdict, LogFn log,
             const Members* members = nullptr);
     ~HttpApi();
     void set_port(std::uint16_t port);
-    // SIGHUP: /analyze uses `policy` from its next request on. Thread-safe.
-    void set_policy(const policies::Policy& policy);
     // The reply ledger (may stay null: then /outcomes, /incoming and /sent
     // answer 404). Set before the server starts.
     void set_outcomes(Outcomes* outcomes) { outcomes_ = outcomes; }
@@ -134,12 +132,7 @@ private:
     LogFn log_;
     std::set<std::string> hosts_; // "127.0.0.1:2526", "localhost:2526" (lower case)
     std::uint16_t port_ = 0;
-    // Analyze: checkers of its own (one per member group), reading the
-    // shared history, never recording.
-    std::unique_ptr<policies::History> history_;
-    policies::GroupCheckers checkers_;
-    std::mutex policy_mu_;                                // guards next_policy_
-    std::shared_ptr<const policies::Policy> next_policy_; // reloaded (SIGHUP), not yet in checkers_
+    VerdictStage& verdict_;
     const Members* members_;
     struct Session {
         std::int64_t expires = 0;

@@ -124,8 +124,8 @@ private:
     bool evicted_ = false;
 };
 
-HttpServer::HttpServer(const Config& cfg, HttpApi& api, Holds& holds, LogFn log)
-    : cfg_(cfg), api_(api), holds_(holds), log_(std::move(log)), limits_(cfg.http_limits) {}
+HttpServer::HttpServer(const Config& cfg, HttpApi& api, LogFn log)
+    : cfg_(cfg), api_(api), log_(std::move(log)), limits_(cfg.http_limits) {}
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start(int inherited) {
@@ -143,11 +143,8 @@ void HttpServer::start(int inherited) {
         acceptor_.listen(asio::socket_base::max_listen_connections);
     }
     port_ = acceptor_.local_endpoint().port();
-    // Expiry is seen within a quarter of its period (tests use seconds).
-    limits_.sweep_interval = std::min(limits_.sweep_interval, std::max(1u, cfg_.hold.expire / 4));
     api_.set_port(port_);
     accept();
-    holds_.expire_due(static_cast<std::int64_t>(std::time(nullptr)));
     arm_sweep();
     thread_ = std::thread([this] { io_.run(); });
 }
@@ -187,13 +184,7 @@ void HttpServer::arm_sweep() {
     sweep_.expires_after(std::chrono::seconds(limits_.sweep_interval));
     sweep_.async_wait([this](beast::error_code ec) {
         if (ec) return;
-        auto now = static_cast<std::int64_t>(std::time(nullptr));
-        try {
-            holds_.expire_due(now);
-        } catch (const std::exception& e) {
-            log_(std::string("warning: expiry sweep: ") + e.what());
-        }
-        api_.sweep(now);
+        api_.sweep(static_cast<std::int64_t>(std::time(nullptr)));
         arm_sweep();
     });
 }

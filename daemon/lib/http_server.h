@@ -1,13 +1,13 @@
 // http_server.h - the HTTP listener for the API and the page (Boost.Beast).
 //
-//   HttpServer http(cfg, api, holds, log);
+//   HttpServer http(cfg, api, log);
 //   http.start();           // binds cfg.http (port 0: any), runs its own thread
 //   http.port();            // the bound port
 //   http.stop();
 //
 // One thread with its own io_context: the API reads SQLite and runs the
 // checker for /analyze, which must not stall SMTP sessions. Also runs a
-// timer that expires held messages and forgets stale sessions.
+// timer that forgets stale sessions and login codes.
 // Limits on untrusted input (HttpLimits in config.h, [http] in the config
 // file): header and body size (413/431 with a JSON body, then close); the
 // request line and header must arrive within header_timeout of the
@@ -27,7 +27,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "daemon/lib/hold.h"
 #include "daemon/lib/http_api.h"
 
 #include <cstddef>
@@ -39,7 +38,7 @@ namespace rapport::daemon {
 
 class HttpServer {
 public:
-    HttpServer(const Config& cfg, HttpApi& api, Holds& holds, LogFn log);
+    HttpServer(const Config& cfg, HttpApi& api, LogFn log);
     ~HttpServer();
     void start(int inherited = -1); // throws std::runtime_error when it cannot bind; fd: adopt (systemd.h)
     void stop();
@@ -51,7 +50,6 @@ private:
     void arm_sweep();
     const Config& cfg_;
     HttpApi& api_;
-    Holds& holds_;
     LogFn log_;
     HttpLimits limits_;
     // Open sessions, touched on the server's thread only. Before io_: the

@@ -13,8 +13,9 @@ namespace {
 constexpr std::chrono::seconds kMaxHealPause{30};
 } // namespace
 
-Intake::Intake(const Config& cfg, Queue& q, VerdictStage& verdict, Relay* relay, LogFn log)
-    : cfg_(cfg), q_(q), verdict_(verdict), relay_(relay), log_(std::move(log)),
+Intake::Intake(const Config& cfg, Queue& q, VerdictStage& verdict, Relay* relay, Holds& holds, Outcomes* outcomes,
+               LogFn log)
+    : cfg_(cfg), q_(q), verdict_(verdict), relay_(relay), holds_(holds), outcomes_(outcomes), log_(std::move(log)),
       pool_(std::max(1u, cfg.spool_threads)) {
     resumed_handle_ = q_.on_writes_resumed([this] {
         {
@@ -62,10 +63,9 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
         // Never acknowledged, so nothing is owed: the row stays for the report.
         q_.remove_spool(id);
         reply = reject_reply(j.findings);
-    } else if (j.action == policies::Action::hold && !(confirmed && confirmed(id, env, data, j))) {
+    } else if (j.action == policies::Action::hold && !holds_.confirmed(id, data, j, env.account)) {
         status = Status::held;
-        q_.insert(id, env, j.info, status, 0);
-        if (on_held) on_held(id, env, j);
+        holds_.hold(id, env, j);
     } else if (cfg_.capture() || !relay_) {
         status = Status::captured;
         q_.insert(id, env, j.info, status, 0);
@@ -74,7 +74,7 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
         q_.insert(id, env, j.info, status, now);
         relay_->schedule(id, now);
     }
-    if (on_routed) on_routed(id, env, j, status);
+    if (outcomes_) outcomes_->routed(id, env, j, status);
     if (!j.error.empty())
         log_("warning: " + id + ": checker failed; " +
              (status == Status::queued ? "relaying it unchecked" : "kept unchecked (capture mode: nothing is relayed)") +
@@ -119,7 +119,7 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
             };
         }
         auto t1 = std::chrono::steady_clock::now();
-        verdict_.judge_async(std::move(env), std::move(data), true,
+        verdict_.judge_async(std::move(env), std::move(data), VerdictStage::Record::unless_rejected,
                              [this, id, early, done = std::move(done), spool_us, t1](Judgement j, Envelope env,
                                                                                      std::string data) {
                                  {
@@ -237,7 +237,7 @@ void Intake::recover() {
             }
             // Unknown whether it was recorded before the crash: do not record
             // twice (a missing history entry costs less than a false alarm).
-            Judgement j = verdict_.judge(msg->env, msg->data, false);
+            Judgement j = verdict_.judge(msg->env, msg->data, VerdictStage::Record::no);
             try {
                 route(id, msg->env, msg->data, j, 0, 0);
             } catch (const StorageError& e) {

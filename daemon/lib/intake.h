@@ -10,8 +10,10 @@
 //      recorded);
 //   2. judge it on the account's verdict lane (verdict.h);
 //   3. reject: delete the spool file, keep a "rejected" row, reply 550 5.7.1
-//      with the findings; hold: row "held"; otherwise row "queued" and hand
-//      it to the relay (or "captured" without upstream).
+//      with the findings; hold: to Holds (hold.h), unless the sender
+//      already confirmed it; otherwise row "queued" and hand it to the
+//      relay (or "captured" without upstream); tell the reply ledger
+//      (outcomes.h) what became of it.
 // When the policy cannot reject, every verdict ends in 250, so the 250 is
 // sent right after step 1 and steps 2-3 follow behind it (Postfix's
 // cleanup -> queue -> qmgr split): the client never waits for the checks.
@@ -41,6 +43,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/lib/config.h"
+#include "daemon/lib/hold.h"
+#include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
 #include "daemon/lib/relay.h"
 #include "daemon/lib/verdict.h"
@@ -56,7 +60,9 @@ namespace rapport::daemon {
 
 class Intake {
 public:
-    Intake(const Config& cfg, Queue& q, VerdictStage& verdict, Relay* relay, LogFn log);
+    // `relay` null: capture mode. `outcomes` (the reply ledger) may be null.
+    Intake(const Config& cfg, Queue& q, VerdictStage& verdict, Relay* relay, Holds& holds, Outcomes* outcomes,
+           LogFn log);
     ~Intake();
     void submit(Envelope env, std::string data, std::function<void(std::string reply)> done);
     // Synchronous; call before the relay starts and the server listens.
@@ -66,19 +72,6 @@ public:
     bool accepting() const { return !q_.writes_failing(); }
     // Accepted messages not yet recorded (a full disk); for logs and tests.
     std::size_t stranded();
-
-    // Hooks for held mail (daemon/lib/hold.h), both optional; set before recover().
-    // `confirmed`: the message carries a valid X-Rapport-Confirm, so a hold
-    // verdict is relayed instead (its findings still recorded).
-    // `on_held`: called after a message was recorded as held (log, notice);
-    // must not throw.
-    std::function<bool(const std::string& id, const Envelope&, std::string_view data, const Judgement&)> confirmed;
-    std::function<void(const std::string& id, const Envelope&, const Judgement&)> on_held;
-    // `on_routed`: every verdict's route, with the row's new status (queued,
-    // held, rejected, captured), for the reply ledger. Runs on the verdict
-    // lane, before the reply when the policy can reject: it must only hand
-    // the work on, never do it.
-    std::function<void(const std::string& id, const Envelope&, const Judgement&, Status)> on_routed;
 
 private:
     // Step 3: records the verdict, hands the message on; returns the reply.
@@ -95,6 +88,8 @@ private:
     Queue& q_;
     VerdictStage& verdict_;
     Relay* relay_;
+    Holds& holds_;
+    Outcomes* outcomes_;
     LogFn log_;
     std::mutex backlog_mu_;
     std::condition_variable backlog_cv_;

@@ -112,7 +112,7 @@ void Outcomes::routed(const std::string& id, const Envelope& env, const Judgemen
     if (env.notice) return;
     po::Outgoing m;
     m.id = id;
-    m.account = VerdictStage::account_of(env);
+    m.account = j.account;
     m.message_id = j.info.message_id;
     m.refs = j.refs;
     m.subject = j.info.subject;

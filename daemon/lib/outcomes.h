@@ -1,7 +1,7 @@
 // outcomes.h - the reply ledger inside rapportd: what left, what came back.
 //
 //   Outcomes outcomes(cfg, queue, log);           // opens <state>/ledger.db
-//   intake.on_routed = ...outcomes.routed(id, env, j, status);
+//   outcomes.routed(id, env, j, status);          // Intake: what became of a message
 //   outcomes.released(id);                        // "Send anyway" on a held message
 //   outcomes.start();                             // the inbox reader, when [imap] is set
 //   nlohmann::json j = outcomes.summary(&account); // GET /api/v1/outcomes
@@ -61,7 +61,7 @@ public:
     // Stops the reader and finishes queued writes.
     void stop();
 
-    // A verdict's route (Intake::on_routed). Queued for the ledger's thread.
+    // A verdict's route (Intake). Queued for the ledger's thread.
     void routed(const std::string& id, const Envelope& env, const Judgement& j, Status status);
     // A held message sent anyway. Queued for the ledger's thread.
     void released(const std::string& id);

@@ -379,10 +379,10 @@ bool Relay::flush_parked(std::unique_lock<std::mutex>& lk) {
         }
     }
     for (const auto& o : done) after_recorded(o);
-    std::vector<std::pair<std::string, std::string>> notices_left;
-    for (auto& [sender, data] : notices) {
-        if (!failure && !queue_notice(sender, data, "")) failure = StorageError("cannot queue a notice", false);
-        if (failure) notices_left.emplace_back(std::move(sender), std::move(data));
+    std::vector<Notice> notices_left;
+    for (auto& n : notices) {
+        if (!failure && !queue_notice(n)) failure = StorageError("cannot queue a notice", false);
+        if (failure) notices_left.push_back(std::move(n));
     }
     lk.lock();
     flushing_ = false;
@@ -539,37 +539,40 @@ Relay::Next Relay::finish(Outcome o) {
 
 void Relay::after_recorded(const Outcome& o) {
     if (o.status != Status::queued) q_.remove_spool(o.id);
-    if (o.notice.empty()) return;
-    if (!queue_notice(o.sender, o.notice, o.id)) {
-        std::lock_guard lk(mu_);
-        unqueued_notices_.emplace_back(o.sender, o.notice);
-    }
+    if (!o.notice.empty()) notify({o.sender, o.notice, "Undelivered Mail Returned to Sender", o.id});
 }
 
-bool Relay::queue_notice(const std::string& sender, const std::string& data, const std::string& about) {
+void Relay::notify(Notice n) {
+    if (queue_notice(n)) return;
+    std::lock_guard lk(mu_);
+    unqueued_notices_.push_back(std::move(n));
+    cv_.notify_all();
+}
+
+bool Relay::queue_notice(const Notice& n) {
     Envelope env;
     env.mail_from = "";
-    env.rcpts = {sender};
+    env.rcpts = {n.sender};
     env.received = now_s();
     env.notice = true;
     std::string id = q_.new_id();
     bool spooled = false;
     try {
-        q_.write_spool(id, env, data);
+        q_.write_spool(id, env, n.data);
         spooled = true;
         MessageInfo info;
         info.action = "relay";
         info.findings_json = "[]";
-        info.subject = "Undelivered Mail Returned to Sender";
-        info.header_to = sender;
-        info.size = data.size();
+        info.subject = n.subject;
+        info.header_to = n.sender;
+        info.size = n.data.size();
         q_.insert(id, env, info, Status::queued, env.received);
     } catch (const std::exception& e) {
         // Kept in memory and queued once writes succeed; a spool file
         // without a row would otherwise be found again at the next start.
         if (spooled) q_.remove_spool(id);
-        log_("warning: relay: cannot queue the notice to <" + sender + ">" + (about.empty() ? "" : " about " + about) +
-             ": " + e.what() + "; trying again later");
+        log_("warning: relay: cannot queue the notice to <" + n.sender + ">" +
+             (n.about.empty() ? "" : " about " + n.about) + ": " + e.what() + "; trying again later");
         return false;
     }
     schedule(id, env.received);

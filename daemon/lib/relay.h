@@ -104,6 +104,19 @@ public:
     // Messages waiting (in memory), for logs and tests.
     std::size_t backlog();
 
+    // A message Rapport writes itself to a sender (a delivery failure, a
+    // held message): from the null sender, so it can never cause mail about
+    // itself, and never judged.
+    struct Notice {
+        std::string sender;  // the recipient: the sender of the message it is about
+        std::string data;    // the whole message
+        std::string subject; // for listings
+        std::string about;   // the id of the message it is about, for the log
+    };
+    // Queues a notice for relaying. When the queue refuses the write it is
+    // kept in memory and queued once writes succeed.
+    void notify(Notice n);
+
 private:
     // What an attempt found, to be written to the queue.
     struct Outcome {
@@ -131,7 +144,7 @@ private:
     void pause_for_storage(const std::string& what, const StorageError& e);
     // Writes parked outcomes; false when the queue still refuses them.
     bool flush_parked(std::unique_lock<std::mutex>& lk);
-    bool queue_notice(const std::string& sender, const std::string& data, const std::string& about);
+    bool queue_notice(const Notice& n);
 
     const Config& cfg_;
     Queue& q_;
@@ -142,7 +155,7 @@ private:
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> due_;
     std::set<std::string> scheduled_; // ids in due_ or being sent or parked: never twice at once
     std::vector<Outcome> parked_;     // sent, but not yet written down: never sent again meanwhile
-    std::vector<std::pair<std::string, std::string>> unqueued_notices_; // (sender, notice) to queue
+    std::vector<Notice> unqueued_notices_; // to queue once writes succeed
     std::chrono::steady_clock::time_point paused_until_{};
     std::chrono::seconds storage_backoff_{1};
     bool flushing_ = false;

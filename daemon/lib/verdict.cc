@@ -36,7 +36,7 @@ struct VerdictStage::Lane {
     struct Job {
         Envelope env;
         std::string data;
-        bool record;
+        Record record;
         std::function<void(Judgement, Envelope, std::string)> then;
         std::function<std::string()> load;
     };
@@ -106,18 +106,38 @@ void VerdictStage::stop() {
         }
         l->cv.notify_all();
     }
-    for (auto& l : lanes_)
+    for (auto& l : lanes_) {
         if (l->thread.joinable()) l->thread.join();
+        std::lock_guard ck(l->check_mu);
+        try {
+            l->history.flush(); // what the last synchronous judgements recorded
+        } catch (const std::exception& e) {
+            log_line(std::string("warning: history: ") + e.what());
+        }
+    }
 }
 
-VerdictStage::Lane& VerdictStage::lane_for(const Envelope& env) {
-    return *lanes_[std::hash<std::string>{}(account_of(env)) % lanes_.size()];
+VerdictStage::Lane& VerdictStage::lane_for(const std::string& sender) {
+    return *lanes_[std::hash<std::string>{}(common::lower(sender)) % lanes_.size()];
 }
 
-void VerdictStage::judge_async(Envelope env, std::string data, bool record,
+namespace {
+// The lane key of proxied mail: known before the message is parsed (its
+// bytes may still be on disk). Mail clients put the From address in MAIL
+// FROM, so a sender's proxied mail and drafts meet on one lane.
+const std::string& envelope_sender(const Envelope& env) { return env.account.empty() ? env.mail_from : env.account; }
+
+const std::string& draft_sender(const mime::Message& msg, const policies::CheckContext& ctx) {
+    static const std::string none;
+    if (!ctx.login.empty()) return ctx.login;
+    return msg.from.empty() ? none : msg.from.front().address;
+}
+} // namespace
+
+void VerdictStage::judge_async(Envelope env, std::string data, Record record,
                                std::function<void(Judgement, Envelope, std::string)> then,
                                std::function<std::string()> load) {
-    Lane& l = lane_for(env);
+    Lane& l = lane_for(envelope_sender(env));
     {
         std::lock_guard lk(l.mu);
         l.jobs.push_back({std::move(env), std::move(data), record, std::move(then), std::move(load)});
@@ -125,18 +145,58 @@ void VerdictStage::judge_async(Envelope env, std::string data, bool record,
     l.cv.notify_one();
 }
 
-Judgement VerdictStage::judge(const Envelope& env, std::string_view data, bool record) {
-    return run(lane_for(env), env, data, record);
+Judgement VerdictStage::judge(const Envelope& env, std::string_view data, Record record) {
+    return run(lane_for(envelope_sender(env)), env, data, record);
 }
 
-std::string VerdictStage::account_of(const Envelope& env) {
-    if (!env.account.empty()) return env.account;
-    return common::lower(env.mail_from);
+policies::Verdict VerdictStage::check(const mime::Message& msg, const policies::CheckContext& ctx, Record record) {
+    Lane& lane = lane_for(draft_sender(msg, ctx));
+    policies::Verdict v = judge_on(lane, msg, ctx, record).verdict;
+    if (record != Record::no) { // not behind a burst of proxied mail: written now, for every lane to see
+        std::lock_guard lk(lane.check_mu);
+        lane.history.flush();
+    }
+    return v;
 }
 
-Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view data, bool record) {
+void VerdictStage::allow(const std::string& type, const std::string& value) {
+    Lane& lane = *lanes_.front();
+    std::lock_guard lk(lane.check_mu);
+    lane.history.allow(type, value);
+}
+
+std::vector<std::pair<std::string, std::string>> VerdictStage::allow_list() {
+    Lane& lane = *lanes_.front();
+    std::lock_guard lk(lane.check_mu);
+    return lane.history.allow_list();
+}
+
+policies::Judged VerdictStage::judge_on(Lane& lane, const mime::Message& msg, const policies::CheckContext& ctx,
+                                        Record record) {
+    // A member's group picks their rules (job club); others get the main ones.
+    const std::string group = ctx.login.empty() || !group_of_ ? std::string() : group_of_(ctx.login);
+    std::lock_guard lk(lane.check_mu);
+    if (lane.policy_generation != policy_generation_.load()) {
+        std::lock_guard plk(policy_mu_);
+        lane.checkers.set_policy(*next_policy_);
+        lane.policy_generation = policy_generation_.load();
+    }
+    policies::Checker& checker = lane.checkers.for_group(group);
+    policies::Judged judged = checker.judge(msg, ctx);
+    if (record == Record::yes || (record == Record::unless_rejected && judged.verdict.action != Action::reject))
+        checker.record(judged);
+    return judged;
+}
+
+Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view data, Record record) {
     Judgement j;
     j.info.size = data.size();
+    policies::CheckContext ctx;
+    ctx.login = env.account;
+    ctx.envelope_from = env.mail_from;
+    ctx.envelope_recipients = env.rcpts;
+    ctx.now = static_cast<std::int64_t>(std::time(nullptr));
+    j.account = policies::account_of(mime::Message{}, ctx); // until the From header is read
     try {
         mime::Message msg = mime::parse(data);
         j.info.subject = msg.subject;
@@ -144,35 +204,11 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         for (const auto& a : msg.to) j.info.header_to += (j.info.header_to.empty() ? "" : ", ") + a.address;
         j.info.message_id = msg.message_id;
 
-        policies::CheckContext ctx;
-        ctx.account = account_of(env);
-        ctx.envelope_recipients = env.rcpts;
-        ctx.now = static_cast<std::int64_t>(std::time(nullptr));
-        // A member's group picks their rules (job club); others get the main ones.
-        const std::string group = env.account.empty() || !group_of_ ? std::string() : group_of_(env.account);
-        policies::Verdict v;
-        {
-            std::lock_guard lk(lane.check_mu);
-            if (lane.policy_generation != policy_generation_.load()) {
-                std::lock_guard plk(policy_mu_);
-                lane.checkers.set_policy(*next_policy_);
-                lane.policy_generation = policy_generation_.load();
-            }
-            policies::Checker& checker_ = lane.checkers.for_group(group);
-            if (record && can_reject_) {
-                ctx.record = false;
-                v = checker_.check(msg, ctx);
-                if (v.action != Action::reject) {
-                    ctx.record = true;
-                    v = checker_.check(msg, ctx);
-                }
-            } else {
-                ctx.record = record;
-                v = checker_.check(msg, ctx);
-            }
-        }
+        policies::Judged judged = judge_on(lane, msg, ctx, record);
+        policies::Verdict& v = judged.verdict;
         j.action = v.action;
         j.findings = std::move(v.findings);
+        j.account = judged.sent.sender;
         j.application = v.job_seeking && !v.reply;
         j.recipients = std::move(v.recipients);
         if (!msg.in_reply_to.empty()) j.refs.push_back(msg.in_reply_to);
@@ -183,10 +219,7 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         j.action = Action::off;
         j.findings.clear();
     }
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& f : j.findings)
-        arr.push_back({{"rule", f.rule}, {"message", f.message}, {"action", policies::to_string(f.action)}});
-    j.info.findings_json = arr.dump();
+    j.info.findings_json = policies::to_json(j.findings).dump();
     j.info.action = std::string(policies::verdict_name(j.action));
     return j;
 }

@@ -1,39 +1,42 @@
-// verdict.h - the stage between spool and relay: what the policy says about a message.
+// verdict.h - the judging service: what the policy says about a message.
 //
 //   VerdictStage v(policy, state_dir + "/history.db", lanes);
-//   v.judge_async(env, data, /*record=*/true, [](Judgement j) { ... });
+//   v.judge_async(env, data, /*record=*/true, [](Judgement j, ...) { ... });  // the proxy
+//   policies::Verdict d = v.check(draft, ctx, VerdictStage::Record::no);      // POST /analyze
+//   v.set_policy(reloaded);                                                   // SIGHUP
 //
-// Parses the spooled bytes (mime::parse) and runs the policy checker with
-// the envelope (account = AUTH user, else the lower-case MAIL FROM).
+// Every message is judged here, whichever way it came (the SMTP proxy, a
+// draft from the add-on, a message the add-on saw leave), with one policy
+// and one rule for whose history it joins (policies::account_of). Judging
+// and recording are two steps: a message joins its sender's history only
+// when it is sent or held - never a draft, never one that is rejected (it
+// never left), never one judged again after a crash (it may have been
+// recorded before).
 //
 // Lanes: each lane is one thread with its own History connection (SQLite
-// WAL, so lanes can share history.db) and its own Checker. A message goes to
-// the lane of its account (hash), so one sender's messages are checked one
-// after another in arrival order and each check sees the previous one in
-// the history - template-reuse stays exact - while different senders are
-// checked in parallel. Cost: a check is CPU-bound (a few ms for 20 KB);
-// lanes beyond the number of cores buy nothing.
+// WAL, so lanes can share history.db) and its own checkers. A message goes
+// to the lane of its login or envelope sender (hash), so one sender's
+// messages are judged one after another in arrival order and each sees the
+// previous one in the history - template-reuse stays exact - while
+// different senders are judged in parallel. A judgement is CPU-bound (well
+// under a millisecond for a letter); lanes beyond the number of cores buy
+// nothing.
 //
-// Job club: an authenticated member's mail is checked with the
-// rules of their group (policy [groups.NAME], members.h) and joins their own
-// history, whatever From address they used.
+// Job club: an authenticated member's mail is judged with the rules of
+// their group (policy [groups.NAME], members.h).
 //
 // History writes are grouped (write-behind of 4, flushed whenever a lane is
-// idle): a lane always sees its own records; the analyze endpoint's
-// connection sees them once written, i.e. after a burst at the latest.
+// idle): a lane always sees its own records, other connections once they
+// are written, i.e. after a burst at the latest.
 //
-// Only mail that is going to be sent or held joins the sender's history:
-// when the policy can reject at all, the message is first checked without
-// recording and checked again with recording only if it is not rejected
-// (a rejected message never left, so it must not count as "sent to"
-// someone for template-reuse). When no rule can reject, one pass suffices.
-//
-// Contract: never throws. A checker failure is logged by the caller and the
-// message is relayed (fail open: Rapport coaches, it must not eat mail).
+// Contract: never throws for a message. A checker failure is reported in
+// Judgement::error and the message is relayed (fail open: Rapport coaches,
+// it must not eat mail).
 
 #pragma once
 
 #include "daemon/lib/queue.h"
+#include "mime/message.h"
 #include "policies/checker.h"
 
 #include <atomic>
@@ -43,6 +46,7 @@
 #include <vector>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace rapport::daemon {
 
@@ -53,6 +57,7 @@ struct Judgement {
     std::string error; // the checker failed (then action is relay)
     // For the reply ledger (daemon/lib/outcomes.h): what the message is, by
     // its header; nothing of its body.
+    std::string account;                 // whose it is (policies::account_of)
     bool application = false;            // job-seeking new mail (SPEC.md)
     std::vector<std::string> recipients; // lower-case, To/Cc/Bcc and envelope, the sender excluded
     std::vector<std::string> refs;       // its In-Reply-To and References
@@ -60,6 +65,13 @@ struct Judgement {
 
 class VerdictStage {
 public:
+    // When a judged message joins its sender's history.
+    enum class Record {
+        no,              // a draft; a message judged again after a crash
+        unless_rejected, // the proxy: sent or held, but a rejected one never left
+        yes,             // it has left (the add-on saw it go)
+    };
+
     VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes);
     ~VerdictStage();
     // True when some rule's action is reject: then the reply must wait for the verdict.
@@ -68,26 +80,39 @@ public:
     // each lane picks it up before its next check; a check already running
     // finishes with the old one. Thread-safe.
     void set_policy(const policies::Policy& policy);
-    // Judges on the account's lane and calls `then` there, in submission order
-    // per account. With `load`, `data` is empty and is read when the lane gets
-    // to it (from the spool: a long backlog then costs no memory).
-    void judge_async(Envelope env, std::string data, bool record,
+    // The policy group of an authenticated account (a job club member), ""
+    // for none. Set before the first message is judged; called on the
+    // lanes, so it must be thread-safe.
+    void set_group_lookup(std::function<std::string(const std::string& account)> f) { group_of_ = std::move(f); }
+
+    // The proxy: judges the spooled bytes on the lane of the envelope's
+    // sender and calls `then` there, in submission order per sender. With
+    // `load`, `data` is empty and is read when the lane gets to it (from
+    // the spool: a long backlog then costs no memory).
+    void judge_async(Envelope env, std::string data, Record record,
                      std::function<void(Judgement, Envelope, std::string)> then,
                      std::function<std::string()> load = {});
-    // Judges on the calling thread (under the account's lane lock). For recovery.
-    Judgement judge(const Envelope& env, std::string_view data, bool record);
+    // The same on the calling thread (under the lane's lock): recovery.
+    Judgement judge(const Envelope& env, std::string_view data, Record record);
+    // A parsed message (a draft, or one the add-on saw leave) judged on the
+    // calling thread, on the lane of ctx.login or its sender. Throws when
+    // the checker fails.
+    policies::Verdict check(const mime::Message& msg, const policies::CheckContext& ctx, Record record);
+
+    // The allow-list kept with the history (policies::History::allow):
+    // messages only to allowed people are not judged.
+    void allow(const std::string& type, const std::string& value);
+    std::vector<std::pair<std::string, std::string>> allow_list();
+
     // Finishes every job already submitted, then stops the lanes.
     void stop();
-    static std::string account_of(const Envelope& env);
-    // The policy group of an authenticated account (a job club
-    // member), "" for none. Set before the first message is judged; called
-    // on the lanes, so it must be thread-safe.
-    void set_group_lookup(std::function<std::string(const std::string& account)> f) { group_of_ = std::move(f); }
 
 private:
     struct Lane;
-    Lane& lane_for(const Envelope& env);
-    Judgement run(Lane& lane, const Envelope& env, std::string_view data, bool record);
+    Lane& lane_for(const std::string& sender);
+    Judgement run(Lane& lane, const Envelope& env, std::string_view data, Record record);
+    policies::Judged judge_on(Lane& lane, const mime::Message& msg, const policies::CheckContext& ctx,
+                              Record record);
     std::vector<std::unique_ptr<Lane>> lanes_;
     std::atomic<bool> can_reject_{false};
     std::function<std::string(const std::string&)> group_of_;

@@ -21,8 +21,9 @@ TEST(Queue, SpoolRoundTripKeepsBytes) {
     auto dir = tmpdir();
     Queue q(dir);
     Envelope env{"a@b", {"c@d", "e@f"}, "ann", "helo.example", "127.0.0.1", 1700000000, false};
-    std::string data = "Subject: x\r\n\r\n\r\n\n.odd\0bytes";
-    data.push_back('\0');
+    using namespace std::string_literals; // the whole literal, NULs and all
+    std::string data = "Subject: x\r\n\r\n\r\n\n.odd\0bytes\0"s;
+    ASSERT_EQ(data.size(), 28u);
     auto id = q.new_id();
     q.write_spool(id, env, data);
     auto m = q.read_spool(id);

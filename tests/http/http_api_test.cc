@@ -117,12 +117,15 @@ protected:
         cfg.state_dir = temp_dir();
         cfg.http = {"127.0.0.1", 2526};
         queue = std::make_unique<rd::Queue>(cfg.state_dir);
-        holds = std::make_unique<rd::Holds>(cfg, *queue, nullptr, std::string(64, 't'), [](const std::string&) {});
-        api = std::make_unique<rd::HttpApi>(cfg, *queue, *holds, rapport::policies::default_policy(),
+        holds = std::make_unique<rd::Holds>(cfg, *queue, nullptr, nullptr, nullptr, std::string(64, 't'),
                                             [](const std::string&) {});
+        verdict = std::make_unique<rd::VerdictStage>(rapport::policies::default_policy(),
+                                                     cfg.state_dir + "/history.db", 1);
+        api = std::make_unique<rd::HttpApi>(cfg, *queue, *holds, *verdict, [](const std::string&) {});
     }
     void TearDown() override {
         api.reset();
+        verdict.reset();
         holds.reset();
         queue.reset();
         std::filesystem::remove_all(cfg.state_dir);
@@ -144,6 +147,7 @@ protected:
     rd::Config cfg;
     std::unique_ptr<rd::Queue> queue;
     std::unique_ptr<rd::Holds> holds;
+    std::unique_ptr<rd::VerdictStage> verdict;
     std::unique_ptr<rd::HttpApi> api;
 };
 
