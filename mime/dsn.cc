@@ -2,7 +2,8 @@
 
 #include "mime/dsn.h"
 
-#include "mime/codec.h"
+#include "mime/charset.h"
+#include "mime/transfer.h"
 #include "mime/message.h"
 
 #include <cctype>

@@ -14,14 +14,14 @@
 // attachments are sized by counting base64 characters and sniffed from their
 // first/last few KB only: ~1.9 GB/s for the full model. Cutting the tree
 // ourselves also puts Limits (depth, parts) where the work happens.
-// mimetic still decodes base64 text bodies (codec.cc; its QP decoder was
+// mimetic still decodes base64 text bodies (transfer.cc; its QP decoder was
 // replaced for speed, see decode_qp), and the benchmark
 // (bench/mime_bench.cc) measures this parser against a bare MimeEntity
 // parse of the same bytes.
 //
 // libetpan reads the structured headers: address lists with groups, comments
 // and quoted names (mailimf_address_list_parse), dates with obsolete zones
-// (mailimf_date_time_parse), and RFC 2047 words (via codec.cc).
+// (mailimf_date_time_parse), and RFC 2047 words (via charset.cc).
 //
 // Limits: Limits::max_depth bounds recursion (each level rescans only its own
 // slice, so work is O(depth x size)); max_parts bounds the entities built;
@@ -36,7 +36,10 @@
 
 #include <libetpan/libetpan.h>
 
-#include "mime/codec.h"
+#include "mime/charset.h"
+#include "mime/html_text.h"
+#include "mime/sniff.h"
+#include "mime/transfer.h"
 #include "mime/message.h"
 
 namespace rapport::mime {
