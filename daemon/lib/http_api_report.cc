@@ -1,0 +1,80 @@
+// http_api_report.cc - figures: per-sender stats and the Prometheus
+// metrics. See http_api.h.
+
+#include "daemon/lib/http_api_internal.h"
+
+namespace rapport::daemon {
+
+HttpResponse HttpApi::stats(Ctx& c) {
+    std::map<std::string, json> by;
+    for (const auto& r : q_.stat_rows()) {
+        if (!c.adviser && r.sender != c.member) continue; // a member sees their own figures
+        json& s = by[r.sender];
+        if (s.is_null())
+            s = {{"sender", r.sender}, {"messages", 0}, {"sent", 0}, {"flagged", 0}, {"flagged_by_rule", json::object()},
+                 {"held", 0}, {"released", 0}, {"confirmed", 0}, {"dropped", 0}, {"expired", 0}, {"rejected", 0}};
+        s["messages"] = s["messages"].get<int>() + 1;
+        auto inc = [&](const char* k) { s[k] = s[k].get<int>() + 1; };
+        if (r.status == "relayed") inc("sent");
+        if (r.status == "dropped") inc("dropped");
+        if (r.status == "expired") inc("expired");
+        if (r.status == "rejected") inc("rejected");
+        if (r.action == "hold" && !r.confirmed) inc("held"); // a confirmed message was never held
+        if (r.released) inc("released");
+        if (r.confirmed) inc("confirmed");
+        json f = findings_of(r.findings_json);
+        if (!f.empty()) inc("flagged");
+        for (const auto& x : f)
+            if (x.is_object() && x.contains("rule") && x["rule"].is_string()) {
+                auto& n = s["flagged_by_rule"][x["rule"].get<std::string>()];
+                n = n.is_null() ? 1 : n.get<int>() + 1;
+            }
+    }
+    json arr = json::array();
+    for (auto& [k, s] : by) {
+        if (auto m = members_ ? members_->find(k) : std::nullopt) { // a job club member's row
+            s["member"] = true;
+            s["group"] = m->group;
+        }
+        arr.push_back(std::move(s));
+    }
+    return json_response({{"senders", arr}}, c.req.version());
+}
+
+HttpResponse HttpApi::metrics(Ctx& c) {
+    // O(messages) per scrape (findings are JSON in the rows): fine at a
+    // person's or a job club's volume, scraped once a minute.
+    std::string out;
+    out += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
+    std::map<std::string, std::int64_t> counts;
+    for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
+    for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
+    for (const auto& [s, n] : counts) out += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
+    std::map<std::string, std::int64_t> rules, actions;
+    std::int64_t released = 0;
+    for (const auto& r : q_.stat_rows()) {
+        ++actions[r.action.empty() ? "relay" : r.action];
+        released += r.released;
+        for (const auto& x : findings_of(r.findings_json))
+            if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+    }
+    out += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
+    for (const auto& [r, n] : rules) out += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
+    for (const auto& [a, n] : actions) out += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
+    out += "rapport_released_total " + std::to_string(released) + "\n";
+    out += "# HELP rapport_analyze_total Drafts analysed since start.\n# TYPE rapport_analyze_total counter\n";
+    out += "rapport_analyze_total " + std::to_string(analyzed_) + "\n";
+    out += "# HELP rapport_http_responses_total HTTP responses since start, by status code.\n"
+           "# TYPE rapport_http_responses_total counter\n";
+    for (const auto& [code, n] : responses_)
+        out += "rapport_http_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
+    HttpResponse r{http::status::ok, c.req.version()};
+    r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    r.set(http::field::cache_control, "no-store");
+    r.body() = std::move(out);
+    return r;
+}
+
+} // namespace rapport::daemon
