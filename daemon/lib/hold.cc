@@ -2,6 +2,8 @@
 
 #include "daemon/lib/hold.h"
 
+#include "daemon/lib/notices.h"
+
 #include "common/files.h"
 #include "daemon/lib/background.h"
 #include "common/strings.h"
@@ -36,34 +38,7 @@ std::string hex(const unsigned char* p, std::size_t n) {
     return out;
 }
 
-std::string rfc5322_now() {
-    char buf[64];
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return buf;
-}
 
-// RFC 2047 encoded-words (UTF-8, base64) when the text is not plain ASCII;
-// split so no encoded-word passes 75 characters and none cuts a character.
-std::string encode_header(const std::string& text) {
-    bool ascii = std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 32 && c < 127; });
-    if (ascii) return text;
-    std::string out;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        std::size_t n = std::min<std::size_t>(45, text.size() - i);
-        while (i + n < text.size() && n > 0 && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) --n;
-        if (n == 0) n = std::min<std::size_t>(45, text.size() - i);
-        unsigned char b64[64];
-        int len = EVP_EncodeBlock(b64, reinterpret_cast<const unsigned char*>(text.data() + i), static_cast<int>(n));
-        out += (out.empty() ? "" : "\r\n ") + std::string("=?UTF-8?B?") +
-               std::string(reinterpret_cast<char*>(b64), static_cast<std::size_t>(len)) + "?=";
-        i += n;
-    }
-    return out;
-}
 
 } // namespace
 
@@ -265,37 +240,5 @@ void Holds::start() {
     });
 }
 
-std::string held_notice(const std::string& hostname, const std::string& id, const std::string& sender,
-                        std::string_view subject, const std::vector<policies::Finding>& findings,
-                        std::int64_t expires) {
-    std::string subj;
-    for (char c : subject) subj += (c == '\r' || c == '\n') ? ' ' : c;
-    if (subj.size() > 200) subj = subj.substr(0, 200) + "...";
-    char when[64];
-    std::time_t t = static_cast<std::time_t>(expires);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    std::strftime(when, sizeof when, "%d %B %Y, %H:%M UTC", &tm);
-    std::string out;
-    out += "From: Rapport <MAILER-DAEMON@" + hostname + ">\r\n";
-    out += "To: <" + sender + ">\r\n";
-    out += "Subject: " + encode_header("Rapport held your message: " + (subj.empty() ? std::string("(no subject)") : subj)) +
-           "\r\n";
-    out += "Date: " + rfc5322_now() + "\r\n";
-    out += "Message-ID: <" + id + ".held@" + hostname + ">\r\n";
-    out += "Auto-Submitted: auto-generated\r\n";
-    out += "MIME-Version: 1.0\r\n";
-    out += "Content-Type: text/plain; charset=utf-8\r\n";
-    out += "Content-Transfer-Encoding: 8bit\r\n\r\n";
-    out += "Rapport has not sent your message \"" + (subj.empty() ? std::string("(no subject)") : subj) +
-           "\" yet.\r\n\r\nWhy:\r\n";
-    for (const auto& f : findings) out += "  - " + f.message + "\r\n";
-    out += "\r\nWhat you can do:\r\n"
-           "  - Send it anyway or discard it on the Rapport page (run: rapportctl open),\r\n"
-           "    or with: rapportctl held release " + id + "\r\n"
-           "  - Or improve the message in your mail client and send it again.\r\n\r\n"
-           "If you do nothing, it will not be sent. It stays on hold until " + std::string(when) + ".\r\n";
-    return out;
-}
 
 } // namespace rapport::daemon

@@ -122,9 +122,5 @@ private:
     std::thread expiry_;
 };
 
-// The notice told to the sender of a held message.
-std::string held_notice(const std::string& hostname, const std::string& id, const std::string& sender,
-                        std::string_view subject, const std::vector<policies::Finding>& findings,
-                        std::int64_t expires);
 
 } // namespace rapport::daemon

@@ -1,5 +1,6 @@
 // Unit tests for daemon/lib/relay: what leaves is the sender's message.
 
+#include "daemon/lib/notices.h"
 #include "daemon/lib/relay.h"
 
 #include <gtest/gtest.h>

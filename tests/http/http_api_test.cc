@@ -3,6 +3,7 @@
 // decisions and routing on HttpApi::handle. End-to-end behaviour over real
 // HTTP is in http_e2e.py.
 
+#include "daemon/lib/notices.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/http_api.h"
 

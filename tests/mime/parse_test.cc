@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "mime/codec.h"
+#include "mime/charset.h"
+#include "mime/html_text.h"
+#include "mime/sniff.h"
+#include "mime/transfer.h"
 #include "mime/message.h"
 #include "mime/model_json.h"
 
