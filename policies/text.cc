@@ -2,7 +2,7 @@
 
 #include "policies/text.h"
 
-#include "mime/codec.h"
+#include "mime/charset.h"
 
 #include <algorithm>
 #include <array>
