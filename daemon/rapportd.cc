@@ -34,6 +34,7 @@
 #include "daemon/lib/tls.h"
 #include "daemon/lib/verdict.h"
 #include "policies/policy.h"
+#include "store/store.h"
 
 #include <curl/curl.h>
 
@@ -61,8 +62,15 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     rapport::policies::Policy policy =
         cfg.policy_file.empty() ? rapport::policies::default_policy() : rapport::policies::load_policy_file(cfg.policy_file);
 
+    // [store] url: what several rapportd share lives in PostgreSQL (waits
+    // for it here: nothing can be recovered or judged without it).
+    std::unique_ptr<rapport::store::Store> store;
+    if (cfg.store.enabled())
+        store = std::make_unique<rapport::store::Store>(
+            rapport::store::Store::Options{rd::store_connection(cfg.store), cfg.store.pool_size}, log);
+
     // Job club members (SMTP AUTH with their own passwords).
-    rd::Members members(cfg.state_dir);
+    rd::Members members = store ? rd::Members(store->member_rows()) : rd::Members(cfg.state_dir);
     bool loopback = rd::is_loopback_host(cfg.listen.host);
     if (std::string why = rd::refuse_to_listen(cfg, !members.empty()); !why.empty()) {
         log("fatal: " + why);
@@ -88,7 +96,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
 
     rd::Queue queue(cfg.state_dir);
     unsigned lanes = cfg.check_lanes ? cfg.check_lanes : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-    rd::VerdictStage verdict(policy, cfg.state_dir + "/history.db", lanes);
+    rd::VerdictStage::HistoryFactory open_history = [&store, path = cfg.state_dir + "/history.db"]()
+        -> std::unique_ptr<rapport::policies::History> {
+        if (store) return store->open_history();
+        return std::make_unique<rapport::policies::SqliteHistory>(path);
+    };
+    rd::VerdictStage verdict(policy, open_history, lanes);
     verdict.set_group_lookup([&members](const std::string& account) {
         auto m = members.find(account);
         return m ? m->group : std::string();
@@ -100,6 +113,16 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     rd::Outcomes outcomes(cfg, &queue, log);
     // Held mail: the sender's confirmation, the notice, release, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
+    if (store) {
+        // One token for every node: member add-on tokens and confirmations
+        // made through one node must pass on the others. Kept in the state
+        // directory too, for rapportctl on this machine.
+        std::string shared = store->shared_secret("api-token", api_token);
+        if (shared != api_token) {
+            rapport::common::write_secret(cfg.state_dir + "/api-token", shared + "\n", cfg.state_dir);
+            api_token = shared;
+        }
+    }
     rd::Holds holds(cfg, queue, relay.get(), &outcomes, &members, api_token, log);
     rd::Intake intake(cfg, queue, verdict, relay.get(), holds, &outcomes, log);
     // Before recovery, which must see the messages the log holds. Its first
@@ -112,6 +135,10 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
                              " spool threads and " + std::to_string(n) + " spare, " + std::to_string(size >> 10) +
                              " KiB each)");
                      });
+    if (store) {
+        store->pool().on_up([&intake] { intake.wake(); });
+        store->start();
+    }
     intake.recover();
     if (relay) relay->start();
     holds.start();
@@ -128,6 +155,8 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // The HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, verdict, log, &members);
     api.set_outcomes(&outcomes);
+    if (store)
+        api.set_store_status([&store, &intake] { return rd::StoreStatus{store->pool().up(), intake.stranded()}; });
     rd::HttpServer http(cfg, api, log);
     http.start(inherited.http);
     {

@@ -9,18 +9,21 @@
 //   rapportctl hash-password [--password-stdin]
 //                                     an argon2id hash for [auth] users in the
 //                                     config file (nothing is stored)
-// All take --state DIR (default: the daemon's, see daemon/lib/config.h).
+// All take --state DIR (default: the daemon's, see daemon/lib/config.h)
+// and --config FILE: rapportd's config, whose [store] url, when set, is
+// where the members are (PostgreSQL, shared by every node).
 //
 // The password is asked for twice, without echo, when stdin is a terminal;
 // otherwise (--password-stdin, scripts) the first line of stdin is it. It
 // is never an argument: arguments are visible to everyone in `ps`.
-// Members are written straight into <state>/members.db; a running rapportd
-// sees a change at the member's next login. Exit: 0 done, 1 refused (no
+// Members are written straight into <state>/members.db (or the store); a
+// running rapportd sees a change at the member's next login. Exit: 0 done, 1 refused (no
 // such member, already exists, password too short), 2 bad usage.
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/members.h"
+#include "store/store.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,15 +41,15 @@ namespace {
 namespace rd = rapport::daemon;
 
 constexpr const char* kMemberUsage =
-    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--password-stdin] [--state DIR]\n"
-    "       rapportctl member passwd NAME [--password-stdin] [--state DIR]\n"
-    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--state DIR]\n"
-    "       rapportctl member remove NAME [--state DIR]\n"
-    "       rapportctl member list [--json] [--state DIR]\n"
-    "       rapportctl member token NAME [--state DIR]\n";
+    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--password-stdin] [--state DIR] [--config FILE]\n"
+    "       rapportctl member passwd NAME [--password-stdin] [--state DIR] [--config FILE]\n"
+    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--state DIR] [--config FILE]\n"
+    "       rapportctl member remove NAME [--state DIR] [--config FILE]\n"
+    "       rapportctl member list [--json] [--state DIR] [--config FILE]\n"
+    "       rapportctl member token NAME [--state DIR] [--config FILE]\n";
 
 struct Args {
-    std::string state;
+    std::string state, config;
     std::optional<std::string> group, role;
     bool json = false, password_stdin = false, adviser = false, bad = false;
     std::vector<std::string> rest;
@@ -67,6 +70,8 @@ Args parse(const std::vector<std::string>& args) {
         else if (s == "--role") value(a.role);
         else if (s == "--state" && i + 1 < args.size()) a.state = args[++i];
         else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
+        else if (s == "--config" && i + 1 < args.size()) a.config = args[++i];
+        else if (s.rfind("--config=", 0) == 0) a.config = s.substr(9);
         else if (s.rfind("--group=", 0) == 0) a.group = s.substr(8);
         else if (s.rfind("--role=", 0) == 0) a.role = s.substr(7);
         else if (s.size() > 1 && s[0] == '-') {
@@ -115,8 +120,20 @@ std::optional<std::string> new_password(const Args& a, const std::string& name) 
     return pw;
 }
 
+// The store when rapportd's config names one ([store] url), else none.
+std::unique_ptr<rapport::store::Store> open_store(const Args& a) {
+    if (a.config.empty()) return nullptr;
+    const char* argv[] = {"rapportctl", "--config", a.config.c_str()};
+    rd::Config cfg = rd::load_config(3, argv);
+    if (!cfg.store.enabled()) return nullptr;
+    return std::make_unique<rapport::store::Store>(
+        rapport::store::Store::Options{rd::store_connection(cfg.store), 1},
+        [](const std::string& line) { std::cerr << "rapportctl: " << line << "\n"; });
+}
+
 int run(const std::string& verb, const Args& a) {
-    rd::Members members(a.state);
+    auto store = open_store(a);
+    rd::Members members = store ? rd::Members(store->member_rows()) : rd::Members(a.state);
     const std::string name = a.rest.empty() ? "" : a.rest[0];
     if (verb == "list") {
         auto all = members.list();
@@ -178,7 +195,9 @@ int run(const std::string& verb, const Args& a) {
         return 0;
     }
     if (verb == "token") {
-        std::string t = members.issue_token(name, rd::load_or_create_token(a.state));
+        std::string api_token = rd::load_or_create_token(a.state);
+        if (store) api_token = store->shared_secret("api-token", api_token); // every node's
+        std::string t = members.issue_token(name, api_token);
         std::cout << t << "\n";
         std::cerr << "Give this token to " << rd::Members::normalise_name(name)
                   << " for the Thunderbird add-on's options. Any earlier token of theirs no longer works.\n";

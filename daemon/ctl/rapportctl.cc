@@ -158,7 +158,7 @@ int cmd_check(const std::vector<std::string>& args) {
         }
         db = state + "/history.db";
     }
-    std::optional<rapport::policies::History> history;
+    std::optional<rapport::policies::SqliteHistory> history;
     try {
         history.emplace(db);
     } catch (const std::exception& e) {

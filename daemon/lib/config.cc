@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -110,7 +112,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         throw ConfigError(os.str());
     }
     only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
-                     "hold", "imap", "outcomes"});
+                     "hold", "imap", "outcomes", "store"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_connections_per_client",
@@ -250,6 +252,20 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
             if (m.timeout == 0) throw ConfigError("imap.timeout must be at least 1 (seconds)");
         }
     }
+    if (auto t = sub(root, "store")) {
+        only_keys(*t, "store", {"url", "password_file", "pool_size"});
+        get(*t, "url", "store", c.store.url);
+        get(*t, "password_file", "store", c.store.password_file);
+        get(*t, "pool_size", "store", c.store.pool_size);
+        if (!c.store.url.empty() && c.store.url.rfind("postgresql://", 0) != 0 && c.store.url.rfind("postgres://", 0) != 0)
+            throw ConfigError("store.url: expected postgresql://USER@HOST[:PORT]/DATABASE, got '" + c.store.url + "'");
+        if (auto at = c.store.url.find('@'); at != std::string::npos &&
+                                             c.store.url.substr(0, at).find(':', std::string("postgresql://").size()) !=
+                                                 std::string::npos)
+            throw ConfigError("store.url: the password does not belong in the URL; put it in store.password_file "
+                              "(or ~/.pgpass)");
+        if (c.store.pool_size == 0) throw ConfigError("store.pool_size must be at least 1");
+    }
     if (auto t = sub(root, "outcomes")) {
         only_keys(*t, "outcomes", {"follow_up_days"});
         if (auto n = t->get("follow_up_days")) {
@@ -309,6 +325,28 @@ std::string refuse_to_listen(const Config& c, bool have_members) {
     std::string why = "refusing to listen on " + c.listen.str() + " (not loopback) without ";
     for (std::size_t i = 0; i < missing.size(); ++i) why += (i ? " and without " : "") + missing[i];
     return why;
+}
+
+std::string store_connection(const StoreSettings& s) {
+    if (s.password_file.empty()) return s.url;
+    std::string pw;
+    try {
+        pw = std::string(common::trim(common::read_secret(s.password_file)));
+        if (auto nl = pw.find('\n'); nl != std::string::npos) pw = std::string(common::trim(pw.substr(0, nl)));
+    } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("store.password_file: ") + e.what());
+    }
+    std::string enc; // percent-encoded: a URI's query value
+    for (unsigned char ch : pw) {
+        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            enc += static_cast<char>(ch);
+        } else {
+            char b[4];
+            std::snprintf(b, sizeof b, "%%%02X", ch);
+            enc += b;
+        }
+    }
+    return s.url + (s.url.find('?') == std::string::npos ? "?" : "&") + "password=" + enc;
 }
 
 std::string HostPort::str() const {

@@ -131,6 +131,19 @@ struct OutcomeSettings {
     double follow_up_days = 7; // an application without a reply is due a follow-up after this (may be fractional)
 };
 
+// Where what several rapportd share is kept ([store]; store/store.h).
+// Empty url: SQLite files under the state directory (one machine).
+struct StoreSettings {
+    std::string url;            // postgresql://USER@HOST[:PORT]/DB[?...]; the password in password_file or ~/.pgpass
+    std::string password_file;  // first line: the password (0600), added to the URL's connection options
+    std::size_t pool_size = 10; // connections per node
+    bool enabled() const { return !url.empty(); }
+};
+
+// The libpq connection URL of [store]: url with the password from
+// password_file (which must not be readable by others). Throws ConfigError.
+std::string store_connection(const StoreSettings& s);
+
 struct Config {
     HostPort listen{"127.0.0.1", 2525};
     HostPort http{"127.0.0.1", 2526};
@@ -144,6 +157,7 @@ struct Config {
     HoldSettings hold;
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
+    StoreSettings store;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)
     AuthLimits auth;

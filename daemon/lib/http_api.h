@@ -71,6 +71,7 @@
 #include "daemon/lib/verdict.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,12 @@ namespace rapport::daemon {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What /metrics says about the store with [store] url.
+struct StoreStatus {
+    bool up = true;           // PostgreSQL answered the last time it was asked
+    std::size_t waiting = 0;  // accepted messages waiting for it (or for a full disk)
+};
 
 class HttpApi {
 public:
@@ -95,6 +102,8 @@ public:
     // The reply ledger (may stay null: then /outcomes, /incoming and /sent
     // answer 404). Set before the server starts.
     void set_outcomes(Outcomes* outcomes) { outcomes_ = outcomes; }
+    // [store] url: the store's state for /metrics. Set before the server starts.
+    void set_store_status(std::function<StoreStatus()> f) { store_status_ = std::move(f); }
     HttpResponse handle(const HttpRequest& req);
     // Drops expired sessions and login codes; called from a timer.
     void sweep(std::int64_t now);
@@ -145,6 +154,7 @@ private:
     std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics
     std::uint64_t analyzed_ = 0;
     Outcomes* outcomes_ = nullptr;
+    std::function<StoreStatus()> store_status_;
 };
 
 } // namespace rapport::daemon

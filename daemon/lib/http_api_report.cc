@@ -70,6 +70,14 @@ HttpResponse HttpApi::metrics(Ctx& c) {
            "# TYPE rapport_http_responses_total counter\n";
     for (const auto& [code, n] : responses_)
         out += "rapport_http_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
+    if (store_status_) {
+        StoreStatus st = store_status_();
+        out += "# HELP rapport_store_up Whether PostgreSQL ([store] url) answered the last time it was asked.\n"
+               "# TYPE rapport_store_up gauge\nrapport_store_up " + std::string(st.up ? "1" : "0") + "\n";
+        out += "# HELP rapport_store_waiting_messages Accepted messages kept in the spool until the store takes "
+               "them.\n# TYPE rapport_store_waiting_messages gauge\nrapport_store_waiting_messages " +
+               std::to_string(st.waiting) + "\n";
+    }
     HttpResponse r{http::status::ok, c.req.version()};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     r.set(http::field::cache_control, "no-store");

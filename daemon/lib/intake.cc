@@ -127,6 +127,13 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                                      --backlog_;
                                  }
                                  backlog_cv_.notify_one();
+                                 if (j.unavailable) {
+                                     // Not judged: kept until the store is back. The
+                                     // spool has it, so the client hears 250 now.
+                                     strand_unjudged(id, std::move(env), j.error);
+                                     if (!early) done(kOk + id + "\r\n");
+                                     return;
+                                 }
                                  if (early && j.action == policies::Action::reject) {
                                      // A SIGHUP brought a reject rule between the 250 and
                                      // the check: acknowledged mail cannot be refused any
@@ -169,6 +176,24 @@ void Intake::strand(Stranded s, const std::exception& why) {
     heal_cv_.notify_all();
 }
 
+void Intake::strand_unjudged(const std::string& id, Envelope env, const std::string& why) {
+    log_("warning: " + id + ": not judged: " + why + "; the store is unavailable: kept in the spool, judged and "
+         "routed when it is back");
+    {
+        std::lock_guard lk(heal_mu_);
+        stranded_.push_back({id, std::move(env), Judgement{}, false});
+    }
+    heal_cv_.notify_all();
+}
+
+void Intake::wake() {
+    {
+        std::lock_guard lk(heal_mu_);
+        heal_now_ = true;
+    }
+    heal_cv_.notify_all();
+}
+
 std::size_t Intake::stranded() {
     std::lock_guard lk(heal_mu_);
     return stranded_.size();
@@ -192,8 +217,10 @@ void Intake::heal() {
         std::vector<Stranded> left;
         std::size_t routed = 0;
         bool writable = true;
+        std::size_t judged = 0;
+        bool store_down = false;
         for (auto& s : todo) {
-            if (!writable) {
+            if (!writable || store_down) {
                 left.push_back(std::move(s));
                 continue;
             }
@@ -201,6 +228,21 @@ void Intake::heal() {
             if (!msg) {
                 log_("panic: " + s.id + ": stranded message missing from the spool");
                 continue;
+            }
+            if (!s.judged) {
+                Judgement j = verdict_.judge(s.env, msg->data, VerdictStage::Record::unless_rejected);
+                if (j.unavailable) {
+                    store_down = true;
+                    left.push_back(std::move(s));
+                    continue;
+                }
+                if (j.action == policies::Action::reject) { // it had its 250: held, not refused
+                    j.action = policies::Action::hold;
+                    j.info.action = std::string(policies::verdict_name(j.action));
+                }
+                s.judgement = std::move(j);
+                s.judged = true;
+                ++judged;
             }
             try {
                 route(s.id, s.env, msg->data, s.judgement, 0, 0);
@@ -210,6 +252,9 @@ void Intake::heal() {
                 left.push_back(std::move(s));
             }
         }
+        if (judged)
+            log_("store: back; " + std::to_string(judged) + " waiting messages judged" +
+                 (store_down ? ", more waiting" : ""));
         if (todo.empty()) writable = q_.probe_write();
         if (routed)
             log_("storage: writes succeed again; " + std::to_string(routed) + " accepted messages recorded and routed");
@@ -217,7 +262,7 @@ void Intake::heal() {
             log_("storage: writes succeed again; accepting mail");
         lk.lock();
         for (auto& s : left) stranded_.push_back(std::move(s));
-        pause = writable ? std::chrono::seconds(1) : std::min(pause * 2, kMaxHealPause);
+        pause = writable && !store_down ? std::chrono::seconds(1) : std::min(pause * 2, kMaxHealPause);
     }
 }
 
@@ -238,6 +283,10 @@ void Intake::recover() {
             // Unknown whether it was recorded before the crash: do not record
             // twice (a missing history entry costs less than a false alarm).
             Judgement j = verdict_.judge(msg->env, msg->data, VerdictStage::Record::no);
+            if (j.unavailable) {
+                strand_unjudged(id, msg->env, j.error);
+                continue;
+            }
             try {
                 route(id, msg->env, msg->data, j, 0, 0);
             } catch (const StorageError& e) {

@@ -25,7 +25,8 @@ namespace rapport::daemon {
 using policies::Action;
 
 struct VerdictStage::Lane {
-    Lane(const policies::Policy& p, const std::string& path) : history(path), checkers(p, history) {
+    Lane(const policies::Policy& p, std::unique_ptr<policies::History> h)
+        : history_owner(std::move(h)), history(*history_owner), checkers(p, history) {
         // Up to 4 records are written in one transaction (history.h); the
         // lane flushes whenever it runs out of work, so only a burst leaves
         // records unwritten, and a crash loses at most those (the mail
@@ -41,7 +42,8 @@ struct VerdictStage::Lane {
         std::function<std::string()> load;
     };
     std::mutex check_mu; // one check at a time on this lane's History
-    policies::History history;
+    std::unique_ptr<policies::History> history_owner;
+    policies::History& history;
     policies::GroupCheckers checkers;  // one per member group, under check_mu
     unsigned policy_generation = 0;    // of the policy the checkers hold (under check_mu)
     std::mutex mu;
@@ -60,9 +62,12 @@ void VerdictStage::set_policy(const policies::Policy& policy) {
     can_reject_ = policy.can_reject();
 }
 
-VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes) {
+VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes)
+    : VerdictStage(policy, [history_path] { return std::make_unique<policies::SqliteHistory>(history_path); }, lanes) {}
+
+VerdictStage::VerdictStage(const policies::Policy& policy, const HistoryFactory& open_history, unsigned lanes) {
     can_reject_ = policy.can_reject();
-    for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, history_path));
+    for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, open_history()));
     for (auto& lp : lanes_) {
         Lane* lane = lp.get();
         lane->thread = std::thread([this, lane] {
@@ -214,6 +219,11 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         if (!msg.in_reply_to.empty()) j.refs.push_back(msg.in_reply_to);
         for (const auto& r : msg.references)
             if (r != msg.in_reply_to) j.refs.push_back(r);
+    } catch (const policies::HistoryUnavailable& e) {
+        j.unavailable = true;
+        j.error = e.what();
+        j.action = Action::off;
+        j.findings.clear();
     } catch (const std::exception& e) {
         j.error = e.what();
         j.action = Action::off;

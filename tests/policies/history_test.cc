@@ -123,7 +123,7 @@ TEST(Fingerprint, UnrelatedTextsScoreNearZero) {
 TEST(History, FindsHalfSimilarPairsReliably) {
     std::mt19937 rng(7);
     auto word = [&] { return std::string("w") + std::to_string(rng() % 1000000); };
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     int found = 0;
     const int trials = 300;
     for (int t = 0; t < trials; ++t) {
@@ -142,7 +142,7 @@ TEST(History, FindsHalfSimilarPairsReliably) {
 }
 
 TEST(History, IdenticalTextsMatch) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     auto fp = fingerprint(words(kLetter));
     h.record(rec("ann@x.org", kT0, {"Boss@Firm.com"}, fp));
     auto r = h.find_similar("ann@x.org", fp, kT0 - 30 * kDay, kT0 + 1);
@@ -151,7 +151,7 @@ TEST(History, IdenticalTextsMatch) {
 }
 
 TEST(History, SharedBioOnlyDoesNotMatch) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     h.record(rec("ann@x.org", kT0, {"a@one.com"}, fingerprint(words(kLetter))));
     auto r = h.find_similar("ann@x.org", fingerprint(words(std::string(kBio) + kOther)), kT0 - kDay, kT0 + kDay);
     EXPECT_EQ(r.messages, 0);
@@ -159,7 +159,7 @@ TEST(History, SharedBioOnlyDoesNotMatch) {
 }
 
 TEST(History, WindowIsRespected) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     auto fp = fingerprint(words(kLetter));
     h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
     h.record(rec("ann@x.org", kT0 - 10 * kDay, {"mid@two.com"}, fp));
@@ -173,7 +173,7 @@ TEST(History, WindowIsRespected) {
 }
 
 TEST(History, DistinctRecipientsAreDeduplicated) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     auto fp = fingerprint(words(kLetter));
     h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
     h.record(rec("ann@x.org", kT0 + 1, {"A@One.com"}, fp));
@@ -184,7 +184,7 @@ TEST(History, DistinctRecipientsAreDeduplicated) {
 }
 
 TEST(History, SendersAreIsolated) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     auto fp = fingerprint(words(kLetter));
     h.record(rec("ann@x.org", kT0, {"a@one.com"}, fp, {"one"}));
     EXPECT_EQ(h.find_similar("bob@x.org", fp, kT0 - kDay, kT0 + kDay).messages, 0);
@@ -197,7 +197,7 @@ TEST(History, SendersAreIsolated) {
 }
 
 TEST(History, OrganisationsSinceTime) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     h.record(rec("ann@x.org", kT0 - 50 * kDay, {"a@old.com"}, {}, {"old"}));
     h.record(rec("ann@x.org", kT0, {"a@acme.com", "b@beta.com"}, {}, {"acme", "beta"}));
     h.record(rec("ann@x.org", kT0 + 1, {"c@acme.com"}, {}, {"acme"}));
@@ -211,8 +211,8 @@ TEST(History, OrganisationsSinceTime) {
 // another connection's commit must give what a fresh read gives.
 TEST(History, OrganisationsCacheFollowsEveryChange) {
     TempDb db;
-    History a(db.path());
-    History b(db.path());
+    SqliteHistory a(db.path());
+    SqliteHistory b(db.path());
     const std::string ann = "ann@x.org";
     a.record(rec(ann, kT0 - 40 * kDay, {"a@old.com"}, {}, {"old"}));
     a.record(rec(ann, kT0, {"a@acme.com"}, {}, {"acme"}));
@@ -265,11 +265,11 @@ TEST(History, OrganisationKeysOfAnyShape) {
     TempDb db;
     const std::vector<std::string> odd = {"a:b;c", "12", "3:x", ";", ":", "\xc3\xa9" "cole", "x y", "-5", "9;9:9"};
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0, {"a@b.com"}, {}, odd));
         h.record(rec("ann@x.org", -kT0, {"a@c.com"}, {}, {"negative"}));
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     std::vector<std::string> want = odd;
     std::sort(want.begin(), want.end());
     EXPECT_EQ(h.organisations("ann@x.org", kT0), want);
@@ -284,8 +284,8 @@ TEST(History, OrganisationKeysOfAnyShape) {
 // one's open Snapshot, as a query would see it), a batch's after it.
 TEST(History, AllowListKeptFollowsEveryChange) {
     TempDb db;
-    History a(db.path());
-    History b(db.path());
+    SqliteHistory a(db.path());
+    SqliteHistory b(db.path());
     EXPECT_FALSE(a.allowed("address", "x@y.com"));
     a.allow("address", "X@y.com");
     EXPECT_TRUE(a.allowed("address", "x@Y.com"));
@@ -309,7 +309,7 @@ TEST(History, AllowListKeptFollowsEveryChange) {
 }
 
 TEST(History, EmptyFingerprintMatchesNothing) {
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     h.record(rec("ann@x.org", kT0, {"a@one.com"}, Fingerprint{}));
     h.record(rec("ann@x.org", kT0, {"b@two.com"}, fingerprint(words(kLetter))));
     EXPECT_EQ(h.find_similar("ann@x.org", Fingerprint{}, 0, kT0 + kDay, 0.0).messages, 0);
@@ -322,11 +322,11 @@ TEST(History, PersistsAcrossReopen) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0, {"a@one.com"}, fp, {"one"}));
     }
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         auto r = h.find_similar("ann@x.org", fp, kT0 - kDay, kT0 + kDay);
         EXPECT_EQ(r.messages, 1);
         EXPECT_EQ(r.recipients, std::vector<std::string>{"a@one.com"});
@@ -338,19 +338,19 @@ TEST(History, BatchCommitsAndPersists) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.begin_batch();
         for (int i = 0; i < 10; ++i) h.record(rec("ann@x.org", kT0 + i, {std::string("r") + std::to_string(i) + "@x.com"}, fp));
         h.end_batch();
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     EXPECT_EQ(h.find_similar("ann@x.org", fp, kT0, kT0 + 100).messages, 10);
 }
 
 TEST(History, PruneForgetsOlderMessages) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
-    History h(db.path());
+    SqliteHistory h(db.path());
     h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp, {"one"}));
     h.record(rec("ann@x.org", kT0 - 1 * kDay, {"new@two.com"}, fp, {"two"}));
     h.prune(kT0 - 30 * kDay);
@@ -392,7 +392,7 @@ TEST(History, FamiliesFollowChainsOfNearCopies) {
     for (std::size_t i = 1; i < texts.size(); ++i)
         ASSERT_GE(similarity(fingerprint(words(texts[i - 1])), fingerprint(words(texts[i]))), 0.65) << i;
     ASSERT_LT(similarity(fingerprint(words(texts.front())), fingerprint(words(texts.back()))), 0.5);
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     std::vector<std::string> expected;
     for (std::size_t i = 0; i < texts.size(); ++i) {
         std::string to = std::string("r") + std::to_string(i) + "@firm.com";
@@ -415,7 +415,7 @@ TEST(History, FamiliesFollowChainsOfNearCopies) {
 TEST(History, FamilyCountsOnlyTheWindowAndDeduplicates) {
     std::string a = kLetter;
     std::string b = edit_sentence(a, 6, "i would be glad to visit your site for a trial shift");
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fingerprint(words(a))));
     h.record(rec("ann@x.org", kT0 - 20 * kDay, {"x@two.com"}, fingerprint(words(b))));
     h.record(rec("ann@x.org", kT0 - 10 * kDay, {"X@Two.com", "y@three.com"}, fingerprint(words(a))));
@@ -446,7 +446,7 @@ TEST(History, TemplateFoundAmongManyBoilerplateLetters) {
     std::string tmpl = bio;
     for (int i = 0; i < 4; ++i) tmpl += sentence();
     auto fp = fingerprint(words(tmpl));
-    History h(":memory:");
+    SqliteHistory h(":memory:");
     h.record(rec("ann@x.org", kT0, {"first@one.com"}, fp));
     int spurious = 0;
     for (int i = 0; i < 400; ++i) {
@@ -465,8 +465,8 @@ TEST(History, TemplateFoundAmongManyBoilerplateLetters) {
 TEST(History, PruneNoticesOtherConnections) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
-    History a(db.path());
-    History b(db.path());
+    SqliteHistory a(db.path());
+    SqliteHistory b(db.path());
     a.record(rec("ann@x.org", kT0, {"new@one.com"}, fp));
     a.prune(kT0 - kDay); // nothing older: a no-op, and `a` knows the oldest time
     b.record(rec("ann@x.org", kT0 - 5 * kDay, {"old@two.com"}, fp));
@@ -484,8 +484,8 @@ TEST(History, PruneNoticesOtherConnections) {
 // end), windows of different lengths, pruning, and write-behind.
 TEST(History, CountSimilarAgreesWithFindSimilar) {
     TempDb da, db;
-    History written(da.path());
-    History queued(db.path());
+    SqliteHistory written(da.path());
+    SqliteHistory queued(db.path());
     queued.set_write_behind(5);
     std::mt19937 rng(17);
     std::vector<std::string> pool;
@@ -549,7 +549,7 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
         }
         // The organisations kept across writes, against a fresh read.
         if (step % 10 == 0) {
-            History fresh(da.path());
+            SqliteHistory fresh(da.path());
             for (const auto& s : senders) {
                 ASSERT_EQ(written.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
                 ASSERT_EQ(queued.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
@@ -559,7 +559,7 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
     EXPECT_GT(fired, 100); // the rule's threshold is reached, often
     // Written out, and read by a fresh connection, the same.
     queued.flush();
-    History reader(db.path());
+    SqliteHistory reader(db.path());
     for (const auto& tmpl : templates) {
         std::string letter;
         for (auto& s : tmpl) letter += s;
@@ -582,8 +582,8 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
 // their limit, and pruning of queued records.
 TEST(History, WriteBehindSeesWhatWritingSees) {
     TempDb da, db;
-    History written(da.path());
-    History queued(db.path());
+    SqliteHistory written(da.path());
+    SqliteHistory queued(db.path());
     queued.set_write_behind(5);
     std::mt19937 rng(5);
     std::vector<std::string> pool;
@@ -628,7 +628,7 @@ TEST(History, WriteBehindSeesWhatWritingSees) {
     }
     // Written out, the queued history answers a fresh connection the same.
     queued.flush();
-    History reader(db.path());
+    SqliteHistory reader(db.path());
     for (const auto& tmpl : templates) {
         std::string letter = pool[0] + pool[1];
         for (auto& s : tmpl) letter += s;
@@ -648,9 +648,9 @@ TEST(History, WriteBehindSeesWhatWritingSees) {
 TEST(History, WriteBehindFlushesOnRequestAndOnDestruction) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
-    History other(db.path());
+    SqliteHistory other(db.path());
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.set_write_behind(10);
         h.record(rec("ann@x.org", kT0, {"one@a.com"}, fp, {"a"}));
         EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 1).messages, 1);
@@ -671,7 +671,7 @@ TEST(History, WriteBehindFlushesOnRequestAndOnDestruction) {
 TEST(History, SnapshotThenWrite) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
-    History h(db.path());
+    SqliteHistory h(db.path());
     {
         History::Snapshot s(h);
         EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 1).messages, 0);
@@ -688,8 +688,8 @@ TEST(History, SnapshotThenWrite) {
 TEST(History, CachedSearchSeesOtherConnectionsRecords) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
-    History a(db.path());
-    History b(db.path());
+    SqliteHistory a(db.path());
+    SqliteHistory b(db.path());
     a.record(rec("ann@x.org", kT0, {"x@a.com"}, fingerprint(words(kOther))));
     EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 0);
     a.record(rec("ann@x.org", kT0 + 1, {"y@b.com"}, fp));
@@ -746,7 +746,7 @@ TEST(History, MigratesSchemaOne) {
                      nullptr, nullptr, nullptr);
         sqlite3_close(raw);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + 10);
     EXPECT_EQ(r.messages, 2);
     EXPECT_EQ(r.recipients, (std::vector<std::string>{"a@one.com", "b@two.com"}));
@@ -765,7 +765,7 @@ TEST(History, MigratesSchemaThree) {
     auto fp = fingerprint(words(kLetter));
     auto other = fingerprint(words(kOther));
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
         h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
         h.record(rec("ann@x.org", kT0 + 1, {"a@one.com"}, fp));
@@ -785,7 +785,7 @@ TEST(History, MigratesSchemaThree) {
                   SQLITE_OK);
         sqlite3_close(raw);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     auto c = h.count_similar("ann@x.org", fp, kT0 - kDay, kT0 + 10, {"new@four.com", "a@one.com"}, "ann@x.org");
     EXPECT_TRUE(c.found);
     EXPECT_EQ(c.people, 3u); // a, b, new - not old (outside the window), not c (another text)
@@ -816,7 +816,7 @@ TEST(History, MigratesSchemaThree) {
 TEST(History, MigratesSchemaFive) {
     TempDb db;
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0 - 40 * kDay, {"a@one.com"}, {}));
         h.record(rec("ann@x.org", kT0, {"a@one.com"}, {}));
     }
@@ -836,7 +836,7 @@ TEST(History, MigratesSchemaFive) {
         ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
         sqlite3_close(raw);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     EXPECT_EQ(h.organisations("ann@x.org", 0).size(), 300u);
     EXPECT_EQ(h.organisations("ann@x.org", kT0 - 30 * kDay).size(), 270u);
     EXPECT_EQ(h.organisations("bob@y.org", 0), std::vector<std::string>{"zed"});
@@ -852,13 +852,13 @@ TEST(History, MigratesSchemaFive) {
 TEST(History, ManyOrganisationsKeptAcrossRows) {
     TempDb db;
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         for (int i = 0; i < 400; ++i)
             h.record(rec("ann@x.org", kT0 + i, {"a@x" + std::to_string(i) + ".com"}, {},
                          {"org" + std::to_string(i), "org" + std::to_string(i / 2)}));
         h.prune(kT0 + 100);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     auto kept = h.organisations("ann@x.org", 0);
     // org0..org399 written at kT0 + i, org(i/2) again at kT0 + i: org50..399 remain.
     EXPECT_EQ(kept.size(), 350u);
@@ -867,7 +867,7 @@ TEST(History, ManyOrganisationsKeptAcrossRows) {
 }
 
 TEST(History, UnopenablePathThrows) {
-    EXPECT_THROW(History("/nonexistent-dir/for/sure/history.db"), std::runtime_error);
+    EXPECT_THROW(SqliteHistory("/nonexistent-dir/for/sure/history.db"), std::runtime_error);
 }
 
 } // namespace

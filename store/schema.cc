@@ -1,0 +1,156 @@
+// schema.cc - the PostgreSQL schema and its migrations (see schema.h).
+//
+// Every table's key starts with the account it belongs to (the sender or
+// job club member, as the history and the ledger name it), so a sharded
+// PostgreSQL (Citus: create_distributed_table(..., 'sender')) keeps one
+// account's rows, and each query about it, on one node. The exceptions
+// are small reference data read by everyone (the allow-list, settings,
+// the schema version) and the queue, which is keyed by message id
+// (docs/multi-node.md says how each is distributed). Text keys compare in
+// the "C" collation: byte order, the same on every server whatever its
+// locale, and the cheapest.
+
+#include "store/schema.h"
+
+#include <string>
+#include <vector>
+
+namespace rapport::store {
+namespace {
+
+struct Step {
+    int version;
+    const char* sql;
+};
+
+// Each step is applied once, in order, in the same transaction as the
+// version it sets. Never edit a step that has shipped: add one.
+const std::vector<Step>& steps() {
+    static const std::vector<Step> s = {
+        {1, R"sql(
+CREATE TABLE rapport_settings (name text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+
+-- The sending history (policies/history.h): one row per message, its
+-- MinHash signature, template family, band keys and recipients.
+CREATE SEQUENCE history_msg_id;
+CREATE TABLE history_msg (
+  sender text COLLATE "C" NOT NULL,
+  id bigint NOT NULL,
+  time bigint NOT NULL,
+  sig bytea,
+  tid bigint,
+  keys bigint[],
+  rcpts text[] NOT NULL DEFAULT '{}',
+  PRIMARY KEY (sender, id));
+CREATE INDEX history_msg_family ON history_msg (sender, tid, time) WHERE tid IS NOT NULL;
+CREATE INDEX history_msg_time ON history_msg (time);
+CREATE TABLE history_band (
+  sender text COLLATE "C" NOT NULL,
+  key bigint NOT NULL,
+  msg bigint NOT NULL,
+  PRIMARY KEY (sender, key, msg));
+CREATE TABLE history_family_rcpt (
+  sender text COLLATE "C" NOT NULL,
+  tid bigint NOT NULL,
+  addr text COLLATE "C" NOT NULL,
+  last bigint NOT NULL,
+  PRIMARY KEY (sender, tid, addr));
+CREATE INDEX history_family_rcpt_last ON history_family_rcpt (last);
+CREATE TABLE history_org (
+  sender text COLLATE "C" NOT NULL,
+  org text COLLATE "C" NOT NULL,
+  last bigint NOT NULL,
+  PRIMARY KEY (sender, org));
+CREATE INDEX history_org_last ON history_org (last);
+CREATE TABLE history_allow (
+  type text COLLATE "C" NOT NULL,
+  value text COLLATE "C" NOT NULL,
+  PRIMARY KEY (type, value));
+
+-- One message recorded in one round trip: the row, its band keys, its
+-- family's recipients and the organisations written to. p_tid NULL: the
+-- message starts a family of its own.
+CREATE FUNCTION history_record(p_sender text, p_time bigint, p_sig bytea, p_tid bigint, p_keys bigint[],
+                               p_rcpts text[], p_orgs text[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_id bigint := nextval('history_msg_id');
+  v_tid bigint := CASE WHEN p_sig IS NULL THEN NULL ELSE coalesce(p_tid, v_id) END;
+BEGIN
+  INSERT INTO history_msg (sender, id, time, sig, tid, keys, rcpts)
+    VALUES (p_sender, v_id, p_time, p_sig, v_tid, p_keys, p_rcpts);
+  IF p_sig IS NOT NULL THEN
+    INSERT INTO history_band (sender, key, msg)
+      SELECT DISTINCT p_sender, k, v_id FROM unnest(p_keys) AS k;
+    INSERT INTO history_family_rcpt AS f (sender, tid, addr, last)
+      SELECT DISTINCT p_sender, v_tid, a, p_time FROM unnest(p_rcpts) AS a
+      ON CONFLICT (sender, tid, addr) DO UPDATE SET last = greatest(f.last, excluded.last);
+  END IF;
+  INSERT INTO history_org AS o (sender, org, last)
+    SELECT DISTINCT p_sender, g, p_time FROM unnest(p_orgs) AS g
+    ON CONFLICT (sender, org) DO UPDATE SET last = greatest(o.last, excluded.last);
+  RETURN v_id;
+END $$;
+
+-- Forgets up to p_limit messages sent before p_before, with their band
+-- rows; a family's recipient and an organisation go when their latest
+-- message is before p_before (every message before it goes).
+CREATE FUNCTION history_prune(p_before bigint, p_limit int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE n int;
+BEGIN
+  WITH old AS (
+    DELETE FROM history_msg m USING (SELECT sender, id FROM history_msg WHERE time < p_before LIMIT p_limit) o
+    WHERE m.sender = o.sender AND m.id = o.id RETURNING m.sender, m.id, m.keys),
+  bands AS (
+    DELETE FROM history_band b USING old
+    WHERE b.sender = old.sender AND b.key = ANY (old.keys) AND b.msg = old.id)
+  SELECT count(*) INTO n FROM old;
+  DELETE FROM history_family_rcpt WHERE last < p_before;
+  DELETE FROM history_org WHERE last < p_before;
+  RETURN n;
+END $$;
+
+-- Job club members (daemon/lib/members.h).
+CREATE TABLE members (
+  name text COLLATE "C" PRIMARY KEY,
+  hash text NOT NULL,
+  grp text NOT NULL DEFAULT '',
+  role text NOT NULL DEFAULT 'member',
+  created bigint NOT NULL,
+  token_generation bigint NOT NULL DEFAULT 0);
+)sql"},
+    };
+    return s;
+}
+
+// Two nodes starting together must not both migrate: the first takes this
+// lock for its transaction, the second waits and then finds nothing to do.
+constexpr const char* kLockKey = "7485233617211729";
+
+} // namespace
+
+int schema_version() { return steps().back().version; }
+
+int migrate(pg::Conn& c, const std::function<void(const std::string&)>& log) {
+    pg::Txn t(c);
+    c.exec(std::string("SELECT pg_advisory_xact_lock(") + kLockKey + ")");
+    c.run("CREATE TABLE IF NOT EXISTS rapport_schema (version int NOT NULL)");
+    auto r = c.exec("SELECT max(version) FROM rapport_schema");
+    int have = static_cast<int>(r.i64(0, 0));
+    if (have > schema_version())
+        throw std::runtime_error("store: the database's schema " + std::to_string(have) +
+                                 " is newer than this rapportd knows (" + std::to_string(schema_version()) +
+                                 "); upgrade rapportd on this node");
+    for (const auto& s : steps()) {
+        if (s.version <= have) continue;
+        c.run(s.sql);
+        c.exec("DELETE FROM rapport_schema");
+        c.exec("INSERT INTO rapport_schema (version) VALUES ($1)", {s.version});
+        if (log) log("store: schema " + std::to_string(s.version) + " applied");
+    }
+    t.commit();
+    return have;
+}
+
+} // namespace rapport::store

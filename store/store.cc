@@ -1,0 +1,56 @@
+// store.cc - see store.h.
+
+#include "store/store.h"
+
+#include "store/pg_history.h"
+#include "store/pg_members.h"
+#include "store/schema.h"
+
+#include <thread>
+
+namespace rapport::store {
+
+Store::Store(Options opt, pg::LogFn log) : opt_(std::move(opt)), log_(std::move(log)) {
+    pool_ = std::make_unique<pg::Pool>(opt_.url, opt_.pool_size, log_);
+    auto pause = std::chrono::seconds(1);
+    for (;;) {
+        try {
+            pg::Conn c(opt_.url);
+            int was = migrate(c, log_);
+            if (log_)
+                log_("store: PostgreSQL at " + pg::redact(opt_.url) + ", schema " + std::to_string(schema_version()) +
+                     (was == schema_version() ? "" : " (was " + std::to_string(was) + ")") + ", pool of " +
+                     std::to_string(pool_->size()));
+            break;
+        } catch (const pg::Error& e) {
+            if (!e.unavailable()) throw;
+            if (log_)
+                log_(std::string("warning: store: ") + e.what() + "; waiting for it (next try in " +
+                     std::to_string(pause.count()) + " s)");
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::seconds(30));
+        }
+    }
+    listener_ = std::make_unique<pg::Listener>(opt_.url, log_);
+    allow_ = std::make_unique<AllowList>(*pool_);
+    listener_->on("rapport_allow", [this](const std::string&) { allow_->changed(); });
+}
+
+Store::~Store() {
+    if (listener_) listener_->stop();
+}
+
+void Store::start() { listener_->start(); }
+
+std::unique_ptr<policies::History> Store::open_history() { return std::make_unique<PgHistory>(*pool_, *allow_); }
+
+std::unique_ptr<daemon::MemberRows> Store::member_rows() { return std::make_unique<PgMemberRows>(*pool_); }
+
+std::string Store::shared_secret(const std::string& name, const std::string& mine) {
+    return pool_->with([&](pg::Conn& c) {
+        c.exec("INSERT INTO rapport_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", {name, mine});
+        return c.exec("SELECT value FROM rapport_settings WHERE name = $1", {name}).text(0, 0);
+    });
+}
+
+} // namespace rapport::store

@@ -1,0 +1,64 @@
+// store.h - what a rapportd keeps in PostgreSQL when [store] url is set:
+// the connection pool, the schema, the LISTEN thread, and the objects
+// that implement the shared parts (the history, the members).
+//
+//   store::Store s({.url = cfg.store.url, .pool_size = 10}, log);   // waits for the store, migrates
+//   VerdictStage v(policy, [&] { return s.open_history(); }, lanes);
+//   Members m(s.member_rows());
+//   s.start();                                                   // LISTEN for other nodes' changes
+//
+// Without [store] url none of this exists: SQLite files under the state
+// directory, as on one machine.
+
+#pragma once
+
+#include "daemon/lib/members.h"
+#include "policies/history.h"
+#include "store/pg.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rapport::store {
+
+class AllowList;
+
+class Store {
+public:
+    struct Options {
+        std::string url;           // postgresql://USER@HOST[:PORT]/DB?...
+        std::size_t pool_size = 10; // connections per node, at most
+    };
+    // Connects and brings the schema up to date. While PostgreSQL cannot be
+    // reached it logs why and tries again (1 s doubling to 30 s): a node
+    // cannot recover its queue without the store. Throws for a schema newer
+    // than this build or a refused login (pg::Error, not unavailable).
+    Store(Options opt, pg::LogFn log);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    pg::Pool& pool() { return *pool_; }
+    pg::Listener& listener() { return *listener_; }
+    // Starts the LISTEN thread (after every on() is registered).
+    void start();
+
+    // A history for one verdict lane (one per thread).
+    std::unique_ptr<policies::History> open_history();
+    std::unique_ptr<daemon::MemberRows> member_rows();
+
+    // A secret every node must share (the API token, which member add-on
+    // tokens and confirmations are made with): the value already stored
+    // under `name`, or `mine`, stored now, when there is none.
+    std::string shared_secret(const std::string& name, const std::string& mine);
+
+private:
+    Options opt_;
+    pg::LogFn log_;
+    std::unique_ptr<pg::Pool> pool_;
+    std::unique_ptr<pg::Listener> listener_;
+    std::unique_ptr<AllowList> allow_;
+};
+
+} // namespace rapport::store

@@ -1,0 +1,388 @@
+#!/usr/bin/python3
+"""multi_node_e2e.py - several rapportd on one PostgreSQL store ([store] url).
+
+    multi_node_e2e.py RAPPORTD RAPPORTCTL CASE
+
+Every case starts a real PostgreSQL 15 (pg_server.py: initdb in a temporary
+folder, a free loopback port, password login over TCP), a real aiosmtpd
+upstream and two real rapportd processes ("node A" and "node B") whose
+config takes its [store] section from docs/multi-node/rapportd.toml - the
+example an operator copies. Cases:
+
+  template_memory  one letter sent five times, alternating A, B, A, B, A:
+                   the fifth is held for template-reuse (the first four left)
+  haproxy          the same through HAProxy with docs/multi-node/haproxy.cfg
+                   (round robin over both nodes): both nodes took mail
+  member_login     a member added once (rapportctl with the nodes' config)
+                   logs in to SMTP and to the page on either node
+  store_down       PostgreSQL stopped while mail flows into both nodes and
+                   started again: every message got its 250, none was relayed
+                   while the store was down (nothing unjudged), each arrives
+                   exactly once, the template counted across the outage is
+                   held; the log and /metrics said so
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
+sys.path.insert(0, HERE)
+from e2e_lib import EXIT_PROBLEMS, Rapportd, Upstream, free_port, tempdir, wait_for  # noqa: E402
+from pg_server import PgServer  # noqa: E402
+
+DOCS = os.path.join(HERE, "..", "..", "docs", "multi-node")
+RAPPORTD = RAPPORTCTL = None
+
+LETTER = (b"Dear hiring team,\r\n\r\nI am writing to ask whether your warehouse has any openings for a "
+          b"forklift operator. I have three years of experience in busy distribution centres, hold a "
+          b"counterbalance and reach truck licence, and picked over four hundred orders a day at my last "
+          b"site with an accuracy above ninety nine percent. I am reliable, punctual and happy to work "
+          b"early shifts, weekends and overtime. I live close to your site and can start after one week's "
+          b"notice.\r\n\r\nKind regards,\r\nPriya Shah\r\n")
+
+
+def letter(n, frm="priya.shah@example.org"):
+    msgid = "<%s@example.org>" % os.urandom(8).hex()
+    to = "jobs@firm%d.example" % n
+    return (b"From: Priya Shah <" + frm.encode() + b">\r\nTo: <" + to.encode() + b">\r\n"
+            b"Subject: Forklift operator - reach truck licence\r\nDate: Mon, 3 Mar 2025 09:12:40 +0000\r\n"
+            b"Message-ID: " + msgid.encode() + b"\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + LETTER), msgid, to
+
+
+def ordinary(i, frm):
+    msgid = "<%s@example.org>" % os.urandom(8).hex()
+    body = ("Hi Sam,\r\n\r\nNote number %d about the allotment rota: the shed key is under pot %d, and "
+            "the tomatoes need water on %s.\r\n\r\nBen\r\n" % (i, i * 7 % 13, ["Monday", "Tuesday", "Friday"][i % 3]))
+    return (("From: Ben <%s>\r\nTo: <sam%d@example.net>\r\nSubject: Allotment rota %d\r\n"
+             "Date: Mon, 3 Mar 2025 09:12:40 +0000\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain; charset=utf-8\r\n\r\n" % (frm, i, i, msgid)).encode() + body.encode()), msgid
+
+
+def store_section(pg, secret):
+    """docs/multi-node/rapportd.toml's [store] section, pointed at the test's server."""
+    text = open(os.path.join(DOCS, "rapportd.toml")).read()
+    m = re.search(r"^\[store\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+    assert m, "docs/multi-node/rapportd.toml has no [store] section"
+    section = m.group(0)
+    section, n = re.subn(r'postgresql://rapport@[^/"]+/rapport', "postgresql://rapport@127.0.0.1:%d/rapport" %
+                         pg.port, section)
+    assert n == 1, section
+    section = re.sub(r'^password_file = ".*?"', 'password_file = "%s"' % secret, section, flags=re.M)
+    # The example asks for verified TLS to the database; the test server speaks none.
+    section = section.replace("&sslmode=verify-full", "").replace("sslmode=verify-full&", "")
+    return section
+
+
+class Api:
+    def __init__(self, d):
+        self.addr = open(os.path.join(d.state, "http-address")).read().strip()
+        self.host, port = self.addr.rsplit(":", 1)
+        self.port = int(port)
+        self.token = open(os.path.join(d.state, "api-token")).read().strip()
+
+    def req(self, method, path, body=None, token=True, headers=None):
+        h = {"Host": self.addr}
+        if token:
+            h["Authorization"] = "Bearer " + (self.token if token is True else token)
+        h.update(headers or {})
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        c = http.client.HTTPConnection(self.host, self.port, timeout=20)
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+    def json(self, method, path, body=None, expect=200, **kw):
+        st, _, data = self.req(method, path, body, **kw)
+        assert st == expect, "%s %s: %d %s" % (method, path, st, data[:300])
+        return json.loads(data) if data else None
+
+    def metrics(self):
+        st, _, data = self.req("GET", "/metrics")
+        assert st == 200, st
+        return data.decode()
+
+
+class Cluster:
+    """PostgreSQL, an upstream, and nodes A and B sharing the store."""
+
+    def __init__(self, w, policy=None):
+        self.w = w
+        self.pg = PgServer(w).start()
+        self.secret = self.pg.password_file(w)
+        self.up = Upstream(w).start()
+        self.config = store_section(self.pg, self.secret)
+        self.nodes = []
+        for name in ("a", "b"):
+            d = os.path.join(w, name)
+            os.makedirs(d)
+            self.nodes.append(Rapportd(RAPPORTD, d, upstream="smtp://127.0.0.1:%d" % self.up.port,
+                                       config=self.config, policy=policy))
+        self.config_path = self.nodes[0].config_path
+
+    def start(self):
+        for n in self.nodes:
+            n.start()
+        return self
+
+    def stop(self):
+        for n in self.nodes:
+            if n.proc:
+                n.stop()
+        self.up.stop()
+        self.pg.stop()
+
+
+def send(port, mail, to, frm="priya.shah@example.org", login=None):
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+        if login:
+            s.login(*login)
+        s.sendmail(frm, [to], mail)
+
+
+def upstream_ids(up):
+    ids = []
+    for c in up.contents():
+        m = re.search(rb"^Message-ID: (<[^>]+>)", c, re.M | re.I)
+        ids.append(m.group(1).decode() if m else None)
+    return ids
+
+
+def wait_log(d, needle, timeout=20):
+    assert wait_for(lambda: needle in d.log(), timeout, step=0.1), "%r not in the log of %s" % (needle, d.workdir)
+
+
+def case_template_memory(w):
+    c = Cluster(w).start()
+    try:
+        a, b = c.nodes
+        ids = []
+        for i in range(5):
+            mail, msgid, to = letter(i)
+            send((a, b)[i % 2].port, mail, to)
+            ids.append(msgid)
+            if i < 4:  # each copy is judged and recorded before the next goes out
+                assert wait_for(lambda: len(c.up.contents()) == i + 1, 20, 0.1), \
+                    "copy %d was not relayed (upstream has %d)" % (i + 1, c.up.count())
+        # The fifth went to A, which has seen only three copies itself: the
+        # two B judged count because B recorded them in the shared store.
+        wait_log(a, "held ")
+        held = [l for l in a.log().splitlines() if l.split(": ", 1)[-1].startswith("held ")]
+        assert len(held) == 1 and "template-reuse" in held[0], held
+        time.sleep(1)
+        assert upstream_ids(c.up) == ids[:4], (upstream_ids(c.up), ids)
+        assert "template-reuse" not in b.log(), "B held something"
+        # Both nodes wrote to the same tables.
+        assert c.pg.psql("SELECT count(*) FROM history_msg") == "5", c.pg.psql("SELECT sender, time FROM history_msg")
+    finally:
+        c.stop()
+
+
+def case_haproxy(w):
+    c = Cluster(w).start()
+    proxy = None
+    try:
+        a, b = c.nodes
+        cfg = open(os.path.join(DOCS, "haproxy.cfg")).read()
+        port = free_port()
+        cfg = re.sub(r"bind \S+:25\b", "bind 127.0.0.1:%d" % port, cfg)
+        servers = iter([a.port, b.port])
+        cfg, n = re.subn(r"(server node\d) \S+:2525", lambda m: "%s 127.0.0.1:%d" % (m.group(1), next(servers, 1)), cfg)
+        assert n >= 2, "haproxy.cfg lists fewer than two SMTP servers"
+        # Nodes beyond the two this test runs stay in the file, marked down by their checks.
+        cfg = re.sub(r"^frontend page.*?(?=^frontend|^backend smtp|\Z)", "", cfg, flags=re.S | re.M)
+        cfg = re.sub(r"^backend page.*?(?=^frontend|^backend|\Z)", "", cfg, flags=re.S | re.M)
+        cfg = cfg.replace("daemon\n", "")
+        path = os.path.join(w, "haproxy.cfg")
+        open(path, "w").write(cfg)
+        check = subprocess.run(["haproxy", "-c", "-f", path], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        proxy = subprocess.Popen(["haproxy", "-db", "-f", path], stdout=open(os.path.join(w, "haproxy.log"), "w"),
+                                 stderr=subprocess.STDOUT)
+
+        def up_both():
+            try:
+                r = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % port, "--quit-after", "EHLO"],
+                                   capture_output=True, timeout=10)
+                return r.returncode == 0
+            except Exception:
+                return False
+        assert wait_for(up_both, 20, 0.2), open(os.path.join(w, "haproxy.log")).read()
+        time.sleep(2.5)  # both servers' first health checks (inter 1s)
+        ids = []
+        for i in range(5):
+            mail, msgid, to = letter(i)
+            send(port, mail, to)
+            ids.append(msgid)
+            if i < 4:
+                assert wait_for(lambda: len(c.up.contents()) == i + 1, 20, 0.1), "copy %d not relayed" % (i + 1)
+        assert wait_for(lambda: "rules=" in a.log() + b.log() and
+                        any("held " in l and "template-reuse" in l for l in (a.log() + b.log()).splitlines()), 20, 0.1)
+        judged_a = len(re.findall(r"message \S+ from=<priya", a.log()))
+        judged_b = len(re.findall(r"message \S+ from=<priya", b.log()))
+        assert judged_a + judged_b == 5 and judged_a >= 2 and judged_b >= 2, (judged_a, judged_b)
+        assert upstream_ids(c.up) == ids[:4]
+    finally:
+        if proxy:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+        c.stop()
+
+
+def case_member_login(w):
+    c = Cluster(w)
+    try:
+        # Added once, before either node runs, through the nodes' own config.
+        r = subprocess.run([RAPPORTCTL, "member", "add", "amira", "--password-stdin", "--config", c.config_path,
+                            "--state", os.path.join(w, "ctl-state")], input="amira-pass-1\n", capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not os.path.exists(os.path.join(w, "ctl-state", "members.db")), "the member went to SQLite"
+        c.start()
+        a, b = c.nodes
+        for node in (a, b):
+            mail, msgid, to = ordinary(1, "amira@club.example")
+            send(node.port, mail, "sam1@example.net", frm="amira@club.example", login=("amira", "amira-pass-1"))
+            try:
+                send(node.port, mail, "sam1@example.net", frm="amira@club.example", login=("amira", "wrong-pass"))
+                raise AssertionError("a wrong password was taken")
+            except smtplib.SMTPAuthenticationError:
+                pass
+            api = Api(node)
+            st, h, body = api.req("POST", "/api/v1/login", {"name": "amira", "password": "amira-pass-1"}, token=False,
+                                  headers={"Origin": "http://" + api.addr})
+            assert st == 200 and "set-cookie" in h, (st, body)
+            cookie = h["set-cookie"].split(";", 1)[0]
+            me = api.json("GET", "/api/v1/me", token=False, headers={"Cookie": cookie})
+            assert me.get("member") == "amira" or me.get("name") == "amira", me
+        assert wait_for(lambda: c.up.count() == 2, 20, 0.1), c.up.count()
+        # The nodes share one API token, so a member's add-on token works on both.
+        assert Api(a).token == Api(b).token
+        # A member added through node B's machine later logs in on node A at once.
+        r = subprocess.run([RAPPORTCTL, "member", "add", "ben", "--password-stdin", "--config", c.config_path,
+                            "--state", b.state], input="ben-pass-22\n", capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        mail, _ = ordinary(2, "ben@club.example")
+        send(a.port, mail, "sam2@example.net", frm="ben@club.example", login=("ben", "ben-pass-22"))
+        assert wait_for(lambda: c.up.count() == 3, 20, 0.1), c.up.count()
+    finally:
+        c.stop()
+
+
+def case_store_down(w):
+    c = Cluster(w).start()
+    try:
+        a, b = c.nodes
+        sent, errors = [], []
+        # Ordinary mail from two senders into both nodes, the whole time.
+        stop_flow = threading.Event()
+
+        def flow():
+            i = 0
+            while not stop_flow.is_set() and i < 400:
+                node = (a, b)[i % 2]
+                mail, msgid = ordinary(i, "ben%d@example.org" % (i % 2))
+                try:
+                    send(node.port, mail, "sam%d@example.net" % i, frm="ben%d@example.org" % (i % 2))
+                    sent.append(msgid)
+                except Exception as e:  # any refusal is a failure of the case
+                    errors.append("%d: %r" % (i, e))
+                i += 1
+                time.sleep(0.02)
+        t = threading.Thread(target=flow)
+        t.start()
+        assert wait_for(lambda: len(sent) >= 20, 30, 0.05), (len(sent), errors)
+        c.pg.stop("fast")
+        down_at = len(sent)
+        # While it is down: the template, five times, alternating nodes.
+        tmpl = []
+        for i in range(5):
+            mail, msgid, to = letter(i)
+            send((a, b)[i % 2].port, mail, to)
+            tmpl.append(msgid)
+        assert wait_for(lambda: len(sent) >= down_at + 20, 30, 0.05), "mail stopped flowing while the store was down"
+        relayed_during = set(upstream_ids(c.up))
+        wait_log(a, "not judged")
+        wait_log(b, "not judged")
+        assert "the store is unavailable" in a.log()
+        for node in (a, b):
+            m = Api(node).metrics()
+            assert "rapport_store_up 0" in m, m[-600:]
+            waiting = int(re.search(r"^rapport_store_waiting_messages (\d+)", m, re.M).group(1))
+            assert waiting > 0, m[-600:]
+        time.sleep(1)
+        # Nothing accepted during the outage left unjudged: neither the
+        # template copies nor the ordinary mail that came after the stop (the
+        # first few after it may have been judged just before).
+        now = set(upstream_ids(c.up))
+        assert not (set(tmpl) & now), "a template copy was relayed unjudged"
+        late = set(sent[down_at + 3:])
+        assert late and not (late & now), "%d messages relayed while the store was down" % len(late & now)
+        assert relayed_during <= now
+        c.pg.start_server()
+        stop_flow.set()
+        t.join(timeout=60)
+        assert not errors, errors[:5]
+        wait_log(a, "store: back")
+        for node in (a, b):
+            assert wait_for(lambda: "rapport_store_up 1" in Api(node).metrics(), 30, 0.2)
+            assert wait_for(lambda: re.search(r"^rapport_store_waiting_messages 0$", Api(node).metrics(), re.M), 60, 0.2)
+        expected = set(sent) | set(tmpl[:4])
+        assert wait_for(lambda: set(upstream_ids(c.up)) >= expected, 60, 0.2), \
+            "lost: %d" % len(expected - set(upstream_ids(c.up)))
+        time.sleep(1)
+        ids = upstream_ids(c.up)
+        doubled = [i for i in set(ids) if ids.count(i) > 1]
+        assert not doubled, "relayed twice: %s" % doubled[:5]
+        assert tmpl[4] not in ids, "the fifth copy left"
+        held = [l for l in (a.log()).splitlines() if "held " in l and "template-reuse" in l]
+        assert len(held) == 1, held
+        print("store_down: %d messages accepted, %d while PostgreSQL was down" % (len(sent) + 5, len(sent) - down_at + 5))
+    finally:
+        c.stop()
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+
+def main():
+    global RAPPORTD, RAPPORTCTL
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        print("usage: multi_node_e2e.py RAPPORTD RAPPORTCTL CASE   (cases: %s)" % " ".join(CASES))
+        return 2
+    RAPPORTD, RAPPORTCTL = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    w = tempdir("store-" + sys.argv[3])
+    ok = False
+    try:
+        CASES[sys.argv[3]](w)
+        assert not EXIT_PROBLEMS, EXIT_PROBLEMS
+        ok = True
+        print("ok: " + sys.argv[3])
+    except Exception:
+        traceback.print_exc()
+        for root, _, files in os.walk(w):
+            for f in files:
+                if f in ("rapportd.log", "pg.log", "haproxy.log"):
+                    print("--- %s ---" % os.path.join(root, f))
+                    print(open(os.path.join(root, f), errors="replace").read()[-6000:])
+    finally:
+        if ok:
+            shutil.rmtree(w, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+// store_test.cc - store/ against a real PostgreSQL 15, started for the run
+// by the ctest fixture (pg_server.py start; RAPPORT_TEST_PG names its
+// folder). No PostgreSQL, no pass: a missing server fails every test.
+//
+// Tests run in parallel processes against one database, so each uses
+// senders, members and allow-list values of its own.
+
+#include "daemon/lib/members.h"
+#include "policies/history.h"
+#include "store/pg.h"
+#include "store/pg_history.h"
+#include "store/pg_members.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace rapport::store {
+namespace {
+
+namespace rp = rapport::policies;
+
+std::string read_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string s;
+    std::getline(in, s);
+    return s;
+}
+
+// The fixture's server, as rapportd would reach it (password in the URL).
+std::string url() {
+    const char* dir = std::getenv("RAPPORT_TEST_PG");
+    if (!dir) {
+        ADD_FAILURE() << "RAPPORT_TEST_PG is not set: run through ctest (the store_pg fixture starts PostgreSQL)";
+        return "postgresql://nobody@127.0.0.1:1/none";
+    }
+    std::string u = read_line(std::string(dir) + "/url");
+    EXPECT_FALSE(u.empty()) << "no PostgreSQL URL in " << dir << "/url: the fixture did not start the server";
+    return u + "?password=" + read_line(std::string(dir) + "/store.secret");
+}
+
+// A name no other test (or earlier run) uses.
+std::string unique(const std::string& stem) {
+    static std::mt19937_64 rng{std::random_device{}()};
+    return stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000000);
+}
+
+std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+const char* const kLetter =
+    "i am writing to apply for the position of warehouse operative at ORG . "
+    "i have three years of experience in busy distribution centres and hold a forklift licence . "
+    "in my last role i picked and packed over four hundred orders a day with an accuracy above ninety nine percent . "
+    "i am reliable , punctual and happy to work early shifts , weekends and overtime when needed . "
+    "i enjoy working in a team and i have trained new starters on safety procedures and stock rotation . "
+    "i live close to your site and can start immediately after a short notice period . "
+    "i would welcome the chance to discuss how i could help your team meet its targets . "
+    "thank you for considering my application and i look forward to hearing from you soon . ";
+
+// Sentences for letters of many shapes: a letter is 6-8 of them, so two
+// letters share anything from nothing to everything.
+const char* const kSentences[] = {
+    "i saw your advert for a delivery driver on the council jobs board last friday .",
+    "my clean driving licence and knowledge of the local roads would let me plan routes .",
+    "customers have often praised my friendly manner on the doorstep .",
+    "i keep accurate records of each drop using handheld scanners .",
+    "your commitment to electric vans is something i would be proud to be part of .",
+    "could we arrange a short call next week to talk about the route structure ?",
+    "i have three years of experience in busy distribution centres .",
+    "i am reliable , punctual and happy to work early shifts and weekends .",
+    "i enjoy working in a team and have trained new starters on safety .",
+    "i live close to your site and can start after a short notice period .",
+    "thank you for considering my application , i look forward to hearing from you .",
+    "my degree in logistics covered warehouse design and stock control .",
+    "i volunteered at the food bank sorting donations every saturday .",
+    "last summer i led a team of six during the peak season .",
+    "i speak polish and english and some spanish .",
+    "i would welcome the chance to discuss how i could help your team .",
+};
+
+rp::SentRecord rec(const std::string& sender, std::int64_t t, std::vector<std::string> to, const rp::Fingerprint& fp,
+                   std::vector<std::string> orgs = {}) {
+    rp::SentRecord r;
+    r.sender = sender;
+    r.time = t;
+    r.recipients = std::move(to);
+    r.organisations = std::move(orgs);
+    r.print = fp;
+    return r;
+}
+
+class Pg : public ::testing::Test {
+protected:
+    void SetUp() override {
+        pool = std::make_unique<pg::Pool>(url(), 4, nullptr);
+        pg::Lease c = pool->acquire();
+        migrate(*c);
+        allow = std::make_unique<AllowList>(*pool);
+    }
+    std::unique_ptr<pg::Pool> pool;
+    std::unique_ptr<AllowList> allow;
+};
+
+TEST_F(Pg, SchemaIsVersionedAndMigratingAgainChangesNothing) {
+    pg::Lease c = pool->acquire();
+    EXPECT_EQ(migrate(*c), schema_version());
+    EXPECT_EQ(c->exec("SELECT count(*), max(version) FROM rapport_schema").i64(0, 0), 1);
+    EXPECT_EQ(c->exec("SELECT max(version) FROM rapport_schema").i64(0, 0), schema_version());
+    // Nodes starting together: each migrates under the advisory lock.
+    std::vector<std::thread> nodes;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 4; ++i)
+        nodes.emplace_back([&] {
+            pg::Conn own(url());
+            if (migrate(own) == schema_version()) ++ok;
+        });
+    for (auto& t : nodes) t.join();
+    EXPECT_EQ(ok.load(), 4);
+}
+
+TEST_F(Pg, ANewerSchemaIsRefused) {
+    // In a transaction of its own that is rolled back: the shared database keeps its version.
+    pg::Conn c(url());
+    pg::Txn t(c);
+    c.exec("INSERT INTO rapport_schema (version) VALUES ($1)", {schema_version() + 1});
+    try {
+        // migrate() opens its own transaction; inside ours it runs as a nested BEGIN (a warning) and sees our row.
+        migrate(c);
+        ADD_FAILURE() << "a newer schema was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(Pg, ParamsArraysAndBytesRoundTrip) {
+    pg::Lease c = pool->acquire();
+    std::string bytes("\0\x01\xff\\x'\"", 7);
+    auto r = c->exec("SELECT $1::bytea, $2::text[], $3::bigint[]",
+                     {pg::Param::bytes(bytes), pg::array(std::vector<std::string>{"a b", "c\"d", "e\\f", ""}),
+                      pg::array(std::vector<std::int64_t>{1, -2, 4294967296})});
+    EXPECT_EQ(r.bytes(0, 0), bytes);
+    EXPECT_EQ(pg::parse_array(r.view(0, 1)), (std::vector<std::string>{"a b", "c\"d", "e\\f", ""}));
+    EXPECT_EQ(r.text(0, 2), "{1,-2,4294967296}");
+    EXPECT_EQ(pg::redact("postgresql://u@h/db?password=s%20x&sslmode=require"), "postgresql://u@h/db?sslmode=require");
+    EXPECT_EQ(pg::redact("postgresql://u:pw@h/db?a=1&password=s"), "postgresql://u@h/db?a=1");
+}
+
+// The same workload through SQLite and PostgreSQL gives the same answers:
+// one algorithm, two stores.
+TEST_F(Pg, HistoryAnswersAsSqliteDoes) {
+    rp::SqliteHistory lite(":memory:");
+    PgHistory pgh(*pool, *allow);
+    std::mt19937 rng(7);
+    const std::string a = unique("same-a"), b = unique("same-b");
+    std::int64_t t = 1'700'000'000;
+    int found = 0;
+    for (int i = 0; i < 120; ++i) {
+        const std::string& sender = (i % 3 == 0) ? b : a;
+        // Letters drawn from a few templates with a sentence swapped now and then.
+        int tmpl = static_cast<int>(rng() % 4);
+        std::string text;
+        for (int s = 0; s < 7; ++s) {
+            int k = (tmpl * 3 + s) % 16;
+            if (rng() % 8 == 0) k = static_cast<int>(rng() % 16);
+            text += std::string(kSentences[k]) + " ";
+        }
+        auto fp = rp::fingerprint(words(text));
+        std::vector<std::string> to{"person" + std::to_string(rng() % 40) + "@firm" + std::to_string(rng() % 9) + ".example"};
+        if (rng() % 5 == 0) to.push_back("Second" + std::to_string(i) + "@Other.example");
+        const std::int64_t since = t - 30 * 86400;
+        auto l = lite.count_similar(sender, fp, since, t, to, "me@x.example");
+        auto p = pgh.count_similar(sender, fp, since, t, to, "me@x.example");
+        ASSERT_EQ(l.found, p.found) << "message " << i;
+        if (l.found) {
+            ++found;
+            EXPECT_EQ(l.people, p.people) << "message " << i;
+        }
+        auto lf = lite.find_similar(sender, fp, since, t);
+        auto pf = pgh.find_similar(sender, fp, since, t);
+        EXPECT_EQ(lf.messages, pf.messages) << "message " << i;
+        EXPECT_EQ(lf.recipients, pf.recipients) << "message " << i;
+        lite.record(rec(sender, t, to, fp, {"firm" + std::to_string(i % 9)}));
+        pgh.record(rec(sender, t, to, fp, {"firm" + std::to_string(i % 9)}));
+        EXPECT_EQ(lite.organisations(sender, t - 86400), pgh.organisations(sender, t - 86400));
+        t += 3600;
+    }
+    EXPECT_GT(found, 60); // the workload does exercise the families
+}
+
+TEST_F(Pg, TwoNodesShareOneTemplateMemory) {
+    pg::Pool other(url(), 2, nullptr);
+    AllowList other_allow(other);
+    PgHistory node_a(*pool, *allow), node_b(other, other_allow);
+    const std::string who = unique("shared");
+    auto fp = rp::fingerprint(words(kLetter));
+    std::int64_t t = 1'700'000'000;
+    for (int i = 0; i < 4; ++i) {
+        PgHistory& node = i % 2 ? node_b : node_a;
+        node.record(rec(who, t + i, {"hr" + std::to_string(i) + "@firm" + std::to_string(i) + ".example"}, fp));
+    }
+    // The fifth letter, checked on either node, sees the four before it.
+    for (PgHistory* node : {&node_a, &node_b}) {
+        auto c = node->count_similar(who, fp, t - 86400, t + 10, {"hr4@firm4.example"}, "");
+        EXPECT_TRUE(c.found);
+        EXPECT_EQ(c.people, 5u);
+    }
+}
+
+TEST_F(Pg, AllowListReachesOtherNodesThroughNotify) {
+    Store::Options o{url(), 2};
+    Store b(o, nullptr);
+    b.start();
+    auto hb = b.open_history();
+    PgHistory a(*pool, *allow);
+    const std::string addr = unique("friend") + "@example.org";
+    EXPECT_FALSE(hb->allowed("address", addr)); // node b has read and kept the list
+    a.allow("address", addr);
+    // b learns of it by NOTIFY, not by asking on every check.
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; ++i) {
+        seen = hb->allowed("address", addr);
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(seen);
+    EXPECT_TRUE(a.allowed("address", addr));
+}
+
+TEST_F(Pg, PruneForgetsOldMessages) {
+    PgHistory h(*pool, *allow);
+    const std::string who = unique("prune");
+    auto fp = rp::fingerprint(words(kLetter));
+    // Far in the past: prune(before) forgets every message before `before`,
+    // whoever sent it, and no other test writes times this old.
+    h.record(rec(who, 1000, {"old@firm.example"}, fp, {"oldfirm"}));
+    h.record(rec(who, 5000, {"new@firm.example"}, fp, {"newfirm"}));
+    h.prune(2000);
+    auto c = h.find_similar(who, fp, 0, 10000);
+    EXPECT_EQ(c.messages, 1);
+    EXPECT_EQ(c.recipients, std::vector<std::string>{"new@firm.example"});
+    EXPECT_EQ(h.organisations(who, 0), std::vector<std::string>{"newfirm"});
+}
+
+TEST_F(Pg, MembersAreSharedByEveryNode) {
+    pg::Pool other(url(), 2, nullptr);
+    daemon::Members a(std::make_unique<PgMemberRows>(*pool)), b(std::make_unique<PgMemberRows>(other));
+    const std::string name = unique("amira");
+    a.add(name, "correct horse battery", "new", daemon::Role::member);
+    EXPECT_THROW(b.add(name, "another password", "", daemon::Role::member), daemon::MemberError);
+    auto who = b.verify(name, "correct horse battery");
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->group, "new");
+    EXPECT_FALSE(b.verify(name, "wrong password!"));
+    std::string token = a.issue_token(name, "api-token-shared-by-all-nodes-000000");
+    EXPECT_TRUE(b.by_token(token, "api-token-shared-by-all-nodes-000000"));
+    b.issue_token(name, "api-token-shared-by-all-nodes-000000"); // revokes the first
+    EXPECT_FALSE(a.by_token(token, "api-token-shared-by-all-nodes-000000"));
+    b.set_role(name, daemon::Role::adviser);
+    EXPECT_EQ(a.find(name)->role, daemon::Role::adviser);
+    EXPECT_TRUE(a.remove(name));
+    EXPECT_FALSE(b.find(name));
+}
+
+TEST_F(Pg, SharedSecretIsTheFirstNodes) {
+    Store a({url(), 1}, nullptr), b({url(), 1}, nullptr);
+    const std::string name = unique("secret");
+    EXPECT_EQ(a.shared_secret(name, "first"), "first");
+    EXPECT_EQ(b.shared_secret(name, "second"), "first");
+}
+
+TEST(PgDown, UnreachableStoreIsUnavailableAndBacksOff) {
+    // Port 1: nothing listens there, the connection is refused at once.
+    std::vector<std::string> lines;
+    pg::Pool pool("postgresql://rapport@127.0.0.1:1/rapport", 2,
+                  [&](const std::string& l) { lines.push_back(l); });
+    try {
+        pool.acquire();
+        ADD_FAILURE() << "connected to nothing";
+    } catch (const pg::Error& e) {
+        EXPECT_TRUE(e.unavailable()) << e.what();
+    }
+    EXPECT_FALSE(pool.up());
+    // Within the backoff no new connection is tried: the next call fails at once.
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+        pool.acquire();
+        ADD_FAILURE();
+    } catch (const pg::Error& e) {
+        EXPECT_TRUE(e.unavailable());
+        EXPECT_NE(std::string(e.what()).find("next try"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.front().find("warning: store:"), std::string::npos) << lines.front();
+
+    AllowList allow(pool);
+    PgHistory h(pool, allow);
+    auto fp = rp::fingerprint(words(kLetter));
+    EXPECT_THROW(h.count_similar("x", fp, 0, 1, {}, ""), rp::HistoryUnavailable);
+    EXPECT_THROW(h.record(rec("x", 1, {"a@b.example"}, fp)), rp::HistoryUnavailable);
+    EXPECT_THROW(rp::History::Snapshot s(h), rp::HistoryUnavailable);
+}
+
+} // namespace
+} // namespace rapport::store
