@@ -34,6 +34,9 @@ struct CheckContext {
     std::int64_t now = 0;
     // Remember this message for template-reuse / wrong-organisation.
     bool record = true;
+    // The findings' language: "auto" (the language of the mail's own
+    // words) or one of coach_languages() (policies/language.h).
+    std::string language = "auto";
 };
 
 class Checker {

@@ -12,6 +12,7 @@ build_pkgs=(
   libsodium-dev         # argon2id password hashes for job club members (issue 7)
   libgtest-dev libgmock-dev libbenchmark-dev
   libsystemd-dev        # issue 7: sd_notify, sd_listen_fds (daemon/lib/systemd.cc)
+  gettext libboost-locale-dev   # the translations: msgfmt compiles po/*.po, Boost.Locale reads them
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
