@@ -16,6 +16,7 @@
 // says which in "lang".
 // Exit 2: bad usage or a bad policy file (nothing checked).
 
+#include "daemon/ctl/terminal.h"
 #include "mime/message.h"
 #include "mime/model_json.h"
 #include "policies/checker.h"
@@ -191,7 +192,7 @@ int cmd_check(const std::vector<std::string>& args) {
             if (json)
                 std::cout << nlohmann::json{{"file", file}, {"error", error}}.dump() << "\n";
             else
-                std::cout << file << ": error: " << error << "\n";
+                std::cout << file << ": " << rapport::ctl::tr("check", "error:") << " " << error << "\n";
             continue;
         }
         rapport::policies::CheckContext ctx;
@@ -210,7 +211,7 @@ int cmd_check(const std::vector<std::string>& args) {
             const char* on = tty ? colour_for(v.action) : "";
             const char* off = tty ? "\033[0m" : "";
             std::cout << file << ": " << on << action << off;
-            if (v.findings.empty()) std::cout << " (nothing to flag)";
+            if (v.findings.empty()) std::cout << " " << rapport::ctl::tr("check", "(nothing to flag)");
             std::cout << "\n";
             for (auto& f : v.findings)
                 std::cout << "  " << (tty ? "\033[1m" : "") << f.rule << off << " ["

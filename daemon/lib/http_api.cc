@@ -5,6 +5,7 @@
 
 #include "daemon/lib/web_assets.h"
 #include "mime/message.h"
+#include "policies/language.h"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
@@ -674,11 +675,15 @@ HttpResponse HttpApi::analyze(Ctx& c) {
     if (message_id.empty()) message_id = m.message_id;
     policies::CheckContext ctx;
     ctx.record = false; // a draft: nothing was sent, so nothing joins the history
-    // A member's draft is judged as their mail will be: their history, their group's rules.
-    std::string group;
+    // A member's draft is judged as their mail will be: their history, their
+    // group's rules, their language.
+    std::string group, language;
     if (!c.member.empty()) {
         ctx.account = c.member;
-        if (auto who = members_ ? members_->find(c.member) : std::nullopt) group = who->group;
+        if (auto who = members_ ? members_->find(c.member) : std::nullopt) {
+            group = who->group;
+            language = who->language;
+        }
     } else if (!m.from.empty()) {
         ctx.account = lower(m.from.front().address);
     }
@@ -686,11 +691,15 @@ HttpResponse HttpApi::analyze(Ctx& c) {
         std::lock_guard lk(policy_mu_);
         if (next_policy_) checkers_.set_policy(*std::exchange(next_policy_, nullptr)); // reloaded since the last draft
     }
+    ctx.language = policies::effective_setting({language, cfg_.coach.language});
     policies::Verdict verdict = checkers_.for_group(group).check(m, ctx);
     ++analyzed_;
     json findings = json::array();
     for (const auto& f : verdict.findings)
-        findings.push_back({{"rule", f.rule}, {"message", f.message}, {"action", std::string(policies::to_string(f.action))}});
+        findings.push_back({{"rule", f.rule},
+                            {"message", f.message},
+                            {"lang", f.lang},
+                            {"action", std::string(policies::to_string(f.action))}});
     json out = {{"action", std::string(policies::verdict_name(verdict.action))}, {"findings", findings}};
     if (!message_id.empty()) out["confirm"] = confirm_value(holds_.token(), message_id);
     return json_response(out, req.version());
@@ -950,6 +959,12 @@ HttpResponse HttpApi::member_login(Ctx& c) {
 
 HttpResponse HttpApi::me(Ctx& c) {
     json j = {{"role", c.adviser ? "adviser" : "member"}, {"name", c.member}, {"members", members_ && !members_->empty()}};
+    // The language to show the page in when the browser's choice should
+    // not decide: the member's own setting, else the daemon's [coach] language.
+    std::string own;
+    if (!c.member.empty() && members_)
+        if (auto m = members_->find(c.member)) own = m->language;
+    j["lang"] = policies::effective_setting({own, cfg_.coach.language});
     return json_response(j, c.req.version());
 }
 

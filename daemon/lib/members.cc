@@ -5,6 +5,7 @@
 #include "daemon/lib/config.h" // own_like_state_dir
 #include "daemon/lib/hold.h"   // hmac_hex, same_secret
 #include "daemon/lib/sqlite_stmt.h"
+#include "policies/language.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -39,10 +40,11 @@ Member read_member(Stmt& s) {
     m.role = parse_role(s.text(2)).value_or(Role::member);
     m.created = s.integer(3);
     m.token_generation = s.integer(4);
+    m.language = s.text(5);
     return m;
 }
 
-constexpr const char* kCols = "name, grp, role, created, token_generation";
+constexpr const char* kCols = "name, grp, role, created, token_generation, lang";
 
 } // namespace
 
@@ -111,6 +113,20 @@ Members::Members(const std::string& state_dir) {
         sqlite3_close(db_);
         throw std::runtime_error("cannot set up " + path + ": " + why);
     }
+    // The language column came later: added to a database made before it
+    // (by whichever of rapportctl and rapportd opens it first).
+    auto has_lang = [&] {
+        return sqlite3_exec(db_, "SELECT lang FROM members LIMIT 0", nullptr, nullptr, nullptr) == SQLITE_OK;
+    };
+    if (!has_lang() &&
+        sqlite3_exec(db_, "ALTER TABLE members ADD COLUMN lang TEXT NOT NULL DEFAULT 'auto'", nullptr, nullptr,
+                     &err) != SQLITE_OK &&
+        !has_lang()) {
+        std::string why = err ? err : "?";
+        sqlite3_free(err);
+        sqlite3_close(db_);
+        throw std::runtime_error("cannot set up " + path + ": " + why);
+    }
 }
 
 Members::~Members() { sqlite3_close(db_); }
@@ -160,6 +176,15 @@ void Members::set_role(std::string_view name, Role role) {
     if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
 }
 
+void Members::set_language(std::string_view name, std::string_view language) {
+    std::string n = normalise_name(name);
+    auto lang = policies::parse_language_setting(language);
+    if (!lang) throw MemberError("a language is " + policies::language_setting_choices());
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET lang = ? WHERE name = ?").bind(1, *lang).bind(2, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+}
+
 std::optional<Member> Members::find_locked(const std::string& name) const {
     Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members WHERE name = ?").c_str());
     s.bind(1, name);
@@ -202,7 +227,7 @@ std::optional<Member> Members::verify(std::string_view name, std::string_view pa
         s.bind(1, n);
         if (s.step()) {
             who = read_member(s);
-            hash = s.text(5);
+            hash = s.text(6);
         }
     } catch (const MemberError&) {
     }

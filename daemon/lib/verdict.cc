@@ -148,6 +148,7 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         ctx.account = account_of(env);
         ctx.envelope_recipients = env.rcpts;
         ctx.now = static_cast<std::int64_t>(std::time(nullptr));
+        ctx.language = language_of_ ? language_of_(env.account) : std::string("auto");
         // A member's group picks their rules (job club); others get the main ones.
         const std::string group = env.account.empty() || !group_of_ ? std::string() : group_of_(env.account);
         policies::Verdict v;
@@ -185,7 +186,8 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
     }
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& f : j.findings)
-        arr.push_back({{"rule", f.rule}, {"message", f.message}, {"action", policies::to_string(f.action)}});
+        arr.push_back(
+            {{"rule", f.rule}, {"message", f.message}, {"lang", f.lang}, {"action", policies::to_string(f.action)}});
     j.info.findings_json = arr.dump();
     j.info.action = std::string(policies::verdict_name(j.action));
     return j;

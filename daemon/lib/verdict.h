@@ -83,6 +83,11 @@ public:
     // member), "" for none. Set before the first message is judged; called
     // on the lanes, so it must be thread-safe.
     void set_group_lookup(std::function<std::string(const std::string& account)> f) { group_of_ = std::move(f); }
+    // The findings' language for an authenticated account ("" for others):
+    // "auto" or a language (policies/language.h). Set before the first
+    // message is judged; called on the lanes, so it must be thread-safe.
+    // Unset: "auto".
+    void set_language_lookup(std::function<std::string(const std::string& account)> f) { language_of_ = std::move(f); }
 
 private:
     struct Lane;
@@ -91,6 +96,7 @@ private:
     std::vector<std::unique_ptr<Lane>> lanes_;
     std::atomic<bool> can_reject_{false};
     std::function<std::string(const std::string&)> group_of_;
+    std::function<std::string(const std::string&)> language_of_;
     std::mutex policy_mu_;                          // guards next_policy_
     std::shared_ptr<const policies::Policy> next_policy_; // the reloaded policy
     std::atomic<unsigned> policy_generation_{0};    // bumped by set_policy
