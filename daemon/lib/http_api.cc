@@ -365,6 +365,7 @@ HttpResponse HttpApi::route(Ctx& c) {
         }
         if (p == "/" || p == "/index.html") return asset(c, "index.html");
         if (p.size() > 1 && p.find('/', 1) == std::string::npos) return asset(c, p.substr(1));
+        if (p.rfind("/i18n/", 0) == 0 && p.find('/', 6) == std::string::npos) return asset(c, p.substr(1)); // catalogues
         return error(404, "not_found", "There is no such page.", v);
     }
 
@@ -977,6 +978,7 @@ HttpResponse HttpApi::asset(Ctx& c, std::string name) {
                                      : ends(".css") ? "text/css; charset=utf-8"
                                      : ends(".js")  ? "text/javascript; charset=utf-8"
                                      : ends(".svg") ? "image/svg+xml"
+                                     : ends(".json") ? "application/json; charset=utf-8"
                                                     : "application/octet-stream");
     r.set(http::field::cache_control, "no-cache");
     r.set("Content-Security-Policy",
