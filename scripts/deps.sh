@@ -22,6 +22,7 @@ test_pkgs=(
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
   systemd dpkg-dev      # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
   debootstrap systemd-container  # tests/systemd/nspawn_test.sh: the .deb under a real systemd
+  python3-polib         # tests/i18n: every message in every catalogue, placeholders kept
 )
 
 want=("${build_pkgs[@]}")
