@@ -103,7 +103,8 @@ private:
 };
 
 // The 550 reply for a rejected message: the findings' sentences, one per
-// line (wrapped to stay well inside RFC 5321's 512-octet reply lines).
+// line (wrapped to stay well inside RFC 5321's 512-octet reply lines), in
+// the findings' language - UTF-8 text when that is not English.
 std::string reject_reply(const std::vector<policies::Finding>& findings);
 
 } // namespace rapport::daemon

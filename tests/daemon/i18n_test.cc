@@ -6,6 +6,7 @@
 #include "daemon/lib/hold.h"
 #include "daemon/lib/i18n.h"
 #include "daemon/lib/members.h"
+#include "daemon/lib/verdict.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -108,6 +109,16 @@ TEST(HeldNotice, WrittenInTheLanguageOfTheFindings) {
     std::string en = held_notice("mx.example", "abc123", "ola@example.pl", "", {f}, 1700000000);
     EXPECT_NE(en.find("Subject: Rapport held your message: (no subject)\r\n"), std::string::npos) << en;
     EXPECT_NE(en.find("It stays on hold until 14 November 2023, 22:13 UTC."), std::string::npos) << en;
+}
+
+TEST(RejectReply, InTheLanguageOfTheFindingsWrappedAtWholeCharacters) {
+    rapport::policies::Finding f{"vague-subject", "Temat „CV” jest zbyt ogólny.", rapport::policies::Action::reject,
+                                 "pl"};
+    EXPECT_EQ(reject_reply({f}), "550-5.7.1 Rapport nie wysłał tej wiadomości:\r\n"
+                                 "550 5.7.1 Temat „CV” jest zbyt ogólny. [vague-subject]\r\n");
+    f.message = std::string(399, 'x') + "ż" + std::string(30, 'y'); // no space to wrap at: cut before the ż
+    std::string r = reject_reply({f});
+    EXPECT_NE(r.find("550-5.7.1 " + std::string(399, 'x') + "\r\n550 5.7.1 ż"), std::string::npos) << r;
 }
 
 TEST(MemberLanguage, KeptPerMemberAndAddedToOlderDatabases) {
