@@ -113,8 +113,8 @@ Members::Members(const std::string& state_dir) {
         sqlite3_close(db_);
         throw std::runtime_error("cannot set up " + path + ": " + why);
     }
-    // The language column came later: added to a database made before it
-    // (by whichever of rapportctl and rapportd opens it first).
+    // A members.db without the lang column gets it ('auto' for everyone),
+    // from whichever of rapportctl and rapportd opens it first.
     auto has_lang = [&] {
         return sqlite3_exec(db_, "SELECT lang FROM members LIMIT 0", nullptr, nullptr, nullptr) == SQLITE_OK;
     };

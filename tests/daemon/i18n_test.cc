@@ -124,7 +124,7 @@ TEST(RejectReply, InTheLanguageOfTheFindingsWrappedAtWholeCharacters) {
 TEST(MemberLanguage, KeptPerMemberAndAddedToOlderDatabases) {
     std::string dir = temp_dir();
     {
-        // A members.db made before the language column existed.
+        // A members.db without the lang column.
         sqlite3* db = nullptr;
         ASSERT_EQ(sqlite3_open((dir + "/members.db").c_str(), &db), SQLITE_OK);
         ASSERT_EQ(sqlite3_exec(db,
