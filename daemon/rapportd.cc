@@ -33,6 +33,7 @@
 #include "daemon/lib/systemd.h"
 #include "daemon/lib/tls.h"
 #include "daemon/lib/verdict.h"
+#include "policies/language.h"
 #include "policies/policy.h"
 
 #include <curl/curl.h>
@@ -92,6 +93,13 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     verdict.set_group_lookup([&members](const std::string& account) {
         auto m = members.find(account);
         return m ? m->group : std::string();
+    });
+    // A member's own language over the daemon's [coach] language.
+    verdict.set_language_lookup([&members, &cfg](const std::string& account) {
+        std::string own;
+        if (!account.empty())
+            if (auto m = members.find(account)) own = m->language;
+        return rapport::policies::effective_setting({own, cfg.coach.language});
     });
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);

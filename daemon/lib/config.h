@@ -131,6 +131,14 @@ struct OutcomeSettings {
     double follow_up_days = 7; // an application without a reply is due a follow-up after this (may be fractional)
 };
 
+// How Rapport coaches ([coach]).
+struct CoachSettings {
+    // The findings' language: "auto" (the language of each mail's own words,
+    // policies/language.h) or en, fr, de, es, pl for every mail. A job club
+    // member's own setting (rapportctl member set --lang) wins over it.
+    std::string language = "auto";
+};
+
 struct Config {
     HostPort listen{"127.0.0.1", 2525};
     HostPort http{"127.0.0.1", 2526};
@@ -144,6 +152,7 @@ struct Config {
     HoldSettings hold;
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
+    CoachSettings coach;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)
     AuthLimits auth;

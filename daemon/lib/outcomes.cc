@@ -201,8 +201,14 @@ nlohmann::json Outcomes::inbox() {
          {"condstore", st.condstore},
          {"since", st.since},
          {"last_check", st.last_check ? nlohmann::json(st.last_check) : nlohmann::json(nullptr)},
-         {"read", st.read}};
-    if (st.state == "error") j["message"] = "Rapport can't read your inbox: " + st.problem;
+         {"read", st.read},
+         {"poll_seconds", cfg_.imap.poll_seconds}};
+    // "message" says it in English; "problem" is the reason alone, for a
+    // reader (the page, rapportctl) that says the rest in its own language.
+    if (st.state == "error") {
+        j["message"] = "Rapport can't read your inbox: " + st.problem;
+        j["problem"] = st.problem;
+    }
     else if (st.state == "ok")
         j["message"] = std::string("Rapport reads your inbox for replies (") +
                        (st.mode == "idle" ? "told of new mail at once" : "checking every " +
