@@ -5,8 +5,9 @@
 // Asks the running daemon (GET /api/v1/outcomes, see daemon/API.md) and
 // prints how many applications left, how many got a reply, an automatic
 // acknowledgement or bounced, the reply rate overall and per class (sent
-// clean, revised after findings, sent despite findings), the follow-ups
-// due and the latest applications; for a job club's adviser also one line
+// clean, revised after findings, sent despite findings), the reply rate
+// by week, the follow-ups due with a suggestion each, and the latest
+// applications; for a job club's adviser also one line
 // per member; and whether the inbox can be read. --json prints the API's
 // JSON unchanged. Exit status: 0 done, 1 the daemon is unreachable or said
 // no, 2 bad usage.
@@ -86,9 +87,40 @@ void print_summary(const json& j, double follow_up_days, const std::string& inde
     const json& due = j["follow_up_due"];
     if (!due.empty()) {
         std::cout << "\n" << indent << "Follow-up due (no reply after " << follow_up_days << " days):\n";
-        for (const auto& a : due)
+        for (const auto& a : due) {
             std::cout << indent << "  " << local_time(a.value("sent", std::int64_t{0})) << "  " << to_list(a) << "  "
                       << subject(a) << "\n";
+            if (a.contains("suggestion") && a["suggestion"].is_string())
+                std::cout << indent << "    " << a["suggestion"].get<std::string>() << "\n";
+        }
+    }
+}
+
+// The page's chart as a table: each week's reply rate, overall and per class.
+void print_weeks(const json& j) {
+    if (!j.contains("by_week") || !j["by_week"].is_array()) return;
+    const json& weeks = j["by_week"];
+    bool any = false;
+    for (const auto& w : weeks) any |= num(w, "applications") > 0;
+    if (!any) return;
+    auto cell = [](const json& c) -> std::string {
+        if (!c.is_object() || num(c, "applications") == 0) return "-";
+        return rate(c) == "no rate yet" ? "?" : rate(c);
+    };
+    auto pad = [](std::string s, std::size_t w) { return s.size() < w ? std::string(w - s.size(), ' ') + s : s; };
+    std::cout << "\nReply rate by week (the week the applications left, Monday to Sunday, UTC):\n"
+              << "  week of       sent  replied   rate   clean  revised  despite findings\n";
+    for (const auto& w : weeks) {
+        std::time_t t = static_cast<std::time_t>(w.value("week", std::int64_t{0}));
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        char day[16];
+        std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        const json& bc = w["by_class"];
+        std::cout << "  " << day << pad(std::to_string(num(w, "applications")), 7)
+                  << pad(std::to_string(num(w, "replied")), 9) << pad(num(w, "applications") ? cell(w) : "-", 7)
+                  << pad(cell(bc["clean"]), 8) << pad(cell(bc["revised"]), 9) << pad(cell(bc["despite-findings"]), 18)
+                  << "\n";
     }
 }
 
@@ -117,6 +149,7 @@ int cmd_outcomes(const std::vector<std::string>& args) {
         }
         double days = j.value("follow_up_days", 7.0);
         print_summary(j, days, "");
+        print_weeks(j);
         if (j.contains("members") && !j["members"].empty()) {
             std::cout << "\nMembers:\n";
             for (const auto& m : j["members"])
