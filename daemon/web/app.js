@@ -190,6 +190,7 @@ async function loadOutcomes() {
       (bounced ? ", " + bounced + " bounced" : "")));
     cl.append(li);
   }
+  drawReplyChart($("oc-chart"), o.by_week); // outcomes_chart.js
   const due = o.follow_up_due || [];
   $("oc-due-box").hidden = due.length === 0;
   $("oc-days").textContent = days(o.follow_up_days || 7);
@@ -199,6 +200,7 @@ async function loadOutcomes() {
     const li = el("li");
     li.append(el("span", "subject", a.subject || "(no subject)"));
     li.append(el("span", "to", "To " + (a.to || []).join(", ") + ", sent " + when(a.sent)));
+    li.append(followUpLine(a)); // outcomes_chart.js
     dl.append(li);
   }
   const recent = o.recent || [];
