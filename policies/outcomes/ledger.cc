@@ -182,6 +182,7 @@ Class parse_class(std::string_view s) {
     return Class::clean;
 }
 
+// Schema 1 (PRAGMA user_version), what a new ledger gets.
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outgoing (
   id TEXT PRIMARY KEY,
@@ -197,16 +198,24 @@ CREATE TABLE IF NOT EXISTS outgoing (
 );
 CREATE INDEX IF NOT EXISTS outgoing_by_message_id ON outgoing(message_id, account);
 CREATE INDEX IF NOT EXISTS outgoing_account_time ON outgoing(account, time);
+-- Covers what matching asks of a candidate, so no table row is read for it.
+CREATE INDEX IF NOT EXISTS outgoing_candidate ON outgoing(id, fate, application, time, account);
 CREATE TABLE IF NOT EXISTS outgoing_rcpt (
   outgoing_id TEXT NOT NULL,
   address TEXT NOT NULL,
   org TEXT NOT NULL DEFAULT '',
   org_keys TEXT NOT NULL DEFAULT '',
   bounced INTEGER NOT NULL DEFAULT 0,
+  name TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (outgoing_id, address)
 );
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_address ON outgoing_rcpt(address);
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org ON outgoing_rcpt(org);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_address ON outgoing_rcpt(address, outgoing_id);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org_id ON outgoing_rcpt(org, outgoing_id);
+CREATE TABLE IF NOT EXISTS org_keys (
+  key TEXT NOT NULL,
+  outgoing_id TEXT NOT NULL,
+  PRIMARY KEY (key, outgoing_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS answers (
   outgoing_id TEXT NOT NULL,
   incoming TEXT NOT NULL,
@@ -214,8 +223,8 @@ CREATE TABLE IF NOT EXISTS answers (
   match TEXT NOT NULL,
   time INTEGER NOT NULL,
   PRIMARY KEY (outgoing_id, incoming)
-);
-CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS own_addresses (address TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS inbox_folders (
   folder TEXT PRIMARY KEY,
@@ -224,6 +233,31 @@ CREATE TABLE IF NOT EXISTS inbox_folders (
   modseq INTEGER NOT NULL,
   read INTEGER NOT NULL
 );
+PRAGMA user_version = 1;
+)sql";
+
+// Schema 0 to 1: the recipients' names; the organisation keys of each
+// application indexed (filled from outgoing_rcpt); the indexes matching
+// uses made covering (kSchema adds them); the answers and the
+// received-message keys in tables without a rowid (one B-tree each, not a
+// table and an index: half the pages written per received message).
+const char* kSchema0To1 = R"sql(
+CREATE TABLE IF NOT EXISTS answers (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
+  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming));
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+ALTER TABLE outgoing_rcpt ADD COLUMN name TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS outgoing_rcpt_address;
+DROP INDEX IF EXISTS outgoing_rcpt_by_org;
+CREATE TABLE org_keys (key TEXT NOT NULL, outgoing_id TEXT NOT NULL, PRIMARY KEY (key, outgoing_id)) WITHOUT ROWID;
+CREATE TABLE answers_1 (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
+  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming)) WITHOUT ROWID;
+INSERT INTO answers_1 SELECT outgoing_id, incoming, kind, match, time FROM answers;
+DROP TABLE answers;
+ALTER TABLE answers_1 RENAME TO answers;
+CREATE TABLE incoming_seen_1 (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO incoming_seen_1 SELECT key, time FROM incoming_seen;
+DROP TABLE incoming_seen;
+ALTER TABLE incoming_seen_1 RENAME TO incoming_seen;
 )sql";
 
 // The strongest answer an application (o) has had so far, as kind_rank() ranks them.
@@ -298,9 +332,10 @@ Ledger::Ledger(const std::string& path) {
     try {
         // Like history.db: a page cache and a memory map big enough that matching
         // reads no pages through system calls once warm.
-        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824;");
-        exec(kSchema);
+        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
+             "PRAGMA wal_autocheckpoint=10000;");
         migrate();
+        exec(kSchema);
         for (Stmt k(db_, "SELECT DISTINCT key FROM org_keys"); k.step();) org_keys_.insert(k.text(0));
         std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
         Transaction tx(db_);
@@ -331,19 +366,18 @@ sqlite3_stmt* Ledger::prepared(const char* sql) {
     return st;
 }
 
-// Schema versions (PRAGMA user_version): 1 adds the recipients' names and
-// the index of organisation keys (filled from the rows already there).
+// A ledger of schema 0 brought to 1 (kSchema0To1), its rows kept; a new
+// one is made by kSchema alone.
 void Ledger::migrate() {
     std::int64_t version = 0;
     {
         Stmt v(db_, "PRAGMA user_version");
         if (v.step()) version = v.integer(0);
     }
-    if (version >= 1) return;
+    bool fresh = !Stmt(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'").step();
+    if (version >= 1 || fresh) return;
     Transaction tx(db_);
-    exec("ALTER TABLE outgoing_rcpt ADD COLUMN name TEXT NOT NULL DEFAULT '';"
-         "CREATE TABLE IF NOT EXISTS org_keys (key TEXT NOT NULL, outgoing_id TEXT NOT NULL,"
-         "  PRIMARY KEY (key, outgoing_id)) WITHOUT ROWID;");
+    exec(kSchema0To1);
     {
         Stmt s(db_, "SELECT r.outgoing_id, r.org_keys FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
                     "WHERE o.application = 1 AND r.org_keys <> ''");
@@ -561,18 +595,26 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
     // The application a message with this Message-ID belongs to: itself, or
     // for a later message of the sender's (a follow-up) the one it referred
     // to. `known` says whether the Message-ID is one of the sender's at all.
+    // Sets ans.account to the application's account when it finds one.
     auto application_by_id = [&](const std::string& mid, bool* known = nullptr) -> std::string {
-        Stmt s(db_, prepared("SELECT id, application, refs FROM outgoing WHERE message_id = ? AND fate = 'left' ORDER BY time"));
+        Stmt s(db_, prepared("SELECT id, application, refs, account FROM outgoing WHERE message_id = ? AND fate = 'left' "
+                             "ORDER BY time"));
         s.bind(1, mid);
         std::vector<std::string> via;
         while (s.step()) {
             if (known) *known = true;
-            if (s.integer(1)) return s.text(0);
+            if (s.integer(1)) {
+                ans.account = s.text(3);
+                return s.text(0);
+            }
             for (auto& r : split(s.text(2), ' ')) via.push_back(r);
         }
         for (const auto& r : via) {
-            Stmt a(db_, prepared("SELECT id FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1"));
-            if (a.bind(1, r).step()) return a.text(0);
+            Stmt a(db_, prepared("SELECT id, account FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1"));
+            if (a.bind(1, r).step()) {
+                ans.account = a.text(1);
+                return a.text(0);
+            }
         }
         return {};
     };
@@ -715,7 +757,7 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
 // next one ("Kestrel Analytics", "Brightwater Recruitment" for
 // brightwaterrecruit). So each word asks the set of keys written to
 // (org_keys_, in memory) for a few exact keys and for the keys that begin
-// with it and the next word's first letter: a few lookups in a sorted set,
+// with it and the next word's first letters: a few lookups in a sorted set,
 // whatever the number of applications; TextIndex::names_key confirms each
 // key found, and only a named key costs a query.
 void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_t hi, std::vector<Candidate>& cands) {
@@ -724,25 +766,45 @@ void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_
         if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
     TextIndex named(word_list(text));
     const auto& words = named.words();
-    std::set<std::string> exact, prefixes;
+    // The keys written to that the text may name (names_key() decides);
+    // looked up through one buffer, without a string made per lookup.
+    std::set<std::string, std::less<>> keys;
+    std::string buf;
+    auto exact = [&](std::string_view k) {
+        if (auto it = org_keys_.find(k); it != org_keys_.end()) keys.insert(*it);
+    };
+    auto prefixed = [&](std::string_view p) {
+        for (auto it = org_keys_.lower_bound(p); it != org_keys_.end() && std::string_view(*it).substr(0, p.size()) == p; ++it)
+            keys.insert(*it);
+    };
     for (std::size_t i = 0; i < words.size() && i < 64; ++i) {
-        std::string w(words[i]);
+        const std::string_view w = words[i];
         if (w.empty()) continue;
-        exact.insert(w);
-        exact.insert(w + 's'); // "McDonald's" spells mcdonalds
-        if (w.size() > 2 && w.back() == 's') exact.insert(w.substr(0, w.size() - 1));
-        if (w.size() > 3 && w.compare(w.size() - 2, 2, "es") == 0) exact.insert(w.substr(0, w.size() - 2));
-        if (i + 1 < words.size() && !words[i + 1].empty()) {
-            prefixes.insert(w + words[i + 1][0]);
-            prefixes.insert(w + 's' + words[i + 1][0]); // a possessive the word list dropped: "St Brigid's Hospice"
+        exact(w);
+        buf.assign(w).push_back('s'); // "McDonald's" spells mcdonalds
+        exact(buf);
+        if (w.size() > 2 && w.back() == 's') exact(w.substr(0, w.size() - 1));
+        if (w.size() > 3 && w.substr(w.size() - 2) == "es") exact(w.substr(0, w.size() - 2));
+        if (i + 1 >= words.size() || words[i + 1].empty()) continue;
+        // A key that goes on into the next word: ending one or two letters
+        // into it (asked for exactly), or taking at least three of them, or
+        // all of a shorter one (asked for by prefix) - so "No reply" asks
+        // for nor, nore and norep..., not every key from "north" on.
+        const std::string_view next = words[i + 1];
+        for (int possessive = 0; possessive < 2; ++possessive) { // "St Brigid's Hospice": an 's' the word list dropped
+            buf.assign(w);
+            if (possessive) buf.push_back('s');
+            const std::size_t head = buf.size();
+            for (std::size_t m = 1; m < std::min<std::size_t>(3, next.size()); ++m) {
+                buf.resize(head);
+                buf.append(next.substr(0, m));
+                exact(buf);
+            }
+            buf.resize(head);
+            buf.append(next.substr(0, std::min<std::size_t>(3, next.size())));
+            prefixed(buf);
         }
     }
-    std::set<std::string> keys;
-    for (const auto& k : exact)
-        if (org_keys_.count(k)) keys.insert(k);
-    for (const auto& p : prefixes)
-        for (auto it = org_keys_.lower_bound(p); it != org_keys_.end() && it->compare(0, p.size(), p) == 0; ++it)
-            keys.insert(*it);
     for (const auto& k : keys) {
         if (!named.names_key(k)) continue;
         Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM org_keys k "

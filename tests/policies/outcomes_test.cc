@@ -601,7 +601,15 @@ TEST(Ledger, OlderLedgerGetsTheKeyIndex) {
             "INSERT INTO outgoing VALUES ('old1', 'priya', 'old1@example.org', '', 'Data analyst', 'left', " +
             std::to_string(now - kDay) + ", 1, 'clean', '');"
             "INSERT INTO outgoing_rcpt VALUES ('old1', 'jobs@kestrel-analytics.example', 'kestrel-analytics.example',"
-            " 'kestrelanalytics kestrel', 0);";
+            " 'kestrelanalytics kestrel', 0);"
+            "CREATE TABLE answers (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,"
+            " match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming));"
+            "CREATE TABLE incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);"
+            "INSERT INTO outgoing VALUES ('old2', 'priya', 'old2@example.org', '', 'Chef', 'left', " +
+            std::to_string(now - kDay) + ", 1, 'clean', '');"
+            "INSERT INTO outgoing_rcpt VALUES ('old2', 'jobs@harbour.example', 'harbour.example', 'harbour', 0);"
+            "INSERT INTO answers VALUES ('old2', 'm:x', 'replied', 'exact', " + std::to_string(now) + ");"
+            "INSERT INTO incoming_seen VALUES ('m:x', " + std::to_string(now) + ");";
         ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
         sqlite3_close(db);
     }
@@ -611,7 +619,26 @@ TEST(Ledger, OlderLedgerGetsTheKeyIndex) {
                                                          {"Message-ID", "<k1@greenhouse.io>"}})),
                                   now);
         EXPECT_EQ(a.application, "old1");
-        EXPECT_EQ(l.summary(nullptr, now, {}).recent.at(0).name, "") << "no names were kept then";
+        Summary sum = l.summary(nullptr, now, {});
+        EXPECT_EQ(sum.all.replied, 2) << "old2's answer was kept";
+        for (const auto& app : sum.recent) EXPECT_EQ(app.name, "") << "no names were kept then";
+    }
+    {
+        // Opened again: schema 1 already, nothing migrated twice.
+        Ledger l(path.string());
+        EXPECT_EQ(l.summary(nullptr, now, {}).all.replied, 2);
+    }
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'incoming_seen'", -1, &st, nullptr),
+                  SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_NE(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))).find("WITHOUT ROWID"),
+                  std::string::npos);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
     }
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
 }
