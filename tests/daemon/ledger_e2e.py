@@ -682,6 +682,8 @@ def case_matching(w):
         smtp_send(d, mail("Sam <sam.lee@gmail.com>", "Walk on Sunday?", "Hi Sam,\n\nFancy a walk on Sunday?\n\nPriya\n",
                           ids["friend"]), ["sam.lee@gmail.com"])
         assert wait_for(lambda: up.count() == 6, 20), up.count()
+        # Each is in the ledger once routed ("message ID ..." follows the route; the relay may come first).
+        assert wait_for(lambda: d.log().count(" rapportd: message ") == 6, 10), d.log()
         assert wait_for(lambda: outcomes(api)["applications"] == 4, 10), outcomes(api)
         assert ledger_metrics(api) == {
             'rapport_applications_total{class="clean"}': 4, 'rapport_applications_total{class="revised"}': 0,
@@ -980,7 +982,7 @@ def case_week(w, browser=False):
         held = api.json("GET", "/api/v1/messages?status=held")["messages"][0]["id"]
         clock.at(day(1, 13))
         api.json("POST", "/api/v1/messages/%s/release" % held)
-        assert wait_for(lambda: up.count() == 6, 20), up.count()
+        assert wait_for(lambda: up.count() == 7, 20), up.count()
         # Wednesday: G held with a placeholder, sent again corrected (revised);
         # mail to the agency as a tenant; a walk with a friend.
         g1 = "<G1-%s@example.org>" % os.urandom(4).hex()
