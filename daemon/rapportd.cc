@@ -104,12 +104,14 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
     // The reply ledger: what leaves (or is stopped) is written on its own
-    // thread; the inbox reader starts once the listeners are up.
-    rd::Outcomes outcomes(cfg, &queue, log);
+    // thread; the inbox reader starts once the listeners are up. Off
+    // ([outcomes] enabled = false): nothing is recorded or read.
+    std::unique_ptr<rd::Outcomes> outcomes;
+    if (cfg.outcomes.enabled) outcomes = std::make_unique<rd::Outcomes>(cfg, &queue, log);
     // Held mail: the sender's confirmation, the notice, release, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
-    rd::Holds holds(cfg, queue, relay.get(), &outcomes, &members, api_token, log);
-    rd::Intake intake(cfg, queue, verdict, relay.get(), holds, &outcomes, log);
+    rd::Holds holds(cfg, queue, relay.get(), outcomes.get(), &members, api_token, log);
+    rd::Intake intake(cfg, queue, verdict, relay.get(), holds, outcomes.get(), log);
     // Before recovery, which must see the messages the log holds. Its first
     // segments are not waited for: mail is accepted at once (plain spool
     // files until then).
@@ -135,7 +137,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     server.start(inherited.smtp);
     // The HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, verdict, log, &members);
-    api.set_outcomes(&outcomes);
+    api.set_outcomes(outcomes.get());
     rd::HttpServer http(cfg, api, log);
     http.start(inherited.http);
     {
@@ -155,11 +157,14 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         log("relaying to " + cfg.upstream.url + (cfg.upstream.require_tls ? " (STARTTLS required)" : " (loopback: TLS if offered)") +
             (cfg.upstream.username.empty() ? "" : " with AUTH"));
 
-    if (cfg.imap.enabled())
+    if (!outcomes)
+        log(std::string("reply ledger: off ([outcomes] enabled = false): nothing is recorded") +
+            (cfg.imap.enabled() ? "; the inbox in [imap] is not read" : ""));
+    else if (cfg.imap.enabled())
         log("inbox: reading " + cfg.imap.url + " as " + cfg.imap.user + " for replies (headers only), folders " +
             std::to_string(cfg.imap.folders.size()) + ", follow-ups after " +
             (std::ostringstream() << cfg.outcomes.follow_up_days).str() + " days");
-    outcomes.start();
+    if (outcomes) outcomes->start();
 
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
@@ -234,7 +239,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     http.stop(); // no API calls while the queue shuts down
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed
-    outcomes.stop(); // the inbox reader, then the ledger's last writes
+    if (outcomes) outcomes->stop(); // the inbox reader, then the ledger's last writes
     if (relay) relay->stop();
     log("end-of-DATA to reply latency: " + server.latency().summary());
     log_spool_stats();

@@ -17,6 +17,7 @@ build_pkgs=(
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
   dovecot-imapd         # tests/daemon/ledger_e2e.py: the inbox the reply ledger reads (IMAP, TLS, IDLE)
+  faketime              # ledger_e2e.py week: rapportd's clock moved on day by day (libfaketime)
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
   thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)

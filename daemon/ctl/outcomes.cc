@@ -5,8 +5,9 @@
 // Asks the running daemon (GET /api/v1/outcomes, see daemon/API.md) and
 // prints how many applications left, how many got a reply, an automatic
 // acknowledgement or bounced, the reply rate overall and per class (sent
-// clean, revised after findings, sent despite findings), the follow-ups
-// due and the latest applications; for a job club's adviser also one line
+// clean, revised after findings, sent despite findings), the reply rate
+// by week, the follow-ups due with a suggestion each, and the latest
+// applications; for a job club's adviser also one line
 // per member; and whether the inbox can be read. --json prints the API's
 // JSON unchanged. Exit status: 0 done, 1 the daemon is unreachable or said
 // no, 2 bad usage. The figures are told in the terminal's language
@@ -101,6 +102,34 @@ std::string subject(const json& a) {
     return "\"" + s + "\"";
 }
 
+// "9 days", "5 hours": how long since, in the largest whole unit.
+std::string how_long(std::int64_t seconds) {
+    if (seconds >= 86400) {
+        long n = static_cast<long>(seconds / 86400);
+        return fill(tr_plural("outcomes", "{n} day", "{n} days", n), {{"n", std::to_string(n)}});
+    }
+    if (seconds >= 3600) {
+        long n = static_cast<long>(seconds / 3600);
+        return fill(tr_plural("outcomes", "{n} hour", "{n} hours", n), {{"n", std::to_string(n)}});
+    }
+    long n = std::max(1L, static_cast<long>(seconds / 60));
+    return fill(tr_plural("outcomes", "{n} minute", "{n} minutes", n), {{"n", std::to_string(n)}});
+}
+
+// A follow-up's one-line suggestion, as the page words it (the API's
+// "suggestion" is the English of the same).
+std::string suggestion(const json& a) {
+    std::string who = a.value("name", json()).is_string() ? a["name"].get<std::string>() : std::string();
+    if (who.empty() && a.contains("to") && a["to"].is_array() && !a["to"].empty()) who = a["to"][0].get<std::string>();
+    std::string time = how_long(a.value("waited", std::int64_t{0})); // by the daemon's clock
+    return fill(a.value("acknowledged", false)
+                    ? tr("outcomes", "It's been {time} and only an automatic reply came back - a short, polite "
+                                     "follow-up to {who} asking about your application is fine.")
+                    : tr("outcomes", "It's been {time} - a short, polite follow-up to {who} asking about your "
+                                     "application is fine."),
+                {{"time", time}, {"who", who}});
+}
+
 void print_summary(const json& j, double follow_up_days, const std::string& indent) {
     int apps = num(j, "applications");
     std::cout << indent
@@ -143,9 +172,36 @@ void print_summary(const json& j, double follow_up_days, const std::string& inde
                                     "Follow-up due (no reply after {days} days):", std::lround(follow_up_days)),
                           {{"days", days.str()}})
                   << "\n";
-        for (const auto& a : due)
+        for (const auto& a : due) {
             std::cout << indent << "  " << local_time(a.value("sent", std::int64_t{0})) << "  " << to_list(a) << "  "
                       << subject(a) << "\n";
+            std::cout << indent << "    " << suggestion(a) << "\n";
+        }
+    }
+}
+
+// The page's chart as lines: each week's reply rate, overall and per class.
+void print_weeks(const json& j) {
+    if (!j.contains("by_week") || !j["by_week"].is_array()) return;
+    const json& weeks = j["by_week"];
+    if (std::none_of(weeks.begin(), weeks.end(), [](const json& w) { return num(w, "applications") > 0; })) return;
+    auto cell = [](const json& c) { return c.is_object() && num(c, "applications") > 0 ? rate(c) : std::string("-"); };
+    std::cout << "\n" << tr("outcomes", "Reply rate by week (the week the applications left, Monday to Sunday, UTC):")
+              << "\n";
+    for (const auto& w : weeks) {
+        std::time_t t = static_cast<std::time_t>(w.value("week", std::int64_t{0}));
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        char day[16];
+        std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        const json& bc = w["by_class"];
+        std::cout << "  " << day << "  "
+                  << fill(tr("outcomes", "{sent} sent, {replied} replied ({rate}); clean {clean}, revised {revised}, "
+                                         "despite findings {despite}"),
+                          {{"sent", count(num(w, "applications"))}, {"replied", count(num(w, "replied"))},
+                           {"rate", cell(w)}, {"clean", cell(bc["clean"])}, {"revised", cell(bc["revised"])},
+                           {"despite", cell(bc["despite-findings"])}})
+                  << "\n";
     }
 }
 
@@ -174,6 +230,7 @@ int cmd_outcomes(const std::vector<std::string>& args) {
         }
         double days = j.value("follow_up_days", 7.0);
         print_summary(j, days, "");
+        print_weeks(j);
         if (j.contains("members") && !j["members"].empty()) {
             std::cout << "\n" << tr("outcomes", "Members:") << "\n";
             for (const auto& m : j["members"]) {

@@ -252,7 +252,8 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         }
     }
     if (auto t = sub(root, "outcomes")) {
-        only_keys(*t, "outcomes", {"follow_up_days"});
+        only_keys(*t, "outcomes", {"enabled", "follow_up_days"});
+        get(*t, "enabled", "outcomes", c.outcomes.enabled);
         if (auto n = t->get("follow_up_days")) {
             auto v = n->value<double>();
             if (!v || *v < 0) throw ConfigError("outcomes.follow_up_days: expected a number of days (7, or 0.5)");

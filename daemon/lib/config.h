@@ -128,6 +128,9 @@ void parse_imap_url(ImapSettings& s);
 
 // The reply ledger's figures ([outcomes]).
 struct OutcomeSettings {
+    // false: no ledger at all - nothing is recorded (no ledger.db is
+    // written), [imap] is not read, /api/v1/outcomes answers 404.
+    bool enabled = true;
     double follow_up_days = 7; // an application without a reply is due a follow-up after this (may be fractional)
 };
 

@@ -119,6 +119,7 @@ void Outcomes::routed(const std::string& id, const Envelope& env, const Judgemen
     if (!j.info.header_from.empty()) m.from.push_back(lower(j.info.header_from));
     if (!env.mail_from.empty()) m.from.push_back(lower(env.mail_from));
     m.recipients = j.recipients;
+    m.names = j.names;
     m.time = now_s();
     m.application = j.application;
     for (const auto& f : j.findings)
@@ -140,6 +141,11 @@ void Outcomes::released(const std::string& id) {
 bool Outcomes::record_sent(po::Outgoing m) {
     flush(); // a relayed copy of the same message may be on its way in
     return ledger_.record(m, po::Fate::left);
+}
+
+po::Totals Outcomes::totals() {
+    flush();
+    return ledger_.totals();
 }
 
 bool Outcomes::has_message(const std::string& account, const std::string& message_id) {

@@ -217,6 +217,13 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         if (!msg.in_reply_to.empty()) j.refs.push_back(msg.in_reply_to);
         for (const auto& r : msg.references)
             if (r != msg.in_reply_to) j.refs.push_back(r);
+        for (const auto* list : {&msg.to, &msg.cc})
+            for (const auto& a : *list)
+                if (!a.name.empty()) {
+                    std::string address = a.address;
+                    for (auto& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                    j.names.emplace(std::move(address), a.name);
+                }
     } catch (const std::exception& e) {
         j.error = e.what();
         j.action = Action::off;

@@ -41,6 +41,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -61,6 +62,7 @@ struct Judgement {
     bool application = false;            // job-seeking new mail (SPEC.md)
     std::vector<std::string> recipients; // lower-case, To/Cc/Bcc and envelope, the sender excluded
     std::vector<std::string> refs;       // its In-Reply-To and References
+    std::map<std::string, std::string> names; // lower-case To/Cc address -> display name, where one is given
 };
 
 class VerdictStage {

@@ -324,6 +324,7 @@ async function loadOutcomes() {
       (bounced ? ", " + tn("classBounced", bounced) : "")));
     cl.append(li);
   }
+  drawReplyChart($("oc-chart"), o.by_week); // outcomes_chart.js
   const due = o.follow_up_due || [];
   $("oc-due-box").hidden = due.length === 0;
   $("oc-due-hint").textContent = t("followUpHint", { time: duration(o.follow_up_days || 7) });
@@ -333,6 +334,7 @@ async function loadOutcomes() {
     const li = el("li");
     li.append(el("span", "subject", a.subject || t("noSubject")));
     li.append(el("span", "to", t("sentTo", { to: (a.to || []).join(", "), when: when(a.sent) })));
+    li.append(followUpLine(a)); // outcomes_chart.js
     dl.append(li);
   }
   const recent = o.recent || [];

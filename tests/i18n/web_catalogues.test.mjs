@@ -3,7 +3,7 @@
 // other shipped language, translated (not the English again, unless its
 // description says "identical to the English"), with the same {placeholders},
 // and with every plural form the language's rules (Intl.PluralRules) can ask
-// for. Also that index.html and app.js ask only for keys that exist.
+// for. Also that index.html and the page's scripts ask only for keys that exist.
 //
 //   node --test tests/i18n/web_catalogues.test.mjs
 import { test } from "node:test";
@@ -83,9 +83,10 @@ for (const lang of langs) {
   });
 }
 
-test("every key index.html and app.js ask for exists", () => {
+test("every key index.html and the page's scripts ask for exists", () => {
   const html = fs.readFileSync(path.join(root, "daemon", "web", "index.html"), "utf8");
-  const js = fs.readFileSync(path.join(root, "daemon", "web", "app.js"), "utf8");
+  const js = ["app.js", "outcomes_chart.js"]
+    .map((f) => fs.readFileSync(path.join(root, "daemon", "web", f), "utf8")).join("\n");
   const keys = new Set();
   for (const m of html.matchAll(/data-i18n(?:-aria)?="([^"]+)"/g)) keys.add(m[1]);
   for (const m of js.matchAll(/\b(?:t|lookup)\("([A-Za-z.-]+)"/g)) keys.add(m[1]);
