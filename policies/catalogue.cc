@@ -85,9 +85,9 @@ template <class Lookup> std::string fill_with(std::string_view text, Lookup valu
     out.append(text, i);
     return out;
 }
-} // namespace
 
-std::string fill(std::string_view text, Facts facts) {
+// fill() over any range of (name, value) pairs.
+template <class Pairs> std::string fill_from(std::string_view text, const Pairs& facts) {
     std::string_view found;
     return fill_with(text, [&](std::string_view name) -> const std::string_view* {
         for (const auto& [k, v] : facts)
@@ -98,17 +98,12 @@ std::string fill(std::string_view text, Facts facts) {
         return nullptr;
     });
 }
+} // namespace
+
+std::string fill(std::string_view text, Facts facts) { return fill_from(text, facts); }
 
 std::string fill(std::string_view text, const std::vector<std::pair<std::string, std::string>>& facts) {
-    std::string_view found;
-    return fill_with(text, [&](std::string_view name) -> const std::string_view* {
-        for (const auto& [k, v] : facts)
-            if (k == name) {
-                found = v;
-                return &found;
-            }
-        return nullptr;
-    });
+    return fill_from(text, facts);
 }
 
 } // namespace rapport::policies

@@ -88,15 +88,6 @@ Args parse_args(const std::vector<std::string>& args) {
     return a;
 }
 
-std::string local_time(std::int64_t t) {
-    char buf[32];
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    ::localtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-    return buf;
-}
-
 std::string str(const json& j, const char* k) {
     return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
 }

@@ -37,15 +37,6 @@ using namespace rapport::ctl;
 
 constexpr const char* kUsage = "usage: rapportctl outcomes [--json] [--state DIR]\n";
 
-std::string local_time(std::int64_t t) {
-    char buf[32];
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    ::localtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-    return buf;
-}
-
 int num(const json& j, const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<int>() : 0; }
 
 std::string rate(const json& j) {

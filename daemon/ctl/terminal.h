@@ -3,6 +3,7 @@
 //   std::cout << tr("held", "No messages are held.") << "\n";            // LANG=de_DE.UTF-8: German
 //   tr_plural("outcomes", "{n} follow-up due", "{n} follow-ups due", 3)
 //   pad("Subject:", 12)                                                  // to a column, in characters
+//   local_time(1765116300)                                               // "2026-12-07 14:05", local time
 //
 // The language is terminal_language() (daemon/lib/i18n.h), decided once per
 // run; without a catalogue for it, English. JSON output (--json) is never
@@ -13,6 +14,8 @@
 #include "daemon/lib/i18n.h"
 #include "policies/catalogue.h"
 
+#include <cstdint>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -44,6 +47,16 @@ inline std::size_t width(std::string_view s) {
 inline std::string pad(const std::string& s, std::size_t column) {
     std::size_t w = width(s);
     return s + std::string(w < column ? column - w : 1, ' ');
+}
+
+// A time in the terminal's time zone: "2026-12-07 14:05".
+inline std::string local_time(std::int64_t t) {
+    char buf[32];
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    ::localtime_r(&tt, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+    return buf;
 }
 
 } // namespace rapport::ctl

@@ -7,6 +7,7 @@
 
 #include "policies/outcomes/ledger.h"
 
+#include "common/sqlite.h"
 #include "common/strings.h"
 
 #include "policies/lexicon.h"
@@ -32,88 +33,13 @@ constexpr std::int64_t kKeepOther = 180 * 86400;  // non-applications: follow-up
 constexpr std::int64_t kKeepSeen = 400 * 86400;   // received-message keys: duplicates come within days
 constexpr std::int64_t kSkew = 3600;              // an answer's Date may run a little ahead of our clock
 
-class Stmt {
-public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
-            throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db));
-    }
-    // A statement prepared once and kept (Ledger::prepared): reset, not finalised.
-    Stmt(sqlite3* db, sqlite3_stmt* kept) : db_(db), st_(kept), kept_(true) {}
-    ~Stmt() {
-        if (!kept_) sqlite3_finalize(st_);
-        else {
-            sqlite3_reset(st_);
-            sqlite3_clear_bindings(st_);
-        }
-    }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-    Stmt& bind(int i, std::string_view s) {
-        sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(st_, i, v);
-        return *this;
-    }
-    bool step() {
-        int rc = sqlite3_step(st_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
-    }
-    // Resets a kept statement before the end of its scope.
-    void done() { sqlite3_reset(st_); }
-    std::string text(int i) {
-        auto p = sqlite3_column_text(st_, i);
-        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, i)))
-                 : std::string();
-    }
-    std::int64_t integer(int i) { return sqlite3_column_int64(st_, i); }
-
-private:
-    sqlite3* db_;
-    sqlite3_stmt* st_ = nullptr;
-    bool kept_ = false;
-};
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back when an exception leaves the scope.
-class Transaction {
-public:
-    explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
-    // With BEGIN IMMEDIATE and COMMIT prepared once (Ledger::prepared):
-    // a received message's transaction costs no parsing.
-    Transaction(sqlite3* db, sqlite3_stmt* begin, sqlite3_stmt* commit) : db_(db), commit_(commit) { step(begin); }
-    ~Transaction() {
-        if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    void commit() {
-        if (commit_) step(commit_);
-        else run("COMMIT");
-        done_ = true;
-    }
-
-private:
-    void run(const char* sql) {
-        char* err = nullptr;
-        if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string e = err ? err : "?";
-            sqlite3_free(err);
-            throw std::runtime_error("ledger: " + e);
-        }
-    }
-    void step(sqlite3_stmt* st) {
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
-    }
-    sqlite3* db_;
-    sqlite3_stmt* commit_ = nullptr;
-    bool done_ = false;
-};
-
 using common::lower;
+
+// Whether a kept statement finds a row; it is reset for its next use.
+bool exists(sqlite::Stmt& s) {
+    sqlite::Reset r{s};
+    return s.step();
+}
 
 std::string join(const std::vector<std::string>& v, char sep) {
     std::string out;
@@ -320,48 +246,39 @@ std::optional<double> Counts::reply_rate() const {
 }
 
 Ledger::Ledger(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-        std::string e = db_ ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        throw std::runtime_error("ledger: cannot open " + path + ": " + e);
-    }
-    sqlite3_busy_timeout(db_, 5000);
+    db_ = sqlite::open(path);
     try {
         // Like history.db: a page cache and a memory map big enough that matching
         // reads no pages through system calls once warm.
-        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
+        sqlite::exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
              "PRAGMA wal_autocheckpoint=10000;");
         migrate();
-        exec(kSchema);
-        for (Stmt k(db_, "SELECT DISTINCT key FROM org_keys"); k.step();) org_keys_.insert(k.text(0));
+        sqlite::exec(db_, kSchema);
+        for (sqlite::Stmt k(db_, "SELECT DISTINCT key FROM org_keys"); k.step();) org_keys_.insert(k.text(0));
         std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-        Transaction tx(db_);
-        Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
+        sqlite::Transaction tx(db_);
+        sqlite::Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
             .bind(1, now - kKeepOther)
-            .step();
-        Stmt(db_, "DELETE FROM outgoing WHERE application = 0 AND time < ?").bind(1, now - kKeepOther).step();
-        Stmt(db_, "DELETE FROM incoming_seen WHERE time < ?").bind(1, now - kKeepSeen).step();
+            .run();
+        sqlite::Stmt(db_, "DELETE FROM outgoing WHERE application = 0 AND time < ?").bind(1, now - kKeepOther).run();
+        sqlite::Stmt(db_, "DELETE FROM incoming_seen WHERE time < ?").bind(1, now - kKeepSeen).run();
         tx.commit();
     } catch (...) {
+        prepared_.clear();
         sqlite3_close(db_);
         throw;
     }
 }
 
 Ledger::~Ledger() {
-    for (auto& [sql, st] : prepared_) sqlite3_finalize(st);
+    prepared_.clear(); // finalised before the connection closes
     sqlite3_close(db_);
 }
 
-sqlite3_stmt* Ledger::prepared(const char* sql) {
-    auto it = prepared_.find(sql);
-    if (it != prepared_.end()) return it->second;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
-        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
-    prepared_.emplace(sql, st);
-    return st;
+sqlite::Stmt& Ledger::prepared(const char* sql) {
+    auto& st = prepared_[sql];
+    if (!st) st = std::make_unique<sqlite::Stmt>(db_, sql, true);
+    return *st;
 }
 
 // A ledger of schema 0 brought to 1 (kSchema0To1), its rows kept; a new
@@ -369,38 +286,29 @@ sqlite3_stmt* Ledger::prepared(const char* sql) {
 void Ledger::migrate() {
     std::int64_t version = 0;
     {
-        Stmt v(db_, "PRAGMA user_version");
-        if (v.step()) version = v.integer(0);
+        sqlite::Stmt v(db_, "PRAGMA user_version");
+        if (v.step()) version = v.i64(0);
     }
-    bool fresh = !Stmt(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'").step();
+    bool fresh = !sqlite::Stmt(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'").step();
     if (version >= 1 || fresh) return;
-    Transaction tx(db_);
-    exec(kSchema0To1);
+    sqlite::Transaction tx(db_);
+    sqlite::exec(db_, kSchema0To1);
     {
-        Stmt s(db_, "SELECT r.outgoing_id, r.org_keys FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
-                    "WHERE o.application = 1 AND r.org_keys <> ''");
+        sqlite::Stmt s(db_, "SELECT r.outgoing_id, r.org_keys FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+                            "WHERE o.application = 1 AND r.org_keys <> ''");
         while (s.step()) {
             const std::string id = s.text(0);
             for (const auto& k : split(s.text(1), ' '))
-                Stmt(db_, "INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, id).step();
+                sqlite::Stmt(db_, "INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, id).run();
         }
     }
-    exec("PRAGMA user_version = 1");
+    sqlite::exec(db_, "PRAGMA user_version = 1");
     tx.commit();
-}
-
-void Ledger::exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string e = err ? err : "?";
-        sqlite3_free(err);
-        throw std::runtime_error("ledger: " + e);
-    }
 }
 
 bool Ledger::record(const Outgoing& m, Fate fate) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
+    sqlite::Transaction tx(db_);
     bool fresh = record_locked(m, fate);
     tx.commit();
     return fresh;
@@ -408,7 +316,7 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
 
 void Ledger::apply(const std::vector<Change>& changes) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
+    sqlite::Transaction tx(db_);
     for (const auto& c : changes) {
         if (c.kind == Change::record) record_locked(c.message, c.fate);
         else release_locked(c.id, c.when);
@@ -418,11 +326,13 @@ void Ledger::apply(const std::vector<Change>& changes) {
 
 bool Ledger::record_locked(const Outgoing& m, Fate fate) {
     {
-        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE id = ?"));
+        sqlite::Stmt& s = prepared("SELECT 1 FROM outgoing WHERE id = ?");
+        sqlite::Reset s_reset{s};
         if (s.bind(1, m.id).step()) return false;
     }
     if (!m.message_id.empty()) {
-        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'"));
+        sqlite::Stmt& s = prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'");
+        sqlite::Reset s_reset{s};
         if (fate == Fate::left && s.bind(1, m.account).bind(2, m.message_id).step()) return false;
     }
     std::vector<std::string> rcpts;
@@ -439,9 +349,10 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
             // The sender changed it after findings: a held or rejected message
             // to one of the same people shortly before.
             for (const auto& a : rcpts) {
-                Stmt q(db_, prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                            "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
-                            "AND r.address = ? LIMIT 1"));
+                sqlite::Stmt& q = prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                                           "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
+                                           "AND r.address = ? LIMIT 1");
+                sqlite::Reset q_reset{q};
                 if (q.bind(1, m.account).bind(2, m.time - kRevisedWindow).bind(3, m.time).bind(4, a).step()) {
                     c = Class::revised;
                     break;
@@ -451,8 +362,9 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
         cls = std::string(to_string(c));
     }
     const char* fate_name = fate == Fate::left ? "left" : fate == Fate::held ? "held" : "rejected";
-    Stmt ins(db_, prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    sqlite::Stmt& ins = prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    sqlite::Reset ins_reset{ins};
     ins.bind(1, m.id)
         .bind(2, m.account)
         .bind(3, m.message_id)
@@ -469,19 +381,21 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
         std::string name;
         if (m.application)
             if (auto it = m.names.find(a); it != m.names.end()) name = person_name(mime::Address{it->second, a});
-        Stmt r(db_, prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys, name) "
-                             "VALUES (?, ?, ?, ?, ?)"));
+        sqlite::Stmt& r = prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys, name) "
+                                   "VALUES (?, ?, ?, ?, ?)");
+        sqlite::Reset r_reset{r};
         r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(keys, ' ')).bind(5, name).step();
         // For an applicant tracking system's answer naming the firm (named_applications).
         if (m.application)
             for (const auto& k : keys) {
-                Stmt(db_, prepared("INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)")).bind(1, k).bind(2, m.id).step();
+                prepared("INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, m.id).run();
                 org_keys_.insert(k); // kept if the transaction fails: a key without rows finds nothing
             }
     }
     for (const auto& f : m.from) {
         if (f.empty()) continue;
-        Stmt o(db_, prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)"));
+        sqlite::Stmt& o = prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)");
+        sqlite::Reset o_reset{o};
         o.bind(1, lower(f)).step();
     }
     return true;
@@ -493,28 +407,29 @@ bool Ledger::release(const std::string& id, std::int64_t now) {
 }
 
 bool Ledger::release_locked(const std::string& id, std::int64_t now) {
-    Stmt s(db_, prepared("UPDATE outgoing SET fate = 'left', time = ?, "
-                "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'"));
+    sqlite::Stmt& s = prepared("UPDATE outgoing SET fate = 'left', time = ?, "
+                               "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'");
+    sqlite::Reset s_reset{s};
     s.bind(1, now).bind(2, id).step();
     return sqlite3_changes(db_) > 0;
 }
 
 bool Ledger::has_message(const std::string& account, const std::string& message_id) {
     std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ?");
+    sqlite::Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ?");
     return s.bind(1, account).bind(2, message_id).step();
 }
 
 bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& failed, std::int64_t when) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_);
-    if (!Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
+    sqlite::Transaction tx(db_);
+    if (!sqlite::Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
     const std::string key = "relay:" + id;
-    if (Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
+    if (sqlite::Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
         return false;
     for (const auto& a : failed)
-        Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
-    Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
+        sqlite::Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
+    sqlite::Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
         .bind(1, id)
         .bind(2, key)
         .bind(3, when)
@@ -526,8 +441,8 @@ bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& 
 std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
     std::lock_guard lk(mu_);
     std::vector<std::string> out;
-    Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
-                "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
+    sqlite::Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
+                        "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
     s.bind(1, since);
     while (s.step()) out.push_back(s.text(0));
     return out;
@@ -536,12 +451,12 @@ std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
 void Ledger::add_own_address(const std::string& address) {
     if (address.find('@') == std::string::npos) return;
     std::lock_guard lk(mu_);
-    Stmt(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)").bind(1, lower(address)).step();
+    sqlite::Stmt(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)").bind(1, lower(address)).step();
 }
 
 Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
+    sqlite::Transaction tx(db_);
     Answer a = add_incoming_locked(in, now);
     tx.commit();
     return a;
@@ -550,7 +465,7 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
 std::vector<Answer> Ledger::add_incoming_batch(const std::vector<Incoming>& batch, std::int64_t now,
                                                const std::string& folder, const FolderState* state) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
+    sqlite::Transaction tx(db_);
     std::vector<Answer> out;
     out.reserve(batch.size());
     for (const auto& in : batch) out.push_back(add_incoming_locked(in, now));
@@ -570,19 +485,20 @@ Answer Ledger::add_incoming_locked(const Incoming& in, std::int64_t now) {
 Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::string& key) {
     Answer ans;
     // Seen before: the insert changes nothing.
-    Stmt(db_, prepared("INSERT OR IGNORE INTO incoming_seen (key, time) VALUES (?, ?)")).bind(1, key).bind(2, now).step();
+    prepared("INSERT OR IGNORE INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).run();
     if (sqlite3_changes(db_) == 0) {
         ans.kind = Answer::duplicate;
         return ans;
     }
     auto finish = [&](Answer a) {
         if (!a.application.empty() && a.account.empty()) {
-            Stmt q(db_, prepared("SELECT account FROM outgoing WHERE id = ?"));
+            sqlite::Stmt& q = prepared("SELECT account FROM outgoing WHERE id = ?");
+            sqlite::Reset q_reset{q};
             if (q.bind(1, a.application).step()) a.account = q.text(0);
         }
         return a;
     };
-    if (!in.from.empty() && Stmt(db_, prepared("SELECT 1 FROM own_addresses WHERE address = ?")).bind(1, in.from).step()) {
+    if (!in.from.empty() && exists(prepared("SELECT 1 FROM own_addresses WHERE address = ?").bind(1, in.from))) {
         ans.kind = Answer::own;
         ans.why = "from one of the sender's own addresses";
         return finish(ans);
@@ -595,20 +511,22 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
     // to. `known` says whether the Message-ID is one of the sender's at all.
     // Sets ans.account to the application's account when it finds one.
     auto application_by_id = [&](const std::string& mid, bool* known = nullptr) -> std::string {
-        Stmt s(db_, prepared("SELECT id, application, refs, account FROM outgoing WHERE message_id = ? AND fate = 'left' "
-                             "ORDER BY time"));
+        sqlite::Stmt& s = prepared("SELECT id, application, refs, account FROM outgoing WHERE message_id = ? AND fate = 'left' "
+                                   "ORDER BY time");
+        sqlite::Reset s_reset{s};
         s.bind(1, mid);
         std::vector<std::string> via;
         while (s.step()) {
             if (known) *known = true;
-            if (s.integer(1)) {
+            if (s.i64(1)) {
                 ans.account = s.text(3);
                 return s.text(0);
             }
             for (auto& r : split(s.text(2), ' ')) via.push_back(r);
         }
         for (const auto& r : via) {
-            Stmt a(db_, prepared("SELECT id, account FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1"));
+            sqlite::Stmt& a = prepared("SELECT id, account FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1");
+            sqlite::Reset a_reset{a};
             if (a.bind(1, r).step()) {
                 ans.account = a.text(1);
                 return a.text(0);
@@ -617,16 +535,17 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
         return {};
     };
     auto insert_answer = [&](const std::string& app, const char* kind, Match match) {
-        Stmt(db_, prepared("INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)"))
+        prepared("INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)")
             .bind(1, app)
             .bind(2, key)
             .bind(3, kind)
             .bind(4, match == Match::exact ? "exact" : "probable")
             .bind(5, t)
-            .step();
+            .run();
     };
     auto mark_bounced = [&](const std::string& app, const std::string& address) {
-        Stmt u(db_, prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?"));
+        sqlite::Stmt& u = prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?");
+        sqlite::Reset u_reset{u};
         u.bind(1, app).bind(2, address).step();
         return sqlite3_changes(db_);
     };
@@ -647,16 +566,17 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
             for (const auto& a : in.failed) marked += mark_bounced(app, a);
             // The report names the recipient as rewritten further on (an
             // alias): it is still this message's failure.
-            if (marked == 0) Stmt(db_, prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?")).bind(1, app).step();
+            if (marked == 0) prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?").bind(1, app).run();
             insert_answer(app, "bounced", match);
         } else {
             for (const auto& a : in.failed) {
-                Stmt s(db_, prepared("SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                                     "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
-                                     "ORDER BY r.bounced, o.time DESC LIMIT 1"));
+                sqlite::Stmt& s = prepared("SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                                           "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
+                                           "ORDER BY r.bounced, o.time DESC LIMIT 1");
+                sqlite::Reset s_reset{s};
                 if (!s.bind(1, a).bind(2, t - kReplyWindow).bind(3, t + kSkew).step()) continue;
                 std::string id = s.text(0);
-                s.done();
+                s.reset();
                 mark_bounced(id, a);
                 insert_answer(id, "bounced", Match::probable);
                 if (app.empty()) app = id;
@@ -706,21 +626,23 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
     std::vector<std::string> addresses{in.from};
     for (const auto& a : in.also_from) addresses.push_back(a);
     for (const auto& a : addresses) {
-        Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
-                             "JOIN outgoing o ON o.id = r.outgoing_id "
-                             "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?"));
+        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
+                                   "JOIN outgoing o ON o.id = r.outgoing_id "
+                                   "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Reset s_reset{s};
         s.bind(1, a).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(cands, s.text(0), s.text(2), 0, static_cast<int>(s.integer(3)), s.integer(1));
+        consider_rows(s, 0, cands);
     }
     // A closer tier always wins (below), so a farther one is looked at only
     // when the closer ones found nothing.
     if (std::string org = cands.empty() ? org_of(in.from) : std::string(); !org.empty()) {
-        Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
-                             "JOIN outgoing o ON o.id = r.outgoing_id "
-                             "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?"));
+        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
+                                   "JOIN outgoing o ON o.id = r.outgoing_id "
+                                   "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Reset s_reset{s};
         s.bind(1, org).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(cands, s.text(0), s.text(2), 1, static_cast<int>(s.integer(3)), s.integer(1));
-        s.done();
+        consider_rows(s, 1, cands);
+        s.reset();
         // An applicant tracking system answers for the firm its mail names:
         // in the sender's name, the address before the @, or the subject.
         if (cands.empty() && ats_domains().count(org)) named_applications(in, lo, hi, cands);
@@ -805,18 +727,23 @@ void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_
     }
     for (const auto& k : keys) {
         if (!named.names_key(k)) continue;
-        Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM org_keys k "
-                             "JOIN outgoing o ON o.id = k.outgoing_id "
-                             "WHERE k.key = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?"));
+        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM org_keys k "
+                                   "JOIN outgoing o ON o.id = k.outgoing_id "
+                                   "WHERE k.key = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Reset s_reset{s};
         s.bind(1, k).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(cands, s.text(0), s.text(2), 2, static_cast<int>(s.integer(3)), s.integer(1));
+        consider_rows(s, 2, cands);
     }
+}
+
+void Ledger::consider_rows(sqlite::Stmt& s, int tier, std::vector<Candidate>& cands) {
+    while (s.step()) consider(cands, s.text(0), s.text(2), tier, static_cast<int>(s.i64(3)), s.i64(1));
 }
 
 std::vector<std::string> Ledger::accounts() {
     std::lock_guard lk(mu_);
     std::vector<std::string> out;
-    Stmt s(db_, "SELECT DISTINCT account FROM outgoing WHERE application = 1 AND fate = 'left' ORDER BY account");
+    sqlite::Stmt s(db_, "SELECT DISTINCT account FROM outgoing WHERE application = 1 AND fate = 'left' ORDER BY account");
     while (s.step()) out.push_back(s.text(0));
     return out;
 }
@@ -828,15 +755,15 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     std::vector<Application> apps;
     std::map<std::string, std::size_t> at;
     {
-        Stmt s(db_, "SELECT id, account, subject, time, class FROM outgoing "
-                    "WHERE application = 1 AND fate = 'left' AND (? = 0 OR account = ?) ORDER BY time, id");
+        sqlite::Stmt s(db_, "SELECT id, account, subject, time, class FROM outgoing "
+                            "WHERE application = 1 AND fate = 'left' AND (? = 0 OR account = ?) ORDER BY time, id");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             Application a;
             a.id = s.text(0);
             a.account = s.text(1);
             a.subject = s.text(2);
-            a.sent = s.integer(3);
+            a.sent = s.i64(3);
             a.cls = parse_class(s.text(4));
             at[a.id] = apps.size();
             apps.push_back(std::move(a));
@@ -844,8 +771,8 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     }
     std::map<std::string, std::pair<int, int>> bounced; // id -> (recipients, bounced)
     {
-        Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced, r.name FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
-                    "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
+        sqlite::Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced, r.name FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+                            "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             auto it = at.find(s.text(0));
@@ -855,7 +782,7 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
             if (a.name.empty()) a.name = s.text(3);
             auto& b = bounced[s.text(0)];
             ++b.first;
-            b.second += s.integer(2) ? 1 : 0;
+            b.second += s.i64(2) ? 1 : 0;
         }
     }
     struct Seen {
@@ -865,14 +792,14 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     };
     std::map<std::string, Seen> seen;
     {
-        Stmt s(db_, "SELECT a.outgoing_id, a.kind, a.match, a.time FROM answers a JOIN outgoing o ON o.id = a.outgoing_id "
-                    "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY a.time");
+        sqlite::Stmt s(db_, "SELECT a.outgoing_id, a.kind, a.match, a.time FROM answers a JOIN outgoing o ON o.id = a.outgoing_id "
+                            "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY a.time");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             Seen& x = seen[s.text(0)];
             std::string kind = s.text(1);
             Match m = s.text(2) == "exact" ? Match::exact : Match::probable;
-            std::int64_t when = s.integer(3);
+            std::int64_t when = s.i64(3);
             if (kind == "replied") {
                 if (!x.replied) x.replied_at = when;
                 x.replied = true;
@@ -891,10 +818,10 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     // the sender wrote to that person again.
     std::map<std::pair<std::string, std::string>, std::int64_t> last_written;
     {
-        Stmt s(db_, "SELECT o.account, r.address, MAX(o.time) FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                    "WHERE o.fate = 'left' AND o.time <= ? AND (? = 0 OR o.account = ?) GROUP BY o.account, r.address");
+        sqlite::Stmt s(db_, "SELECT o.account, r.address, MAX(o.time) FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                            "WHERE o.fate = 'left' AND o.time <= ? AND (? = 0 OR o.account = ?) GROUP BY o.account, r.address");
         s.bind(1, now).bind(2, only).bind(3, acc);
-        while (s.step()) last_written[{s.text(0), s.text(1)}] = s.integer(2);
+        while (s.step()) last_written[{s.text(0), s.text(1)}] = s.i64(2);
     }
 
     Summary out;
@@ -961,13 +888,13 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
 
 std::optional<Ledger::FolderState> Ledger::folder(const std::string& name) {
     std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT uidvalidity, last_uid, modseq, read FROM inbox_folders WHERE folder = ?");
+    sqlite::Stmt s(db_, "SELECT uidvalidity, last_uid, modseq, read FROM inbox_folders WHERE folder = ?");
     if (!s.bind(1, name).step()) return std::nullopt;
     FolderState st;
-    st.uidvalidity = static_cast<std::uint32_t>(s.integer(0));
-    st.last_uid = static_cast<std::uint32_t>(s.integer(1));
-    st.modseq = static_cast<std::uint64_t>(s.integer(2));
-    st.read = static_cast<std::uint64_t>(s.integer(3));
+    st.uidvalidity = static_cast<std::uint32_t>(s.i64(0));
+    st.last_uid = static_cast<std::uint32_t>(s.i64(1));
+    st.modseq = static_cast<std::uint64_t>(s.i64(2));
+    st.read = static_cast<std::uint64_t>(s.i64(3));
     return st;
 }
 
@@ -977,15 +904,15 @@ void Ledger::save_folder(const std::string& name, const FolderState& st) {
 }
 
 void Ledger::save_folder_locked(const std::string& name, const FolderState& st) {
-    Stmt(db_, prepared("INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
+    prepared("INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
               "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
-              "modseq = excluded.modseq, read = excluded.read"))
+              "modseq = excluded.modseq, read = excluded.read")
         .bind(1, name)
         .bind(2, static_cast<std::int64_t>(st.uidvalidity))
         .bind(3, static_cast<std::int64_t>(st.last_uid))
         .bind(4, static_cast<std::int64_t>(st.modseq))
         .bind(5, static_cast<std::int64_t>(st.read))
-        .step();
+        .run();
 }
 
 namespace {
@@ -1049,15 +976,15 @@ Totals Ledger::totals() {
     std::lock_guard lk(mu_);
     Totals t;
     {
-        Stmt s(db_, "SELECT class, COUNT(*) FROM outgoing WHERE application = 1 AND fate = 'left' GROUP BY class");
+        sqlite::Stmt s(db_, "SELECT class, COUNT(*) FROM outgoing WHERE application = 1 AND fate = 'left' GROUP BY class");
         while (s.step()) {
             Class c = parse_class(s.text(0));
-            (c == Class::clean ? t.clean : c == Class::revised ? t.revised : t.despite_findings) += s.integer(1);
+            (c == Class::clean ? t.clean : c == Class::revised ? t.revised : t.despite_findings) += s.i64(1);
         }
     }
     {
-        Stmt s(db_, "SELECT match, COUNT(*) FROM answers WHERE kind = 'replied' GROUP BY match");
-        while (s.step()) (s.text(0) == "exact" ? t.replies_exact : t.replies_probable) += s.integer(1);
+        sqlite::Stmt s(db_, "SELECT match, COUNT(*) FROM answers WHERE kind = 'replied' GROUP BY match");
+        while (s.step()) (s.text(0) == "exact" ? t.replies_exact : t.replies_probable) += s.i64(1);
     }
     return t;
 }

@@ -69,7 +69,9 @@
 #include <vector>
 
 struct sqlite3;
-struct sqlite3_stmt;
+namespace rapport::sqlite {
+class Stmt;
+}
 
 namespace rapport::policies::outcomes {
 
@@ -239,7 +241,6 @@ public:
     void save_folder(const std::string& name, const FolderState& st);
 
 private:
-    void exec(const char* sql);
     void migrate();
     Answer add_incoming_locked(const Incoming& in, std::int64_t now);
     Answer match_locked(const Incoming& in, std::int64_t now, const std::string& key);
@@ -254,12 +255,14 @@ private:
     // A new candidate, or a closer tie for one found already.
     static void consider(std::vector<Candidate>& cands, std::string id, std::string account, int tier, int answered,
                          std::int64_t time);
+    // consider() for each row of a candidate query (id, time, account, answered rank).
+    static void consider_rows(sqlite::Stmt& s, int tier, std::vector<Candidate>& cands);
     void save_folder_locked(const std::string& name, const FolderState& st);
     bool record_locked(const Outgoing& m, Fate fate);      // mu_ held, inside a transaction
     bool release_locked(const std::string& id, std::int64_t now);
     // Statements run for each record and each received message, prepared once (mu_ held).
-    sqlite3_stmt* prepared(const char* sql);
-    std::unordered_map<const char*, sqlite3_stmt*> prepared_;
+    sqlite::Stmt& prepared(const char* sql);
+    std::unordered_map<const char*, std::unique_ptr<sqlite::Stmt>> prepared_;
     // Every organisation key of an application (the org_keys table's keys):
     // an applicant tracking system's mail is matched to the ones it names.
     std::set<std::string, std::less<>> org_keys_;
