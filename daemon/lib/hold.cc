@@ -178,6 +178,16 @@ void Holds::hold(const std::string& id, const Envelope& env, const Judgement& j)
     std::string rules;
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     log_("held " + id + " from=<" + env.mail_from + "> rules=" + (rules.empty() ? "-" : rules));
+    if (desktop_ && !env.notice) {
+        // The reason it is held, not a mere warning that came first.
+        std::string reason;
+        for (const auto& f : j.findings)
+            if (reason.empty() || f.action >= policies::Action::hold) {
+                reason = f.message;
+                if (f.action >= policies::Action::hold) break;
+            }
+        desktop_->held({id, j.addressee, j.recipients.empty() ? 0 : j.recipients.size() - 1, reason});
+    }
     if (!cfg_.hold.notify_sender || !relay_ || env.notice || env.mail_from.empty()) return;
     relay_->notify({env.mail_from,
                     held_notice(cfg_.hostname, id, env.mail_from, j.info.subject, j.findings, expires_at(env.received)),

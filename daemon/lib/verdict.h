@@ -61,6 +61,9 @@ struct Judgement {
     bool application = false;            // job-seeking new mail (SPEC.md)
     std::vector<std::string> recipients; // lower-case, To/Cc/Bcc and envelope, the sender excluded
     std::vector<std::string> refs;       // its In-Reply-To and References
+    // For people (the desktop notice about held mail): its first recipient,
+    // by display name where the To field has one, else the address.
+    std::string addressee;
 };
 
 class VerdictStage {
