@@ -1,8 +1,8 @@
 // member.cc - `rapportctl member`: the adviser manages a job club's members.
 //
-//   rapportctl member add NAME [--group G] [--adviser] [--password-stdin]
+//   rapportctl member add NAME [--group G] [--adviser] [--lang L] [--password-stdin]
 //   rapportctl member passwd NAME [--password-stdin]
-//   rapportctl member set NAME [--group G] [--role member|adviser]
+//   rapportctl member set NAME [--group G] [--role member|adviser] [--lang L]
 //   rapportctl member remove NAME
 //   rapportctl member list [--json]
 //   rapportctl member token NAME      a new token for the member's add-on
@@ -10,6 +10,8 @@
 //                                     an argon2id hash for [auth] users in the
 //                                     config file (nothing is stored)
 // All take --state DIR (default: the daemon's, see daemon/lib/config.h).
+// --lang: the language Rapport coaches the member in and shows them the
+// page in, "auto" (the language of each mail, the default) or en, fr, de, es, pl.
 //
 // The password is asked for twice, without echo, when stdin is a terminal;
 // otherwise (--password-stdin, scripts) the first line of stdin is it. It
@@ -21,6 +23,7 @@
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/members.h"
+#include "policies/language.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,16 +41,16 @@ namespace {
 namespace rd = rapport::daemon;
 
 constexpr const char* kMemberUsage =
-    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--password-stdin] [--state DIR]\n"
+    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--lang LANG] [--password-stdin] [--state DIR]\n"
     "       rapportctl member passwd NAME [--password-stdin] [--state DIR]\n"
-    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--state DIR]\n"
+    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--lang LANG] [--state DIR]\n"
     "       rapportctl member remove NAME [--state DIR]\n"
     "       rapportctl member list [--json] [--state DIR]\n"
     "       rapportctl member token NAME [--state DIR]\n";
 
 struct Args {
     std::string state;
-    std::optional<std::string> group, role;
+    std::optional<std::string> group, role, lang;
     bool json = false, password_stdin = false, adviser = false, bad = false;
     std::vector<std::string> rest;
 };
@@ -65,10 +68,12 @@ Args parse(const std::vector<std::string>& args) {
         else if (s == "--adviser") a.adviser = true;
         else if (s == "--group") value(a.group);
         else if (s == "--role") value(a.role);
+        else if (s == "--lang") value(a.lang);
         else if (s == "--state" && i + 1 < args.size()) a.state = args[++i];
         else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
         else if (s.rfind("--group=", 0) == 0) a.group = s.substr(8);
         else if (s.rfind("--role=", 0) == 0) a.role = s.substr(7);
+        else if (s.rfind("--lang=", 0) == 0) a.lang = s.substr(7);
         else if (s.size() > 1 && s[0] == '-') {
             std::cerr << "rapportctl: unknown option " << s << "\n";
             a.bad = true;
@@ -124,7 +129,7 @@ int run(const std::string& verb, const Args& a) {
             nlohmann::json arr = nlohmann::json::array();
             for (const auto& m : all)
                 arr.push_back({{"name", m.name}, {"group", m.group}, {"role", rd::to_string(m.role)}, {"created", m.created},
-                               {"token", m.token_generation > 0}});
+                               {"token", m.token_generation > 0}, {"lang", m.language}});
             std::cout << arr.dump() << "\n";
             return 0;
         }
@@ -132,18 +137,22 @@ int run(const std::string& verb, const Args& a) {
             std::cout << "No members yet. Add one with: rapportctl member add NAME\n";
             return 0;
         }
-        std::printf("%-32s %-16s %-8s %s\n", "NAME", "GROUP", "ROLE", "ADD-ON TOKEN");
+        std::printf("%-32s %-16s %-8s %-8s %s\n", "NAME", "GROUP", "ROLE", "LANGUAGE", "ADD-ON TOKEN");
         for (const auto& m : all)
-            std::printf("%-32s %-16s %-8s %s\n", m.name.c_str(), m.group.empty() ? "-" : m.group.c_str(),
-                        std::string(rd::to_string(m.role)).c_str(), m.token_generation > 0 ? "issued" : "-");
+            std::printf("%-32s %-16s %-8s %-8s %s\n", m.name.c_str(), m.group.empty() ? "-" : m.group.c_str(),
+                        std::string(rd::to_string(m.role)).c_str(), m.language.c_str(),
+                        m.token_generation > 0 ? "issued" : "-");
         return 0;
     }
+    if (a.lang && !rapport::policies::parse_language_setting(*a.lang))
+        throw rd::MemberError("a language is " + rapport::policies::language_setting_choices());
     if (verb == "add") {
         std::string n = rd::Members::normalise_name(name);
         if (members.find(n)) throw rd::MemberError("there is already a member called " + n);
         auto pw = new_password(a, n);
         if (!pw) return 1;
         members.add(n, *pw, a.group.value_or(""), a.adviser ? rd::Role::adviser : rd::Role::member);
+        if (a.lang) members.set_language(n, *a.lang);
         std::cout << "Added " << n << (a.adviser ? " (adviser)" : "")
                   << (a.group && !a.group->empty() ? " to group " + *a.group : "") << ".\n";
         return 0;
@@ -158,7 +167,7 @@ int run(const std::string& verb, const Args& a) {
         return 0;
     }
     if (verb == "set") {
-        if (!a.group && !a.role) {
+        if (!a.group && !a.role && !a.lang) {
             std::cerr << kMemberUsage;
             return 2;
         }
@@ -168,6 +177,7 @@ int run(const std::string& verb, const Args& a) {
             if (!r) throw rd::MemberError("a role is \"member\" or \"adviser\"");
             members.set_role(name, *r);
         }
+        if (a.lang) members.set_language(name, *a.lang);
         std::cout << "Updated " << rd::Members::normalise_name(name) << ".\n";
         return 0;
     }

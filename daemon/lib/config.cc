@@ -4,6 +4,7 @@
 
 #include "common/files.h"
 #include "common/strings.h"
+#include "policies/language.h"
 
 #include <toml++/toml.h>
 
@@ -110,7 +111,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         throw ConfigError(os.str());
     }
     only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
-                     "hold", "imap", "outcomes"});
+                     "hold", "imap", "outcomes", "coach"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_connections_per_client",
@@ -276,11 +277,23 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         }
     }
     if (auto t = sub(root, "outcomes")) {
-        only_keys(*t, "outcomes", {"follow_up_days"});
+        only_keys(*t, "outcomes", {"enabled", "follow_up_days"});
+        get(*t, "enabled", "outcomes", c.outcomes.enabled);
         if (auto n = t->get("follow_up_days")) {
             auto v = n->value<double>();
             if (!v || *v < 0) throw ConfigError("outcomes.follow_up_days: expected a number of days (7, or 0.5)");
             c.outcomes.follow_up_days = *v;
+        }
+    }
+    if (auto t = sub(root, "coach")) {
+        only_keys(*t, "coach", {"language"});
+        std::string lang;
+        get(*t, "language", "coach", lang);
+        if (!lang.empty()) {
+            auto setting = policies::parse_language_setting(lang);
+            if (!setting)
+                throw ConfigError("coach.language: \"" + lang + "\": expected " + policies::language_setting_choices());
+            c.coach.language = *setting;
         }
     }
     if (auto t = sub(root, "tls")) {

@@ -141,7 +141,18 @@ void parse_imap_url(ImapSettings& s);
 
 // The reply ledger's figures ([outcomes]).
 struct OutcomeSettings {
+    // false: no ledger at all - nothing is recorded (no ledger.db is
+    // written), [imap] is not read, /api/v1/outcomes answers 404.
+    bool enabled = true;
     double follow_up_days = 7; // an application without a reply is due a follow-up after this (may be fractional)
+};
+
+// How Rapport coaches ([coach]).
+struct CoachSettings {
+    // The findings' language: "auto" (the language of each mail's own words,
+    // policies/language.h) or en, fr, de, es, pl for every mail. A job club
+    // member's own setting (rapportctl member set --lang) wins over it.
+    std::string language = "auto";
 };
 
 struct Config {
@@ -157,6 +168,7 @@ struct Config {
     HoldSettings hold;
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
+    CoachSettings coach;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)
     AuthLimits auth;

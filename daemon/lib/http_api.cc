@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "daemon/lib/web_assets.h"
+#include "policies/language.h"
 
 
 #include <algorithm>
@@ -204,6 +205,7 @@ HttpResponse HttpApi::route(Ctx& c) {
         if (p == "/login") return login(c);
         if (p == "/" || p == "/index.html") return asset(c, "index.html");
         if (p.size() > 1 && p.find('/', 1) == std::string::npos) return asset(c, p.substr(1));
+        if (p.rfind("/i18n/", 0) == 0 && p.find('/', 6) == std::string::npos) return asset(c, p.substr(1)); // catalogues
         return error(404, "not_found", "There is no such page.", v);
     }
 
@@ -361,6 +363,12 @@ HttpResponse HttpApi::member_login(Ctx& c) {
 
 HttpResponse HttpApi::me(Ctx& c) {
     json j = {{"role", c.adviser ? "adviser" : "member"}, {"name", c.member}, {"members", members_ && !members_->empty()}};
+    // The language to show the page in when the browser's choice should
+    // not decide: the member's own setting, else the daemon's [coach] language.
+    std::string own;
+    if (!c.member.empty() && members_)
+        if (auto m = members_->find(c.member)) own = m->language;
+    j["lang"] = policies::effective_setting({own, cfg_.coach.language});
     return json_response(j, c.req.version());
 }
 
@@ -373,6 +381,7 @@ HttpResponse HttpApi::asset(Ctx& c, std::string name) {
                                      : ends(".css") ? "text/css; charset=utf-8"
                                      : ends(".js")  ? "text/javascript; charset=utf-8"
                                      : ends(".svg") ? "image/svg+xml"
+                                     : ends(".json") ? "application/json; charset=utf-8"
                                                     : "application/octet-stream");
     r.set(http::field::cache_control, "no-cache");
     r.set("Content-Security-Policy",

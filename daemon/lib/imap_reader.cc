@@ -38,7 +38,7 @@ namespace {
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;  // of one message's header fields
 constexpr std::uint32_t kMaxPartBytes = 64 * 1024;    // of a report's status part or returned header
 constexpr unsigned kIdleRenew = 25 * 60;               // RFC 2177: re-issue IDLE within 29 minutes
-constexpr std::size_t kFetchBatch = 200;               // UIDs per FETCH on a first read
+constexpr std::size_t kFetchBatch = 200;               // UIDs per FETCH, and per ledger transaction
 constexpr std::int64_t kFirstReadDays = 60;            // the reply window (ledger.h)
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -615,28 +615,41 @@ void ImapReader::check_folder(const std::string& folder, bool condstore) {
     std::size_t n = 0;
     std::uint32_t lo = 0, hi = 0;
     std::map<std::string, int> tally;
+    // One fetched batch: read each message (a delivery report's parts are
+    // fetched now, before any write), then match them all and save where
+    // the reader got to in one transaction. Stopped part-way, nothing of
+    // the batch is written and it is read again next time.
     auto process = [&](const std::vector<std::pair<std::uint32_t, std::string>>& msgs) {
+        std::vector<po::Incoming> batch;
+        std::vector<std::uint32_t> batch_uids;
         for (const auto& [uid, header] : msgs) {
             if (stop_) return;
             if (uid <= st.last_uid) continue; // "n:*" answers with the last message even when it is older
             po::Incoming in = po::read_incoming(header);
             if (in.report) in = read_report(uid, header);
             if (stop_) return;
-            po::Answer a = ledger_.add_incoming(in, now_s());
-            st.last_uid = uid;
-            ++st.read;
-            ledger_.save_folder(folder, st);
-            {
-                std::lock_guard lk(status_mu_);
-                ++status_.read;
-            }
-            ++n;
-            lo = lo ? lo : uid;
-            hi = uid;
+            batch.push_back(std::move(in));
+            batch_uids.push_back(uid);
+        }
+        if (batch.empty()) return;
+        po::Ledger::FolderState next = st;
+        next.last_uid = batch_uids.back();
+        next.read += batch.size();
+        std::vector<po::Answer> answers = ledger_.add_incoming_batch(batch, now_s(), folder, &next);
+        st = next;
+        {
+            std::lock_guard lk(status_mu_);
+            status_.read += batch.size();
+        }
+        n += batch.size();
+        lo = lo ? lo : batch_uids.front();
+        hi = batch_uids.back();
+        for (std::size_t i = 0; i < answers.size(); ++i) {
+            const po::Answer& a = answers[i];
             ++tally[std::string(po::to_string(a.kind))];
             if (!a.application.empty())
-                log_("inbox: " + folder + " uid " + std::to_string(uid) + ": " + std::string(po::to_string(a.kind)) +
-                     " -> " + a.application + " (" + a.why + ")");
+                log_("inbox: " + folder + " uid " + std::to_string(batch_uids[i]) + ": " +
+                     std::string(po::to_string(a.kind)) + " -> " + a.application + " (" + a.why + ")");
         }
     };
     if (first) {
@@ -647,6 +660,14 @@ void ImapReader::check_folder(const std::string& folder, bool condstore) {
         }
         // Older messages were passed over on purpose: start after them.
         if (!stop_) st.last_uid = std::max(st.last_uid, uidnext ? uidnext - 1 : st.last_uid);
+    } else if (uidnext != 0) {
+        // What came since, kFetchBatch UIDs at a time: a long absence costs
+        // no more memory than a first read. Anything newer than the SELECT
+        // is read on the next round.
+        for (std::uint64_t from = std::uint64_t{st.last_uid} + 1; from < uidnext && !stop_; from += kFetchBatch) {
+            auto to = static_cast<std::uint32_t>(std::min<std::uint64_t>(uidnext - 1, from + kFetchBatch - 1));
+            process(fetch_headers(mailimap_set_new_interval(static_cast<std::uint32_t>(from), to)));
+        }
     } else {
         process(fetch_headers(mailimap_set_new_interval(st.last_uid + 1, 0)));
     }

@@ -22,13 +22,16 @@
 //
 // Reading: for each folder, SELECT (with CONDSTORE where offered: an
 // unchanged HIGHESTMODSEQ means nothing to read), then UID FETCH of the
-// messages after the last UID read, BODY.PEEK[HEADER.FIELDS (...)] only
+// messages after the last UID read, 200 UIDs at a time (memory stays the
+// same whatever the inbox holds), BODY.PEEK[HEADER.FIELDS (...)] only
 // (PEEK: nothing is marked \Seen; the fields are incoming.h's). A delivery
 // report also has its status part (BODY.PEEK[n.MIME] and [n]) and the
 // returned message's header ([m.HEADER], or [m] for text/rfc822-headers)
 // fetched, found through BODYSTRUCTURE. Never any other body part.
-// Where it got to (UIDVALIDITY, last UID, HIGHESTMODSEQ) is saved in the
-// ledger after each message, so a restart reads nothing twice; a new
+// Each fetched batch is matched and written in one ledger transaction
+// together with where the reader got to (UIDVALIDITY, last UID,
+// HIGHESTMODSEQ), so a restart or a lost connection reads nothing twice
+// and loses nothing; a new
 // UIDVALIDITY (the folder was rebuilt) or a first visit reads the messages
 // of the last 60 days (UID SEARCH SINCE), the most a reply can be late,
 // and the ledger's Message-ID keys keep a re-read message from counting twice.

@@ -5,6 +5,7 @@
 #include "daemon/lib/hold.h"   // hmac_hex, same_secret
 #include "common/files.h"
 #include "common/sqlite.h"
+#include "policies/language.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -41,10 +42,11 @@ Member read_member(Stmt& s) {
     m.role = parse_role(s.text(2)).value_or(Role::member);
     m.created = s.i64(3);
     m.token_generation = s.i64(4);
+    m.language = s.text(5);
     return m;
 }
 
-constexpr const char* kCols = "name, grp, role, created, token_generation";
+constexpr const char* kCols = "name, grp, role, created, token_generation, lang";
 
 constexpr const char* kDummyHash =
     "$argon2id$v=19$m=65536,t=2,p=1$9z1l11U3Yn6lbsSy0qoBew$ykcQc+1Zwvl48970zq3QdfNNfr5DaLr9rVu/aSRv9tQ";
@@ -98,11 +100,24 @@ Members::Members(const std::string& state_dir) {
         ::close(fd);
     }
     db_ = sqlite::open(path, true); // rapportctl and rapportd share the file
+    // A members.db without the lang column gets it ('auto' for everyone),
+    // from whichever of rapportctl and rapportd opens it first (the other
+    // may win the race: then the column is there all the same).
+    auto has_lang = [&] {
+        return sqlite3_exec(db_, "SELECT lang FROM members LIMIT 0", nullptr, nullptr, nullptr) == SQLITE_OK;
+    };
     try {
         sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS members ("
                           " name TEXT PRIMARY KEY, hash TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
                           " role TEXT NOT NULL DEFAULT 'member', created INTEGER NOT NULL,"
                           " token_generation INTEGER NOT NULL DEFAULT 0)");
+        if (!has_lang()) {
+            try {
+                sqlite::exec(db_, "ALTER TABLE members ADD COLUMN lang TEXT NOT NULL DEFAULT 'auto'");
+            } catch (const sqlite::Error&) {
+                if (!has_lang()) throw;
+            }
+        }
     } catch (const sqlite::Error& e) {
         sqlite3_close(db_);
         throw std::runtime_error("cannot set up " + path + ": " + e.what());
@@ -156,6 +171,15 @@ void Members::set_role(std::string_view name, Role role) {
     if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
 }
 
+void Members::set_language(std::string_view name, std::string_view language) {
+    std::string n = normalise_name(name);
+    auto lang = policies::parse_language_setting(language);
+    if (!lang) throw MemberError("a language is " + policies::language_setting_choices());
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET lang = ? WHERE name = ?").bind(1, *lang).bind(2, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+}
+
 std::optional<Member> Members::find_locked(const std::string& name) const {
     Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members WHERE name = ?").c_str());
     s.bind(1, name);
@@ -198,7 +222,7 @@ std::optional<Member> Members::verify(std::string_view name, std::string_view pa
         s.bind(1, n);
         if (s.step()) {
             who = read_member(s);
-            hash = s.text(5);
+            hash = s.text(6);
         }
     } catch (const MemberError&) {
     }

@@ -17,7 +17,9 @@
 //
 // Roles: a "member" sees and decides about their own mail only; an
 // "adviser" sees everyone's. Groups pick the policy ([groups.NAME] in the
-// policy file); "" means the policy's main rules.
+// policy file); "" means the policy's main rules. A member's language
+// ("auto", or en, fr, de, es, pl) is the one Rapport coaches them in, over
+// the daemon's [coach] language, and the page's language for them.
 //
 // API tokens for a member's mail client add-on are not stored: a token is
 // NAME.GENERATION.MAC with MAC = HMAC-SHA256(the daemon's API token,
@@ -53,6 +55,7 @@ struct Member {
     Role role = Role::member;
     std::int64_t created = 0;
     std::int64_t token_generation = 0; // 0: no add-on token issued yet
+    std::string language = "auto";     // findings and page: "auto" or a language (policies/language.h)
 };
 
 struct MemberError : std::runtime_error {
@@ -78,6 +81,8 @@ public:
     void set_password(std::string_view name, std::string_view password);
     void set_group(std::string_view name, std::string_view group);
     void set_role(std::string_view name, Role role);
+    // "auto" or a language Rapport speaks; throws MemberError otherwise.
+    void set_language(std::string_view name, std::string_view language);
     std::optional<Member> find(std::string_view name) const;
     std::vector<Member> list() const;
     bool empty() const;

@@ -91,6 +91,10 @@ export function createRapport(deps) {
         return t("problemSlow");
       case "unreachable":
         return t("problemUnreachable");
+      case "bad-response":
+        return t("problemBadAnswer");
+      case "http":
+        return t("problemHttp", [String(e.status ?? "?")]);
       default:
         return t("problemOther", [String(e?.message || e)]);
     }

@@ -12,8 +12,13 @@ function say(text) {
 }
 
 function problem(e) {
-  const key = { "not-configured": "problemNotConfigured", token: "problemToken", timeout: "problemSlow", unreachable: "problemUnreachable" }[e?.kind];
-  return key ? t(key) : String(e?.message || e);
+  const key = {
+    "not-configured": "problemNotConfigured", token: "problemToken", timeout: "problemSlow",
+    unreachable: "problemUnreachable", "bad-response": "problemBadAnswer",
+  }[e?.kind];
+  if (key) return t(key);
+  if (e?.kind === "http") return t("problemHttp", [String(e.status ?? "?")]);
+  return t("problemOther", [String(e?.message || e)]);
 }
 
 function current() {

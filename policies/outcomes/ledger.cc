@@ -63,6 +63,8 @@ public:
         if (rc == SQLITE_DONE) return false;
         throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
     }
+    // Resets a kept statement before the end of its scope.
+    void done() { sqlite3_reset(st_); }
     std::string text(int i) {
         auto p = sqlite3_column_text(st_, i);
         return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, i)))
@@ -80,11 +82,15 @@ private:
 class Transaction {
 public:
     explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
+    // With BEGIN IMMEDIATE and COMMIT prepared once (Ledger::prepared):
+    // a received message's transaction costs no parsing.
+    Transaction(sqlite3* db, sqlite3_stmt* begin, sqlite3_stmt* commit) : db_(db), commit_(commit) { step(begin); }
     ~Transaction() {
         if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     void commit() {
-        run("COMMIT");
+        if (commit_) step(commit_);
+        else run("COMMIT");
         done_ = true;
     }
 
@@ -97,7 +103,13 @@ private:
             throw std::runtime_error("ledger: " + e);
         }
     }
+    void step(sqlite3_stmt* st) {
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
+    }
     sqlite3* db_;
+    sqlite3_stmt* commit_ = nullptr;
     bool done_ = false;
 };
 
@@ -168,6 +180,7 @@ Class parse_class(std::string_view s) {
     return Class::clean;
 }
 
+// Schema 1 (PRAGMA user_version), what a new ledger gets.
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outgoing (
   id TEXT PRIMARY KEY,
@@ -183,16 +196,24 @@ CREATE TABLE IF NOT EXISTS outgoing (
 );
 CREATE INDEX IF NOT EXISTS outgoing_by_message_id ON outgoing(message_id, account);
 CREATE INDEX IF NOT EXISTS outgoing_account_time ON outgoing(account, time);
+-- Covers what matching asks of a candidate, so no table row is read for it.
+CREATE INDEX IF NOT EXISTS outgoing_candidate ON outgoing(id, fate, application, time, account);
 CREATE TABLE IF NOT EXISTS outgoing_rcpt (
   outgoing_id TEXT NOT NULL,
   address TEXT NOT NULL,
   org TEXT NOT NULL DEFAULT '',
   org_keys TEXT NOT NULL DEFAULT '',
   bounced INTEGER NOT NULL DEFAULT 0,
+  name TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (outgoing_id, address)
 );
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_address ON outgoing_rcpt(address);
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org ON outgoing_rcpt(org);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_address ON outgoing_rcpt(address, outgoing_id);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org_id ON outgoing_rcpt(org, outgoing_id);
+CREATE TABLE IF NOT EXISTS org_keys (
+  key TEXT NOT NULL,
+  outgoing_id TEXT NOT NULL,
+  PRIMARY KEY (key, outgoing_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS answers (
   outgoing_id TEXT NOT NULL,
   incoming TEXT NOT NULL,
@@ -200,8 +221,8 @@ CREATE TABLE IF NOT EXISTS answers (
   match TEXT NOT NULL,
   time INTEGER NOT NULL,
   PRIMARY KEY (outgoing_id, incoming)
-);
-CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS own_addresses (address TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS inbox_folders (
   folder TEXT PRIMARY KEY,
@@ -210,7 +231,37 @@ CREATE TABLE IF NOT EXISTS inbox_folders (
   modseq INTEGER NOT NULL,
   read INTEGER NOT NULL
 );
+PRAGMA user_version = 1;
 )sql";
+
+// Schema 0 to 1: the recipients' names; the organisation keys of each
+// application indexed (filled from outgoing_rcpt); the indexes matching
+// uses made covering (kSchema adds them); the answers and the
+// received-message keys in tables without a rowid (one B-tree each, not a
+// table and an index: half the pages written per received message).
+const char* kSchema0To1 = R"sql(
+CREATE TABLE IF NOT EXISTS answers (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
+  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming));
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+ALTER TABLE outgoing_rcpt ADD COLUMN name TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS outgoing_rcpt_address;
+DROP INDEX IF EXISTS outgoing_rcpt_by_org;
+CREATE TABLE org_keys (key TEXT NOT NULL, outgoing_id TEXT NOT NULL, PRIMARY KEY (key, outgoing_id)) WITHOUT ROWID;
+CREATE TABLE answers_1 (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
+  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming)) WITHOUT ROWID;
+INSERT INTO answers_1 SELECT outgoing_id, incoming, kind, match, time FROM answers;
+DROP TABLE answers;
+ALTER TABLE answers_1 RENAME TO answers;
+CREATE TABLE incoming_seen_1 (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO incoming_seen_1 SELECT key, time FROM incoming_seen;
+DROP TABLE incoming_seen;
+ALTER TABLE incoming_seen_1 RENAME TO incoming_seen;
+)sql";
+
+// The strongest answer an application (o) has had so far, as kind_rank() ranks them.
+#define ANSWERED_RANK                                                                                                  \
+    "(SELECT IFNULL(MAX(CASE a.kind WHEN 'replied' THEN 3 WHEN 'bounced' THEN 2 WHEN 'acknowledged' THEN 1 ELSE 0 "    \
+    "END), 0) FROM answers a WHERE a.outgoing_id = o.id)"
 
 int kind_rank(std::string_view kind) { // for "still without that kind of answer"
     if (kind == "replied") return 3;
@@ -220,6 +271,16 @@ int kind_rank(std::string_view kind) { // for "still without that kind of answer
 }
 
 } // namespace
+
+void Ledger::consider(std::vector<Candidate>& cands, std::string id, std::string account, int tier, int answered,
+                      std::int64_t time) {
+    for (auto& c : cands)
+        if (c.id == id) {
+            c.tier = std::min(c.tier, tier);
+            return;
+        }
+    cands.push_back({std::move(id), std::move(account), tier, answered, time});
+}
 
 std::string_view to_string(Class c) {
     switch (c) {
@@ -267,8 +328,13 @@ Ledger::Ledger(const std::string& path) {
     }
     sqlite3_busy_timeout(db_, 5000);
     try {
-        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        // Like history.db: a page cache and a memory map big enough that matching
+        // reads no pages through system calls once warm.
+        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
+             "PRAGMA wal_autocheckpoint=10000;");
+        migrate();
         exec(kSchema);
+        for (Stmt k(db_, "SELECT DISTINCT key FROM org_keys"); k.step();) org_keys_.insert(k.text(0));
         std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
         Transaction tx(db_);
         Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
@@ -298,6 +364,31 @@ sqlite3_stmt* Ledger::prepared(const char* sql) {
     return st;
 }
 
+// A ledger of schema 0 brought to 1 (kSchema0To1), its rows kept; a new
+// one is made by kSchema alone.
+void Ledger::migrate() {
+    std::int64_t version = 0;
+    {
+        Stmt v(db_, "PRAGMA user_version");
+        if (v.step()) version = v.integer(0);
+    }
+    bool fresh = !Stmt(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'").step();
+    if (version >= 1 || fresh) return;
+    Transaction tx(db_);
+    exec(kSchema0To1);
+    {
+        Stmt s(db_, "SELECT r.outgoing_id, r.org_keys FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+                    "WHERE o.application = 1 AND r.org_keys <> ''");
+        while (s.step()) {
+            const std::string id = s.text(0);
+            for (const auto& k : split(s.text(1), ' '))
+                Stmt(db_, "INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, id).step();
+        }
+    }
+    exec("PRAGMA user_version = 1");
+    tx.commit();
+}
+
 void Ledger::exec(const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -309,7 +400,7 @@ void Ledger::exec(const char* sql) {
 
 bool Ledger::record(const Outgoing& m, Fate fate) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_);
+    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
     bool fresh = record_locked(m, fate);
     tx.commit();
     return fresh;
@@ -317,7 +408,7 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
 
 void Ledger::apply(const std::vector<Change>& changes) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_);
+    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
     for (const auto& c : changes) {
         if (c.kind == Change::record) record_locked(c.message, c.fate);
         else release_locked(c.id, c.when);
@@ -374,9 +465,19 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
         .bind(10, join(m.rules, ','))
         .step();
     for (const auto& a : rcpts) {
-        std::string d = domain_of(a);
-        Stmt r(db_, prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys) VALUES (?, ?, ?, ?)"));
-        r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(domain_org_keys(d), ' ')).step();
+        const std::vector<std::string> keys = domain_org_keys(domain_of(a));
+        std::string name;
+        if (m.application)
+            if (auto it = m.names.find(a); it != m.names.end()) name = person_name(mime::Address{it->second, a});
+        Stmt r(db_, prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys, name) "
+                             "VALUES (?, ?, ?, ?, ?)"));
+        r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(keys, ' ')).bind(5, name).step();
+        // For an applicant tracking system's answer naming the firm (named_applications).
+        if (m.application)
+            for (const auto& k : keys) {
+                Stmt(db_, prepared("INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)")).bind(1, k).bind(2, m.id).step();
+                org_keys_.insert(k); // kept if the transaction fails: a key without rows finds nothing
+            }
     }
     for (const auto& f : m.from) {
         if (f.empty()) continue;
@@ -440,28 +541,48 @@ void Ledger::add_own_address(const std::string& address) {
 
 Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     std::lock_guard lk(mu_);
-    Answer ans;
+    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
+    Answer a = add_incoming_locked(in, now);
+    tx.commit();
+    return a;
+}
+
+std::vector<Answer> Ledger::add_incoming_batch(const std::vector<Incoming>& batch, std::int64_t now,
+                                               const std::string& folder, const FolderState* state) {
+    std::lock_guard lk(mu_);
+    Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
+    std::vector<Answer> out;
+    out.reserve(batch.size());
+    for (const auto& in : batch) out.push_back(add_incoming_locked(in, now));
+    if (state) save_folder_locked(folder, *state);
+    tx.commit();
+    return out;
+}
+
+Answer Ledger::add_incoming_locked(const Incoming& in, std::int64_t now) {
+    // Without a Message-ID, its sender, date and subject stand for it.
     std::string key = !in.message_id.empty()
                           ? "m:" + sha256_hex(in.message_id)
                           : "h:" + sha256_hex(in.from + "\n" + (in.date ? std::to_string(*in.date) : "") + "\n" + in.subject);
-    Transaction tx(db_);
-    {
-        Stmt s(db_, "SELECT 1 FROM incoming_seen WHERE key = ?");
-        if (s.bind(1, key).step()) {
-            ans.kind = Answer::duplicate;
-            return ans;
-        }
-        Stmt(db_, "INSERT INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).step();
+    return match_locked(in, now, key);
+}
+
+Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::string& key) {
+    Answer ans;
+    // Seen before: the insert changes nothing.
+    Stmt(db_, prepared("INSERT OR IGNORE INTO incoming_seen (key, time) VALUES (?, ?)")).bind(1, key).bind(2, now).step();
+    if (sqlite3_changes(db_) == 0) {
+        ans.kind = Answer::duplicate;
+        return ans;
     }
     auto finish = [&](Answer a) {
-        if (!a.application.empty()) {
-            Stmt q(db_, "SELECT account FROM outgoing WHERE id = ?");
+        if (!a.application.empty() && a.account.empty()) {
+            Stmt q(db_, prepared("SELECT account FROM outgoing WHERE id = ?"));
             if (q.bind(1, a.application).step()) a.account = q.text(0);
         }
-        tx.commit();
         return a;
     };
-    if (!in.from.empty() && Stmt(db_, "SELECT 1 FROM own_addresses WHERE address = ?").bind(1, in.from).step()) {
+    if (!in.from.empty() && Stmt(db_, prepared("SELECT 1 FROM own_addresses WHERE address = ?")).bind(1, in.from).step()) {
         ans.kind = Answer::own;
         ans.why = "from one of the sender's own addresses";
         return finish(ans);
@@ -470,29 +591,44 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     const std::int64_t t = in.date && *in.date <= now + 86400 ? *in.date : now;
 
     // The application a message with this Message-ID belongs to: itself, or
-    // for a later message of the sender's (a follow-up) the one it referred to.
-    auto application_by_id = [&](const std::string& mid) -> std::string {
-        Stmt s(db_, "SELECT id, application, refs FROM outgoing WHERE message_id = ? AND fate = 'left' ORDER BY time");
+    // for a later message of the sender's (a follow-up) the one it referred
+    // to. `known` says whether the Message-ID is one of the sender's at all.
+    // Sets ans.account to the application's account when it finds one.
+    auto application_by_id = [&](const std::string& mid, bool* known = nullptr) -> std::string {
+        Stmt s(db_, prepared("SELECT id, application, refs, account FROM outgoing WHERE message_id = ? AND fate = 'left' "
+                             "ORDER BY time"));
         s.bind(1, mid);
         std::vector<std::string> via;
         while (s.step()) {
-            if (s.integer(1)) return s.text(0);
+            if (known) *known = true;
+            if (s.integer(1)) {
+                ans.account = s.text(3);
+                return s.text(0);
+            }
             for (auto& r : split(s.text(2), ' ')) via.push_back(r);
         }
         for (const auto& r : via) {
-            Stmt a(db_, "SELECT id FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1");
-            if (a.bind(1, r).step()) return a.text(0);
+            Stmt a(db_, prepared("SELECT id, account FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1"));
+            if (a.bind(1, r).step()) {
+                ans.account = a.text(1);
+                return a.text(0);
+            }
         }
         return {};
     };
     auto insert_answer = [&](const std::string& app, const char* kind, Match match) {
-        Stmt(db_, "INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)")
+        Stmt(db_, prepared("INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)"))
             .bind(1, app)
             .bind(2, key)
             .bind(3, kind)
             .bind(4, match == Match::exact ? "exact" : "probable")
             .bind(5, t)
             .step();
+    };
+    auto mark_bounced = [&](const std::string& app, const std::string& address) {
+        Stmt u(db_, prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?"));
+        u.bind(1, app).bind(2, address).step();
+        return sqlite3_changes(db_);
     };
 
     if (in.report) {
@@ -508,26 +644,20 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
         if (!app.empty()) {
             match = Match::exact;
             int marked = 0;
-            for (const auto& a : in.failed) {
-                Stmt u(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?");
-                u.bind(1, app).bind(2, a).step();
-                marked += sqlite3_changes(db_);
-            }
+            for (const auto& a : in.failed) marked += mark_bounced(app, a);
             // The report names the recipient as rewritten further on (an
             // alias): it is still this message's failure.
-            if (marked == 0) Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?").bind(1, app).step();
+            if (marked == 0) Stmt(db_, prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?")).bind(1, app).step();
             insert_answer(app, "bounced", match);
         } else {
             for (const auto& a : in.failed) {
-                Stmt s(db_, "SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                            "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
-                            "ORDER BY r.bounced, o.time DESC LIMIT 1");
+                Stmt s(db_, prepared("SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                                     "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
+                                     "ORDER BY r.bounced, o.time DESC LIMIT 1"));
                 if (!s.bind(1, a).bind(2, t - kReplyWindow).bind(3, t + kSkew).step()) continue;
                 std::string id = s.text(0);
-                Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?")
-                    .bind(1, id)
-                    .bind(2, a)
-                    .step();
+                s.done();
+                mark_bounced(id, a);
                 insert_answer(id, "bounced", Match::probable);
                 if (app.empty()) app = id;
                 match = Match::probable;
@@ -546,14 +676,22 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
 
     const char* kind = in.automated ? "acknowledged" : "replied";
     const Answer::Kind akind = in.automated ? Answer::acknowledged : Answer::replied;
+    bool refers_to_own = false; // it answers mail of the sender's that was no application
     for (const auto& r : in.refs) {
-        std::string app = application_by_id(r);
+        std::string app = application_by_id(r, &refers_to_own);
         if (app.empty()) continue;
         insert_answer(app, kind, Match::exact);
         ans.kind = akind;
         ans.application = app;
         ans.match = Match::exact;
         ans.why = "exact: it refers to the application";
+        return finish(ans);
+    }
+    if (refers_to_own) {
+        // A colleague at a firm the sender applied to, answering the
+        // sender's ordinary mail to them: an answer to that mail, not to the
+        // application, however close in time.
+        ans.why = "an answer to mail that was no application";
         return finish(ans);
     }
     if (in.list) {
@@ -563,63 +701,33 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     if (in.from.empty()) return finish(ans);
 
     // Probable: candidates in the window before it, by tier.
-    struct Candidate {
-        std::string id;
-        int tier;
-        int answered; // the strongest answer it has already had (kind_rank)
-        std::int64_t time;
-    };
     std::vector<Candidate> cands;
-    std::map<std::string, std::size_t> index;
-    auto consider = [&](const std::string& id, int tier, std::int64_t time) {
-        auto it = index.find(id);
-        if (it != index.end()) {
-            cands[it->second].tier = std::min(cands[it->second].tier, tier);
-            return;
-        }
-        index[id] = cands.size();
-        cands.push_back({id, tier, 0, time});
-    };
     const std::int64_t lo = t - kReplyWindow, hi = t + kSkew;
     std::vector<std::string> addresses{in.from};
     for (const auto& a : in.also_from) addresses.push_back(a);
     for (const auto& a : addresses) {
-        Stmt s(db_, "SELECT o.id, o.time FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                    "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
+                             "JOIN outgoing o ON o.id = r.outgoing_id "
+                             "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?"));
         s.bind(1, a).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(s.text(0), 0, s.integer(1));
+        while (s.step()) consider(cands, s.text(0), s.text(2), 0, static_cast<int>(s.integer(3)), s.integer(1));
     }
-    if (std::string org = org_of(in.from); !org.empty()) {
-        Stmt s(db_, "SELECT o.id, o.time FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                    "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+    // A closer tier always wins (below), so a farther one is looked at only
+    // when the closer ones found nothing.
+    if (std::string org = cands.empty() ? org_of(in.from) : std::string(); !org.empty()) {
+        Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
+                             "JOIN outgoing o ON o.id = r.outgoing_id "
+                             "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?"));
         s.bind(1, org).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(s.text(0), 1, s.integer(1));
+        while (s.step()) consider(cands, s.text(0), s.text(2), 1, static_cast<int>(s.integer(3)), s.integer(1));
+        s.done();
         // An applicant tracking system answers for the firm its mail names:
         // in the sender's name, the address before the @, or the subject.
-        if (ats_domains().count(org)) {
-            std::string text = in.from_name + " " + in.from.substr(0, in.from.find('@')) + " " + in.subject;
-            for (auto& c : text)
-                if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
-            TextIndex named(word_list(text));
-            Stmt a(db_, "SELECT o.id, o.time, r.org_keys FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                        "WHERE r.org_keys <> '' AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
-            a.bind(1, lo).bind(2, hi);
-            while (a.step())
-                for (const auto& k : split(a.text(2), ' '))
-                    if (named.names_key(k)) {
-                        consider(a.text(0), 2, a.integer(1));
-                        break;
-                    }
-        }
+        if (cands.empty() && ats_domains().count(org)) named_applications(in, lo, hi, cands);
     }
     if (cands.empty()) {
         ans.why = "no application to its sender or their organisation in the last 60 days";
         return finish(ans);
-    }
-    for (auto& c : cands) {
-        Stmt s(db_, "SELECT kind FROM answers WHERE outgoing_id = ?");
-        s.bind(1, c.id);
-        while (s.step()) c.answered = std::max(c.answered, kind_rank(s.text(0)));
     }
     // The closest tie first; then one still without this kind of answer
     // (two applications to one firm, two replies: one each); then the latest.
@@ -633,11 +741,76 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     insert_answer(best->id, kind, Match::probable);
     ans.kind = akind;
     ans.application = best->id;
+    ans.account = best->account;
     ans.match = Match::probable;
     static const char* tiers[] = {"probable: a recipient's address", "probable: a recipient's organisation",
                                   "probable: an applicant tracking system naming the organisation"};
     ans.why = tiers[best->tier];
     return finish(ans);
+}
+
+// The applications in [lo, hi] to an organisation that the tracking
+// system's mail names. A key named in the text starts at a word and either
+// is that word (perhaps less a plural ending: "Tescos") or goes on into the
+// next one ("Kestrel Analytics", "Brightwater Recruitment" for
+// brightwaterrecruit). So each word asks the set of keys written to
+// (org_keys_, in memory) for a few exact keys and for the keys that begin
+// with it and the next word's first letters: a few lookups in a sorted set,
+// whatever the number of applications; TextIndex::names_key confirms each
+// key found, and only a named key costs a query.
+void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_t hi, std::vector<Candidate>& cands) {
+    std::string text = in.from_name + " " + in.from.substr(0, in.from.find('@')) + " " + in.subject;
+    for (auto& c : text)
+        if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
+    TextIndex named(word_list(text));
+    const auto& words = named.words();
+    // The keys written to that the text may name (names_key() decides);
+    // looked up through one buffer, without a string made per lookup.
+    std::set<std::string, std::less<>> keys;
+    std::string buf;
+    auto exact = [&](std::string_view k) {
+        if (auto it = org_keys_.find(k); it != org_keys_.end()) keys.insert(*it);
+    };
+    auto prefixed = [&](std::string_view p) {
+        for (auto it = org_keys_.lower_bound(p); it != org_keys_.end() && std::string_view(*it).substr(0, p.size()) == p; ++it)
+            keys.insert(*it);
+    };
+    for (std::size_t i = 0; i < words.size() && i < 64; ++i) {
+        const std::string_view w = words[i];
+        if (w.empty()) continue;
+        exact(w);
+        buf.assign(w).push_back('s'); // "McDonald's" spells mcdonalds
+        exact(buf);
+        if (w.size() > 2 && w.back() == 's') exact(w.substr(0, w.size() - 1));
+        if (w.size() > 3 && w.substr(w.size() - 2) == "es") exact(w.substr(0, w.size() - 2));
+        if (i + 1 >= words.size() || words[i + 1].empty()) continue;
+        // A key that goes on into the next word: ending one or two letters
+        // into it (asked for exactly), or taking at least three of them, or
+        // all of a shorter one (asked for by prefix) - so "No reply" asks
+        // for nor, nore and norep..., not every key from "north" on.
+        const std::string_view next = words[i + 1];
+        for (int possessive = 0; possessive < 2; ++possessive) { // "St Brigid's Hospice": an 's' the word list dropped
+            buf.assign(w);
+            if (possessive) buf.push_back('s');
+            const std::size_t head = buf.size();
+            for (std::size_t m = 1; m < std::min<std::size_t>(3, next.size()); ++m) {
+                buf.resize(head);
+                buf.append(next.substr(0, m));
+                exact(buf);
+            }
+            buf.resize(head);
+            buf.append(next.substr(0, std::min<std::size_t>(3, next.size())));
+            prefixed(buf);
+        }
+    }
+    for (const auto& k : keys) {
+        if (!named.names_key(k)) continue;
+        Stmt s(db_, prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM org_keys k "
+                             "JOIN outgoing o ON o.id = k.outgoing_id "
+                             "WHERE k.key = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?"));
+        s.bind(1, k).bind(2, lo).bind(3, hi);
+        while (s.step()) consider(cands, s.text(0), s.text(2), 2, static_cast<int>(s.integer(3)), s.integer(1));
+    }
 }
 
 std::vector<std::string> Ledger::accounts() {
@@ -671,13 +844,15 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     }
     std::map<std::string, std::pair<int, int>> bounced; // id -> (recipients, bounced)
     {
-        Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+        Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced, r.name FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
                     "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             auto it = at.find(s.text(0));
             if (it == at.end()) continue;
-            apps[it->second].to.push_back(s.text(1));
+            Application& a = apps[it->second];
+            a.to.push_back(s.text(1));
+            if (a.name.empty()) a.name = s.text(3);
             auto& b = bounced[s.text(0)];
             ++b.first;
             b.second += s.integer(2) ? 1 : 0;
@@ -723,6 +898,16 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     }
 
     Summary out;
+    out.now = now;
+    // The weeks of the chart: from the first with an application among the
+    // last settings.weeks, up to this one.
+    const std::int64_t this_week = week_start(now);
+    const std::int64_t first_week = this_week - static_cast<std::int64_t>(settings.weeks > 0 ? settings.weeks - 1 : 0) * 7 * 86400;
+    std::int64_t chart_from = this_week + 1;
+    for (const auto& a : apps)
+        if (a.sent >= first_week && a.sent < this_week + 7 * 86400) chart_from = std::min(chart_from, week_start(a.sent));
+    if (settings.weeks > 0 && chart_from <= this_week)
+        for (std::int64_t w = chart_from; w <= this_week; w += 7 * 86400) out.by_week.push_back(Week{w, {}, {}, {}, {}});
     const auto follow_after = static_cast<std::int64_t>(std::llround(settings.follow_up_days * 86400.0));
     for (auto& a : apps) {
         const Seen& x = seen[a.id];
@@ -750,7 +935,18 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
             if (!wrote_again && now >= due && now < a.sent + kReplyWindow) a.follow_up = due;
         }
         Counts* by = a.cls == Class::clean ? &out.clean : a.cls == Class::revised ? &out.revised : &out.despite_findings;
-        for (Counts* c : {&out.all, by}) {
+        Counts* week_all = nullptr;
+        Counts* week_by = nullptr;
+        if (!out.by_week.empty() && a.sent >= out.by_week.front().start) {
+            std::size_t i = static_cast<std::size_t>((week_start(a.sent) - out.by_week.front().start) / (7 * 86400));
+            if (i < out.by_week.size()) {
+                Week& w = out.by_week[i];
+                week_all = &w.all;
+                week_by = a.cls == Class::clean ? &w.clean : a.cls == Class::revised ? &w.revised : &w.despite_findings;
+            }
+        }
+        for (Counts* c : {&out.all, by, week_all, week_by}) {
+            if (!c) continue;
             ++c->applications;
             c->replied += a.outcome == Outcome::replied;
             c->acknowledged += a.outcome == Outcome::acknowledged;
@@ -777,9 +973,13 @@ std::optional<Ledger::FolderState> Ledger::folder(const std::string& name) {
 
 void Ledger::save_folder(const std::string& name, const FolderState& st) {
     std::lock_guard lk(mu_);
-    Stmt(db_, "INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
+    save_folder_locked(name, st);
+}
+
+void Ledger::save_folder_locked(const std::string& name, const FolderState& st) {
+    Stmt(db_, prepared("INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
               "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
-              "modseq = excluded.modseq, read = excluded.read")
+              "modseq = excluded.modseq, read = excluded.read"))
         .bind(1, name)
         .bind(2, static_cast<std::int64_t>(st.uidvalidity))
         .bind(3, static_cast<std::int64_t>(st.last_uid))
@@ -801,7 +1001,15 @@ nlohmann::json counts_json(const Counts& c, bool with_answers) {
     return j;
 }
 
-nlohmann::json application_json(const Application& a, bool full) {
+// "9 days", "1 day", "5 hours", "3 minutes": how long, in the largest whole unit.
+std::string how_long(std::int64_t seconds) {
+    auto n = [](std::int64_t v, const char* unit) { return std::to_string(v) + " " + unit + (v == 1 ? "" : "s"); };
+    if (seconds >= 86400) return n(seconds / 86400, "day");
+    if (seconds >= 3600) return n(seconds / 3600, "hour");
+    return n(std::max<std::int64_t>(1, seconds / 60), "minute");
+}
+
+nlohmann::json application_json(const Application& a, bool full, std::int64_t now) {
     nlohmann::json j = {{"id", a.id}, {"account", a.account}, {"to", a.to}, {"subject", a.subject}, {"sent", a.sent}};
     if (full) {
         j["class"] = std::string(to_string(a.cls));
@@ -811,22 +1019,71 @@ nlohmann::json application_json(const Application& a, bool full) {
         if (a.answered) j["answered"] = a.answered;
     } else {
         j["due"] = a.follow_up;
+        j["name"] = a.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.name);
+        j["waited_days"] = (now - a.sent) / 86400;
+        j["waited"] = std::max<std::int64_t>(0, now - a.sent); // seconds, for a suggestion worded elsewhere
+        j["acknowledged"] = a.outcome == Outcome::acknowledged;
+        j["suggestion"] = follow_up_suggestion(a, now);
     }
     return j;
 }
 
 } // namespace
 
+std::int64_t week_start(std::int64_t t) {
+    // 1970-01-01 was a Thursday: Mondays are 4 days after a multiple of 7 days.
+    constexpr std::int64_t kWeek = 7 * 86400, kMonday = 4 * 86400;
+    std::int64_t k = t - kMonday;
+    std::int64_t weeks = k >= 0 ? k / kWeek : -((-k + kWeek - 1) / kWeek);
+    return weeks * kWeek + kMonday;
+}
+
+std::string follow_up_suggestion(const Application& a, std::int64_t now) {
+    std::string who = !a.name.empty() ? a.name : !a.to.empty() ? a.to.front() : std::string("them");
+    std::string line = "It's been " + how_long(std::max<std::int64_t>(0, now - a.sent));
+    if (a.outcome == Outcome::acknowledged) line += " and only an automatic reply came back";
+    return line + " - a short, polite follow-up to " + who + " asking about your application is fine.";
+}
+
+Totals Ledger::totals() {
+    std::lock_guard lk(mu_);
+    Totals t;
+    {
+        Stmt s(db_, "SELECT class, COUNT(*) FROM outgoing WHERE application = 1 AND fate = 'left' GROUP BY class");
+        while (s.step()) {
+            Class c = parse_class(s.text(0));
+            (c == Class::clean ? t.clean : c == Class::revised ? t.revised : t.despite_findings) += s.integer(1);
+        }
+    }
+    {
+        Stmt s(db_, "SELECT match, COUNT(*) FROM answers WHERE kind = 'replied' GROUP BY match");
+        while (s.step()) (s.text(0) == "exact" ? t.replies_exact : t.replies_probable) += s.integer(1);
+    }
+    return t;
+}
+
 nlohmann::json to_json(const Summary& s) {
     nlohmann::json j = counts_json(s.all, true);
     j["by_class"] = {{"clean", counts_json(s.clean, true)},
                      {"revised", counts_json(s.revised, true)},
                      {"despite-findings", counts_json(s.despite_findings, true)}};
+    nlohmann::json weeks = nlohmann::json::array();
+    for (const auto& w : s.by_week)
+        weeks.push_back({{"week", w.start},
+                         {"applications", w.all.applications},
+                         {"replied", w.all.replied},
+                         {"bounced", w.all.bounced},
+                         {"reply_rate", counts_json(w.all, false)["reply_rate"]},
+                         {"by_class",
+                          {{"clean", counts_json(w.clean, true)},
+                           {"revised", counts_json(w.revised, true)},
+                           {"despite-findings", counts_json(w.despite_findings, true)}}}});
+    j["by_week"] = std::move(weeks);
     nlohmann::json due = nlohmann::json::array();
-    for (const auto& a : s.follow_up_due) due.push_back(application_json(a, false));
+    for (const auto& a : s.follow_up_due) due.push_back(application_json(a, false, s.now));
     j["follow_up_due"] = std::move(due);
     nlohmann::json recent = nlohmann::json::array();
-    for (const auto& a : s.recent) recent.push_back(application_json(a, true));
+    for (const auto& a : s.recent) recent.push_back(application_json(a, true, s.now));
     j["recent"] = std::move(recent);
     return j;
 }

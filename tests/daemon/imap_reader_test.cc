@@ -145,6 +145,9 @@ TEST(ImapConfig, UrlsAndDefaults) {
     EXPECT_DOUBLE_EQ(f.outcomes.follow_up_days, 0.5);
     Config g = load({"--config", dir.file("g.toml", "[outcomes]\nfollow_up_days = 10\n").c_str()});
     EXPECT_DOUBLE_EQ(g.outcomes.follow_up_days, 10.0);
+    EXPECT_TRUE(g.outcomes.enabled) << "the ledger is on unless turned off";
+    Config off = load({"--config", dir.file("off.toml", "[outcomes]\nenabled = false\n").c_str()});
+    EXPECT_FALSE(off.outcomes.enabled);
 }
 
 TEST(ImapConfig, Refusals) {
@@ -178,4 +181,5 @@ TEST(ImapConfig, Refusals) {
     refused("[imap]\nurl = \"imaps://mail.example.org\"\n" + ok_auth + "pasword = \"x\"\n", "unknown key 'pasword'");
     refused("[outcomes]\nfollow_up_days = -1\n", "follow_up_days");
     refused("[outcomes]\nfollow_up = 3\n", "unknown key");
+    refused("[outcomes]\nenabled = \"no\"\n", "outcomes.enabled");
 }
