@@ -56,6 +56,7 @@ export function createRapport(deps) {
   const budgetMs = deps.budgetMs ?? BUDGET_MS;
   const checkBudgetMs = deps.checkBudgetMs ?? 5000;
   const cryptoImpl = deps.crypto || globalThis.crypto;
+  const reporting = deps.reporting; // reporting.js: the draft a send checked, and Edit message pressed
   const pending = new Map(); // request id -> {id, kind, windowId, tabId, data, resolve}
   let seq = 0;
 
@@ -166,13 +167,15 @@ export function createRapport(deps) {
     }
   }
 
-  async function check(settings, tabId, details, budget) {
+  // `sending`: the draft is about to leave; reporting.js keeps it for POST /api/v1/sent.
+  async function check(settings, tabId, details, budget, sending = false) {
     let attachments = [];
     try {
       attachments = (await messenger.compose.listAttachments(tabId)) || [];
     } catch {
       attachments = [];
     }
+    if (sending) reporting?.checked({ id: tabId }, details, attachments);
     const result = await analyze(settings, buildDraft(details, attachments), { fetch: fetchImpl, budgetMs: budget });
     return { action: result.action, findings: shownFindings(result.findings) };
   }
@@ -197,7 +200,7 @@ export function createRapport(deps) {
     try {
       let result;
       try {
-        result = await check(settings, tab?.id, details, budgetMs);
+        result = await check(settings, tab?.id, details, budgetMs, true);
       } catch (e) {
         await notify(settings, "unchecked", t("notChecked", [problemText(e)]));
         return proceed();
@@ -215,6 +218,7 @@ export function createRapport(deps) {
       await remember(settings, answer);
       if (answer.choice === "send" && result.action !== "reject") return proceed(await confirmHeader(settings));
       if (tab?.windowId != null) Promise.resolve().then(() => messenger.windows.update(tab.windowId, { focused: true })).catch(() => {});
+      await reporting?.edited(tab);
       return { cancel: true };
     } catch (e) {
       // A bug of ours must not keep mail from leaving.
