@@ -124,7 +124,11 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
             return api ? api->login_link_url() : "";
         },
         log);
-    if (cfg.hold.notify_desktop && desktop.start()) holds.set_desktop(&desktop);
+    if (cfg.hold.notify_desktop.value_or(rd::desktop_by_default())) {
+        if (desktop.start()) holds.set_desktop(&desktop);
+    } else if (!cfg.hold.notify_desktop) {
+        log("desktop: no desktop notices for a system service or root by default ([hold] notify_desktop = true asks for them)");
+    }
     rd::Intake intake(cfg, queue, verdict, relay.get(), holds, outcomes.get(), log);
     // Before recovery, which must see the messages the log holds. Its first
     // segments are not waited for: mail is accepted at once (plain spool

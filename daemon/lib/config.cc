@@ -230,7 +230,11 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         only_keys(*t, "hold", {"expire", "notify_sender", "notify_desktop"});
         get(*t, "expire", "hold", c.hold.expire);
         get(*t, "notify_sender", "hold", c.hold.notify_sender);
-        get(*t, "notify_desktop", "hold", c.hold.notify_desktop);
+        if (t->contains("notify_desktop")) {
+            bool on = false;
+            get(*t, "notify_desktop", "hold", on);
+            c.hold.notify_desktop = on;
+        }
         if (c.hold.expire == 0) throw ConfigError("hold.expire must be at least 1 (seconds)");
     }
     if (auto t = sub(root, "imap")) {

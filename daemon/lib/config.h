@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -113,7 +114,9 @@ struct RelaySettings {
 struct HoldSettings {
     unsigned expire = 7 * 24 * 3600; // seconds a held message waits for a decision, then "expired" (never sent)
     bool notify_sender = false;      // mail the sender a short notice when a message is held (needs an upstream)
-    bool notify_desktop = true;      // a desktop notification, where there is a session bus (desktop_notify.h)
+    // A desktop notification where there is a session bus (desktop_notify.h).
+    // Unset: on, unless rapportd runs as root or as a system service.
+    std::optional<bool> notify_desktop;
 };
 
 // The inbox the reply ledger reads ([imap]; daemon/lib/imap_reader.h).

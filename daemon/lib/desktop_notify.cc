@@ -3,6 +3,7 @@
 #include "daemon/lib/desktop_notify.h"
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-login.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -71,6 +72,26 @@ bool call(sd_bus* bus, sd_bus_message* m, sd_bus_message** reply, std::string& w
 }
 
 } // namespace
+
+bool desktop_by_default(unsigned euid, const std::string& system_unit, const std::string& user_unit) {
+    if (euid == 0) return false;
+    if (!user_unit.empty()) return true; // systemctl --user: the person's own service manager
+    // A login session is a scope ("session-3.scope"); a user manager is
+    // "user@1000.service" itself. Any other service is the system's.
+    bool service = system_unit.size() > 8 && system_unit.ends_with(".service");
+    return !service || system_unit.starts_with("user@");
+}
+
+bool desktop_by_default() {
+    auto unit_of = [](int (*f)(pid_t, char**)) {
+        char* u = nullptr;
+        std::string out;
+        if (f(0, &u) >= 0 && u) out = u;
+        std::free(u);
+        return out;
+    };
+    return desktop_by_default(::geteuid(), unit_of(sd_pid_get_unit), unit_of(sd_pid_get_user_unit));
+}
 
 // ActionInvoked(u id, s action_key) and NotificationClosed(u id, u reason).
 struct DesktopNotify::Signals {

@@ -24,7 +24,10 @@
 //
 // No session bus - a system service, a server, a job club's machine - and
 // start() says so once in the log and held() does nothing: each held
-// message already has its own log line. A notification server that is
+// message already has its own log line. Off by default for a system
+// service and for root ([hold] notify_desktop unset: desktop_by_default()),
+// so a machine's daemon never reaches into whichever session bus its
+// environment happens to name. A notification server that is
 // missing or refuses is a warning in the log, never a delay for mail:
 // held() only queues, and the bus is spoken to on a thread of its own.
 
@@ -53,6 +56,16 @@ struct HeldNotice {
     std::size_t others = 0; // how many more recipients it has
     std::string reason;    // its first finding, for the body
 };
+
+// Whether desktop notices are on when [hold] notify_desktop is not set:
+// off for root and for a system service (`system_unit` is the systemd unit
+// the process runs in, "" outside systemd; `user_unit` the unit of a user's
+// service manager, "" when none). A user service, a program started in a
+// desktop session or by hand: on.
+bool desktop_by_default(unsigned euid, const std::string& system_unit, const std::string& user_unit);
+// desktop_by_default() for this process (libsystemd's sd_pid_get_unit and
+// sd_pid_get_user_unit).
+bool desktop_by_default();
 
 class DesktopNotify {
 public:

@@ -77,6 +77,10 @@ std::string check_confirm_v1(std::string_view token, std::string_view value, std
                              std::string* nonce_out = nullptr);
 // Constant-time comparison (tokens, HMACs).
 bool same_secret(std::string_view a, std::string_view b);
+// Who a held message is to, for people: its first To address by the
+// display name given there ("Anna Kowalska"), else the address; "" when it
+// has no recipient at all.
+std::string held_addressee(const Judgement& j);
 
 class Holds {
 public:

@@ -205,7 +205,6 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         j.info.subject = msg.subject;
         if (!msg.from.empty()) j.info.header_from = msg.from.front().address;
         for (const auto& a : msg.to) j.info.header_to += (j.info.header_to.empty() ? "" : ", ") + a.address;
-        if (!msg.to.empty()) j.addressee = msg.to.front().name.empty() ? msg.to.front().address : msg.to.front().name;
         j.info.message_id = msg.message_id;
 
         policies::Judged judged = judge_on(lane, msg, ctx, record);
@@ -215,7 +214,6 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         j.account = judged.sent.sender;
         j.application = v.job_seeking && !v.reply;
         j.recipients = std::move(v.recipients);
-        if (j.addressee.empty() && !j.recipients.empty()) j.addressee = j.recipients.front();
         if (!msg.in_reply_to.empty()) j.refs.push_back(msg.in_reply_to);
         for (const auto& r : msg.references)
             if (r != msg.in_reply_to) j.refs.push_back(r);

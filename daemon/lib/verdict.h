@@ -63,9 +63,6 @@ struct Judgement {
     std::vector<std::string> recipients; // lower-case, To/Cc/Bcc and envelope, the sender excluded
     std::vector<std::string> refs;       // its In-Reply-To and References
     std::map<std::string, std::string> names; // lower-case To/Cc address -> display name, where one is given
-    // For people (the desktop notice about held mail): its first recipient,
-    // by display name where the To field has one, else the address.
-    std::string addressee;
 };
 
 class VerdictStage {

@@ -121,6 +121,25 @@ TEST(Config, UpstreamOAuth) {
     refused("auth = 2\n", "upstream.auth: expected a string");
 }
 
+// [hold] notify_desktop: unset (the process decides: desktop_notify.h), or as set.
+TEST(Config, NotifyDesktop) {
+    EXPECT_FALSE(Config{}.hold.notify_desktop.has_value());
+    auto on = write_tmp("[hold]\nnotify_desktop = true\n");
+    EXPECT_EQ(load({"--config", on.c_str()}).hold.notify_desktop, std::optional<bool>(true));
+    unlink(on.c_str());
+    auto off = write_tmp("[hold]\nnotify_desktop = false\n");
+    EXPECT_EQ(load({"--config", off.c_str()}).hold.notify_desktop, std::optional<bool>(false));
+    unlink(off.c_str());
+    auto bad = write_tmp("[hold]\nnotify_desktop = \"yes\"\n");
+    try {
+        load({"--config", bad.c_str()});
+        ADD_FAILURE() << "accepted notify_desktop = \"yes\"";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("hold.notify_desktop: expected true or false"), std::string::npos) << e.what();
+    }
+    unlink(bad.c_str());
+}
+
 // Beyond loopback, TLS and someone to log in; the API stays local.
 TEST(Config, RefusesToListenPubliclyWithoutTlsAndAccounts) {
     Config c;

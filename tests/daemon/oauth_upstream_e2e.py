@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """rapportd relaying to an upstream that takes OAuth2 tokens only, end to end.
 
-    oauth_upstream_e2e.py RAPPORTD CASE     CASE: xoauth2 | oauthbearer | refused | command_fails
+    oauth_upstream_e2e.py RAPPORTD CASE     CASE: accepted | xoauth2 | oauthbearer | refused | command_fails
 
 The upstream is a real SMTP server on a free loopback port (aiosmtpd) that
-requires AUTH and checks SASL XOAUTH2 (Gmail's and Outlook.com's form) and
-OAUTHBEARER (RFC 7628) the way providers do: a token it considers stale is
-answered with a 334 error challenge and then 535. It also offers PLAIN and
-LOGIN, so using the configured mechanism is rapportd's choice, not the
-server's.
+requires STARTTLS (its own certificate, which rapportd trusts through
+[upstream] ca_file) and then AUTH, and checks SASL XOAUTH2 (Gmail's and
+Outlook.com's form) and OAUTHBEARER (RFC 7628) the way providers do: a
+token it considers stale is answered with a 334 error challenge and then
+535. It also offers PLAIN and LOGIN, so using the configured mechanism is
+rapportd's choice, not the server's.
 
 The token command is a real program (a shell script written by the test)
 that counts its runs in a file and prints "ya29.test-token-N" on run N;
@@ -22,15 +23,14 @@ rapportd's log.
 import base64
 import json
 import os
-import shutil
 import smtplib
 import sqlite3
+import ssl
 import sys
 import threading
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import EXIT_PROBLEMS, Rapportd, free_port, message, sanitizer_reports, tempdir, wait_for  # noqa: E402
+from e2e_lib import Rapportd, free_port, make_cert, message, run_case, wait_for  # noqa: E402
 
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import MISSING, AuthResult  # noqa: E402
@@ -47,8 +47,11 @@ class OAuthUpstream:
     offered: (mechanism, user, token) for every sign-in attempt, in order.
     """
 
-    def __init__(self, port=None):
+    def __init__(self, work, port=None):
         self.port = port or free_port()
+        self.cert, key = make_cert(work)
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(self.cert, key)
         self.stale = set()
         self.refuse_everything = False
         self.offered, self.messages, self.lock = [], [], threading.Lock()
@@ -90,8 +93,7 @@ class OAuthUpstream:
                                        {"status": "invalid_token", "scope": "https://mail.google.com/"})
 
         # PLAIN and LOGIN stay offered (and would fail): the mechanism is rapportd's choice.
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, auth_required=True,
-                                     auth_require_tls=False, authenticator=lambda *a: AuthResult(success=False))
+        self.handler, self.tls, self.controller = Handler(), tls, None
 
     async def initial(self, server, args):
         if len(args) == 2:
@@ -115,11 +117,17 @@ class OAuthUpstream:
         return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
 
     def start(self):
+        """Listens (again) on the same port: a restart drops every connection."""
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, tls_context=self.tls,
+                                     require_starttls=True, auth_required=True, auth_require_tls=True,
+                                     authenticator=lambda *a: AuthResult(success=False))
         self.controller.start()
         return self
 
     def stop(self):
-        self.controller.stop()
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
 
     def tokens(self):
         with self.lock:
@@ -168,9 +176,9 @@ class Helper:
 
 
 def start(binary, work, mech, helper, up):
-    config = ('[upstream]\nusername = "%s"\nauth = "%s"\noauth_token_command = "%s"\n'
+    config = ('[upstream]\nusername = "%s"\nauth = "%s"\noauth_token_command = "%s"\nca_file = "%s"\n'
               "[relay]\nretry_initial = 1\nretry_max = 1\n"
-              % (USER, mech, helper.command.replace("\\", "\\\\").replace('"', '\\"')))
+              % (USER, mech, helper.command.replace("\\", "\\\\").replace('"', '\\"'), up.cert))
     return Rapportd(binary, work, upstream="smtp://127.0.0.1:%d" % up.port, config=config).start()
 
 
@@ -204,8 +212,20 @@ def check(ok, what):
     assert ok, what
 
 
+def no_token_on_disk(work, helper):
+    """Nothing rapportd wrote (state, spool, log, config) holds a token."""
+    for root, _, names in os.walk(work):
+        if root.startswith(helper.dir):
+            continue  # the helper's own files (its run count, its arguments)
+        for n in names:
+            path = os.path.join(root, n)
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    check(TOKEN_PREFIX.encode() not in f.read(), "no token in %s" % os.path.relpath(path, work))
+
+
 def signs_in_with(binary, work, mech):
-    up = OAuthUpstream().start()
+    up = OAuthUpstream(work).start()
     helper = Helper(work)
     d = start(binary, work, mech.lower(), helper, up)
     try:
@@ -231,13 +251,38 @@ def signs_in_with(binary, work, mech):
         check(wait_for(lambda: statuses(d) == ["relayed", "relayed"], 10), "both relayed")
         no_token_in_log(d)
         check(True, "no token and nothing the helper printed is in rapportd's log")
-        check(not any(TOKEN_PREFIX in f.read() for f in
-                      (open(os.path.join(r, n), errors="replace") for r, _, ns in os.walk(d.state) for n in ns
-                       if os.path.isfile(os.path.join(r, n)))),
-              "no token is written anywhere under the state directory")
     finally:
         d.stop()
         up.stop()
+    no_token_on_disk(work, helper)
+
+
+def case_accepted(binary, work):
+    """A good token relays; it is kept while the upstream takes it; expired, it is renewed once."""
+    up = OAuthUpstream(work).start()
+    helper = Helper(work)
+    d = start(binary, work, "xoauth2", helper, up)
+    try:
+        submit(d, "Wednesday")
+        check(wait_for(lambda: len(up.delivered()) == 1, 20), "relayed over STARTTLS with the first token")
+        check(up.delivered()[0][0] == ("XOAUTH2", USER, TOKEN_PREFIX + "1"), "signed in as %s with it" % USER)
+        check(helper.runs() == 1, "the command ran once")
+        check(wait_for(lambda: statuses(d) == ["relayed"], 10), "rapportd records it relayed")
+        # An hour later: the provider has let the access token expire, and
+        # the connection rapportd kept is gone (the server restarted).
+        up.stop()
+        up.stale.add(TOKEN_PREFIX + "1")
+        up.start()
+        submit(d, "Thursday")
+        check(wait_for(lambda: len(up.delivered()) == 2, 20), "the next message relays too")
+        check(up.tokens()[-2:] == [TOKEN_PREFIX + "1", TOKEN_PREFIX + "2"],
+              "the kept token was offered, refused, and a fresh one signed in: %s" % up.tokens())
+        check(helper.runs() == 2, "the command ran once more, on the refusal")
+        no_token_in_log(d)
+    finally:
+        d.stop()
+        up.stop()
+    no_token_on_disk(work, helper)
 
 
 def case_xoauth2(binary, work):
@@ -250,7 +295,7 @@ def case_oauthbearer(binary, work):
 
 def case_refused(binary, work):
     """Every token refused: one renewal per attempt, a clear log line, the mail waits and then leaves."""
-    up = OAuthUpstream().start()
+    up = OAuthUpstream(work).start()
     up.refuse_everything = True
     helper = Helper(work)
     d = start(binary, work, "xoauth2", helper, up)
@@ -269,10 +314,12 @@ def case_refused(binary, work):
         up.refuse_everything = False  # the account is fixed at the provider
         check(wait_for(lambda: len(up.delivered()) == 1, 20), "once the provider takes tokens again, it leaves")
         check(wait_for(lambda: statuses(d) == ["relayed"], 10), "relayed")
-        # Each failed attempt offered the token in hand, then one fresh token;
-        # the last, good attempt needed no new one. Never a loop of runs.
-        n = max(attempts(d))
-        check(helper.runs() == n and len(up.tokens()) == 2 * (n - 1) + 1,
+        # Each attempt offers the token in hand and, refused, one fresh
+        # token, then gives up: one run per refusal except an attempt's
+        # second, and never more than two offers an attempt. Only the last
+        # offer was taken. Never a loop of runs.
+        n, offered = max(attempts(d)), len(up.tokens())
+        check(helper.runs() == offered - n + 1 and offered <= 2 * n,
               "one fresh token per refusal: %d attempts, %d runs, tokens offered %s" % (n, helper.runs(), up.tokens()))
         no_token_in_log(d)
     finally:
@@ -282,7 +329,7 @@ def case_refused(binary, work):
 
 def case_command_fails(binary, work):
     """The helper fails: a clear log line, nothing sent, the mail waits; fixed, it leaves."""
-    up = OAuthUpstream().start()
+    up = OAuthUpstream(work).start()
     helper = Helper(work)
     helper.fail(True)
     d = start(binary, work, "oauthbearer", helper, up)
@@ -313,22 +360,7 @@ def main():
         print("usage: oauth_upstream_e2e.py RAPPORTD CASE   (cases: %s)" % " ".join(CASES))
         return 2
     binary = os.path.abspath(sys.argv[1])
-    work = tempdir("oauth-" + sys.argv[2])
-    try:
-        CASES[sys.argv[2]](binary, work)
-        problems = EXIT_PROBLEMS + sanitizer_reports(work)
-        assert not problems, "\n".join(problems)
-    except Exception:
-        traceback.print_exc()
-        log = os.path.join(work, "rapportd.log")
-        if os.path.exists(log):
-            print("---- rapportd log ----")
-            print(open(log, errors="replace").read()[-6000:])
-        print("(work dir kept: %s)" % work)
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print("ok", sys.argv[2])
-    return 0
+    return run_case("oauth-" + sys.argv[2], lambda work: CASES[sys.argv[2]](binary, work))
 
 
 if __name__ == "__main__":
