@@ -6,7 +6,7 @@ import { createReports } from "./lib/reports.js";
 import { createReporting } from "./lib/reporting.js";
 
 const reports = createReports({ messenger, loadSettings });
-const reporting = createReporting({ messenger, reports });
+const reporting = createReporting({ messenger, reports, loadSettings });
 const rapport = createRapport({ messenger, reporting });
 
 messenger.compose.onBeforeSend.addListener(rapport.onBeforeSend);

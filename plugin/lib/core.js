@@ -29,7 +29,7 @@ export const CONFIRM_HEADER = "X-Rapport-Confirm";
 const QUIET_ACTIONS = new Set(["info", "off", "relay"]);
 
 export async function loadSettings(messenger) {
-  const local = (await messenger.storage.local.get(["daemonUrl", "token", "allow", "testDriver"])) || {};
+  const local = (await messenger.storage.local.get(["daemonUrl", "token", "allow", "testDriver", "direct"])) || {};
   let managed = {};
   try {
     // A job club's administrator may preset these through enterprise policy.
@@ -41,6 +41,10 @@ export async function loadSettings(messenger) {
     daemonUrl: local.daemonUrl || managed.daemonUrl || DEFAULT_URL,
     token: String(local.token || managed.token || "").trim(),
     allow: Array.isArray(local.allow) ? local.allow : [],
+    // Thunderbird sends straight to the provider, not through rapportd:
+    // no X-Rapport-Confirm (nobody would remove it before the recipient
+    // sees it), and each sent message is reported (reporting.js).
+    direct: local.direct === true,
     testDriver: typeof local.testDriver === "string" ? local.testDriver : "",
   };
 }
@@ -101,7 +105,9 @@ export function createRapport(deps) {
     }
   }
 
+  // Tells the proxy the sender saw the findings; nothing when there is no proxy on the way.
   async function confirmHeader(settings) {
+    if (settings.direct) return undefined;
     return { name: CONFIRM_HEADER, value: await confirmValue(settings.token, { cryptoImpl }) };
   }
 

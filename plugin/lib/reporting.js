@@ -1,11 +1,13 @@
 // reporting.js - what the add-on reports to rapportd after Thunderbird has
 // sent or received mail itself (reports.js keeps and delivers the reports).
 //
-//   const reporting = createReporting({ messenger, reports });
+//   const reporting = createReporting({ messenger, reports, loadSettings });
 //   messenger.compose.onAfterSend.addListener(reporting.onAfterSend);
 //   messenger.messages.onNewMailReceived.addListener(reporting.onNewMailReceived);
 //
-// Sent: compose.onAfterSend with a headerMessageId (only mail that really
+// Sent: when the options say Thunderbird sends straight to the provider
+// (settings.direct; through rapportd, the proxy records what it relays
+// itself), compose.onAfterSend with a headerMessageId (only mail that really
 // left; "send later" and failed sends have none) becomes POST /api/v1/sent:
 // the same JSON draft onBeforeSend checked (draft.js) plus `message_id` and
 // `revised` - true when, for this compose window, the person pressed
@@ -50,7 +52,7 @@ export function rawHeader(raw) {
 }
 
 export function createReporting(deps) {
-  const { messenger, reports } = deps;
+  const { messenger, reports, loadSettings } = deps;
   const now = deps.now || (() => Date.now());
   const drafts = new Map(); // compose tab id -> {details, attachments}
 
@@ -97,6 +99,7 @@ export function createReporting(deps) {
       drafts.delete(tab?.id);
       const id = sendInfo?.headerMessageId;
       if (sendInfo?.error || typeof id !== "string" || !id.trim()) return;
+      if (!(await loadSettings(messenger)).direct) return;
       const details = sendInfo.details || saved?.details;
       if (!details) return;
       let revised = false;

@@ -37,7 +37,7 @@ const HEADERS = {
 
 // A fake messenger with the message-reading part of the API and a clock the test moves.
 function world({ url, local = {}, handlerTimers = false } = {}) {
-  const m = fakeMessenger({ local: { daemonUrl: url, token: TOKEN, ...local }, attachments: [{ name: "CV.pdf", size: 4000 }] });
+  const m = fakeMessenger({ local: { daemonUrl: url, token: TOKEN, direct: true, ...local }, attachments: [{ name: "CV.pdf", size: 4000 }] });
   m.calls.getHeaders = [];
   m.calls.getRaw = [];
   m.calls.getFull = [];
@@ -68,7 +68,7 @@ function world({ url, local = {}, handlerTimers = false } = {}) {
       ? { setTimeout: (f, ms) => (timers.push({ f, ms }), timers.length), clearTimeout: () => {} }
       : { setTimeout: () => 0, clearTimeout: () => {} }),
   });
-  const reporting = createReporting({ messenger: m, reports });
+  const reporting = createReporting({ messenger: m, reports, loadSettings });
   return { m, reports, reporting, timers };
 }
 
@@ -105,6 +105,33 @@ test("without ComposeDetails in sendInfo, the draft onBeforeSend checked is repo
     await reporting.onAfterSend(TAB, { mode: "sendNow", headerMessageId: "sent-2@outlook.example" });
     await reports.flush();
     assert.deepEqual(posted(daemon, "/api/v1/sent").map((s) => s.subject), ["Checked before send"]);
+  } finally {
+    await daemon.close();
+  }
+});
+
+test("sending through rapportd (the default): the proxy records the mail itself, nothing is reported", async () => {
+  const daemon = await fakeDaemon(() => ({ json: { recorded: true } }));
+  const { m, reports, reporting } = world({ url: daemon.url, local: { direct: false } });
+  try {
+    await reporting.onAfterSend(TAB, { mode: "sendNow", headerMessageId: "via-proxy@x", details: details() });
+    await reports.flush();
+    assert.equal(daemon.requests.length, 0);
+    assert.deepEqual(queued(m), []);
+  } finally {
+    await daemon.close();
+  }
+});
+
+test("straight to the provider: Send anyway adds no X-Rapport-Confirm, which nobody would remove", async () => {
+  const daemon = await fakeDaemon(() => ({ json: { action: "hold", findings: [CV_FINDING] } }));
+  const { m, reporting } = world({ url: daemon.url });
+  const rapport = createRapport({ messenger: m, reporting });
+  try {
+    const p = rapport.onBeforeSend(TAB, details());
+    const { request } = await m.nextPopup();
+    await rapport.onMessage({ type: "popup-answer", request, choice: "send" }, OWN);
+    assert.deepEqual(await p, { cancel: false });
   } finally {
     await daemon.close();
   }
