@@ -55,6 +55,7 @@ class OAuthUpstream:
         self.stale = set()
         self.refuse_everything = False
         self.offered, self.messages, self.lock = [], [], threading.Lock()
+        self.wire = []
         up = self
 
         class Handler:
@@ -97,12 +98,18 @@ class OAuthUpstream:
 
     async def initial(self, server, args):
         if len(args) == 2:
+            with self.lock:
+                self.wire.append(args[1])  # the SASL response as it crossed the wire (base64)
             try:
                 return base64.b64decode(args[1], validate=True)
             except Exception:
                 await server.push("501 5.5.2 Can't decode base64")
                 return MISSING
-        return await server.challenge_auth("")
+        raw = await server.challenge_auth("")
+        if raw is not MISSING:
+            with self.lock:
+                self.wire.append(base64.b64encode(raw).decode())
+        return raw
 
     async def decide(self, server, mech, user, token, well_formed, error_json):
         with self.lock:
@@ -201,10 +208,14 @@ def attempts(d):
         con.close()
 
 
-def no_token_in_log(d):
+def no_token_in_log(d, up):
     log = d.log()
     assert TOKEN_PREFIX not in log, "a token reached rapportd's log"
     assert "expires_in" not in log, "the helper's output reached rapportd's log"
+    with up.lock:
+        wire = list(up.wire)
+    assert wire, "the upstream saw the SASL responses"
+    assert not any(w in log for w in wire), "a SASL response (base64) reached rapportd's log"
 
 
 def check(ok, what):
@@ -212,8 +223,9 @@ def check(ok, what):
     assert ok, what
 
 
-def no_token_on_disk(work, helper):
-    """Nothing rapportd wrote (state, spool, log, config) holds a token."""
+def no_token_on_disk(work, helper, up):
+    """Nothing rapportd wrote (state, spool, log, config) holds a token, plain or as sent (base64)."""
+    wire = [w.encode() for w in up.wire]
     for root, _, names in os.walk(work):
         if root.startswith(helper.dir):
             continue  # the helper's own files (its run count, its arguments)
@@ -221,7 +233,9 @@ def no_token_on_disk(work, helper):
             path = os.path.join(root, n)
             if os.path.isfile(path):
                 with open(path, "rb") as f:
-                    check(TOKEN_PREFIX.encode() not in f.read(), "no token in %s" % os.path.relpath(path, work))
+                    data = f.read()
+                check(TOKEN_PREFIX.encode() not in data and not any(w in data for w in wire),
+                      "no token in %s" % os.path.relpath(path, work))
 
 
 def signs_in_with(binary, work, mech):
@@ -249,12 +263,12 @@ def signs_in_with(binary, work, mech):
         check(up.tokens()[2:] in ([], [TOKEN_PREFIX + "2"]),
               "the second message went with the same token (or the signed-in connection): %s" % up.tokens())
         check(wait_for(lambda: statuses(d) == ["relayed", "relayed"], 10), "both relayed")
-        no_token_in_log(d)
+        no_token_in_log(d, up)
         check(True, "no token and nothing the helper printed is in rapportd's log")
     finally:
         d.stop()
         up.stop()
-    no_token_on_disk(work, helper)
+    no_token_on_disk(work, helper, up)
 
 
 def case_accepted(binary, work):
@@ -278,11 +292,11 @@ def case_accepted(binary, work):
         check(up.tokens()[-2:] == [TOKEN_PREFIX + "1", TOKEN_PREFIX + "2"],
               "the kept token was offered, refused, and a fresh one signed in: %s" % up.tokens())
         check(helper.runs() == 2, "the command ran once more, on the refusal")
-        no_token_in_log(d)
+        no_token_in_log(d, up)
     finally:
         d.stop()
         up.stop()
-    no_token_on_disk(work, helper)
+    no_token_on_disk(work, helper, up)
 
 
 def case_xoauth2(binary, work):
@@ -321,7 +335,7 @@ def case_refused(binary, work):
         n, offered = max(attempts(d)), len(up.tokens())
         check(helper.runs() == offered - n + 1 and offered <= 2 * n,
               "one fresh token per refusal: %d attempts, %d runs, tokens offered %s" % (n, helper.runs(), up.tokens()))
-        no_token_in_log(d)
+        no_token_in_log(d, up)
     finally:
         d.stop()
         up.stop()
@@ -346,7 +360,7 @@ def case_command_fails(binary, work):
         check(wait_for(lambda: len(up.delivered()) == 1, 20), "the helper works again: it leaves")
         check(up.delivered()[0][0][0] == "OAUTHBEARER", "signed in with OAUTHBEARER")
         check(wait_for(lambda: statuses(d) == ["relayed"], 10), "relayed")
-        no_token_in_log(d)
+        no_token_in_log(d, up)
     finally:
         d.stop()
         up.stop()
