@@ -78,8 +78,7 @@ bool desktop_by_default(unsigned euid, const std::string& system_unit, const std
     if (!user_unit.empty()) return true; // systemctl --user: the person's own service manager
     // A login session is a scope ("session-3.scope"); a user manager is
     // "user@1000.service" itself. Any other service is the system's.
-    bool service = system_unit.size() > 8 && system_unit.ends_with(".service");
-    return !service || system_unit.starts_with("user@");
+    return !system_unit.ends_with(".service") || system_unit.starts_with("user@");
 }
 
 bool desktop_by_default() {
