@@ -16,6 +16,7 @@ messenger.composeAction.onClicked.addListener(rapport.onComposeAction);
 messenger.runtime.onMessage.addListener(rapport.onMessage);
 messenger.runtime.onMessageExternal.addListener(rapport.onMessageExternal);
 messenger.windows.onRemoved.addListener(rapport.onWindowRemoved);
+messenger.runtime.onStartup.addListener(reporting.forgetMarks);
 
 // Reports that waited while rapportd was away go now that Thunderbird runs.
 reports.flush();

@@ -16,7 +16,8 @@
 // later), else the one onBeforeSend saw; attachments are the ones
 // onBeforeSend listed. The *Edit message* mark lives in storage.local
 // (REVISED_KEY), because Thunderbird may unload the background page while
-// the person edits; marks older than a day are dropped.
+// the person edits; marks older than a day are dropped, and all of them
+// when Thunderbird starts (forgetMarks(): tab ids start again then).
 //
 // Received: messages.onNewMailReceived (inbox and ordinary folders, after
 // filters and junk sorting) becomes one POST /api/v1/incoming per message,
@@ -144,5 +145,14 @@ export function createReporting(deps) {
     }
   }
 
-  return { checked, edited, onAfterSend, onNewMailReceived };
+  // runtime.onStartup: no compose window survives a restart.
+  async function forgetMarks() {
+    try {
+      await messenger.storage.local.set({ [REVISED_KEY]: {} });
+    } catch {
+      // Stale marks still expire after a day.
+    }
+  }
+
+  return { checked, edited, forgetMarks, onAfterSend, onNewMailReceived };
 }

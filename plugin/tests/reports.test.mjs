@@ -189,6 +189,12 @@ test("Edit message on findings, then a send: revised true, once; the mark surviv
   }
 });
 
+test("Thunderbird starting again forgets Edit message marks (tab ids start again)", async () => {
+  const { m, reporting } = world({ url: await deadUrl(), local: { [REVISED_KEY]: { 11: Date.now() } } });
+  await reporting.forgetMarks();
+  assert.deepEqual(m.store[REVISED_KEY], {});
+});
+
 test("Send anyway on findings is not revised", async () => {
   const daemon = await fakeDaemon((req) =>
     req.url === "/api/v1/analyze" ? { json: { action: "hold", findings: [CV_FINDING] } } : { json: { recorded: true } }
