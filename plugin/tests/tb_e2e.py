@@ -12,6 +12,12 @@ test-only driver add-on (tb_e2e_driver/) that composes and sends as a person
 would and answers Rapport's popup through the add-on's `testDriver` hook,
 which only a test can set (storage.local, no UI).
 
+The add-on on its own (direct-template, imap-reply): Thunderbird's outgoing
+server is a test server that wants a login instead of rapportd, which then
+serves only its API; in imap-reply the account itself is IMAP on a real
+Dovecot. The driver saves those passwords as a person would at Thunderbird's
+prompt and presses Get Messages (its test-only experiment API).
+
 Results are read from what reaches the upstream and from rapportd's API,
 never from how long something took: every wait is a poll with a generous
 limit. Each case prints what arrived upstream. Exit 77 = skipped
