@@ -19,6 +19,7 @@
 
 #include "common/files.h"
 #include "daemon/lib/config.h"
+#include "daemon/lib/desktop_notify.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/http_api.h"
 #include "daemon/lib/http_server.h"
@@ -39,6 +40,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <thread>
 #include <cstdio>
@@ -111,6 +113,22 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // Held mail: the sender's confirmation, the notice, release, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
     rd::Holds holds(cfg, queue, relay.get(), outcomes.get(), &members, api_token, log);
+    // In a user's desktop session, held mail is also a notification whose
+    // Review button opens the page with a one-time login link. The API
+    // makes those links; it exists once the listeners are up, and until
+    // then a Review click finds no page to open.
+    std::atomic<rd::HttpApi*> page{nullptr};
+    rd::DesktopNotify desktop(
+        [&page]() -> std::string {
+            rd::HttpApi* api = page.load();
+            return api ? api->login_link_url() : "";
+        },
+        log);
+    if (cfg.hold.notify_desktop.value_or(rd::desktop_by_default())) {
+        if (desktop.start()) holds.set_desktop(&desktop);
+    } else if (!cfg.hold.notify_desktop) {
+        log("desktop: no desktop notices for a system service or root by default ([hold] notify_desktop = true asks for them)");
+    }
     rd::Intake intake(cfg, queue, verdict, relay.get(), holds, outcomes.get(), log);
     // Before recovery, which must see the messages the log holds. Its first
     // segments are not waited for: mail is accepted at once (plain spool
@@ -140,6 +158,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     api.set_outcomes(outcomes.get());
     rd::HttpServer http(cfg, api, log);
     http.start(inherited.http);
+    page = &api;
     {
         // For rapportctl (held, token, open) and tests: where the API listens.
         std::ofstream(cfg.state_dir + "/http-address") << rd::HostPort{cfg.http.host, http.port()}.str() << "\n";
@@ -236,6 +255,8 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // Last: `systemctl reload` may send SIGHUP as soon as it sees READY=1.
     rd::sd::ready(held_status());
     io.run();
+    desktop.stop(); // no more Review clicks: the API goes next
+    page = nullptr;
     http.stop(); // no API calls while the queue shuts down
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed

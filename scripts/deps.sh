@@ -24,6 +24,7 @@ test_pkgs=(
   systemd dpkg-dev      # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
   debootstrap systemd-container  # tests/systemd/nspawn_test.sh: the .deb under a real systemd
   python3-polib         # tests/i18n: every message in every catalogue, placeholders kept
+  dbus-daemon python3-dbus python3-gi  # tests/daemon/desktop_e2e.py: a private session bus and a notification server on it
 )
 
 want=("${build_pkgs[@]}")

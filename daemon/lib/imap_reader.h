@@ -17,9 +17,8 @@
 // libetpan uses GnuTLS and verifies nothing itself; the chain it hands over
 // is the one the handshake proved). The password is read from a 0600
 // secret_file at each sign-in (so correcting it needs no restart), or an
-// access token comes from oauth_token_command (no shell; the first line of
-// its output; XOAUTH2), fetched again once when refused. Credentials are
-// never logged.
+// access token comes from oauth_token_command (token_command.h; XOAUTH2),
+// fetched again once when refused. Credentials are never logged.
 //
 // Reading: for each folder, SELECT (with CONDSTORE where offered: an
 // unchanged HIGHESTMODSEQ means nothing to read), then UID FETCH of the
@@ -47,6 +46,7 @@
 #pragma once
 
 #include "daemon/lib/config.h"
+#include "daemon/lib/token_command.h"
 #include "policies/outcomes/ledger.h"
 
 #include <atomic>
@@ -94,7 +94,6 @@ private:
     void wait_idle(unsigned seconds);
     bool sleep_for(unsigned seconds); // false when stopping
     std::string password();
-    std::string oauth_token(bool fresh);
     void set_state(const std::string& state, const std::string& problem);
 
     const ImapSettings& s_;
@@ -111,7 +110,7 @@ private:
     bool idling_ = false;
     mutable std::mutex status_mu_;
     Status status_;
-    std::string token_; // the last OAuth access token
+    TokenSource tokens_; // the oauth_token_command's access token (token_command.h)
     bool reached_ok_ = false; // this session read every folder once
 };
 
@@ -119,14 +118,6 @@ private:
 
 // A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): "Boîte" -> "Bo&AO4-te".
 std::string imap_mailbox_name(std::string_view utf8);
-// Splits a command line into words without a shell: spaces separate, '...'
-// and "..." group, a backslash escapes the next character outside '...'.
-std::vector<std::string> split_command(std::string_view line);
-// Runs an oauth_token_command (split_command(), no shell) and returns the
-// first line of its output, within `timeout` seconds. Throws
-// std::runtime_error with a phrase for people when it cannot start, fails,
-// prints nothing or takes too long (it is then killed).
-std::string run_token_command(const std::string& line, unsigned timeout);
 // Verifies a certificate chain (DER, the server's own first) for `host` (a
 // name or an IP address) against the system trust store and `ca_file` (may be
 // empty). "" when good, else why not in a few words.
