@@ -43,6 +43,25 @@ void report(benchmark::State& state, std::vector<double>& us) {
     state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
 }
 
+// Parses and judges the mails in turn, one per iteration, and reports the
+// p50 and p99 of each message's time (parse included).
+template <class Judge>
+void time_each(benchmark::State& state, const std::vector<std::string>& mails, Judge&& judge) {
+    std::vector<double> us;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const std::string& raw = mails[i++ % mails.size()];
+        auto t0 = std::chrono::steady_clock::now();
+        auto msg = rapport::mime::parse(raw);
+        rp::CheckContext ctx;
+        ctx.now = kNow;
+        auto verdict = judge(msg, ctx);
+        benchmark::DoNotOptimize(verdict);
+        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    report(state, us);
+}
+
 // Typical: every message is a different letter (no template family grows).
 // TemplateBlast: the same letter to a new firm every time, so one family
 // grows to thousands of messages whose recipients are counted each time.
@@ -53,21 +72,11 @@ void check_case(benchmark::State& state, bool same_letter, const char* db, std::
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
     for (int v = 0; v < (same_letter ? 64 : 3000); ++v) mails.push_back(application(v, same_letter));
-    std::vector<double> us;
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const std::string& raw = mails[i++ % mails.size()];
-        auto t0 = std::chrono::steady_clock::now();
-        auto msg = rapport::mime::parse(raw);
-        rp::CheckContext ctx;
-        ctx.now = kNow;
-        auto verdict = checker.check(msg, ctx);
-        benchmark::DoNotOptimize(verdict);
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-    }
+    time_each(state, mails, [&](const rapport::mime::Message& msg, const rp::CheckContext& ctx) {
+        return checker.check(msg, ctx);
+    });
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * mails[0].size()));
     state.counters["mail_bytes"] = static_cast<double>(mails[0].size());
-    report(state, us);
 }
 
 // The same without recording (what POST /api/v1/analyze does for a draft).
@@ -80,19 +89,9 @@ void analyze_case(benchmark::State& state, bool mixed) {
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
     for (int v = 0; v < (mixed ? 3000 : 1); ++v) mails.push_back(application(mixed ? v : 1));
-    std::vector<double> us;
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const std::string& raw = mails[i++ % mails.size()];
-        auto t0 = std::chrono::steady_clock::now();
-        auto msg = rapport::mime::parse(raw);
-        rp::CheckContext ctx;
-        ctx.now = kNow;
-        auto verdict = checker.judge(msg, ctx);
-        benchmark::DoNotOptimize(verdict);
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-    }
-    report(state, us);
+    time_each(state, mails, [&](const rapport::mime::Message& msg, const rp::CheckContext& ctx) {
+        return checker.judge(msg, ctx);
+    });
 }
 
 void BM_Analyze_20K_History100k(benchmark::State& state) { analyze_case(state, false); }

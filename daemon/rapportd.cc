@@ -19,6 +19,7 @@
 
 #include "common/files.h"
 #include "daemon/lib/config.h"
+#include "daemon/lib/desktop_notify.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/http_api.h"
 #include "daemon/lib/http_server.h"
@@ -33,12 +34,14 @@
 #include "daemon/lib/systemd.h"
 #include "daemon/lib/tls.h"
 #include "daemon/lib/verdict.h"
+#include "policies/language.h"
 #include "policies/policy.h"
 #include "store/store.h"
 
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <thread>
 #include <cstdio>
@@ -70,7 +73,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
             rapport::store::Store::Options{rd::store_connection(cfg.store), cfg.store.pool_size}, log);
 
     // Job club members (SMTP AUTH with their own passwords).
-    rd::Members members = store ? rd::Members(store->member_rows()) : rd::Members(cfg.state_dir);
+    rd::Members members(cfg.state_dir);
     bool loopback = rd::is_loopback_host(cfg.listen.host);
     if (std::string why = rd::refuse_to_listen(cfg, !members.empty()); !why.empty()) {
         log("fatal: " + why);
@@ -106,11 +109,20 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         auto m = members.find(account);
         return m ? m->group : std::string();
     });
+    // A member's own language over the daemon's [coach] language.
+    verdict.set_language_lookup([&members, &cfg](const std::string& account) {
+        std::string own;
+        if (!account.empty())
+            if (auto m = members.find(account)) own = m->language;
+        return rapport::policies::effective_setting({own, cfg.coach.language});
+    });
     std::unique_ptr<rd::Relay> relay;
     if (!cfg.capture()) relay = std::make_unique<rd::Relay>(cfg, queue, log);
     // The reply ledger: what leaves (or is stopped) is written on its own
-    // thread; the inbox reader starts once the listeners are up.
-    rd::Outcomes outcomes(cfg, &queue, log);
+    // thread; the inbox reader starts once the listeners are up. Off
+    // ([outcomes] enabled = false): nothing is recorded or read.
+    std::unique_ptr<rd::Outcomes> outcomes;
+    if (cfg.outcomes.enabled) outcomes = std::make_unique<rd::Outcomes>(cfg, &queue, log);
     // Held mail: the sender's confirmation, the notice, release, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
     if (store) {
@@ -123,8 +135,24 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
             api_token = shared;
         }
     }
-    rd::Holds holds(cfg, queue, relay.get(), &outcomes, &members, api_token, log);
-    rd::Intake intake(cfg, queue, verdict, relay.get(), holds, &outcomes, log);
+    rd::Holds holds(cfg, queue, relay.get(), outcomes.get(), &members, api_token, log);
+    // In a user's desktop session, held mail is also a notification whose
+    // Review button opens the page with a one-time login link. The API
+    // makes those links; it exists once the listeners are up, and until
+    // then a Review click finds no page to open.
+    std::atomic<rd::HttpApi*> page{nullptr};
+    rd::DesktopNotify desktop(
+        [&page]() -> std::string {
+            rd::HttpApi* api = page.load();
+            return api ? api->login_link_url() : "";
+        },
+        log);
+    if (cfg.hold.notify_desktop.value_or(rd::desktop_by_default())) {
+        if (desktop.start()) holds.set_desktop(&desktop);
+    } else if (!cfg.hold.notify_desktop) {
+        log("desktop: no desktop notices for a system service or root by default ([hold] notify_desktop = true asks for them)");
+    }
+    rd::Intake intake(cfg, queue, verdict, relay.get(), holds, outcomes.get(), log);
     // Before recovery, which must see the messages the log holds. Its first
     // segments are not waited for: mail is accepted at once (plain spool
     // files until then).
@@ -154,11 +182,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     server.start(inherited.smtp);
     // The HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, verdict, log, &members);
-    api.set_outcomes(&outcomes);
+    api.set_outcomes(outcomes.get());
     if (store)
         api.set_store_status([&store, &intake] { return rd::StoreStatus{store->pool().up(), intake.stranded()}; });
     rd::HttpServer http(cfg, api, log);
     http.start(inherited.http);
+    page = &api;
     {
         // For rapportctl (held, token, open) and tests: where the API listens.
         std::ofstream(cfg.state_dir + "/http-address") << rd::HostPort{cfg.http.host, http.port()}.str() << "\n";
@@ -176,11 +205,14 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         log("relaying to " + cfg.upstream.url + (cfg.upstream.require_tls ? " (STARTTLS required)" : " (loopback: TLS if offered)") +
             (cfg.upstream.username.empty() ? "" : " with AUTH"));
 
-    if (cfg.imap.enabled())
+    if (!outcomes)
+        log(std::string("reply ledger: off ([outcomes] enabled = false): nothing is recorded") +
+            (cfg.imap.enabled() ? "; the inbox in [imap] is not read" : ""));
+    else if (cfg.imap.enabled())
         log("inbox: reading " + cfg.imap.url + " as " + cfg.imap.user + " for replies (headers only), folders " +
             std::to_string(cfg.imap.folders.size()) + ", follow-ups after " +
             (std::ostringstream() << cfg.outcomes.follow_up_days).str() + " days");
-    outcomes.start();
+    if (outcomes) outcomes->start();
 
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
@@ -252,10 +284,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // Last: `systemctl reload` may send SIGHUP as soon as it sees READY=1.
     rd::sd::ready(held_status());
     io.run();
+    desktop.stop(); // no more Review clicks: the API goes next
+    page = nullptr;
     http.stop(); // no API calls while the queue shuts down
     intake.stop();  // spool writes in flight finish (their clients may be gone)
     verdict.stop(); // then every judged message is routed
-    outcomes.stop(); // the inbox reader, then the ledger's last writes
+    if (outcomes) outcomes->stop(); // the inbox reader, then the ledger's last writes
     if (relay) relay->stop();
     log("end-of-DATA to reply latency: " + server.latency().summary());
     log_spool_stats();

@@ -5,6 +5,7 @@
 #include "common/strings.h"
 
 #include "policies/features.h"
+#include "policies/language.h"
 #include "policies/lexicon.h"
 #include "policies/minhash.h"
 #include "policies/rules/rule.h"
@@ -159,13 +160,23 @@ Judged Checker::judge(const mime::Message& msg, const CheckContext& ctx) {
         if (!f.reply) memory.print = minhash::fingerprint_of_hashes(masked_word_hashes(f, memory.earlier_orgs));
 
         if (!all_allowed) {
+            std::vector<Advice> advised;
             for (const Rule& rule : all_rules()) {
                 const RuleSettings& settings = policy_.rule(std::string(rule.id));
                 if (settings.action == Action::off || !applies(rule.scope, f)) continue;
                 RuleInput in{f, settings, memory};
-                if (auto message = rule.check(in)) {
-                    verdict.findings.push_back({std::string(rule.id), *message, settings.action});
+                if (auto a = rule.check(in)) {
+                    advised.push_back(std::move(*a));
+                    verdict.findings.push_back({std::string(rule.id), {}, settings.action});
                     verdict.action = std::max(verdict.action, settings.action);
+                }
+            }
+            // Said in one language, chosen only now that someone is told something.
+            if (!advised.empty()) {
+                const std::string lang = coach_language(f, ctx.language);
+                for (std::size_t i = 0; i < advised.size(); ++i) {
+                    verdict.findings[i].message = say(advised[i], lang);
+                    verdict.findings[i].lang = lang;
                 }
             }
         }

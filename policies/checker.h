@@ -39,6 +39,9 @@ struct CheckContext {
     std::vector<std::string> envelope_recipients;
     // Send time; 0: the Date header, else the current time.
     std::int64_t now = 0;
+    // The findings' language: "auto" (the language of the mail's own
+    // words) or one of coach_languages() (policies/language.h).
+    std::string language = "auto";
 };
 
 // Whose history a message joins and is compared with, wherever it is

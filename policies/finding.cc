@@ -33,7 +33,7 @@ std::string_view verdict_name(Action a) {
 nlohmann::json to_json(const std::vector<Finding>& findings) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& f : findings)
-        out.push_back({{"rule", f.rule}, {"message", f.message}, {"action", std::string(to_string(f.action))}});
+        out.push_back({{"rule", f.rule}, {"message", f.message}, {"lang", f.lang}, {"action", std::string(to_string(f.action))}});
     return out;
 }
 

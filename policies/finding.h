@@ -1,7 +1,7 @@
 // finding.h - what a check reports, and the actions a policy can take.
 //
 // A Finding is one rule that fired on one message, with a sentence for the
-// sender. The policy maps each rule to an Action; the message's action is
+// sender in their language (policies/language.h). The policy maps each rule to an Action; the message's action is
 // the strongest among its findings (off < info < warn < hold < reject).
 
 #pragma once
@@ -29,6 +29,7 @@ struct Finding {
     std::string rule;    // stable id from SPEC.md, e.g. "cv-attachment-only"
     std::string message; // one plain sentence (or two) for the sender
     Action action = Action::warn; // filled in from the policy
+    std::string lang = "en";      // the language `message` is written in: "en", "fr", "de", "es", "pl"
 };
 
 struct Verdict {
@@ -42,7 +43,7 @@ struct Verdict {
 };
 
 // The findings as SPEC.md's "flags":
-// [{"rule": "...", "message": "...", "action": "warn"}, ...] - the one shape
+// [{"rule": "...", "message": "...", "lang": "fr", "action": "warn"}, ...] - the one shape
 // rapportctl check --json, the queue, /analyze and /messages all show.
 nlohmann::json to_json(const std::vector<Finding>& findings);
 

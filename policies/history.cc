@@ -365,16 +365,9 @@ void SqliteHistory::prune(std::int64_t before) {
             while (im.old_orgs->step()) {
                 const std::int64_t id = im.old_orgs->i64(0);
                 Chunk c{id >> kChunkBits, id & kChunkMask, {}};
-                std::string_view lines = im.old_orgs->text_view(1);
-                while (!lines.empty()) {
-                    auto nl = lines.find('\n');
-                    std::string_view line = lines.substr(0, nl);
-                    lines = nl == std::string_view::npos ? std::string_view{} : lines.substr(nl + 1);
-                    auto tab = line.find('\t');
-                    if (tab == std::string_view::npos) continue;
-                    std::int64_t last = Impl::parse_time(line.substr(tab + 1));
-                    if (last >= before) c.keep.emplace_back(std::string(line.substr(0, tab)), last);
-                }
+                Impl::for_each_org(im.old_orgs->text_view(1), [&](std::string_view org, std::int64_t last) {
+                    if (last >= before) c.keep.emplace_back(std::string(org), last);
+                });
                 chunks.push_back(std::move(c));
             }
         }

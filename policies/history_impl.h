@@ -152,15 +152,9 @@ struct SqliteHistory::Impl {
         get_orgs->bind(1, sid << kChunkBits).bind(2, sid << kChunkBits | kChunkMask);
         while (get_orgs->step()) {
             const std::int64_t chunk = get_orgs->i64(0) & kChunkMask;
-            std::string_view lines = get_orgs->text_view(1);
-            while (!lines.empty()) {
-                auto nl = lines.find('\n');
-                std::string_view line = lines.substr(0, nl);
-                lines = nl == std::string_view::npos ? std::string_view{} : lines.substr(nl + 1);
-                auto tab = line.find('\t');
-                if (tab == std::string_view::npos) continue;
-                orgs.rows.push_back({std::string(line.substr(0, tab)), parse_time(line.substr(tab + 1)), chunk});
-            }
+            for_each_org(get_orgs->text_view(1), [&](std::string_view org, std::int64_t last) {
+                orgs.rows.push_back({std::string(org), last, chunk});
+            });
         }
         // Each row is written in org order; rows after the first need merging.
         auto by_org = [](const OrgRow& a, const OrgRow& b) { return a.org < b.org; };
@@ -226,6 +220,18 @@ struct SqliteHistory::Impl {
         for (char c : v)
             if (c >= '0' && c <= '9') t = t * 10 + (c - '0');
         return negative ? -t : t;
+    }
+
+    // Calls f(org, time) for each "org TAB time" line of a sender_orgs row.
+    template <class F>
+    static void for_each_org(std::string_view lines, F&& f) {
+        while (!lines.empty()) {
+            auto nl = lines.find('\n');
+            std::string_view line = lines.substr(0, nl);
+            lines = nl == std::string_view::npos ? std::string_view{} : lines.substr(nl + 1);
+            auto tab = line.find('\t');
+            if (tab != std::string_view::npos) f(line.substr(0, tab), parse_time(line.substr(tab + 1)));
+        }
     }
 
     // Oldest stored time (max when empty), valid while the data version

@@ -111,6 +111,8 @@ Lexicon build() {
 
 } // namespace
 
+std::vector<std::string> data_entries(std::string_view name) { return entries(name); }
+
 void PhraseSet::add(Phrase p) {
     if (p.prefix && p.words.size() == 1)
         prefixed_.push_back(std::move(p));

@@ -180,6 +180,8 @@ const Lexicon& lexicon();
 
 // The text of policies/data/<name>.txt compiled into the binary.
 std::string_view embedded_data(std::string_view name);
+// Its lines without comments and blank lines, trimmed.
+std::vector<std::string> data_entries(std::string_view name);
 
 
 } // namespace rapport::policies

@@ -174,4 +174,29 @@ Person describe_person(const mime::Address& a) {
     return p;
 }
 
+std::string person_name(const mime::Address& a) {
+    std::string display = a.name;
+    if (display.find('@') != std::string::npos) return {};
+    if (auto comma = display.find(','); comma != std::string::npos && display.find(',', comma + 1) == std::string::npos)
+        display = display.substr(comma + 1) + " " + display.substr(0, comma);
+    // One space between words, none around them.
+    std::string out;
+    for (char c : display) {
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            if (!out.empty() && out.back() != ' ') out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    if (!out.empty() && out.back() == ' ') out.pop_back();
+    std::vector<std::string> dw = words(out);
+    if (dw.empty()) return {};
+    // describe_person() takes a display name for a person's only when no
+    // word of it marks an organisation: then all its words are name words.
+    Person p = describe_person(a);
+    for (const auto& w : dw)
+        if (std::find(p.name_words.begin(), p.name_words.end(), w) == p.name_words.end()) return {};
+    return out;
+}
+
 } // namespace rapport::policies

@@ -36,6 +36,12 @@ struct Person {
 
 Person describe_person(const mime::Address& a);
 
+// The display name of `a` as people write it, when it is a person's:
+// "Kowalska, Anna" <anna.kowalska@acme.co.uk> -> "Anna Kowalska". Empty for
+// an organisation or a team ("Hiring Team", "Acme Careers"), an address
+// given as the name, or no name.
+std::string person_name(const mime::Address& a);
+
 // The registrable domain ("mail.acme.co.uk" -> "acme.co.uk"), public-suffix
 // aware (libpsl). Returns the input when it cannot tell.
 std::string registrable_domain(std::string_view domain);

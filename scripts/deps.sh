@@ -12,6 +12,7 @@ build_pkgs=(
   libsodium-dev         # argon2id password hashes for job club members
   libgtest-dev libgmock-dev libbenchmark-dev
   libsystemd-dev        # sd_notify, sd_listen_fds (daemon/lib/systemd.cc)
+  gettext libboost-locale-dev   # the translations: msgfmt compiles po/*.po, Boost.Locale reads them
   libpq-dev             # store/: PostgreSQL for [store] url (several rapportd, one store)
 )
 test_pkgs=(
@@ -19,11 +20,14 @@ test_pkgs=(
   postgresql            # tests/store: a throw-away PostgreSQL 15 per test run (initdb, pg_ctl)
   haproxy               # tests/store: two rapportd behind one address, as docs/multi-node.md sets up
   dovecot-imapd         # tests/daemon/ledger_e2e.py: the inbox the reply ledger reads (IMAP, TLS, IDLE)
+  faketime              # ledger_e2e.py week: rapportd's clock moved on day by day (libfaketime)
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
   thunderbird           # plugin/tests: the add-on loaded in a real headless Thunderbird
   chromium nodejs npm   # tests/browser: the held-mail page in headless chromium (playwright-core from npm)
   systemd dpkg-dev      # tests/systemd: systemd-analyze, systemd-socket-activate; cpack's .deb (dpkg-shlibdeps)
   debootstrap systemd-container  # tests/systemd/nspawn_test.sh: the .deb under a real systemd
+  python3-polib         # tests/i18n: every message in every catalogue, placeholders kept
+  dbus-daemon python3-dbus python3-gi  # tests/daemon/desktop_e2e.py: a private session bus and a notification server on it
 )
 
 want=("${build_pkgs[@]}")

@@ -111,14 +111,6 @@ BEGIN
   RETURN n;
 END $$;
 
--- Job club members (daemon/lib/members.h).
-CREATE TABLE members (
-  name text COLLATE "C" PRIMARY KEY,
-  hash text NOT NULL,
-  grp text NOT NULL DEFAULT '',
-  role text NOT NULL DEFAULT 'member',
-  created bigint NOT NULL,
-  token_generation bigint NOT NULL DEFAULT 0);
 )sql"},
     };
     return s;

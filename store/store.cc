@@ -3,7 +3,6 @@
 #include "store/store.h"
 
 #include "store/pg_history.h"
-#include "store/pg_members.h"
 #include "store/schema.h"
 
 #include <thread>
@@ -43,8 +42,6 @@ Store::~Store() {
 void Store::start() { listener_->start(); }
 
 std::unique_ptr<policies::History> Store::open_history() { return std::make_unique<PgHistory>(*pool_, *allow_); }
-
-std::unique_ptr<daemon::MemberRows> Store::member_rows() { return std::make_unique<PgMemberRows>(*pool_); }
 
 std::string Store::shared_secret(const std::string& name, const std::string& mine) {
     return pool_->with([&](pg::Conn& c) {

@@ -4,7 +4,6 @@
 //
 //   store::Store s({.url = cfg.store.url, .pool_size = 10}, log);   // waits for the store, migrates
 //   VerdictStage v(policy, [&] { return s.open_history(); }, lanes);
-//   Members m(s.member_rows());
 //   s.start();                                                   // LISTEN for other nodes' changes
 //
 // Without [store] url none of this exists: SQLite files under the state
@@ -12,7 +11,6 @@
 
 #pragma once
 
-#include "daemon/lib/members.h"
 #include "policies/history.h"
 #include "store/pg.h"
 
@@ -46,7 +44,6 @@ public:
 
     // A history for one verdict lane (one per thread).
     std::unique_ptr<policies::History> open_history();
-    std::unique_ptr<daemon::MemberRows> member_rows();
 
     // A secret every node must share (the API token, which member add-on
     // tokens and confirmations are made with): the value already stored

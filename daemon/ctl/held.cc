@@ -11,7 +11,8 @@
 // The daemon writes <state>/http-address and <state>/api-token; these
 // commands read both and talk to the running daemon's API, so the daemon
 // stays the only writer of its queue. Exit status: 0 done, 1 the daemon said
-// no (unknown id, not held) or is unreachable, 2 bad usage.
+// no (unknown id, not held) or is unreachable, 2 bad usage. What people read
+// is in the terminal's language (terminal.h); --json output never is.
 
 #include <utility> // before Boost under C++20 with g++ 12
 #include <boost/asio/connect.hpp>
@@ -25,10 +26,12 @@
 #include <boost/beast/http/write.hpp>
 
 #include "daemon/ctl/api_client.h"
+#include "daemon/ctl/terminal.h"
 #include "daemon/lib/config.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <spawn.h>
@@ -85,17 +88,22 @@ Args parse_args(const std::vector<std::string>& args) {
     return a;
 }
 
-std::string local_time(std::int64_t t) {
-    char buf[32];
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    ::localtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-    return buf;
-}
-
 std::string str(const json& j, const char* k) {
     return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+}
+
+// A message's status ("held", "relayed", ...) for people.
+std::string status_word(const std::string& s) {
+    if (s == "held") return tr("status", "held");
+    if (s == "warned") return tr("status", "sent with a warning");
+    if (s == "queued") return tr("status", "waiting to be sent");
+    if (s == "relayed") return tr("status", "sent");
+    if (s == "failed") return tr("status", "could not be delivered");
+    if (s == "rejected") return tr("status", "refused");
+    if (s == "dropped") return tr("status", "discarded");
+    if (s == "expired") return tr("status", "expired, not sent");
+    if (s == "captured") return tr("status", "kept, not sent (no upstream)");
+    return s;
 }
 
 std::string cut(std::string s, std::size_t n) {
@@ -115,7 +123,7 @@ int held_list(const Args& a) {
         return 0;
     }
     if (msgs.empty()) {
-        std::cout << (a.status == "held" ? "No messages are held.\n" : "No messages.\n");
+        std::cout << (a.status == "held" ? tr("held", "No messages are held.") : tr("held", "No messages.")) << "\n";
         return 0;
     }
     for (const auto& m : msgs) {
@@ -123,8 +131,8 @@ int held_list(const Args& a) {
         for (const auto& x : m["rules"]) rules += (rules.empty() ? "" : ", ") + x.get<std::string>();
         std::cout << str(m, "id") << "  " << local_time(m.value("received", std::int64_t{0})) << "  "
                   << cut(str(m, "from"), 30) << " -> " << cut(str(m, "to"), 40) << "\n    "
-                  << cut(str(m, "subject").empty() ? "(no subject)" : str(m, "subject"), 70) << "\n    "
-                  << (rules.empty() ? "(no findings)" : rules) << "\n";
+                  << cut(str(m, "subject").empty() ? tr("held", "(no subject)") : str(m, "subject"), 70) << "\n    "
+                  << (rules.empty() ? tr("held", "(no findings)") : rules) << "\n";
     }
     return 0;
 }
@@ -141,30 +149,46 @@ int held_show(const Args& a) {
         std::cout << m.dump(2) << "\n";
         return 0;
     }
-    std::cout << "Message " << str(m, "id") << " (" << str(m, "status") << ")\n"
-              << "  Subject:  " << str(m, "subject") << "\n"
-              << "  From:     " << str(m, "from") << "\n"
-              << "  To:       " << str(m, "to") << "\n"
-              << "  Received: " << local_time(m.value("received", std::int64_t{0})) << "\n";
-    if (m.contains("expires")) std::cout << "  Held until: " << local_time(m["expires"].get<std::int64_t>()) << "\n";
+    std::cout << fill(tr("held", "Message {id} ({status})"),
+                      {{"id", str(m, "id")}, {"status", status_word(str(m, "status"))}})
+              << "\n";
+    std::vector<std::pair<std::string, std::string>> rows = {
+        {tr("held", "Subject:"), str(m, "subject")},
+        {tr("held", "From:"), str(m, "from")},
+        {tr("held", "To:"), str(m, "to")},
+        {tr("held", "Received:"), local_time(m.value("received", std::int64_t{0}))},
+    };
+    if (m.contains("expires"))
+        rows.emplace_back(tr("held", "Held until:"), local_time(m["expires"].get<std::int64_t>()));
+    std::size_t column = 0;
+    for (const auto& [label, value] : rows) column = std::max(column, width(label) + 1);
+    for (const auto& [label, value] : rows) std::cout << "  " << pad(label, column) << value << "\n";
     if (!m["findings"].empty()) {
-        std::cout << "\nWhy Rapport stopped it:\n";
+        std::cout << "\n" << tr("held", "Why Rapport stopped it:") << "\n";
         for (const auto& f : m["findings"]) std::cout << "  - " << str(f, "message") << " [" << str(f, "rule") << "]\n";
     }
     if (m.contains("attachments") && !m["attachments"].empty()) {
-        std::cout << "\nAttachments:\n";
-        for (const auto& at : m["attachments"])
-            std::cout << "  " << (str(at, "name").empty() ? "(unnamed)" : str(at, "name")) << "  " << str(at, "type")
-                      << "  " << at.value("size", std::size_t{0}) << " bytes\n";
+        std::cout << "\n" << tr("held", "Attachments:") << "\n";
+        for (const auto& at : m["attachments"]) {
+            const auto size = at.value("size", std::size_t{0});
+            std::cout << "  " << (str(at, "name").empty() ? tr("held", "(unnamed)") : str(at, "name")) << "  "
+                      << str(at, "type") << "  "
+                      << fill(tr_plural("held", "{n} byte", "{n} bytes", static_cast<long>(size)),
+                              {{"n", std::to_string(size)}})
+                      << "\n";
+        }
     }
     if (m.contains("text")) {
-        std::cout << "\nText:\n";
+        std::cout << "\n" << tr("held", "Text:") << "\n";
         std::istringstream in(str(m, "text"));
         for (std::string line; std::getline(in, line);) std::cout << "  | " << line << "\n";
     }
-    if (str(m, "status") == "held")
-        std::cout << "\nSend it anyway:  rapportctl held release " << str(m, "id")
-                  << "\nDiscard it:      rapportctl held drop " << str(m, "id") << "\n";
+    if (str(m, "status") == "held") {
+        const std::string send = tr("held", "Send it anyway:"), drop = tr("held", "Discard it:");
+        const std::size_t col = std::max(width(send), width(drop)) + 2;
+        std::cout << "\n" << pad(send, col) << "rapportctl held release " << str(m, "id") << "\n"
+                  << pad(drop, col) << "rapportctl held drop " << str(m, "id") << "\n";
+    }
     return 0;
 }
 
@@ -179,9 +203,14 @@ int held_act(const Args& a, const std::string& what) {
     json j = parse_json(r);
     bool done = j.value(what == "release" ? "released" : "dropped", false);
     if (what == "release")
-        std::cout << (done ? "Released " + id + ": it is on its way.\n" : id + " was already released; nothing more to do.\n");
+        std::cout << fill(done ? tr("held", "Released {id}: it is on its way.")
+                               : tr("held", "{id} was already released; nothing more to do."),
+                          {{"id", id}})
+                  << "\n";
     else
-        std::cout << (done ? "Discarded " + id + ".\n" : id + " was already discarded.\n");
+        std::cout << fill(done ? tr("held", "Discarded {id}.") : tr("held", "{id} was already discarded."),
+                          {{"id", id}})
+                  << "\n";
     return 0;
 }
 
@@ -214,7 +243,10 @@ int cmd_token(const std::vector<std::string>& args) {
     }
     auto t = read_line_file(a.state + "/api-token");
     if (!t || t->empty()) {
-        std::cerr << "rapportctl: no API token in " << a.state << " yet; start rapportd once (or pass --state DIR)\n";
+        std::cerr << "rapportctl: "
+                  << fill(tr("token", "no API token in {dir} yet; start rapportd once (or pass --state DIR)"),
+                          {{"dir", a.state}})
+                  << "\n";
         return 1;
     }
     std::cout << *t << "\n";
@@ -242,10 +274,11 @@ int cmd_open(const std::vector<std::string>& args) {
                 ::waitpid(pid, &st, 0);
                 if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
             }
-            std::cerr << "rapportctl: could not start a browser; open the link above yourself.\n";
+            std::cerr << "rapportctl: " << tr("open", "could not start a browser; open the link above yourself.")
+                      << "\n";
             return 0;
         }
-        std::cerr << "Open this link in your browser within ten minutes; it works once.\n";
+        std::cerr << tr("open", "Open this link in your browser within ten minutes; it works once.") << "\n";
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "rapportctl: " << e.what() << "\n";

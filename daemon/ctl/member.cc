@@ -1,29 +1,29 @@
 // member.cc - `rapportctl member`: the adviser manages a job club's members.
 //
-//   rapportctl member add NAME [--group G] [--adviser] [--password-stdin]
+//   rapportctl member add NAME [--group G] [--adviser] [--lang L] [--password-stdin]
 //   rapportctl member passwd NAME [--password-stdin]
-//   rapportctl member set NAME [--group G] [--role member|adviser]
+//   rapportctl member set NAME [--group G] [--role member|adviser] [--lang L]
 //   rapportctl member remove NAME
 //   rapportctl member list [--json]
 //   rapportctl member token NAME      a new token for the member's add-on
 //   rapportctl hash-password [--password-stdin]
 //                                     an argon2id hash for [auth] users in the
 //                                     config file (nothing is stored)
-// All take --state DIR (default: the daemon's, see daemon/lib/config.h)
-// and --config FILE: rapportd's config, whose [store] url, when set, is
-// where the members are (PostgreSQL, shared by every node).
+// All take --state DIR (default: the daemon's, see daemon/lib/config.h).
+// --lang: the language Rapport coaches the member in and shows them the
+// page in, "auto" (the language of each mail, the default) or en, fr, de, es, pl.
 //
 // The password is asked for twice, without echo, when stdin is a terminal;
 // otherwise (--password-stdin, scripts) the first line of stdin is it. It
 // is never an argument: arguments are visible to everyone in `ps`.
-// Members are written straight into <state>/members.db (or the store); a
-// running rapportd sees a change at the member's next login. Exit: 0 done, 1 refused (no
+// Members are written straight into <state>/members.db; a running rapportd
+// sees a change at the member's next login. Exit: 0 done, 1 refused (no
 // such member, already exists, password too short), 2 bad usage.
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/members.h"
-#include "store/store.h"
+#include "policies/language.h"
 
 #include <nlohmann/json.hpp>
 
@@ -41,16 +41,16 @@ namespace {
 namespace rd = rapport::daemon;
 
 constexpr const char* kMemberUsage =
-    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--password-stdin] [--state DIR] [--config FILE]\n"
-    "       rapportctl member passwd NAME [--password-stdin] [--state DIR] [--config FILE]\n"
-    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--state DIR] [--config FILE]\n"
-    "       rapportctl member remove NAME [--state DIR] [--config FILE]\n"
-    "       rapportctl member list [--json] [--state DIR] [--config FILE]\n"
-    "       rapportctl member token NAME [--state DIR] [--config FILE]\n";
+    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--lang LANG] [--password-stdin] [--state DIR]\n"
+    "       rapportctl member passwd NAME [--password-stdin] [--state DIR]\n"
+    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--lang LANG] [--state DIR]\n"
+    "       rapportctl member remove NAME [--state DIR]\n"
+    "       rapportctl member list [--json] [--state DIR]\n"
+    "       rapportctl member token NAME [--state DIR]\n";
 
 struct Args {
-    std::string state, config;
-    std::optional<std::string> group, role;
+    std::string state;
+    std::optional<std::string> group, role, lang;
     bool json = false, password_stdin = false, adviser = false, bad = false;
     std::vector<std::string> rest;
 };
@@ -68,12 +68,12 @@ Args parse(const std::vector<std::string>& args) {
         else if (s == "--adviser") a.adviser = true;
         else if (s == "--group") value(a.group);
         else if (s == "--role") value(a.role);
+        else if (s == "--lang") value(a.lang);
         else if (s == "--state" && i + 1 < args.size()) a.state = args[++i];
         else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
-        else if (s == "--config" && i + 1 < args.size()) a.config = args[++i];
-        else if (s.rfind("--config=", 0) == 0) a.config = s.substr(9);
         else if (s.rfind("--group=", 0) == 0) a.group = s.substr(8);
         else if (s.rfind("--role=", 0) == 0) a.role = s.substr(7);
+        else if (s.rfind("--lang=", 0) == 0) a.lang = s.substr(7);
         else if (s.size() > 1 && s[0] == '-') {
             std::cerr << "rapportctl: unknown option " << s << "\n";
             a.bad = true;
@@ -120,20 +120,8 @@ std::optional<std::string> new_password(const Args& a, const std::string& name) 
     return pw;
 }
 
-// The store when rapportd's config names one ([store] url), else none.
-std::unique_ptr<rapport::store::Store> open_store(const Args& a) {
-    if (a.config.empty()) return nullptr;
-    const char* argv[] = {"rapportctl", "--config", a.config.c_str()};
-    rd::Config cfg = rd::load_config(3, argv);
-    if (!cfg.store.enabled()) return nullptr;
-    return std::make_unique<rapport::store::Store>(
-        rapport::store::Store::Options{rd::store_connection(cfg.store), 1},
-        [](const std::string& line) { std::cerr << "rapportctl: " << line << "\n"; });
-}
-
 int run(const std::string& verb, const Args& a) {
-    auto store = open_store(a);
-    rd::Members members = store ? rd::Members(store->member_rows()) : rd::Members(a.state);
+    rd::Members members(a.state);
     const std::string name = a.rest.empty() ? "" : a.rest[0];
     if (verb == "list") {
         auto all = members.list();
@@ -141,7 +129,7 @@ int run(const std::string& verb, const Args& a) {
             nlohmann::json arr = nlohmann::json::array();
             for (const auto& m : all)
                 arr.push_back({{"name", m.name}, {"group", m.group}, {"role", rd::to_string(m.role)}, {"created", m.created},
-                               {"token", m.token_generation > 0}});
+                               {"token", m.token_generation > 0}, {"lang", m.language}});
             std::cout << arr.dump() << "\n";
             return 0;
         }
@@ -149,18 +137,22 @@ int run(const std::string& verb, const Args& a) {
             std::cout << "No members yet. Add one with: rapportctl member add NAME\n";
             return 0;
         }
-        std::printf("%-32s %-16s %-8s %s\n", "NAME", "GROUP", "ROLE", "ADD-ON TOKEN");
+        std::printf("%-32s %-16s %-8s %-8s %s\n", "NAME", "GROUP", "ROLE", "LANGUAGE", "ADD-ON TOKEN");
         for (const auto& m : all)
-            std::printf("%-32s %-16s %-8s %s\n", m.name.c_str(), m.group.empty() ? "-" : m.group.c_str(),
-                        std::string(rd::to_string(m.role)).c_str(), m.token_generation > 0 ? "issued" : "-");
+            std::printf("%-32s %-16s %-8s %-8s %s\n", m.name.c_str(), m.group.empty() ? "-" : m.group.c_str(),
+                        std::string(rd::to_string(m.role)).c_str(), m.language.c_str(),
+                        m.token_generation > 0 ? "issued" : "-");
         return 0;
     }
+    if (a.lang && !rapport::policies::parse_language_setting(*a.lang))
+        throw rd::MemberError("a language is " + rapport::policies::language_setting_choices());
     if (verb == "add") {
         std::string n = rd::Members::normalise_name(name);
         if (members.find(n)) throw rd::MemberError("there is already a member called " + n);
         auto pw = new_password(a, n);
         if (!pw) return 1;
         members.add(n, *pw, a.group.value_or(""), a.adviser ? rd::Role::adviser : rd::Role::member);
+        if (a.lang) members.set_language(n, *a.lang);
         std::cout << "Added " << n << (a.adviser ? " (adviser)" : "")
                   << (a.group && !a.group->empty() ? " to group " + *a.group : "") << ".\n";
         return 0;
@@ -175,7 +167,7 @@ int run(const std::string& verb, const Args& a) {
         return 0;
     }
     if (verb == "set") {
-        if (!a.group && !a.role) {
+        if (!a.group && !a.role && !a.lang) {
             std::cerr << kMemberUsage;
             return 2;
         }
@@ -185,6 +177,7 @@ int run(const std::string& verb, const Args& a) {
             if (!r) throw rd::MemberError("a role is \"member\" or \"adviser\"");
             members.set_role(name, *r);
         }
+        if (a.lang) members.set_language(name, *a.lang);
         std::cout << "Updated " << rd::Members::normalise_name(name) << ".\n";
         return 0;
     }
@@ -195,9 +188,7 @@ int run(const std::string& verb, const Args& a) {
         return 0;
     }
     if (verb == "token") {
-        std::string api_token = rd::load_or_create_token(a.state);
-        if (store) api_token = store->shared_secret("api-token", api_token); // every node's
-        std::string t = members.issue_token(name, api_token);
+        std::string t = members.issue_token(name, rd::load_or_create_token(a.state));
         std::cout << t << "\n";
         std::cerr << "Give this token to " << rd::Members::normalise_name(name)
                   << " for the Thunderbird add-on's options. Any earlier token of theirs no longer works.\n";

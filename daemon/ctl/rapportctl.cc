@@ -1,6 +1,6 @@
 // rapportctl - Rapport's command line.
 //
-//   rapportctl check [--state DIR] [--policy FILE] [--json] FILE.eml...
+//   rapportctl check [--state DIR] [--policy FILE] [--lang LANG] [--json] FILE.eml...
 //   rapportctl inspect [--json] FILE.eml
 //   rapportctl held|token|open ...     held mail, through the daemon's API (held.cc)
 //   rapportctl member ...              a job club's members (member.cc)
@@ -12,13 +12,18 @@
 // history lives in DIR/history.db with --state, else in memory for this
 // call. One result per file; an unreadable or non-mail file gets an error
 // line and makes the exit status 1 at the end, the others are still checked.
+// The findings are written in the language of each mail's own words, or in
+// --lang's ("auto", en, fr, de, es, pl; policies/language.h); every JSON flag
+// says which in "lang".
 // Exit 2: bad usage or a bad policy file (nothing checked).
 
+#include "daemon/ctl/terminal.h"
 #include "mime/message.h"
 #include "mime/model_json.h"
 #include "policies/checker.h"
 #include "policies/features.h"
 #include "policies/history.h"
+#include "policies/language.h"
 #include "policies/policy.h"
 
 #include <nlohmann/json.hpp>
@@ -50,7 +55,7 @@ namespace {
 using rapport::policies::Action;
 
 constexpr const char* kUsage =
-    "usage: rapportctl check [--state DIR] [--policy FILE] [--json] FILE.eml...\n"
+    "usage: rapportctl check [--state DIR] [--policy FILE] [--lang LANG] [--json] FILE.eml...\n"
     "       rapportctl inspect [--json] FILE.eml\n"
     "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR]\n"
     "       rapportctl token [--state DIR]\n"
@@ -115,19 +120,21 @@ const char* colour_for(Action a) {
 }
 
 int cmd_check(const std::vector<std::string>& args) {
-    std::string state, policy_path;
+    std::string state, policy_path, lang = "auto";
     bool json = false;
     std::vector<std::string> files;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--json") {
             json = true;
-        } else if ((a == "--state" || a == "--policy") && i + 1 < args.size()) {
-            (a == "--state" ? state : policy_path) = args[++i];
+        } else if ((a == "--state" || a == "--policy" || a == "--lang") && i + 1 < args.size()) {
+            (a == "--state" ? state : a == "--policy" ? policy_path : lang) = args[++i];
         } else if (a.rfind("--state=", 0) == 0) {
             state = a.substr(8);
         } else if (a.rfind("--policy=", 0) == 0) {
             policy_path = a.substr(9);
+        } else if (a.rfind("--lang=", 0) == 0) {
+            lang = a.substr(7);
         } else if (a.size() > 1 && a[0] == '-' && a != "-") {
             std::cerr << "rapportctl check: unknown option " << a << "\n" << kUsage;
             return 2;
@@ -137,6 +144,12 @@ int cmd_check(const std::vector<std::string>& args) {
     }
     if (files.empty()) {
         std::cerr << kUsage;
+        return 2;
+    }
+    auto setting = rapport::policies::parse_language_setting(lang);
+    if (!setting) {
+        std::cerr << "rapportctl check: --lang " << lang << ": expected "
+                  << rapport::policies::language_setting_choices() << "\n";
         return 2;
     }
 
@@ -182,10 +195,12 @@ int cmd_check(const std::vector<std::string>& args) {
             if (json)
                 std::cout << nlohmann::json{{"file", file}, {"error", error}}.dump() << "\n";
             else
-                std::cout << file << ": error: " << error << "\n";
+                std::cout << file << ": " << rapport::ctl::tr("check", "error:") << " " << error << "\n";
             continue;
         }
-        rapport::policies::Verdict v = checker.check(*msg);
+        rapport::policies::CheckContext ctx;
+        ctx.language = *setting;
+        rapport::policies::Verdict v = checker.check(*msg, ctx);
         std::string action(rapport::policies::verdict_name(v.action));
         if (json) {
             std::cout << nlohmann::json{{"file", file}, {"action", action}, {"flags", rapport::policies::to_json(v.findings)}}.dump()
@@ -194,7 +209,7 @@ int cmd_check(const std::vector<std::string>& args) {
             const char* on = tty ? colour_for(v.action) : "";
             const char* off = tty ? "\033[0m" : "";
             std::cout << file << ": " << on << action << off;
-            if (v.findings.empty()) std::cout << " (nothing to flag)";
+            if (v.findings.empty()) std::cout << " " << rapport::ctl::tr("check", "(nothing to flag)");
             std::cout << "\n";
             for (auto& f : v.findings)
                 std::cout << "  " << (tty ? "\033[1m" : "") << f.rule << off << " ["

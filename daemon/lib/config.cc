@@ -4,6 +4,7 @@
 
 #include "common/files.h"
 #include "common/strings.h"
+#include "policies/language.h"
 
 #include <toml++/toml.h>
 
@@ -112,7 +113,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         throw ConfigError(os.str());
     }
     only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
-                     "hold", "imap", "outcomes", "store"});
+                     "hold", "imap", "outcomes", "coach", "store"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_connections_per_client",
@@ -179,15 +180,39 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "check_lanes", "spool", c.check_lanes);
     }
     if (auto t = sub(root, "upstream")) {
-        only_keys(*t, "upstream", {"url", "username", "password", "secret_file", "ca_file", "verify"});
+        only_keys(*t, "upstream", {"url", "username", "password", "secret_file", "ca_file", "verify", "auth",
+                                   "oauth_token_command"});
+        auto& u = c.upstream;
         get(*t, "url", "upstream", upstream_url);
-        get(*t, "username", "upstream", c.upstream.username);
-        get(*t, "password", "upstream", c.upstream.password);
-        get(*t, "ca_file", "upstream", c.upstream.ca_file);
-        get(*t, "verify", "upstream", c.upstream.verify);
-        std::string secret;
+        get(*t, "username", "upstream", u.username);
+        get(*t, "password", "upstream", u.password);
+        get(*t, "ca_file", "upstream", u.ca_file);
+        get(*t, "verify", "upstream", u.verify);
+        std::string auth = "password", secret;
+        get(*t, "auth", "upstream", auth);
         get(*t, "secret_file", "upstream", secret);
-        if (!secret.empty()) read_secret_file(secret, c.upstream.username, c.upstream.password);
+        get(*t, "oauth_token_command", "upstream", u.oauth_token_command);
+        if (auth == "xoauth2") u.auth = UpstreamAuth::xoauth2;
+        else if (auth == "oauthbearer") u.auth = UpstreamAuth::oauthbearer;
+        else if (auth != "password")
+            throw ConfigError("upstream.auth: expected \"password\", \"xoauth2\" or \"oauthbearer\", got '" + auth + "'");
+        if (u.oauth()) {
+            // The token is the credential; a password next to it would be a
+            // second, silently unused secret.
+            if (u.oauth_token_command.empty())
+                throw ConfigError("upstream.auth = \"" + auth + "\" needs upstream.oauth_token_command (a command "
+                                  "that prints a fresh access token)");
+            if (!u.password.empty() || !secret.empty())
+                throw ConfigError("upstream.auth = \"" + auth + "\" signs in with a token: remove upstream.password "
+                                  "and upstream.secret_file");
+            if (u.username.empty())
+                throw ConfigError("upstream.auth = \"" + auth + "\" needs upstream.username (the account the token "
+                                  "belongs to, e.g. your address)");
+        } else if (!u.oauth_token_command.empty()) {
+            throw ConfigError("upstream.oauth_token_command is used with auth = \"xoauth2\" or \"oauthbearer\"; "
+                              "set upstream.auth");
+        }
+        if (!secret.empty()) read_secret_file(secret, u.username, u.password);
     }
     if (auto t = sub(root, "relay")) {
         only_keys(*t, "relay", {"workers", "retry_initial", "retry_max", "lifetime", "connect_timeout",
@@ -204,9 +229,14 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         if (r.retry_initial == 0) r.retry_initial = 1;
     }
     if (auto t = sub(root, "hold")) { // held messages
-        only_keys(*t, "hold", {"expire", "notify_sender"});
+        only_keys(*t, "hold", {"expire", "notify_sender", "notify_desktop"});
         get(*t, "expire", "hold", c.hold.expire);
         get(*t, "notify_sender", "hold", c.hold.notify_sender);
+        if (t->contains("notify_desktop")) {
+            bool on = false;
+            get(*t, "notify_desktop", "hold", on);
+            c.hold.notify_desktop = on;
+        }
         if (c.hold.expire == 0) throw ConfigError("hold.expire must be at least 1 (seconds)");
     }
     if (auto t = sub(root, "imap")) {
@@ -267,11 +297,23 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         if (c.store.pool_size == 0) throw ConfigError("store.pool_size must be at least 1");
     }
     if (auto t = sub(root, "outcomes")) {
-        only_keys(*t, "outcomes", {"follow_up_days"});
+        only_keys(*t, "outcomes", {"enabled", "follow_up_days"});
+        get(*t, "enabled", "outcomes", c.outcomes.enabled);
         if (auto n = t->get("follow_up_days")) {
             auto v = n->value<double>();
             if (!v || *v < 0) throw ConfigError("outcomes.follow_up_days: expected a number of days (7, or 0.5)");
             c.outcomes.follow_up_days = *v;
+        }
+    }
+    if (auto t = sub(root, "coach")) {
+        only_keys(*t, "coach", {"language"});
+        std::string lang;
+        get(*t, "language", "coach", lang);
+        if (!lang.empty()) {
+            auto setting = policies::parse_language_setting(lang);
+            if (!setting)
+                throw ConfigError("coach.language: \"" + lang + "\": expected " + policies::language_setting_choices());
+            c.coach.language = *setting;
         }
     }
     if (auto t = sub(root, "tls")) {
@@ -497,6 +539,8 @@ Config load_config(int argc, const char* const* argv) {
         u.password = c.upstream.password;
         u.ca_file = c.upstream.ca_file;
         u.verify = c.upstream.verify;
+        u.auth = c.upstream.auth;
+        u.oauth_token_command = c.upstream.oauth_token_command;
         c.upstream = u;
     }
     if (c.state_dir.empty()) c.state_dir = default_state_dir();

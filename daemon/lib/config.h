@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,12 +37,24 @@ struct HostPort {
 // "127.0.0.1:2525", "[::1]:2525", "localhost:25". Throws ConfigError.
 HostPort parse_host_port(const std::string& s, const std::string& what);
 
+// How rapportd signs in to the upstream ([upstream] auth).
+enum class UpstreamAuth {
+    password,    // username + password (or none at all): curl picks the best SASL mechanism offered
+    xoauth2,     // an OAuth2 access token, SASL XOAUTH2 (Gmail, Outlook.com, Microsoft 365)
+    oauthbearer, // an OAuth2 access token, SASL OAUTHBEARER (RFC 7628; Gmail)
+};
+
 struct Upstream {
     std::string url;       // smtp://host:port or smtps://host:port; empty: capture mode
     bool implicit_tls = false; // smtps://
     std::string host;
     std::uint16_t port = 0;
     std::string username, password; // from the file or secret_file, never flags
+    UpstreamAuth auth = UpstreamAuth::password;
+    // With xoauth2/oauthbearer: a command (no shell) whose first line of
+    // output is a fresh access token (token_command.h).
+    std::string oauth_token_command;
+    bool oauth() const { return auth != UpstreamAuth::password; }
     std::string ca_file;    // extra trust anchor (e.g. a private relay's CA)
     bool verify = true;     // certificate + host name verification
     bool require_tls = true; // STARTTLS required; false only for loopback upstreams
@@ -101,6 +114,9 @@ struct RelaySettings {
 struct HoldSettings {
     unsigned expire = 7 * 24 * 3600; // seconds a held message waits for a decision, then "expired" (never sent)
     bool notify_sender = false;      // mail the sender a short notice when a message is held (needs an upstream)
+    // A desktop notification where there is a session bus (desktop_notify.h).
+    // Unset: on, unless rapportd runs as root or as a system service.
+    std::optional<bool> notify_desktop;
 };
 
 // The inbox the reply ledger reads ([imap]; daemon/lib/imap_reader.h).
@@ -128,7 +144,18 @@ void parse_imap_url(ImapSettings& s);
 
 // The reply ledger's figures ([outcomes]).
 struct OutcomeSettings {
+    // false: no ledger at all - nothing is recorded (no ledger.db is
+    // written), [imap] is not read, /api/v1/outcomes answers 404.
+    bool enabled = true;
     double follow_up_days = 7; // an application without a reply is due a follow-up after this (may be fractional)
+};
+
+// How Rapport coaches ([coach]).
+struct CoachSettings {
+    // The findings' language: "auto" (the language of each mail's own words,
+    // policies/language.h) or en, fr, de, es, pl for every mail. A job club
+    // member's own setting (rapportctl member set --lang) wins over it.
+    std::string language = "auto";
 };
 
 // Where what several rapportd share is kept ([store]; store/store.h).
@@ -157,6 +184,7 @@ struct Config {
     HoldSettings hold;
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
+    CoachSettings coach;
     StoreSettings store;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)

@@ -101,6 +101,14 @@ bool same_secret(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string held_addressee(const Judgement& j) {
+    std::string_view to = j.info.header_to; // the To addresses, ", "-separated
+    std::string first(common::trim(to.substr(0, to.find(','))));
+    if (first.empty() && !j.recipients.empty()) first = j.recipients.front();
+    auto named = j.names.find(common::lower(first));
+    return named != j.names.end() ? named->second : first;
+}
+
 namespace {
 bool all_hex(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -178,6 +186,16 @@ void Holds::hold(const std::string& id, const Envelope& env, const Judgement& j)
     std::string rules;
     for (const auto& f : j.findings) rules += (rules.empty() ? "" : ",") + f.rule;
     log_("held " + id + " from=<" + env.mail_from + "> rules=" + (rules.empty() ? "-" : rules));
+    if (desktop_ && !env.notice) {
+        // The reason it is held, not a mere warning that came first.
+        std::string reason;
+        for (const auto& f : j.findings)
+            if (reason.empty() || f.action >= policies::Action::hold) {
+                reason = f.message;
+                if (f.action >= policies::Action::hold) break;
+            }
+        desktop_->held({id, held_addressee(j), j.recipients.empty() ? 0 : j.recipients.size() - 1, reason});
+    }
     if (!cfg_.hold.notify_sender || !relay_ || env.notice || env.mail_from.empty()) return;
     relay_->notify({env.mail_from,
                     held_notice(cfg_.hostname, id, env.mail_from, j.info.subject, j.findings, expires_at(env.received)),

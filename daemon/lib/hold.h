@@ -11,7 +11,8 @@
 // Held: the row says "held", a log line names the rules, and with [hold]
 // notify_sender the envelope sender gets a short plain-text notice (from the
 // null sender, so it can never cause mail about itself), queued by the relay
-// like any other notice.
+// like any other notice. In a desktop session the person is also told at
+// once, with a Review button (set_desktop(), desktop_notify.h).
 //
 // Confirmation: a mail client that showed the findings and heard "send
 // anyway" adds `X-Rapport-Confirm: VALUE`; only a holder of the API token
@@ -39,6 +40,7 @@
 #pragma once
 
 #include "daemon/lib/config.h"
+#include "daemon/lib/desktop_notify.h"
 #include "daemon/lib/members.h"
 #include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
@@ -75,6 +77,10 @@ std::string check_confirm_v1(std::string_view token, std::string_view value, std
                              std::string* nonce_out = nullptr);
 // Constant-time comparison (tokens, HMACs).
 bool same_secret(std::string_view a, std::string_view b);
+// Who a held message is to, for people: its first To address by the
+// display name given there ("Anna Kowalska"), else the address; "" when it
+// has no recipient at all.
+std::string held_addressee(const Judgement& j);
 
 class Holds {
 public:
@@ -87,8 +93,12 @@ public:
     // then a hold verdict is relayed instead. Made with the API token, or
     // (v1) with the add-on token of `login` when that is a member.
     bool confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& login = {});
-    // Records a message as held; logs it and queues the sender's notice.
+    // Records a message as held; logs it and queues the sender's notice
+    // and the desktop notice.
     void hold(const std::string& id, const Envelope& env, const Judgement& j);
+    // Where held mail is shown on the desktop (may stay null). Set before
+    // mail flows; the notice is only queued there, never waited for.
+    void set_desktop(DesktopNotify* desktop) { desktop_ = desktop; }
 
     struct Decision {
         bool changed = false; // false: it was not held (then `status` says what it is)
@@ -116,6 +126,7 @@ private:
     const Members* members_;
     std::string token_;
     LogFn log_;
+    DesktopNotify* desktop_ = nullptr;
     std::mutex expiry_mu_;
     std::condition_variable expiry_cv_;
     bool stopping_ = false;

@@ -5,8 +5,8 @@
 
 #include "common/strings.h"
 #include "daemon/lib/web_assets.h"
+#include "policies/language.h"
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,23 +19,8 @@ using common::lower;
 namespace {
 
 constexpr std::int64_t kSessionSeconds = 12 * 3600;
-constexpr std::int64_t kLoginCodeSeconds = 10 * 60;
 constexpr std::size_t kMaxSessions = 1000;   // a flood of logins cannot grow memory without bound
-constexpr std::size_t kMaxLoginCodes = 100;
 const char* kCookie = "rapport_session";
-
-std::string random_hex(std::size_t bytes) {
-    std::string raw(bytes, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-        throw std::runtime_error("no random bytes");
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : raw) {
-        out += d[c >> 4];
-        out += d[c & 15];
-    }
-    return out;
-}
 
 // %XX and '+' decoding for query values.
 std::string url_decode(std::string_view s) {
@@ -220,6 +205,7 @@ HttpResponse HttpApi::route(Ctx& c) {
         if (p == "/login") return login(c);
         if (p == "/" || p == "/index.html") return asset(c, "index.html");
         if (p.size() > 1 && p.find('/', 1) == std::string::npos) return asset(c, p.substr(1));
+        if (p.rfind("/i18n/", 0) == 0 && p.find('/', 6) == std::string::npos) return asset(c, p.substr(1)); // catalogues
         return error(404, "not_found", "There is no such page.", v);
     }
 
@@ -312,21 +298,20 @@ HttpResponse HttpApi::route(Ctx& c) {
 }
 
 HttpResponse HttpApi::login_link(Ctx& c) {
-    sweep(now_s());
-    if (login_codes_.size() >= kMaxLoginCodes)
-        return error(429, "too_many", "Too many unused login links; wait a few minutes.", c.req.version());
-    std::string code = random_hex(24);
-    login_codes_[code] = now_s() + kLoginCodeSeconds;
-    std::string url = base_url() + "/login?code=" + code;
-    return json_response({{"url", url}, {"expires", now_s() + kLoginCodeSeconds}}, c.req.version());
+    std::string url = login_link_url();
+    if (url.empty()) return error(429, "too_many", "Too many unused login links; wait a few minutes.", c.req.version());
+    return json_response({{"url", url}, {"expires", now_s() + LoginCodes::kLifetime}}, c.req.version());
+}
+
+std::string HttpApi::login_link_url() {
+    std::string code = login_codes_.make(now_s());
+    return code.empty() ? "" : base_url() + "/login?code=" + code;
 }
 
 HttpResponse HttpApi::login(Ctx& c) {
     unsigned v = c.req.version();
     std::string code = c.query.count("code") ? c.query["code"] : "";
-    auto it = code.empty() ? login_codes_.end() : login_codes_.find(code);
-    if (it == login_codes_.end() || it->second < now_s()) {
-        if (it != login_codes_.end()) login_codes_.erase(it);
+    if (!login_codes_.take(code, now_s())) {
         HttpResponse r{http::status::forbidden, v};
         r.set(http::field::content_type, "text/html; charset=utf-8");
         r.set(http::field::cache_control, "no-store");
@@ -335,7 +320,6 @@ HttpResponse HttpApi::login(Ctx& c) {
                    "Get a new one by running <code>rapportctl open</code>.</p></main>\n";
         return r;
     }
-    login_codes_.erase(it); // one use only
     sweep(now_s());
     if (sessions_.size() >= kMaxSessions) sessions_.erase(sessions_.begin());
     std::string session = random_hex(32);
@@ -379,6 +363,12 @@ HttpResponse HttpApi::member_login(Ctx& c) {
 
 HttpResponse HttpApi::me(Ctx& c) {
     json j = {{"role", c.adviser ? "adviser" : "member"}, {"name", c.member}, {"members", members_ && !members_->empty()}};
+    // The language to show the page in when the browser's choice should
+    // not decide: the member's own setting, else the daemon's [coach] language.
+    std::string own;
+    if (!c.member.empty() && members_)
+        if (auto m = members_->find(c.member)) own = m->language;
+    j["lang"] = policies::effective_setting({own, cfg_.coach.language});
     return json_response(j, c.req.version());
 }
 
@@ -391,6 +381,7 @@ HttpResponse HttpApi::asset(Ctx& c, std::string name) {
                                      : ends(".css") ? "text/css; charset=utf-8"
                                      : ends(".js")  ? "text/javascript; charset=utf-8"
                                      : ends(".svg") ? "image/svg+xml"
+                                     : ends(".json") ? "application/json; charset=utf-8"
                                                     : "application/octet-stream");
     r.set(http::field::cache_control, "no-cache");
     r.set("Content-Security-Policy",
@@ -403,7 +394,7 @@ HttpResponse HttpApi::asset(Ctx& c, std::string name) {
 void HttpApi::sweep(std::int64_t now) {
     std::erase_if(sessions_, [&](const auto& kv) { return kv.second.expires < now; });
     std::erase_if(login_failures_, [&](std::int64_t t) { return t < now - 60; });
-    std::erase_if(login_codes_, [&](const auto& kv) { return kv.second < now; });
+    login_codes_.sweep(now);
 }
 
 } // namespace rapport::daemon

@@ -65,6 +65,7 @@
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
+#include "daemon/lib/login_codes.h"
 #include "daemon/lib/members.h"
 #include "daemon/lib/outcomes.h"
 #include "daemon/lib/queue.h"
@@ -105,6 +106,10 @@ public:
     // [store] url: the store's state for /metrics. Set before the server starts.
     void set_store_status(std::function<StoreStatus()> f) { store_status_ = std::move(f); }
     HttpResponse handle(const HttpRequest& req);
+    // A one-time login link to the page (as POST /api/v1/login-links
+    // makes), or "" when too many are unused. Thread-safe once set_port()
+    // has been called: the desktop notice's Review button calls it.
+    std::string login_link_url();
     // Drops expired sessions and login codes; called from a timer.
     void sweep(std::int64_t now);
     // A JSON error response (also used by the server for oversized requests).
@@ -150,7 +155,7 @@ private:
     };
     std::map<std::string, Session> sessions_;         // session id -> who, until when
     std::vector<std::int64_t> login_failures_;        // times of recent wrong passwords
-    std::map<std::string, std::int64_t> login_codes_; // one-time code -> expiry
+    LoginCodes login_codes_; // one-time codes of login links
     std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics
     std::uint64_t analyzed_ = 0;
     Outcomes* outcomes_ = nullptr;

@@ -273,6 +273,9 @@ HttpResponse HttpApi::sent(Ctx& c) {
     o.subject = m.subject;
     for (const auto& f : m.from) o.from.push_back(lower(f.address));
     o.recipients = verdict.recipients;
+    for (const auto* list : {&m.to, &m.cc})
+        for (const auto& a : *list)
+            if (!a.name.empty()) o.names.emplace(lower(a.address), a.name);
     o.time = ctx.now;
     o.application = verdict.job_seeking && !verdict.reply;
     for (const auto& f : verdict.findings)

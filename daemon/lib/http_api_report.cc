@@ -64,6 +64,19 @@ HttpResponse HttpApi::metrics(Ctx& c) {
     for (const auto& [a, n] : actions) out += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
     out += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
     out += "rapport_released_total " + std::to_string(released) + "\n";
+    if (outcomes_) {
+        // The reply ledger (SPEC.md "Outcomes"): everyone's, ever.
+        const auto t = outcomes_->totals();
+        out += "# HELP rapport_applications_total Applications that left, by class.\n"
+               "# TYPE rapport_applications_total counter\n";
+        out += "rapport_applications_total{class=\"clean\"} " + std::to_string(t.clean) + "\n";
+        out += "rapport_applications_total{class=\"revised\"} " + std::to_string(t.revised) + "\n";
+        out += "rapport_applications_total{class=\"despite-findings\"} " + std::to_string(t.despite_findings) + "\n";
+        out += "# HELP rapport_replies_total Replies to applications, by how they were matched.\n"
+               "# TYPE rapport_replies_total counter\n";
+        out += "rapport_replies_total{match=\"exact\"} " + std::to_string(t.replies_exact) + "\n";
+        out += "rapport_replies_total{match=\"probable\"} " + std::to_string(t.replies_probable) + "\n";
+    }
     out += "# HELP rapport_analyze_total Drafts analysed since start.\n# TYPE rapport_analyze_total counter\n";
     out += "rapport_analyze_total " + std::to_string(analyzed_) + "\n";
     out += "# HELP rapport_http_responses_total HTTP responses since start, by status code.\n"

@@ -17,9 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,8 +30,6 @@
 #include <memory>
 #include <stdexcept>
 
-extern char** environ;
-
 namespace rapport::daemon {
 namespace po = policies::outcomes;
 
@@ -42,7 +38,7 @@ namespace {
 constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;  // of one message's header fields
 constexpr std::uint32_t kMaxPartBytes = 64 * 1024;    // of a report's status part or returned header
 constexpr unsigned kIdleRenew = 25 * 60;               // RFC 2177: re-issue IDLE within 29 minutes
-constexpr std::size_t kFetchBatch = 200;               // UIDs per FETCH on a first read
+constexpr std::size_t kFetchBatch = 200;               // UIDs per FETCH, and per ledger transaction
 constexpr std::int64_t kFirstReadDays = 60;            // the reply window (ledger.h)
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -141,61 +137,6 @@ void find_report_parts(const mailimap_body* b, std::vector<std::uint32_t>& path,
 
 } // namespace
 
-std::string run_token_command(const std::string& line, unsigned timeout) {
-    std::vector<std::string> words = split_command(line);
-    if (words.empty()) throw Failure("the oauth_token_command is empty");
-    std::vector<char*> argv;
-    for (auto& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw Failure("cannot run the oauth_token_command (no pipe)");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid = 0;
-    int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    if (rc != 0) {
-        ::close(fds[0]);
-        throw Failure("the oauth_token_command could not be started (" + words[0] + ": " + std::strerror(rc) + ")");
-    }
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
-    bool timed_out = false;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd p{fds[0], POLLIN, 0};
-        int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            timed_out = r == 0;
-            break;
-        }
-        char buf[4096];
-        ssize_t n = ::read(fds[0], buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (out.size() < 64 * 1024) out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    if (timed_out) ::kill(pid, SIGKILL);
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out) throw Failure("the oauth_token_command did not finish within " + std::to_string(timeout) + " s");
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) throw Failure("the oauth_token_command failed");
-    std::string first = out.substr(0, out.find('\n'));
-    while (!first.empty() && std::isspace(static_cast<unsigned char>(first.back()))) first.pop_back();
-    if (first.empty()) throw Failure("the oauth_token_command printed no token");
-    return first;
-}
-
 // ---------------------------------------------------------------- helpers
 
 std::string imap_mailbox_name(std::string_view utf8) {
@@ -245,36 +186,6 @@ std::string imap_mailbox_name(std::string_view utf8) {
     return out;
 }
 
-std::vector<std::string> split_command(std::string_view line) {
-    std::vector<std::string> out;
-    std::string cur;
-    bool have = false;
-    char quote = 0;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        char c = line[i];
-        if (quote) {
-            if (c == quote) quote = 0;
-            else if (c == '\\' && quote == '"' && i + 1 < line.size()) cur += line[++i];
-            else cur += c;
-        } else if (c == '\'' || c == '"') {
-            quote = c;
-            have = true;
-        } else if (c == '\\' && i + 1 < line.size()) {
-            cur += line[++i];
-            have = true;
-        } else if (c == ' ' || c == '\t') {
-            if (have) out.push_back(std::move(cur));
-            cur.clear();
-            have = false;
-        } else {
-            cur += c;
-            have = true;
-        }
-    }
-    if (have) out.push_back(std::move(cur));
-    return out;
-}
-
 std::string verify_chain(const std::vector<std::string>& der_chain, const std::string& host, const std::string& ca_file) {
     if (der_chain.empty()) return "the server sent no certificate";
     std::vector<X509*> certs;
@@ -320,7 +231,8 @@ std::string verify_chain(const std::vector<std::string>& der_chain, const std::s
 // ---------------------------------------------------------------- the reader
 
 ImapReader::ImapReader(const ImapSettings& settings, po::Ledger& ledger, LogFn log)
-    : s_(settings), ledger_(ledger), log_(std::move(log)) {
+    : s_(settings), ledger_(ledger), log_(std::move(log)),
+      tokens_(settings.oauth_token_command, std::max(10u, settings.timeout)) {
     status_.since = now_s();
 }
 
@@ -409,11 +321,6 @@ std::string ImapReader::password() {
     return line;
 }
 
-std::string ImapReader::oauth_token(bool fresh) {
-    if (fresh || token_.empty()) token_ = run_token_command(s_.oauth_token_command, std::max(10u, s_.timeout));
-    return token_;
-}
-
 void ImapReader::session() {
     const std::string where = HostPort{s_.host, s_.port}.str();
     set_state(status().state == "error" ? "error" : "starting", status().problem);
@@ -471,10 +378,12 @@ void ImapReader::session() {
     capabilities(); // after TLS: what a man in the middle said before it counts for nothing
 
     if (!s_.oauth_token_command.empty()) {
-        r = mailimap_oauth2_authenticate(imap, s_.user.c_str(), oauth_token(false).c_str());
+        std::string token = tokens_.get();
+        r = mailimap_oauth2_authenticate(imap, s_.user.c_str(), token.c_str());
         if (r != MAILIMAP_NO_ERROR && !stop_ && imap->imap_stream) {
             // An expired token: ask for a new one, once.
-            r = mailimap_oauth2_authenticate(imap, s_.user.c_str(), oauth_token(true).c_str());
+            token = tokens_.renew(token);
+            r = mailimap_oauth2_authenticate(imap, s_.user.c_str(), token.c_str());
         }
         if (r != MAILIMAP_NO_ERROR) {
             if (stop_) return;
@@ -706,28 +615,41 @@ void ImapReader::check_folder(const std::string& folder, bool condstore) {
     std::size_t n = 0;
     std::uint32_t lo = 0, hi = 0;
     std::map<std::string, int> tally;
+    // One fetched batch: read each message (a delivery report's parts are
+    // fetched now, before any write), then match them all and save where
+    // the reader got to in one transaction. Stopped part-way, nothing of
+    // the batch is written and it is read again next time.
     auto process = [&](const std::vector<std::pair<std::uint32_t, std::string>>& msgs) {
+        std::vector<po::Incoming> batch;
+        std::vector<std::uint32_t> batch_uids;
         for (const auto& [uid, header] : msgs) {
             if (stop_) return;
             if (uid <= st.last_uid) continue; // "n:*" answers with the last message even when it is older
             po::Incoming in = po::read_incoming(header);
             if (in.report) in = read_report(uid, header);
             if (stop_) return;
-            po::Answer a = ledger_.add_incoming(in, now_s());
-            st.last_uid = uid;
-            ++st.read;
-            ledger_.save_folder(folder, st);
-            {
-                std::lock_guard lk(status_mu_);
-                ++status_.read;
-            }
-            ++n;
-            lo = lo ? lo : uid;
-            hi = uid;
+            batch.push_back(std::move(in));
+            batch_uids.push_back(uid);
+        }
+        if (batch.empty()) return;
+        po::Ledger::FolderState next = st;
+        next.last_uid = batch_uids.back();
+        next.read += batch.size();
+        std::vector<po::Answer> answers = ledger_.add_incoming_batch(batch, now_s(), folder, &next);
+        st = next;
+        {
+            std::lock_guard lk(status_mu_);
+            status_.read += batch.size();
+        }
+        n += batch.size();
+        lo = lo ? lo : batch_uids.front();
+        hi = batch_uids.back();
+        for (std::size_t i = 0; i < answers.size(); ++i) {
+            const po::Answer& a = answers[i];
             ++tally[std::string(po::to_string(a.kind))];
             if (!a.application.empty())
-                log_("inbox: " + folder + " uid " + std::to_string(uid) + ": " + std::string(po::to_string(a.kind)) +
-                     " -> " + a.application + " (" + a.why + ")");
+                log_("inbox: " + folder + " uid " + std::to_string(batch_uids[i]) + ": " +
+                     std::string(po::to_string(a.kind)) + " -> " + a.application + " (" + a.why + ")");
         }
     };
     if (first) {
@@ -738,6 +660,14 @@ void ImapReader::check_folder(const std::string& folder, bool condstore) {
         }
         // Older messages were passed over on purpose: start after them.
         if (!stop_) st.last_uid = std::max(st.last_uid, uidnext ? uidnext - 1 : st.last_uid);
+    } else if (uidnext != 0) {
+        // What came since, kFetchBatch UIDs at a time: a long absence costs
+        // no more memory than a first read. Anything newer than the SELECT
+        // is read on the next round.
+        for (std::uint64_t from = std::uint64_t{st.last_uid} + 1; from < uidnext && !stop_; from += kFetchBatch) {
+            auto to = static_cast<std::uint32_t>(std::min<std::uint64_t>(uidnext - 1, from + kFetchBatch - 1));
+            process(fetch_headers(mailimap_set_new_interval(static_cast<std::uint32_t>(from), to)));
+        }
     } else {
         process(fetch_headers(mailimap_set_new_interval(st.last_uid + 1, 0)));
     }

@@ -17,19 +17,21 @@
 // libetpan uses GnuTLS and verifies nothing itself; the chain it hands over
 // is the one the handshake proved). The password is read from a 0600
 // secret_file at each sign-in (so correcting it needs no restart), or an
-// access token comes from oauth_token_command (no shell; the first line of
-// its output; XOAUTH2), fetched again once when refused. Credentials are
-// never logged.
+// access token comes from oauth_token_command (token_command.h; XOAUTH2),
+// fetched again once when refused. Credentials are never logged.
 //
 // Reading: for each folder, SELECT (with CONDSTORE where offered: an
 // unchanged HIGHESTMODSEQ means nothing to read), then UID FETCH of the
-// messages after the last UID read, BODY.PEEK[HEADER.FIELDS (...)] only
+// messages after the last UID read, 200 UIDs at a time (memory stays the
+// same whatever the inbox holds), BODY.PEEK[HEADER.FIELDS (...)] only
 // (PEEK: nothing is marked \Seen; the fields are incoming.h's). A delivery
 // report also has its status part (BODY.PEEK[n.MIME] and [n]) and the
 // returned message's header ([m.HEADER], or [m] for text/rfc822-headers)
 // fetched, found through BODYSTRUCTURE. Never any other body part.
-// Where it got to (UIDVALIDITY, last UID, HIGHESTMODSEQ) is saved in the
-// ledger after each message, so a restart reads nothing twice; a new
+// Each fetched batch is matched and written in one ledger transaction
+// together with where the reader got to (UIDVALIDITY, last UID,
+// HIGHESTMODSEQ), so a restart or a lost connection reads nothing twice
+// and loses nothing; a new
 // UIDVALIDITY (the folder was rebuilt) or a first visit reads the messages
 // of the last 60 days (UID SEARCH SINCE), the most a reply can be late,
 // and the ledger's Message-ID keys keep a re-read message from counting twice.
@@ -44,6 +46,7 @@
 #pragma once
 
 #include "daemon/lib/config.h"
+#include "daemon/lib/token_command.h"
 #include "policies/outcomes/ledger.h"
 
 #include <atomic>
@@ -91,7 +94,6 @@ private:
     void wait_idle(unsigned seconds);
     bool sleep_for(unsigned seconds); // false when stopping
     std::string password();
-    std::string oauth_token(bool fresh);
     void set_state(const std::string& state, const std::string& problem);
 
     const ImapSettings& s_;
@@ -108,7 +110,7 @@ private:
     bool idling_ = false;
     mutable std::mutex status_mu_;
     Status status_;
-    std::string token_; // the last OAuth access token
+    TokenSource tokens_; // the oauth_token_command's access token (token_command.h)
     bool reached_ok_ = false; // this session read every folder once
 };
 
@@ -116,14 +118,6 @@ private:
 
 // A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): "Boîte" -> "Bo&AO4-te".
 std::string imap_mailbox_name(std::string_view utf8);
-// Splits a command line into words without a shell: spaces separate, '...'
-// and "..." group, a backslash escapes the next character outside '...'.
-std::vector<std::string> split_command(std::string_view line);
-// Runs an oauth_token_command (split_command(), no shell) and returns the
-// first line of its output, within `timeout` seconds. Throws
-// std::runtime_error with a phrase for people when it cannot start, fails,
-// prints nothing or takes too long (it is then killed).
-std::string run_token_command(const std::string& line, unsigned timeout);
 // Verifies a certificate chain (DER, the server's own first) for `host` (a
 // name or an IP address) against the system trust store and `ca_file` (may be
 // empty). "" when good, else why not in a few words.

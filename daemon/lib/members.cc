@@ -5,12 +5,12 @@
 #include "daemon/lib/hold.h"   // hmac_hex, same_secret
 #include "common/files.h"
 #include "common/sqlite.h"
+#include "policies/language.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
 
 #include <cctype>
-#include <mutex>
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,6 +19,14 @@
 namespace rapport::daemon {
 
 using sqlite::Stmt;
+
+std::string_view to_string(Role r) { return r == Role::adviser ? "adviser" : "member"; }
+
+std::optional<Role> parse_role(std::string_view s) {
+    if (s == "member") return Role::member;
+    if (s == "adviser") return Role::adviser;
+    return std::nullopt;
+}
 
 namespace {
 
@@ -34,10 +42,11 @@ Member read_member(Stmt& s) {
     m.role = parse_role(s.text(2)).value_or(Role::member);
     m.created = s.i64(3);
     m.token_generation = s.i64(4);
+    m.language = s.text(5);
     return m;
 }
 
-constexpr const char* kCols = "name, grp, role, created, token_generation";
+constexpr const char* kCols = "name, grp, role, created, token_generation, lang";
 
 constexpr const char* kDummyHash =
     "$argon2id$v=19$m=65536,t=2,p=1$9z1l11U3Yn6lbsSy0qoBew$ykcQc+1Zwvl48970zq3QdfNNfr5DaLr9rVu/aSRv9tQ";
@@ -77,134 +86,105 @@ void Members::check_group(std::string_view group) {
             throw MemberError("a group name may use letters, digits, _ and - only (as in the policy's [groups.NAME])");
 }
 
-namespace {
-
-// members.db: one table, the connection behind a mutex.
-class SqliteMemberRows final : public MemberRows {
-public:
-    explicit SqliteMemberRows(const std::string& state_dir) {
-        std::string path = state_dir + "/members.db";
-        // Created private before SQLite opens it: it holds password hashes.
-        // When root (rapportctl run by the adviser with sudo) creates it for a
-        // daemon that runs as its own user, it must belong to the state
-        // directory's owner or the daemon could not read it. SQLite gives its
-        // journal files the database's owner itself.
-        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            common::own_like(fd, state_dir);
-            ::close(fd);
+Members::Members(const std::string& state_dir) {
+    init_sodium();
+    std::string path = state_dir + "/members.db";
+    // Created private before SQLite opens it: it holds password hashes.
+    // When root (rapportctl run by the adviser with sudo) creates it for a
+    // daemon that runs as its own user, it must belong to the state
+    // directory's owner or the daemon could not read it. SQLite gives its
+    // journal files the database's owner itself.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        common::own_like(fd, state_dir);
+        ::close(fd);
+    }
+    db_ = sqlite::open(path, true); // rapportctl and rapportd share the file
+    // A members.db without the lang column gets it ('auto' for everyone),
+    // from whichever of rapportctl and rapportd opens it first (the other
+    // may win the race: then the column is there all the same).
+    auto has_lang = [&] {
+        return sqlite3_exec(db_, "SELECT lang FROM members LIMIT 0", nullptr, nullptr, nullptr) == SQLITE_OK;
+    };
+    try {
+        sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS members ("
+                          " name TEXT PRIMARY KEY, hash TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
+                          " role TEXT NOT NULL DEFAULT 'member', created INTEGER NOT NULL,"
+                          " token_generation INTEGER NOT NULL DEFAULT 0)");
+        if (!has_lang()) {
+            try {
+                sqlite::exec(db_, "ALTER TABLE members ADD COLUMN lang TEXT NOT NULL DEFAULT 'auto'");
+            } catch (const sqlite::Error&) {
+                if (!has_lang()) throw;
+            }
         }
-        db_ = sqlite::open(path, true); // rapportctl and rapportd share the file
-        try {
-            sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS members ("
-                              " name TEXT PRIMARY KEY, hash TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '',"
-                              " role TEXT NOT NULL DEFAULT 'member', created INTEGER NOT NULL,"
-                              " token_generation INTEGER NOT NULL DEFAULT 0)");
-        } catch (const sqlite::Error& e) {
-            sqlite3_close(db_);
-            throw std::runtime_error("cannot set up " + path + ": " + e.what());
-        }
+    } catch (const sqlite::Error& e) {
+        sqlite3_close(db_);
+        throw std::runtime_error("cannot set up " + path + ": " + e.what());
     }
-    ~SqliteMemberRows() override { sqlite3_close(db_); }
+}
 
-    bool insert(const Member& m, const std::string& hash) override {
-        std::lock_guard lk(mu_);
-        Stmt(db_, "INSERT OR IGNORE INTO members (name, hash, grp, role, created) VALUES (?, ?, ?, ?, ?)")
-            .bind(1, m.name).bind(2, hash).bind(3, m.group).bind(4, to_string(m.role)).bind(5, m.created).step();
-        return sqlite3_changes(db_) > 0;
-    }
-    bool remove(const std::string& name) override { return change("DELETE FROM members WHERE name = ?2", name, ""); }
-    bool set_hash(const std::string& name, const std::string& hash) override {
-        return change("UPDATE members SET hash = ?1 WHERE name = ?2", name, hash);
-    }
-    bool set_group(const std::string& name, const std::string& group) override {
-        return change("UPDATE members SET grp = ?1 WHERE name = ?2", name, group);
-    }
-    bool set_role(const std::string& name, Role role) override {
-        return change("UPDATE members SET role = ?1 WHERE name = ?2", name, std::string(to_string(role)));
-    }
-    std::optional<std::pair<Member, std::string>> find(const std::string& name) const override {
-        std::lock_guard lk(mu_);
-        Stmt s(db_, (std::string("SELECT ") + kCols + ", hash FROM members WHERE name = ?").c_str());
-        s.bind(1, name);
-        if (!s.step()) return std::nullopt;
-        return std::make_pair(read_member(s), s.text(5));
-    }
-    std::vector<Member> list() const override {
-        std::lock_guard lk(mu_);
-        Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members ORDER BY name").c_str());
-        std::vector<Member> out;
-        while (s.step()) out.push_back(read_member(s));
-        return out;
-    }
-    bool any() const override {
-        std::lock_guard lk(mu_);
-        Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM members)");
-        return s.step() && s.i64(0) != 0;
-    }
-    std::optional<std::int64_t> bump_token(const std::string& name) override {
-        std::lock_guard lk(mu_);
-        sqlite::Transaction t(db_);
-        Stmt(db_, "UPDATE members SET token_generation = token_generation + 1 WHERE name = ?").bind(1, name).step();
-        if (sqlite3_changes(db_) == 0) return std::nullopt;
-        Stmt s(db_, "SELECT token_generation FROM members WHERE name = ?");
-        s.bind(1, name);
-        s.step();
-        std::int64_t gen = s.i64(0);
-        s.reset();
-        t.commit();
-        return gen;
-    }
-
-private:
-    bool change(const char* sql, const std::string& name, const std::string& value) {
-        std::lock_guard lk(mu_);
-        Stmt(db_, sql).bind(1, value).bind(2, name).step(); // ?1 may go unused (remove)
-        return sqlite3_changes(db_) > 0;
-    }
-    mutable std::mutex mu_;
-    sqlite3* db_ = nullptr;
-};
-
-} // namespace
-
-Members::Members(const std::string& state_dir) : Members(std::make_unique<SqliteMemberRows>(state_dir)) {}
-
-Members::Members(std::unique_ptr<MemberRows> rows) : rows_(std::move(rows)) { init_sodium(); }
-
-Members::~Members() = default;
+Members::~Members() { sqlite3_close(db_); }
 
 void Members::add(std::string_view name, std::string_view password, std::string_view group, Role role) {
     std::string n = normalise_name(name);
     check_group(group);
     if (password.size() < kMinPassword)
         throw MemberError("the password needs at least " + std::to_string(kMinPassword) + " characters");
-    Member m;
-    m.name = n;
-    m.group = std::string(group);
-    m.role = role;
-    m.created = static_cast<std::int64_t>(std::time(nullptr));
-    if (!rows_->insert(m, hash_password(password))) throw MemberError("there is already a member called " + n);
+    std::string hash = hash_password(password); // slow: outside the lock
+    std::lock_guard lk(mu_);
+    if (find_locked(n)) throw MemberError("there is already a member called " + n);
+    Stmt(db_, "INSERT INTO members (name, hash, grp, role, created) VALUES (?, ?, ?, ?, ?)")
+        .bind(1, n).bind(2, hash).bind(3, group).bind(4, to_string(role))
+        .bind(5, static_cast<std::int64_t>(std::time(nullptr))).step();
 }
 
-bool Members::remove(std::string_view name) { return rows_->remove(normalise_name(name)); }
+bool Members::remove(std::string_view name) {
+    std::string n = normalise_name(name);
+    std::lock_guard lk(mu_);
+    Stmt(db_, "DELETE FROM members WHERE name = ?").bind(1, n).step();
+    return sqlite3_changes(db_) > 0;
+}
 
 void Members::set_password(std::string_view name, std::string_view password) {
     std::string n = normalise_name(name);
     if (password.size() < kMinPassword)
         throw MemberError("the password needs at least " + std::to_string(kMinPassword) + " characters");
-    if (!rows_->set_hash(n, hash_password(password))) throw MemberError("there is no member called " + n);
+    std::string hash = hash_password(password);
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET hash = ? WHERE name = ?").bind(1, hash).bind(2, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
 }
 
 void Members::set_group(std::string_view name, std::string_view group) {
     std::string n = normalise_name(name);
     check_group(group);
-    if (!rows_->set_group(n, std::string(group))) throw MemberError("there is no member called " + n);
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET grp = ? WHERE name = ?").bind(1, group).bind(2, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
 }
 
 void Members::set_role(std::string_view name, Role role) {
     std::string n = normalise_name(name);
-    if (!rows_->set_role(n, role)) throw MemberError("there is no member called " + n);
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET role = ? WHERE name = ?").bind(1, to_string(role)).bind(2, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+}
+
+void Members::set_language(std::string_view name, std::string_view language) {
+    std::string n = normalise_name(name);
+    auto lang = policies::parse_language_setting(language);
+    if (!lang) throw MemberError("a language is " + policies::language_setting_choices());
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET lang = ? WHERE name = ?").bind(1, *lang).bind(2, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+}
+
+std::optional<Member> Members::find_locked(const std::string& name) const {
+    Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members WHERE name = ?").c_str());
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return read_member(s);
 }
 
 std::optional<Member> Members::find(std::string_view name) const {
@@ -214,22 +194,35 @@ std::optional<Member> Members::find(std::string_view name) const {
     } catch (const MemberError&) {
         return std::nullopt;
     }
-    auto row = rows_->find(n);
-    if (!row) return std::nullopt;
-    return row->first;
+    std::lock_guard lk(mu_);
+    return find_locked(n);
 }
 
-std::vector<Member> Members::list() const { return rows_->list(); }
+std::vector<Member> Members::list() const {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members ORDER BY name").c_str());
+    std::vector<Member> out;
+    while (s.step()) out.push_back(read_member(s));
+    return out;
+}
 
-bool Members::empty() const { return !rows_->any(); }
+bool Members::empty() const {
+    std::lock_guard lk(mu_);
+    Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM members)");
+    return !s.step() || s.i64(0) == 0;
+}
 
 std::optional<Member> Members::verify(std::string_view name, std::string_view password) const {
     std::string hash;
     std::optional<Member> who;
     try {
-        if (auto row = rows_->find(normalise_name(name))) {
-            who = std::move(row->first);
-            hash = std::move(row->second);
+        std::string n = normalise_name(name);
+        std::lock_guard lk(mu_);
+        Stmt s(db_, (std::string("SELECT ") + kCols + ", hash FROM members WHERE name = ?").c_str());
+        s.bind(1, n);
+        if (s.step()) {
+            who = read_member(s);
+            hash = s.text(6);
         }
     } catch (const MemberError&) {
     }
@@ -257,9 +250,10 @@ std::string member_token(std::string_view api_token, const std::string& name, st
 
 std::string Members::issue_token(std::string_view name, std::string_view api_token) {
     std::string n = normalise_name(name);
-    auto gen = rows_->bump_token(n);
-    if (!gen) throw MemberError("there is no member called " + n);
-    return member_token(api_token, n, *gen);
+    std::lock_guard lk(mu_);
+    Stmt(db_, "UPDATE members SET token_generation = token_generation + 1 WHERE name = ?").bind(1, n).step();
+    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+    return member_token(api_token, n, find_locked(n)->token_generation);
 }
 
 std::optional<std::string> Members::current_token(std::string_view name, std::string_view api_token) const {

@@ -17,7 +17,9 @@
 //
 // Roles: a "member" sees and decides about their own mail only; an
 // "adviser" sees everyone's. Groups pick the policy ([groups.NAME] in the
-// policy file); "" means the policy's main rules.
+// policy file); "" means the policy's main rules. A member's language
+// ("auto", or en, fr, de, es, pl) is the one Rapport coaches them in, over
+// the daemon's [coach] language, and the page's language for them.
 //
 // API tokens for a member's mail client add-on are not stored: a token is
 // NAME.GENERATION.MAC with MAC = HMAC-SHA256(the daemon's API token,
@@ -27,28 +29,25 @@
 //
 // The database is opened per call site (rapportctl in one process, the
 // daemon in another), so a member added while rapportd runs can log in at
-// once; with [store] url every node reads the same rows. Thread-safe.
+// once. Thread-safe.
 
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <utility>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+struct sqlite3;
+
 namespace rapport::daemon {
 
 enum class Role { member, adviser };
-inline std::string_view to_string(Role r) { return r == Role::adviser ? "adviser" : "member"; }
-inline std::optional<Role> parse_role(std::string_view s) {
-    if (s == "member") return Role::member;
-    if (s == "adviser") return Role::adviser;
-    return std::nullopt;
-}
+std::string_view to_string(Role r);
+std::optional<Role> parse_role(std::string_view s);
 
 struct Member {
     std::string name;   // lower case; the SMTP AUTH name and the account key
@@ -56,36 +55,16 @@ struct Member {
     Role role = Role::member;
     std::int64_t created = 0;
     std::int64_t token_generation = 0; // 0: no add-on token issued yet
+    std::string language = "auto";     // findings and page: "auto" or a language (policies/language.h)
 };
 
 struct MemberError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Where the members are kept: <state>/members.db (below), or PostgreSQL
-// with [store] url (store/pg_members.h), shared by every rapportd of an
-// installation. Names come normalised; each call is atomic. Throws
-// std::runtime_error when the store fails.
-class MemberRows {
-public:
-    virtual ~MemberRows() = default;
-    virtual bool insert(const Member& m, const std::string& hash) = 0; // false: the name is taken
-    virtual bool remove(const std::string& name) = 0;                  // false: no such member
-    virtual bool set_hash(const std::string& name, const std::string& hash) = 0;
-    virtual bool set_group(const std::string& name, const std::string& group) = 0;
-    virtual bool set_role(const std::string& name, Role role) = 0;
-    // The member and their password hash.
-    virtual std::optional<std::pair<Member, std::string>> find(const std::string& name) const = 0;
-    virtual std::vector<Member> list() const = 0; // by name
-    virtual bool any() const = 0;
-    // Bumps the add-on token generation; the new one, or nullopt for no such member.
-    virtual std::optional<std::int64_t> bump_token(const std::string& name) = 0;
-};
-
 class Members {
 public:
-    explicit Members(const std::string& state_dir); // members.db; throws std::runtime_error
-    explicit Members(std::unique_ptr<MemberRows> rows);
+    explicit Members(const std::string& state_dir); // throws std::runtime_error
     ~Members();
     Members(const Members&) = delete;
     Members& operator=(const Members&) = delete;
@@ -102,6 +81,8 @@ public:
     void set_password(std::string_view name, std::string_view password);
     void set_group(std::string_view name, std::string_view group);
     void set_role(std::string_view name, Role role);
+    // "auto" or a language Rapport speaks; throws MemberError otherwise.
+    void set_language(std::string_view name, std::string_view language);
     std::optional<Member> find(std::string_view name) const;
     std::vector<Member> list() const;
     bool empty() const;
@@ -118,7 +99,9 @@ public:
     std::optional<Member> by_token(std::string_view token, std::string_view api_token) const;
 
 private:
-    std::unique_ptr<MemberRows> rows_;
+    std::optional<Member> find_locked(const std::string& name) const;
+    mutable std::mutex mu_;
+    sqlite3* db_ = nullptr;
 };
 
 // Hashes a password with argon2id (libsodium's encoded "$argon2id$..." form).

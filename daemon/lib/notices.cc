@@ -2,6 +2,8 @@
 
 #include "daemon/lib/notices.h"
 
+#include "daemon/lib/i18n.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -80,25 +82,27 @@ std::string failure_notice(const std::string& hostname, const std::string& id, c
 std::string held_notice(const std::string& hostname, const std::string& id, const std::string& sender,
                         std::string_view subject, const std::vector<policies::Finding>& findings,
                         std::int64_t expires) {
+    // In the language the findings are written in: the sender's.
+    const std::string lang = findings.empty() ? std::string("en") : findings.front().lang;
     std::string subj;
     for (char c : subject) subj += (c == '\r' || c == '\n') ? ' ' : c;
     if (subj.size() > 200) subj = subj.substr(0, 200) + "...";
-    char when[64];
-    std::time_t t = static_cast<std::time_t>(expires);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    std::strftime(when, sizeof when, "%d %B %Y, %H:%M UTC", &tm);
-    std::string out = head(hostname, "Rapport", sender,
-                           "Rapport held your message: " + (subj.empty() ? std::string("(no subject)") : subj),
-                           id + ".held", "auto-generated");
-    out += "Rapport has not sent your message \"" + (subj.empty() ? std::string("(no subject)") : subj) +
-           "\" yet.\r\n\r\nWhy:\r\n";
+    if (subj.empty()) subj = tr_in(lang, "held-notice", "(no subject)");
+    const std::string title =
+        policies::fill(tr_in(lang, "held-notice", "Rapport held your message: {subject}"), {{"subject", subj}});
+    std::string out = head(hostname, "Rapport", sender, title, id + ".held", "auto-generated");
+    out += policies::fill(tr_in(lang, "held-notice", "Rapport has not sent your message \"{subject}\" yet."),
+                          {{"subject", subj}});
+    out += "\r\n\r\n" + tr_in(lang, "held-notice", "Why:") + "\r\n";
     for (const auto& f : findings) out += "  - " + f.message + "\r\n";
-    out += "\r\nWhat you can do:\r\n"
-           "  - Send it anyway or discard it on the Rapport page (run: rapportctl open),\r\n"
-           "    or with: rapportctl held release " + id + "\r\n"
-           "  - Or improve the message in your mail client and send it again.\r\n\r\n"
-           "If you do nothing, it will not be sent. It stays on hold until " + std::string(when) + ".\r\n";
+    out += "\r\n" + tr_in(lang, "held-notice", "What you can do:") + "\r\n  - ";
+    out += tr_in(lang, "held-notice", "Send it anyway or discard it on the Rapport page (run: rapportctl open),");
+    out += "\r\n    " + policies::fill(tr_in(lang, "held-notice", "or with: rapportctl held release {id}"), {{"id", id}});
+    out += "\r\n  - " + tr_in(lang, "held-notice", "Or improve the message in your mail client and send it again.");
+    out += "\r\n\r\n";
+    out += policies::fill(tr_in(lang, "held-notice", "If you do nothing, it will not be sent. It stays on hold until {date}."),
+                          {{"date", long_date(lang, expires)}});
+    out += "\r\n";
     return out;
 }
 

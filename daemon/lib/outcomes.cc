@@ -119,6 +119,7 @@ void Outcomes::routed(const std::string& id, const Envelope& env, const Judgemen
     if (!j.info.header_from.empty()) m.from.push_back(lower(j.info.header_from));
     if (!env.mail_from.empty()) m.from.push_back(lower(env.mail_from));
     m.recipients = j.recipients;
+    m.names = j.names;
     m.time = now_s();
     m.application = j.application;
     for (const auto& f : j.findings)
@@ -140,6 +141,11 @@ void Outcomes::released(const std::string& id) {
 bool Outcomes::record_sent(po::Outgoing m) {
     flush(); // a relayed copy of the same message may be on its way in
     return ledger_.record(m, po::Fate::left);
+}
+
+po::Totals Outcomes::totals() {
+    flush();
+    return ledger_.totals();
 }
 
 bool Outcomes::has_message(const std::string& account, const std::string& message_id) {
@@ -201,8 +207,14 @@ nlohmann::json Outcomes::inbox() {
          {"condstore", st.condstore},
          {"since", st.since},
          {"last_check", st.last_check ? nlohmann::json(st.last_check) : nlohmann::json(nullptr)},
-         {"read", st.read}};
-    if (st.state == "error") j["message"] = "Rapport can't read your inbox: " + st.problem;
+         {"read", st.read},
+         {"poll_seconds", cfg_.imap.poll_seconds}};
+    // "message" says it in English; "problem" is the reason alone, for a
+    // reader (the page, rapportctl) that says the rest in its own language.
+    if (st.state == "error") {
+        j["message"] = "Rapport can't read your inbox: " + st.problem;
+        j["problem"] = st.problem;
+    }
     else if (st.state == "ok")
         j["message"] = std::string("Rapport reads your inbox for replies (") +
                        (st.mode == "idle" ? "told of new mail at once" : "checking every " +

@@ -80,6 +80,8 @@ public:
     nlohmann::json summary(const std::string* account);
     // The inbox reader's state for people: {"configured", "state", "message", ...}.
     nlohmann::json inbox();
+    // Applications by class and replies by match, ever (GET /metrics).
+    policies::outcomes::Totals totals();
 
     policies::outcomes::Ledger& ledger() { return ledger_; }
 

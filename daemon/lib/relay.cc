@@ -24,6 +24,11 @@ std::string rcpt_list(const std::vector<RecipientState>& rs) {
 } // namespace
 
 Relay::Relay(const Config& cfg, Queue& q, LogFn log) : cfg_(cfg), q_(q), log_(std::move(log)) {
+    // One token for all workers: a helper that refreshes through the
+    // provider is asked once, not once per connection.
+    if (cfg_.upstream.oauth())
+        tokens_ = std::make_unique<TokenSource>(cfg_.upstream.oauth_token_command,
+                                                std::max(10u, cfg_.relay.connect_timeout));
     // A write that succeeds again ends a pause at once (the next write of
     // any part of rapportd, or this relay's own retry).
     resumed_handle_ = q_.on_writes_resumed([this] {
@@ -153,7 +158,7 @@ bool Relay::flush_parked(std::unique_lock<std::mutex>& lk) {
 
 void Relay::worker() {
     lower_this_threads_priority(); // behind the 250s
-    SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname, &stopping_);
+    SmtpClient client(cfg_.upstream, cfg_.relay, cfg_.hostname, &stopping_, tokens_.get());
     std::unique_lock lk(mu_);
     while (!stop_) {
         // After a failed write: nothing new is sent until the pause is over

@@ -26,7 +26,8 @@
 // unwritten when rapportd stops is logged as an error: that message goes
 // again after the restart, the same as after a crash mid-attempt.
 //
-// One upstream connection per worker: smtp_client.h.
+// One upstream connection per worker: smtp_client.h. With an OAuth2
+// upstream the workers share one TokenSource (token_command.h).
 
 #pragma once
 
@@ -39,6 +40,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <queue>
@@ -121,6 +123,7 @@ private:
     std::size_t resumed_handle_ = 0;
     bool stop_ = false;
     std::atomic<bool> stopping_{false}; // read by curl's progress callback
+    std::unique_ptr<TokenSource> tokens_; // [upstream] auth = xoauth2|oauthbearer: the workers' access token
     std::vector<std::thread> threads_;
 };
 

@@ -127,8 +127,8 @@ std::string prepare_for_relay(std::string_view data) {
 }
 
 SmtpClient::SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo,
-                       const std::atomic<bool>* stopping)
-    : up_(up), rs_(rs), stopping_(stopping) {
+                       const std::atomic<bool>* stopping, TokenSource* tokens)
+    : up_(up), rs_(rs), stopping_(stopping), tokens_(tokens) {
     // The URL path is the EHLO name (curl's SMTP convention).
     url_ = std::string(up.implicit_tls ? "smtps://" : "smtp://") +
            (up.host.find(':') != std::string::npos ? "[" + up.host + "]" : up.host) + ":" +
@@ -140,16 +140,10 @@ SmtpClient::~SmtpClient() {
     if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& rcpts,
-                             std::string_view data) {
-    SendOutcome out;
+int SmtpClient::perform(const std::string& mail_from, const std::vector<std::string>& rcpts, std::string_view data,
+                        const std::string& token, void* transcript, std::string& curl_error) {
     auto* c = static_cast<CURL*>(curl_);
-    if (!c) {
-        out.error = "curl_easy_init failed";
-        for (const auto& r : rcpts) out.rcpts.push_back({r, "pending", 0, out.error});
-        return out;
-    }
-    Transcript t;
+    auto* t = static_cast<Transcript*>(transcript);
     Reader reader{data};
     curl_slist* list = nullptr;
     for (const auto& r : rcpts) list = curl_slist_append(list, ("<" + r + ">").c_str());
@@ -171,7 +165,14 @@ SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, up_.verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, up_.verify ? 2L : 0L);
     if (!up_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, up_.ca_file.c_str());
-    if (!up_.username.empty()) {
+    if (up_.oauth()) {
+        // Only the mechanism chosen: curl would otherwise prefer OAUTHBEARER
+        // whenever a server offers both, and fall back to nothing useful.
+        curl_easy_setopt(c, CURLOPT_USERNAME, up_.username.c_str());
+        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token.c_str()); // curl keeps a copy until the next call
+        curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS,
+                         up_.auth == UpstreamAuth::xoauth2 ? "AUTH=XOAUTH2" : "AUTH=OAUTHBEARER");
+    } else if (!up_.username.empty()) {
         curl_easy_setopt(c, CURLOPT_USERNAME, up_.username.c_str());
         curl_easy_setopt(c, CURLOPT_PASSWORD, up_.password.c_str());
     }
@@ -179,7 +180,7 @@ SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std
     curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(rs_.transfer_timeout));
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds debug_cb, which reads the replies
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
-    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &t);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, t);
     if (stopping_) {
         // A slow upstream must not hold up shutdown: the message stays queued
         // and goes again at the next start (at least once, never lost).
@@ -199,8 +200,51 @@ SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std
     curl_easy_setopt(c, CURLOPT_READDATA, nullptr);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
     curl_slist_free_all(list);
+    curl_error = rc == CURLE_OK ? "" : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (rc != CURLE_OK) {
+        // After an error the connection state is unknown; start afresh.
+        curl_easy_reset(c);
+    }
+    return static_cast<int>(rc);
+}
 
-    std::string curl_err = rc == CURLE_OK ? "" : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& rcpts,
+                             std::string_view data) {
+    SendOutcome out;
+    auto all_pending = [&](const std::string& why) {
+        out.error = why;
+        for (const auto& r : rcpts) out.rcpts.push_back({r, "pending", 0, why});
+        return out;
+    };
+    if (!curl_) return all_pending("curl_easy_init failed");
+    std::string token;
+    if (up_.oauth()) {
+        if (!tokens_) return all_pending("no OAuth2 token source");
+        try {
+            token = tokens_->get();
+        } catch (const std::exception& e) {
+            return all_pending(std::string("cannot sign in to the upstream: ") + e.what());
+        }
+    }
+    Transcript t;
+    std::string curl_err;
+    auto rc = static_cast<CURLcode>(perform(mail_from, rcpts, data, token, &t, curl_err));
+    if (rc == CURLE_LOGIN_DENIED && up_.oauth()) {
+        // Access tokens live about an hour; the helper holds the refresh
+        // token. A fresh one, once: a second refusal is not an expiry.
+        try {
+            token = tokens_->renew(token);
+        } catch (const std::exception& e) {
+            return all_pending("the upstream refused the OAuth2 token (" + curl_err + ") and no fresh one came: " +
+                               e.what());
+        }
+        t = Transcript{};
+        rc = static_cast<CURLcode>(perform(mail_from, rcpts, data, token, &t, curl_err));
+        if (rc == CURLE_LOGIN_DENIED)
+            return all_pending("the upstream refused the OAuth2 token, and a fresh one from the oauth_token_command "
+                               "too (" + curl_err + ")");
+    }
+
     out.transaction_done = t.eod_code != 0;
     for (std::size_t i = 0; i < rcpts.size(); ++i) {
         RecipientState r{rcpts[i], "pending", 0, ""};
@@ -223,10 +267,6 @@ SendOutcome SmtpClient::send(const std::string& mail_from, const std::vector<std
         out.rcpts.push_back(std::move(r));
     }
     if (rc != CURLE_OK && !out.transaction_done) out.error = curl_err;
-    if (rc != CURLE_OK) {
-        // After an error the connection state is unknown; start afresh.
-        curl_easy_reset(c);
-    }
     return out;
 }
 

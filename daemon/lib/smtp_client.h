@@ -13,11 +13,21 @@
 // STARTTLS is required (CURLUSESSL_ALL) unless the upstream is loopback;
 // certificates are verified. Each worker keeps one curl handle, so its
 // connection to the upstream is reused between messages.
+//
+// Signing in: a username and password, or ([upstream] auth = "xoauth2" |
+// "oauthbearer") an OAuth2 access token from the TokenSource the workers
+// share, through libcurl's own SASL (CURLOPT_XOAUTH2_BEARER, the mechanism
+// pinned with CURLOPT_LOGIN_OPTIONS "AUTH=..."). A refused token
+// (CURLE_LOGIN_DENIED) is renewed - the command runs again - and the
+// transaction tried once more at once; refused again, or no token at all,
+// and every recipient stays pending with the reason in `error`, so the
+// message waits in the retry queue like after any temporary failure.
 
 #pragma once
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/queue.h"
+#include "daemon/lib/token_command.h"
 
 #include <atomic>
 #include <string>
@@ -42,17 +52,25 @@ struct SendOutcome {
 class SmtpClient {
 public:
     // `stopping` (may be null) aborts a transfer in progress when it turns true.
-    SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo, const std::atomic<bool>* stopping = nullptr);
+    // `tokens` (needed when up.oauth()) gives the OAuth2 access token.
+    SmtpClient(const Upstream& up, const RelaySettings& rs, std::string helo, const std::atomic<bool>* stopping = nullptr,
+               TokenSource* tokens = nullptr);
     ~SmtpClient();
     SmtpClient(const SmtpClient&) = delete;
     SmtpClient& operator=(const SmtpClient&) = delete;
     SendOutcome send(const std::string& mail_from, const std::vector<std::string>& rcpts, std::string_view data);
 
 private:
+    // One curl_easy_perform of the whole transaction, signing in with
+    // `token` when it is not empty. Fills `transcript` (a Transcript).
+    int perform(const std::string& mail_from, const std::vector<std::string>& rcpts, std::string_view data,
+                const std::string& token, void* transcript, std::string& curl_error);
+
     const Upstream& up_;
     const RelaySettings& rs_;
     std::string url_;
     const std::atomic<bool>* stopping_;
+    TokenSource* tokens_;
     void* curl_ = nullptr;
 };
 

@@ -5,6 +5,7 @@
 #include "common/strings.h"
 
 #include "daemon/lib/background.h"
+#include "daemon/lib/i18n.h"
 #include "daemon/lib/log.h"
 #include "daemon/lib/smtp_protocol.h"
 #include "mime/message.h"
@@ -176,10 +177,12 @@ std::vector<std::pair<std::string, std::string>> VerdictStage::allow_list() {
     return lane.history.allow_list();
 }
 
-policies::Judged VerdictStage::judge_on(Lane& lane, const mime::Message& msg, const policies::CheckContext& ctx,
+policies::Judged VerdictStage::judge_on(Lane& lane, const mime::Message& msg, policies::CheckContext ctx,
                                         Record record) {
     // A member's group picks their rules (job club); others get the main ones.
     const std::string group = ctx.login.empty() || !group_of_ ? std::string() : group_of_(ctx.login);
+    // A member's language, else the daemon's [coach] language, else the mail's own.
+    ctx.language = language_of_ ? language_of_(ctx.login) : std::string("auto");
     std::lock_guard lk(lane.check_mu);
     if (lane.policy_generation != policy_generation_.load()) {
         std::lock_guard plk(policy_mu_);
@@ -219,6 +222,13 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
         if (!msg.in_reply_to.empty()) j.refs.push_back(msg.in_reply_to);
         for (const auto& r : msg.references)
             if (r != msg.in_reply_to) j.refs.push_back(r);
+        for (const auto* list : {&msg.to, &msg.cc})
+            for (const auto& a : *list)
+                if (!a.name.empty()) {
+                    std::string address = a.address;
+                    for (auto& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                    j.names.emplace(std::move(address), a.name);
+                }
     } catch (const policies::HistoryUnavailable& e) {
         j.unavailable = true;
         j.error = e.what();
@@ -235,14 +245,19 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
 }
 
 std::string reject_reply(const std::vector<policies::Finding>& findings) {
-    std::vector<std::string> lines{"Rapport did not send this message:"};
+    // In the findings' language, like the findings (UTF-8 when that is not English).
+    const std::string lang = findings.empty() ? std::string("en") : findings.front().lang;
+    std::vector<std::string> lines{tr_in(lang, "reject-reply", "Rapport did not send this message:")};
     for (const auto& f : findings) {
         if (f.action != Action::reject && f.action != Action::hold && f.action != Action::warn) continue;
         std::string text = f.message + " [" + f.rule + "]";
         // Wrap at word boundaries near 400 octets.
         while (text.size() > 400) {
             auto cut = text.rfind(' ', 400);
-            if (cut == std::string::npos || cut == 0) cut = 400;
+            if (cut == std::string::npos || cut == 0) {
+                cut = 400;
+                while (cut > 1 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut; // whole characters
+            }
             lines.push_back(text.substr(0, cut));
             text = text.substr(cut + (text[cut] == ' ' ? 1 : 0));
         }

@@ -43,6 +43,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -66,6 +67,7 @@ struct Judgement {
     bool application = false;            // job-seeking new mail (SPEC.md)
     std::vector<std::string> recipients; // lower-case, To/Cc/Bcc and envelope, the sender excluded
     std::vector<std::string> refs;       // its In-Reply-To and References
+    std::map<std::string, std::string> names; // lower-case To/Cc address -> display name, where one is given
 };
 
 class VerdictStage {
@@ -93,6 +95,11 @@ public:
     // for none. Set before the first message is judged; called on the
     // lanes, so it must be thread-safe.
     void set_group_lookup(std::function<std::string(const std::string& account)> f) { group_of_ = std::move(f); }
+    // The findings' language for an authenticated account ("" for others):
+    // "auto" or a language (policies/language.h). Set before the first
+    // message is judged; called on the lanes, so it must be thread-safe.
+    // Unset: "auto".
+    void set_language_lookup(std::function<std::string(const std::string& account)> f) { language_of_ = std::move(f); }
 
     // The proxy: judges the spooled bytes on the lane of the envelope's
     // sender and calls `then` there, in submission order per sender. With
@@ -120,18 +127,19 @@ private:
     struct Lane;
     Lane& lane_for(const std::string& sender);
     Judgement run(Lane& lane, const Envelope& env, std::string_view data, Record record);
-    policies::Judged judge_on(Lane& lane, const mime::Message& msg, const policies::CheckContext& ctx,
-                              Record record);
+    policies::Judged judge_on(Lane& lane, const mime::Message& msg, policies::CheckContext ctx, Record record);
     std::vector<std::unique_ptr<Lane>> lanes_;
     std::atomic<bool> can_reject_{false};
     std::function<std::string(const std::string&)> group_of_;
+    std::function<std::string(const std::string&)> language_of_;
     std::mutex policy_mu_;                          // guards next_policy_
     std::shared_ptr<const policies::Policy> next_policy_; // the reloaded policy
     std::atomic<unsigned> policy_generation_{0};    // bumped by set_policy
 };
 
 // The 550 reply for a rejected message: the findings' sentences, one per
-// line (wrapped to stay well inside RFC 5321's 512-octet reply lines).
+// line (wrapped to stay well inside RFC 5321's 512-octet reply lines), in
+// the findings' language - UTF-8 text when that is not English.
 std::string reject_reply(const std::vector<policies::Finding>& findings);
 
 } // namespace rapport::daemon

@@ -3,26 +3,137 @@
 // Everything from a message is inserted as text (textContent), never as HTML.
 // A member sees their own held mail; an adviser sees everyone's, with whose
 // it is, and a summary per member (the API enforces both, daemon/API.md).
+//
+// Languages: every text comes from i18n/<lang>.json (a key per text, {name}
+// placeholders, plural forms as key_one/_few/_many/_other chosen by
+// Intl.PluralRules); numbers, dates and durations from Intl in the reader's
+// locale. The language is, in order: the one picked in the page's switch
+// (kept in this browser), the member's own or the daemon's [coach] language
+// (GET /api/v1/me, unless "auto"), the browser's languages (what it sends as
+// Accept-Language), English. The findings are shown as the daemon wrote
+// them, in the mail's language, marked with it (lang attribute).
 "use strict";
 
-const RULES = {
-  "cv-attachment-only": "CV with no explanation",
-  "template-reuse": "Same text sent to many",
-  "bulk-recipients": "Many recipients at once",
-  "generic-greeting": "Greeting addresses nobody",
-  "greeting-mismatch": "Greeting names someone else",
-  "no-personalisation": "Nothing about them",
-  "unfilled-placeholder": "Placeholder left in",
-  "wrong-organisation": "Another organisation's name",
-  "vague-subject": "Vague subject",
-};
-const label = (rule) => RULES[rule] || rule.replace(/-/g, " ");
 const $ = (id) => document.getElementById(id);
+
+const I18N = { lang: "en", locale: "en-GB", en: {}, cur: {}, languages: { en: "English" } };
+const STORE = "rapport.lang";
+
+async function catalogue(lang) {
+  const res = await fetch("/i18n/" + lang + ".json", { credentials: "same-origin" });
+  if (!res.ok) throw new Error("no catalogue for " + lang);
+  return res.json();
+}
+
+function fill(text, vars = {}) {
+  return text.replace(/\{([a-z_]+)\}/g, (all, name) => (name in vars ? String(vars[name]) : all));
+}
+
+function lookup(key) {
+  const e = I18N.cur[key] || I18N.en[key];
+  return e ? e.message : null;
+}
+
+function t(key, vars) {
+  const text = lookup(key);
+  return text === null ? key : fill(text, vars);
+}
+
+const num = (n) => new Intl.NumberFormat(I18N.locale).format(n);
+
+// The plural form of `key` for the count n ({n} is filled in, formatted).
+function tn(key, n, vars = {}) {
+  const category = new Intl.PluralRules(I18N.locale).select(n);
+  const text = lookup(key + "_" + category) ?? lookup(key + "_other") ?? key;
+  return fill(text, { ...vars, n: num(n) });
+}
+
+// The browser's own tag for the language when it has one ("fr-CH"), so
+// dates and numbers follow the reader's region too.
+function localeFor(lang) {
+  const mine = (navigator.languages || [navigator.language]).find((l) => l && l.toLowerCase().split("-")[0] === lang);
+  return mine || (lang === "en" ? "en-GB" : lang);
+}
+
+function chosenLanguage(fromDaemon) {
+  let stored = null;
+  try { stored = localStorage.getItem(STORE); } catch (e) { stored = null; }
+  if (stored && I18N.languages[stored]) return stored;
+  if (fromDaemon && fromDaemon !== "auto" && I18N.languages[fromDaemon]) return fromDaemon;
+  for (const l of navigator.languages || [navigator.language]) {
+    const primary = (l || "").toLowerCase().split("-")[0];
+    if (I18N.languages[primary]) return primary;
+  }
+  return "en";
+}
+
+function localise() {
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  for (const e of document.querySelectorAll("[data-i18n-aria]")) e.setAttribute("aria-label", t(e.dataset.i18nAria));
+  document.title = t("pageTitle");
+  document.documentElement.lang = I18N.lang;
+  const sw = $("lang-switch");
+  sw.value = I18N.lang;
+}
+
+async function setLanguage(lang) {
+  if (lang !== "en") {
+    try { I18N.cur = await catalogue(lang); } catch (e) { lang = "en"; }
+  }
+  if (lang === "en") I18N.cur = I18N.en;
+  I18N.lang = lang;
+  I18N.locale = localeFor(lang);
+  localise();
+}
+
+async function initLanguages() {
+  try {
+    const [langs, en] = await Promise.all([fetch("/i18n/languages.json").then((r) => r.json()), catalogue("en")]);
+    I18N.languages = langs;
+    I18N.en = en;
+  } catch (e) { /* the page still works, in the English of index.html */ }
+  const sw = $("lang-switch");
+  sw.replaceChildren();
+  for (const [code, name] of Object.entries(I18N.languages)) {
+    const o = document.createElement("option");
+    o.value = code;
+    o.lang = code;
+    o.textContent = name; // each language in its own words
+    sw.append(o);
+  }
+  sw.addEventListener("change", async () => {
+    try { localStorage.setItem(STORE, sw.value); } catch (e) { /* not kept, still switched */ }
+    await setLanguage(sw.value);
+    await rerender();
+  });
+  await setLanguage(chosenLanguage(null));
+}
+
+const label = (rule) => (lookup("rule." + rule) === null ? rule.replace(/-/g, " ") : t("rule." + rule));
 
 let messages = [];
 let expired = [];
 let current = null;
-let me = { role: "adviser", name: "", members: false };
+let me = { role: "adviser", name: "", members: false, lang: "auto" };
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || "");
+    this.status = status;
+    this.code = code;
+  }
+}
+
+// What went wrong, for people: a known error code in the page's language;
+// otherwise the daemon's sentence (English) only on an English page.
+function errorText(e) {
+  if (e instanceof ApiError) {
+    if (e.code && lookup("error." + e.code) !== null) return t("error." + e.code);
+    if (I18N.lang === "en" && e.message) return e.message;
+    return t("error.generic", { status: e.status });
+  }
+  return t("error.unreachable");
+}
 
 async function api(path, options = {}) {
   const opts = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
@@ -31,7 +142,7 @@ async function api(path, options = {}) {
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401) { showLogin(); throw new Error("not signed in"); }
-  if (!res.ok) throw new Error((body && body.message) || "Rapport answered " + res.status);
+  if (!res.ok) throw new ApiError(res.status, body && body.error, body && body.message);
   return body;
 }
 
@@ -40,6 +151,7 @@ function showLogin() {
   $("members").hidden = true;
   $("outcomes").hidden = true;
   $("logout").hidden = true;
+  $("whoami").hidden = true;
   $("login").hidden = false;
 }
 
@@ -53,16 +165,18 @@ function el(tag, cls, text) {
 function when(unix) {
   const d = new Date(unix * 1000);
   const mins = Math.round((Date.now() - d.getTime()) / 60000);
-  if (mins < 1) return "just now";
-  if (mins < 60) return mins + " min ago";
+  if (mins < 1) return t("justNow");
+  if (mins < 60) return new Intl.RelativeTimeFormat(I18N.locale, { numeric: "always" }).format(-mins, "minute");
   const today = new Date();
   const sameDay = d.toDateString() === today.toDateString();
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return sameDay ? "today " + time : d.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
+  const time = d.toLocaleTimeString(I18N.locale, { hour: "2-digit", minute: "2-digit" });
+  if (sameDay) return t("today", { time });
+  return t("onDate", { date: d.toLocaleDateString(I18N.locale, { day: "numeric", month: "short" }) + " " + time });
 }
 
 function longDate(unix) {
-  return new Date(unix * 1000).toLocaleString([], { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
+  return new Date(unix * 1000).toLocaleString(I18N.locale,
+    { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
 }
 
 // A file name as the sender's mail program will save it, shown so that it
@@ -71,30 +185,32 @@ function longDate(unix) {
 // invisible format characters are shown as visible codes instead of acting.
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 function visibleName(name) {
-  if (!name) return "(unnamed)";
+  if (!name) return t("unnamed");
   return name.replace(HIDDEN, (c) => "[U+" + c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0") + "]");
 }
 
 function size(n) {
-  if (n < 1024) return n + " bytes";
-  if (n < 1024 * 1024) return Math.round(n / 1024) + " KB";
-  return (n / 1024 / 1024).toFixed(1) + " MB";
+  const f = (v, unit, display) => new Intl.NumberFormat(I18N.locale,
+    { style: "unit", unit, unitDisplay: display, maximumFractionDigits: 1 }).format(v);
+  if (n < 1024) return f(n, "byte", "long");
+  if (n < 1024 * 1024) return f(Math.round(n / 1024), "kilobyte", "short");
+  return f(n / 1024 / 1024, "megabyte", "short");
 }
 
 function toast(text) {
-  const t = $("toast");
-  t.textContent = text;
-  t.hidden = false;
+  const tt = $("toast");
+  tt.textContent = text;
+  tt.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+  toast.timer = setTimeout(() => { tt.hidden = true; }, 4000);
 }
 
 function renderList() {
-  $("count").textContent = messages.length ? String(messages.length) : "";
+  $("count").textContent = messages.length ? num(messages.length) : "";
   $("empty").hidden = messages.length > 0;
   fillList($("list"), messages);
   $("expired-box").hidden = expired.length === 0;
-  $("expired-count").textContent = "(" + expired.length + ")";
+  $("expired-count").textContent = "(" + num(expired.length) + ")";
   fillList($("expired-list"), expired);
 }
 
@@ -107,9 +223,9 @@ function fillList(list, items) {
     b.dataset.id = m.id;
     if (current === m.id) b.setAttribute("aria-current", "true");
     b.append(el("span", "when", when(m.received)));
-    b.append(el("span", "subject", m.subject || "(no subject)"));
-    b.append(el("span", "to", "To " + (m.to || "?")));
-    if (me.role === "adviser" && me.members && m.account) b.append(el("span", "account", "From member " + m.account));
+    b.append(el("span", "subject", m.subject || t("noSubject")));
+    b.append(el("span", "to", t("toWhom", { to: m.to || "?" })));
+    if (me.role === "adviser" && me.members && m.account) b.append(el("span", "account", t("fromMember", { account: m.account })));
     const chips = el("span", "chips");
     for (const r of m.rules || []) chips.append(el("span", "chip", label(r)));
     b.append(chips);
@@ -119,11 +235,18 @@ function fillList(list, items) {
   }
 }
 
-async function loadMe() {
-  me = await api("me");
+function renderWho() {
   const who = $("whoami");
   who.hidden = !me.name;
-  who.textContent = me.name ? "Signed in as " + me.name + (me.role === "adviser" ? " (adviser)" : "") : "";
+  who.textContent = me.name ? t(me.role === "adviser" ? "signedInAdviser" : "signedIn", { name: me.name }) : "";
+}
+
+async function loadMe() {
+  me = await api("me");
+  // The member's own language (or the daemon's), unless this browser chose one.
+  const lang = chosenLanguage(me.lang);
+  if (lang !== I18N.lang) await setLanguage(lang);
+  renderWho();
 }
 
 async function loadMembers() {
@@ -138,9 +261,9 @@ async function loadMembers() {
     name.scope = "row";
     tr.append(name);
     for (const n of [s.sent, s.flagged, s.held - s.released - s.dropped - s.expired, s.released, s.dropped])
-      tr.append(el("td", "num", String(Math.max(0, n || 0))));
+      tr.append(el("td", "num", num(Math.max(0, n || 0))));
     const top = Object.entries(s.flagged_by_rule || {}).sort((a, b) => b[1] - a[1])[0];
-    tr.append(el("td", "", top ? label(top[0]) + " (" + top[1] + ")" : "–"));
+    tr.append(el("td", "", top ? label(top[0]) + " (" + num(top[1]) + ")" : "–"));
     body.append(tr);
   }
   box.hidden = senders.length === 0;
@@ -149,18 +272,25 @@ async function loadMembers() {
 // The reply ledger (GET /api/v1/outcomes): the reply rate overall and by
 // how the mail was sent, the follow-ups due, the latest applications, and
 // whether Rapport can read the inbox at all. An adviser also gets a row per member.
-const CLASSES = [
-  ["clean", "Sent clean"],
-  ["revised", "Improved after Rapport's advice"],
-  ["despite-findings", "Sent despite Rapport's advice"],
-];
-const pct = (r) => (r === null || r === undefined ? "–" : Math.round(r * 100) + "%");
-const days = (d) => {
-  const n = (v, unit) => v + " " + unit + (v === 1 ? "" : "s");
-  if (d >= 1) return n(Math.round(d), "day");
-  if (d * 24 >= 1) return n(Math.round(d * 24), "hour");
-  return n(Math.max(1, Math.round(d * 1440)), "minute");
+const CLASSES = ["clean", "revised", "despite-findings"];
+const pct = (r) => (r === null || r === undefined ? "–"
+  : new Intl.NumberFormat(I18N.locale, { style: "percent", maximumFractionDigits: 0 }).format(r));
+const duration = (d) => {
+  const f = (v, unit) => new Intl.NumberFormat(I18N.locale, { style: "unit", unit, unitDisplay: "long" }).format(v);
+  if (d >= 1) return f(Math.round(d), "day");
+  if (d * 24 >= 1) return f(Math.round(d * 24), "hour");
+  return f(Math.max(1, Math.round(d * 1440)), "minute");
 };
+
+function inboxSentence(inbox) {
+  switch (inbox.state) {
+    case "off": return t("inbox.off");
+    case "starting": return t("inbox.starting");
+    case "ok": return inbox.mode === "idle" ? t("inbox.idle") : t("inbox.polling", { seconds: num(inbox.poll_seconds || 60) });
+    case "error": return t("inbox.error", { problem: inbox.problem || inbox.message || "" });
+    default: return inbox.message || "";
+  }
+}
 
 async function loadOutcomes() {
   const box = $("outcomes");
@@ -169,52 +299,60 @@ async function loadOutcomes() {
   box.hidden = false;
   const inbox = o.inbox || {};
   const st = $("inbox-status");
-  st.textContent = inbox.message || "";
+  st.textContent = inboxSentence(inbox);
   st.classList.toggle("problem", inbox.state === "error");
   const arrived = o.applications - o.bounced;
-  $("oc-headline").textContent = o.applications === 0
-    ? "No applications yet. Once you send some, Rapport counts the replies they get."
-    : o.replied + (o.replied === 1 ? " reply" : " replies") + " from " + arrived + " application" +
-      (arrived === 1 ? "" : "s") + " that arrived (" + pct(o.reply_rate) + ")" +
-      (o.acknowledged ? ", " + o.acknowledged + " acknowledged automatically" : "") +
-      (o.bounced ? ", " + o.bounced + " bounced" : "") + ".";
+  let headline = t("noApplications");
+  if (o.applications !== 0) {
+    headline = t("headline", {
+      replies: tn("headlineReplies", o.replied), arrived: tn("headlineArrived", arrived), rate: pct(o.reply_rate),
+    });
+    if (o.acknowledged) headline += ", " + tn("headlineAcknowledged", o.acknowledged);
+    if (o.bounced) headline += ", " + tn("headlineBounced", o.bounced);
+    headline += ".";
+  }
+  $("oc-headline").textContent = headline;
   const cl = $("oc-classes");
   cl.replaceChildren();
-  for (const [key, what] of CLASSES) {
+  for (const key of CLASSES) {
     const c = (o.by_class || {})[key] || { applications: 0, replied: 0, reply_rate: null };
     const li = el("li");
     li.append(el("span", "rate", pct(c.reply_rate)));
-    li.append(el("span", "what", what));
+    li.append(el("span", "what", t("class." + key)));
     const bounced = c.bounced || 0;
-    li.append(el("span", "of", c.replied + " of " + (c.applications - bounced) + " replied" +
-      (bounced ? ", " + bounced + " bounced" : "")));
+    li.append(el("span", "of", t("classFigures", { replied: num(c.replied), sent: num(c.applications - bounced) }) +
+      (bounced ? ", " + tn("classBounced", bounced) : "")));
     cl.append(li);
   }
+  drawReplyChart($("oc-chart"), o.by_week); // outcomes_chart.js
   const due = o.follow_up_due || [];
   $("oc-due-box").hidden = due.length === 0;
-  $("oc-days").textContent = days(o.follow_up_days || 7);
+  $("oc-due-hint").textContent = t("followUpHint", { time: duration(o.follow_up_days || 7) });
   const dl = $("oc-due");
   dl.replaceChildren();
   for (const a of due) {
     const li = el("li");
-    li.append(el("span", "subject", a.subject || "(no subject)"));
-    li.append(el("span", "to", "To " + (a.to || []).join(", ") + ", sent " + when(a.sent)));
+    li.append(el("span", "subject", a.subject || t("noSubject")));
+    li.append(el("span", "to", t("sentTo", { to: (a.to || []).join(", "), when: when(a.sent) })));
+    li.append(followUpLine(a)); // outcomes_chart.js
     dl.append(li);
   }
   const recent = o.recent || [];
+  const club = me.role === "adviser" && me.members;
   $("oc-recent-box").hidden = recent.length === 0;
-  $("oc-recent-box").querySelector("summary").textContent =
-    me.role === "adviser" && me.members ? "The latest applications" : "Your latest applications";
+  $("oc-recent-box").querySelector("summary").textContent = t(club ? "recentAll" : "recentYours");
   const rl = $("oc-recent");
   rl.replaceChildren();
   for (const a of recent.slice(0, 20)) {
     const li = el("li");
-    const head = el("span", "subject", a.subject || "(no subject)");
-    const label = { replied: "Replied", acknowledged: "Acknowledged", bounced: "Bounced", waiting: "Waiting" }[a.outcome] || a.outcome;
-    head.append(el("span", "state " + a.outcome, label + (a.match === "probable" ? " (probably)" : "")));
+    const head = el("span", "subject", a.subject || t("noSubject"));
+    const state = lookup("outcome." + a.outcome) === null ? a.outcome : t("outcome." + a.outcome);
+    head.append(el("span", "state " + a.outcome, a.match === "probable" ? t("probably", { outcome: state }) : state));
     li.append(head);
-    li.append(el("span", "to", "To " + (a.to || []).join(", ") + ", sent " + when(a.sent) +
-      (me.role === "adviser" && me.members && a.account ? ", by " + a.account : "")));
+    const to = (a.to || []).join(", ");
+    li.append(el("span", "to", club && a.account
+      ? t("sentToBy", { to, when: when(a.sent), account: a.account })
+      : t("sentTo", { to, when: when(a.sent) })));
     rl.append(li);
   }
   const members = o.members || [];
@@ -227,9 +365,9 @@ async function loadOutcomes() {
     name.scope = "row";
     tr.append(name);
     const bc = m.by_class || {};
-    for (const v of [m.applications, m.replied, pct(m.reply_rate),
-      pct((bc.clean || {}).reply_rate), pct((bc["despite-findings"] || {}).reply_rate), (m.follow_up_due || []).length])
-      tr.append(el("td", "num", String(v)));
+    for (const v of [num(m.applications), num(m.replied), pct(m.reply_rate),
+      pct((bc.clean || {}).reply_rate), pct((bc["despite-findings"] || {}).reply_rate), num((m.follow_up_due || []).length)])
+      tr.append(el("td", "num", v));
     mb.append(tr);
   }
 }
@@ -246,6 +384,18 @@ async function loadList() {
   await loadOutcomes();
 }
 
+// After a language switch: everything written by this script, again.
+async function rerender() {
+  renderWho();
+  if ($("app").hidden) return;
+  renderList();
+  try {
+    await loadMembers();
+    await loadOutcomes();
+  } catch (e) { if (e.message !== "not signed in") toast(errorText(e)); }
+  if (current && !$("message").hidden) await showMessage(current);
+}
+
 function clearDetail() {
   current = null;
   $("message").hidden = true;
@@ -256,26 +406,28 @@ async function showMessage(id) {
   current = id;
   renderList();
   let m;
-  try { m = await api("messages/" + encodeURIComponent(id)); } catch (e) { toast(e.message); return clearDetail(); }
+  try { m = await api("messages/" + encodeURIComponent(id)); } catch (e) { toast(errorText(e)); return clearDetail(); }
   $("placeholder").hidden = true;
   $("message").hidden = false;
-  $("m-subject").textContent = m.subject || "(no subject)";
+  $("m-subject").textContent = m.subject || t("noSubject");
   $("m-to").textContent = m.to || (m.envelope && m.envelope.recipients.map((r) => r.rcpt).join(", ")) || "";
   $("m-from").textContent = m.from || "";
   $("m-received").textContent = longDate(m.received);
   const held = m.status === "held";
-  $("m-expiry").textContent = held && m.expires
-    ? "Rapport keeps it until " + longDate(m.expires) + ". If you do nothing, it is not sent."
-    : m.status === "expired" ? "It waited too long and was not sent." : "Status: " + m.status + ".";
+  $("m-expiry").textContent = held && m.expires ? t("keptUntil", { date: longDate(m.expires) })
+    : m.status === "expired" ? t("expiredNote")
+    : t("statusNote", { status: lookup("status." + m.status) === null ? m.status : t("status." + m.status) });
   const f = $("m-findings");
   f.replaceChildren();
   for (const x of m.findings || []) {
     const li = el("li", "finding");
     li.append(el("span", "label", label(x.rule)));
-    li.append(el("span", "", x.message));
+    const text = el("span", "text", x.message);
+    text.lang = x.lang || "en"; // the daemon's sentence, in the mail's language
+    li.append(text);
     f.append(li);
   }
-  $("m-text").textContent = m.stored === false ? "(Rapport no longer keeps a copy of this message.)" : (m.text || "(no text)");
+  $("m-text").textContent = m.stored === false ? t("noCopy") : (m.text || t("noText"));
   $("m-text-note").hidden = !m.text_from_html;
   const atts = (m.attachments || []).filter((a) => !a.inline);
   $("att-section").hidden = atts.length === 0;
@@ -328,10 +480,10 @@ async function act(what) {
   setBusy(true); // one click sends once; the API is idempotent as well
   try {
     await api("messages/" + encodeURIComponent(id) + "/" + what, { method: "POST" });
-    done(what === "release" ? "Sent. Your message is on its way." : "Discarded. It will not be sent.");
+    done(what === "release" ? t("sentDone") : t("discardedDone"));
   } catch (e) {
     setBusy(false);
-    toast(e.message);
+    toast(errorText(e));
   }
 }
 
@@ -353,6 +505,7 @@ async function logout(e) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  await initLanguages();
   $("logout").addEventListener("submit", logout);
   $("send").addEventListener("click", () => act("release"));
   $("discard").addEventListener("click", () => { $("confirm-discard").hidden = false; $("cd-no").focus(); });
@@ -366,26 +519,33 @@ document.addEventListener("DOMContentLoaded", async () => {
     e.preventDefault();
     const err = $("ml-error");
     err.hidden = true;
-    const res = await fetch("/api/v1/login", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-Rapport-Page": "1", Accept: "application/json" },
-      body: JSON.stringify({ name: $("ml-name").value.trim(), password: $("ml-password").value }),
-    });
+    let res;
+    try {
+      res = await fetch("/api/v1/login", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-Rapport-Page": "1", Accept: "application/json" },
+        body: JSON.stringify({ name: $("ml-name").value.trim(), password: $("ml-password").value }),
+      });
+    } catch (x) {
+      err.textContent = errorText(x);
+      err.hidden = false;
+      return;
+    }
     $("ml-password").value = "";
     if (!res.ok) {
       let body = null;
       try { body = await res.json(); } catch (x) { body = null; }
-      err.textContent = (body && body.message) || "Rapport answered " + res.status;
+      err.textContent = errorText(new ApiError(res.status, body && body.error, body && body.message));
       err.hidden = false;
       $("ml-password").focus();
       return;
     }
-    try { await loadMe(); await loadList(); route(); } catch (x) { if (x.message !== "not signed in") toast(x.message); }
+    try { await loadMe(); await loadList(); route(); } catch (x) { if (x.message !== "not signed in") toast(errorText(x)); }
   });
   try {
     await loadMe();
     await loadList();
     route();
     setInterval(() => { loadList().catch(() => {}); }, 15000);
-  } catch (e) { /* showLogin already ran for 401 */ if (e.message !== "not signed in") toast(e.message); }
+  } catch (e) { /* showLogin already ran for 401 */ if (e.message !== "not signed in") toast(errorText(e)); }
 });

@@ -90,13 +90,19 @@ export async function callApi(settings, path, opts = {}) {
 
 const ACTIONS = new Set(["relay", "warn", "hold", "reject"]);
 
-// The analyze answer in one shape: {action, findings: [{rule, message, action}]}.
+// The analyze answer in one shape: {action, findings: [{rule, message, action, lang}]};
+// `lang` is the language rapportd wrote the message in (the mail's), "" if it did not say.
 export function readAnalysis(json) {
   const list = Array.isArray(json?.findings) ? json.findings : Array.isArray(json?.flags) ? json.flags : null;
   if (!list && !ACTIONS.has(json?.action)) throw new DaemonError("bad-response", "The answer has no findings.");
   const findings = (list || [])
     .filter((f) => f && typeof f.message === "string" && f.message.trim())
-    .map((f) => ({ rule: String(f.rule || ""), message: f.message.trim(), action: String(f.action || "") }));
+    .map((f) => ({
+      rule: String(f.rule || ""),
+      message: f.message.trim(),
+      action: String(f.action || ""),
+      lang: typeof f.lang === "string" && /^[a-z]{2,3}$/.test(f.lang) ? f.lang : "",
+    }));
   const action = ACTIONS.has(json?.action) ? json.action : findings.length ? "warn" : "relay";
   return { action, findings };
 }

@@ -29,7 +29,7 @@ export const CONFIRM_HEADER = "X-Rapport-Confirm";
 const QUIET_ACTIONS = new Set(["info", "off", "relay"]);
 
 export async function loadSettings(messenger) {
-  const local = (await messenger.storage.local.get(["daemonUrl", "token", "allow", "testDriver"])) || {};
+  const local = (await messenger.storage.local.get(["daemonUrl", "token", "allow", "testDriver", "direct"])) || {};
   let managed = {};
   try {
     // A job club's administrator may preset these through enterprise policy.
@@ -41,6 +41,10 @@ export async function loadSettings(messenger) {
     daemonUrl: local.daemonUrl || managed.daemonUrl || DEFAULT_URL,
     token: String(local.token || managed.token || "").trim(),
     allow: Array.isArray(local.allow) ? local.allow : [],
+    // Thunderbird sends straight to the provider, not through rapportd:
+    // no X-Rapport-Confirm (nobody would remove it before the recipient
+    // sees it), and each sent message is reported (reporting.js).
+    direct: local.direct === true,
     testDriver: typeof local.testDriver === "string" ? local.testDriver : "",
   };
 }
@@ -56,6 +60,7 @@ export function createRapport(deps) {
   const budgetMs = deps.budgetMs ?? BUDGET_MS;
   const checkBudgetMs = deps.checkBudgetMs ?? 5000;
   const cryptoImpl = deps.crypto || globalThis.crypto;
+  const reporting = deps.reporting; // reporting.js: the draft a send checked, and Edit message pressed
   const pending = new Map(); // request id -> {id, kind, windowId, tabId, data, resolve}
   let seq = 0;
 
@@ -91,12 +96,18 @@ export function createRapport(deps) {
         return t("problemSlow");
       case "unreachable":
         return t("problemUnreachable");
+      case "bad-response":
+        return t("problemBadAnswer");
+      case "http":
+        return t("problemHttp", [String(e.status ?? "?")]);
       default:
         return t("problemOther", [String(e?.message || e)]);
     }
   }
 
+  // Tells the proxy the sender saw the findings; nothing when there is no proxy on the way.
   async function confirmHeader(settings) {
+    if (settings.direct) return undefined;
     return { name: CONFIRM_HEADER, value: await confirmValue(settings.token, { cryptoImpl }) };
   }
 
@@ -162,13 +173,15 @@ export function createRapport(deps) {
     }
   }
 
-  async function check(settings, tabId, details, budget) {
+  // `sending`: the draft is about to leave; reporting.js keeps it for POST /api/v1/sent.
+  async function check(settings, tabId, details, budget, sending = false) {
     let attachments = [];
     try {
       attachments = (await messenger.compose.listAttachments(tabId)) || [];
     } catch {
       attachments = [];
     }
+    if (sending) reporting?.checked({ id: tabId }, details, attachments);
     const result = await analyze(settings, buildDraft(details, attachments), { fetch: fetchImpl, budgetMs: budget });
     return { action: result.action, findings: shownFindings(result.findings) };
   }
@@ -193,7 +206,7 @@ export function createRapport(deps) {
     try {
       let result;
       try {
-        result = await check(settings, tab?.id, details, budgetMs);
+        result = await check(settings, tab?.id, details, budgetMs, true);
       } catch (e) {
         await notify(settings, "unchecked", t("notChecked", [problemText(e)]));
         return proceed();
@@ -211,6 +224,7 @@ export function createRapport(deps) {
       await remember(settings, answer);
       if (answer.choice === "send" && result.action !== "reject") return proceed(await confirmHeader(settings));
       if (tab?.windowId != null) Promise.resolve().then(() => messenger.windows.update(tab.windowId, { focused: true })).catch(() => {});
+      await reporting?.edited(tab);
       return { cancel: true };
     } catch (e) {
       // A bug of ours must not keep mail from leaving.

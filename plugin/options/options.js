@@ -1,7 +1,10 @@
-// options.js - daemon address, token, "Test connection", and the
-// "never warn me for" list (removable entries).
+// options.js - daemon address, token, "Test connection", whether
+// Thunderbird sends straight to the provider (lib/reporting.js), how many
+// reports wait for rapportd, and the "never warn me for" list (removable
+// entries).
 import { localise } from "../lib/i18n-dom.js";
 import { ping, normaliseUrl, DEFAULT_URL } from "../lib/client.js";
+import { QUEUE_KEY } from "../lib/reports.js";
 
 const t = (name, subs) => messenger.i18n.getMessage(name, subs) || name;
 const $ = (id) => document.getElementById(id);
@@ -12,8 +15,13 @@ function say(text) {
 }
 
 function problem(e) {
-  const key = { "not-configured": "problemNotConfigured", token: "problemToken", timeout: "problemSlow", unreachable: "problemUnreachable" }[e?.kind];
-  return key ? t(key) : String(e?.message || e);
+  const key = {
+    "not-configured": "problemNotConfigured", token: "problemToken", timeout: "problemSlow",
+    unreachable: "problemUnreachable", "bad-response": "problemBadAnswer",
+  }[e?.kind];
+  if (key) return t(key);
+  if (e?.kind === "http") return t("problemHttp", [String(e.status ?? "?")]);
+  return t("problemOther", [String(e?.message || e)]);
 }
 
 function current() {
@@ -46,11 +54,20 @@ async function renderAllow() {
   });
 }
 
+async function renderWaiting() {
+  const got = await messenger.storage.local.get(QUEUE_KEY);
+  const n = Array.isArray(got[QUEUE_KEY]) ? got[QUEUE_KEY].length : 0;
+  $("waiting").hidden = n === 0;
+  $("waiting").textContent = n ? t("optionsWaiting", [String(n)]) : "";
+}
+
 async function load() {
-  const s = await messenger.storage.local.get(["daemonUrl", "token"]);
+  const s = await messenger.storage.local.get(["daemonUrl", "token", "direct"]);
   $("url").value = s.daemonUrl || DEFAULT_URL;
   $("token").value = s.token || "";
+  $("direct").checked = s.direct === true;
   renderAllow();
+  renderWaiting();
 }
 
 $("show").addEventListener("click", () => {
@@ -62,7 +79,7 @@ $("form").addEventListener("submit", async (ev) => {
   const s = current();
   const url = normaliseUrl(s.daemonUrl);
   if (!url) return say(t("optionsBadUrl"));
-  await messenger.storage.local.set({ daemonUrl: url, token: s.token });
+  await messenger.storage.local.set({ daemonUrl: url, token: s.token, direct: $("direct").checked });
   $("url").value = url;
   say(t("optionsSaved"));
 });

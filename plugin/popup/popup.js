@@ -35,6 +35,7 @@ function render(data) {
     const li = document.createElement("li");
     li.textContent = f.message; // the daemon's sentence, as text
     li.dataset.rule = f.rule;
+    if (f.lang) li.lang = f.lang; // in the mail's language, which may not be Thunderbird's
     list.append(li);
   }
   const note = $("note");

@@ -228,3 +228,49 @@ test("rapportd relays a Send-anyway mail without a hold (X-Rapport-Confirm v1)",
   // rapportd accepts the v1 form since f4df797 (daemon/lib/hold.h).
   assert.ok(["captured", "relayed", "queued"].includes(status), `status ${status}\n${log.slice(-2000)}`);
 });
+
+test("sent straight to the provider, then answered: the reports reach the real rapportd's ledger", { skip: SKIP }, async () => {
+  const { createReports } = await import("../lib/reports.js");
+  const { createReporting } = await import("../lib/reporting.js");
+  const { loadSettings } = await import("../lib/core.js");
+  const m = fakeMessenger({ local: { daemonUrl: `http://${httpAddr}`, token, direct: true } });
+  m.messages = {
+    async getHeaders() {
+      return {
+        from: ["Ben Okafor <ben.okafor@birch-analytics.co.uk>"],
+        to: ["Jo Bloggs <jo.bloggs@example.org>"],
+        subject: ["Re: Data analyst (ref BA-77)"],
+        date: [new Date().toUTCString()],
+        "message-id": ["<answer-ba77@birch-analytics.co.uk>"],
+        "in-reply-to": ["<sent-ba77@example.org>"],
+      };
+    },
+  };
+  const reports = createReports({ messenger: m, loadSettings, setTimeout: () => 0, clearTimeout: () => {} });
+  const reporting = createReporting({ messenger: m, reports, loadSettings });
+  const before = await api("/api/v1/outcomes");
+  const details = {
+    from: "Jo Bloggs <jo.bloggs@example.org>",
+    to: ["Ben Okafor <ben.okafor@birch-analytics.co.uk>"],
+    subject: "Data analyst (ref BA-77)",
+    isPlainText: true,
+    plainTextBody:
+      "Dear Mr Okafor,\n\nI would like to apply for the Data Analyst role (ref BA-77) at Birch Analytics.\n" +
+      "For three years I have built the weekly sales reporting at a wholesaler in SQL and Python.\n\nKind regards,\nJo",
+    type: "new",
+  };
+  await reporting.onAfterSend(TAB, { mode: "sendNow", headerMessageId: "sent-ba77@example.org", details });
+  assert.equal(await reports.flush(), 0, "the sent report was taken");
+  let o = await api("/api/v1/outcomes");
+  assert.equal(o.applications, before.applications + 1, "one more application");
+  await reporting.onAfterSend(TAB, { mode: "sendNow", headerMessageId: "sent-ba77@example.org", details });
+  assert.equal(await reports.flush(), 0);
+  assert.equal((await api("/api/v1/outcomes")).applications, before.applications + 1, "the same Message-ID again counts once");
+  await reporting.onNewMailReceived({ type: "inbox" }, { id: null, messages: [{ id: 1 }] });
+  assert.equal(await reports.flush(), 0, "the incoming report was taken");
+  assert.ok(await waitFor(async () => (await api("/api/v1/outcomes")).replied === before.replied + 1, 5000), "counted as a reply");
+  o = await api("/api/v1/outcomes");
+  const r = o.recent.find((x) => x.subject === "Data analyst (ref BA-77)");
+  assert.equal(r.outcome, "replied");
+  assert.equal(r.match, "exact");
+});

@@ -143,9 +143,11 @@ export const CV_FINDING = {
   rule: "cv-attachment-only",
   message: "Your CV is attached, but the message doesn't say which job it is for or why you fit it.",
   action: "hold",
+  lang: "en",
 };
 export const GREETING_FINDING = {
   rule: "generic-greeting",
   message: "\"Dear Sir/Madam\" greets nobody; the recipient's name is Anna Kowalska.",
   action: "warn",
+  lang: "en",
 };

@@ -71,8 +71,11 @@ test("allow-list: all recipients must be allowed; free-mail domains are never of
 test("client: tolerant reading; only local daemon addresses; never sends the token elsewhere", async () => {
   assert.deepEqual(readAnalysis({ action: "hold", flags: [{ rule: "r", message: " m ", action: "hold" }, { rule: "x" }] }), {
     action: "hold",
-    findings: [{ rule: "r", message: "m", action: "hold" }],
+    findings: [{ rule: "r", message: "m", action: "hold", lang: "" }],
   });
+  // The language rapportd wrote each message in comes along (for the popup's lang attribute).
+  assert.deepEqual(readAnalysis({ action: "warn", findings: [{ rule: "r", message: "Temat „CV”", action: "warn", lang: "pl" },
+    { rule: "s", message: "m", action: "warn", lang: "<x>" }] }).findings.map((f) => f.lang), ["pl", ""]);
   assert.deepEqual(readAnalysis({ findings: [] }), { action: "relay", findings: [] });
   assert.throws(() => readAnalysis({ hello: 1 }), DaemonError);
   assert.equal(normaliseUrl("http://127.0.0.1:2526/"), "http://127.0.0.1:2526");

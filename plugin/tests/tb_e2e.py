@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Real Thunderbird + real rapportd + the product add-on, end to end.
 
-    tb_e2e.py RAPPORTD RAPPORT_XPI CASE      CASE: personal | cv | no-addon | template | api-down | all
+    tb_e2e.py RAPPORTD RAPPORT_XPI CASE      CASE: personal | cv | no-addon | template | api-down | direct-template | imap-reply | all
 
 Each case starts a real upstream SMTP server (aiosmtpd), a real rapportd on
 free ports (its own state dir, default policy) and a headless Thunderbird
@@ -12,6 +12,12 @@ test-only driver add-on (tb_e2e_driver/) that composes and sends as a person
 would and answers Rapport's popup through the add-on's `testDriver` hook,
 which only a test can set (storage.local, no UI).
 
+The add-on on its own (direct-template, imap-reply): Thunderbird's outgoing
+server is a test server that wants a login instead of rapportd, which then
+serves only its API; in imap-reply the account itself is IMAP on a real
+Dovecot. The driver saves those passwords as a person would at Thunderbird's
+prompt and presses Get Messages (its test-only experiment API).
+
 Results are read from what reaches the upstream and from rapportd's API,
 never from how long something took: every wait is a poll with a generous
 limit. Each case prints what arrived upstream. Exit 77 = skipped
@@ -19,6 +25,7 @@ limit. Each case prints what arrived upstream. Exit 77 = skipped
 """
 import email
 import email.policy
+import email.utils
 import hashlib
 import http.client
 import importlib.util
@@ -203,13 +210,48 @@ def body_bytes(raw):
 
 # --- one case's world ------------------------------------------------------
 
+SMTP_USER, SMTP_PASSWORD = "jo.bloggs@example.org", "app-password-1234"
+
+
+def login_server(work):
+    """A provider's submission server stand-in: AUTH required (PLAIN/LOGIN), then it takes anything."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    from e2e_lib import Upstream, _Handler
+
+    def auth(server, session, envelope, mechanism, data):
+        return AuthResult(success=isinstance(data, LoginPassword) and data.login == SMTP_USER.encode()
+                          and data.password == SMTP_PASSWORD.encode())
+    up = Upstream(work)
+    up.controller = Controller(_Handler(up), hostname="127.0.0.1", port=up.port, auth_required=True,
+                               auth_require_tls=False, authenticator=auth)
+    return up.start()
+
+
 class World:
-    def __init__(self, rapportd, xpi, name, with_addon=True, dead_api=False, display=None):
+    """direct: Thunderbird's outgoing server is a test server that wants a
+    login, not rapportd (rapportd runs for its API only). imap: the account
+    is IMAP on a real Dovecot."""
+
+    def __init__(self, rapportd, xpi, name, with_addon=True, dead_api=False, display=None, direct=False, imap=False):
         from e2e_lib import Rapportd, Upstream
         self.work = tempfile.mkdtemp(prefix="rapport-tb-e2e-%s-" % name)
-        self.up = Upstream(self.work).start()
-        self.d = Rapportd(rapportd, self.work, upstream="smtp://127.0.0.1:%d" % self.up.port).start()
+        self.direct, self.dovecot = direct, None
+        if direct:
+            self.up = login_server(self.work)
+            self.d = Rapportd(rapportd, self.work).start()  # no upstream: nothing is sent through it here
+        else:
+            self.up = Upstream(self.work).start()
+            self.d = Rapportd(rapportd, self.work, upstream="smtp://127.0.0.1:%d" % self.up.port).start()
         self.api = Api(self.d.state)
+        accounts = {}
+        if direct:
+            accounts["smtp_user"] = SMTP_USER
+        if imap:
+            from dovecot import Dovecot
+            os.chmod(self.work, 0o711)  # Dovecot's own users reach its folder inside
+            self.dovecot = Dovecot(self.work).start()
+            accounts["imap"] = {"port": self.dovecot.port, "user": Dovecot.USER}
         self.driver = Driver()
         addons = {DRIVER_ID: (os.path.join(HERE, "tb_e2e_driver"), {"__PORT__": str(self.driver.port)})}
         storage = {}
@@ -218,11 +260,16 @@ class World:
             addons[ADDON_ID] = xpi
             url = "http://127.0.0.1:%d" % tb_lib.free_port() if dead_api else self.api.url
             storage[ADDON_ID] = {"daemonUrl": url, "token": self.api.token, "testDriver": DRIVER_ID}
+            if direct:
+                storage[ADDON_ID]["direct"] = True  # the options page's "sends straight to my provider"
             log("add-on settings: daemonUrl=%s%s, token from %s/api-token"
                 % (url, " (nothing listens there)" if dead_api else "", self.d.state))
-        profile = tb_lib.make_profile(self.work, self.d.port, addons, storage)
-        log("rapportd: SMTP 127.0.0.1:%d, API %s; upstream 127.0.0.1:%d; Thunderbird's outgoing server: 127.0.0.1:%d"
-            % (self.d.port, self.api.url, self.up.port, self.d.port))
+        smtp_port = self.up.port if direct else self.d.port
+        profile = tb_lib.make_profile(self.work, smtp_port, addons, storage, **accounts)
+        log("rapportd: SMTP 127.0.0.1:%d, API %s; upstream 127.0.0.1:%d; Thunderbird's outgoing server: 127.0.0.1:%d%s"
+            % (self.d.port, self.api.url, self.up.port, smtp_port, " (with a login)" if direct else ""))
+        if self.dovecot:
+            log("Thunderbird's account: IMAP 127.0.0.1:%d (Dovecot), user %s" % (self.dovecot.port, self.dovecot.USER))
         self.t0 = time.time()
         self.tb = tb_lib.Thunderbird(tb_lib.thunderbird_or_skip(), profile, self.work, display)
         self.refs = 0
@@ -248,6 +295,16 @@ class World:
             time.sleep(0.5)
         need(True, "Thunderbird runs; the Rapport add-on is loaded with its seeded settings (%.1f s)"
              % (time.time() - self.t0))
+        # The passwords a person would type at Thunderbird's first prompt, saved.
+        logins = []
+        if self.direct:
+            logins.append(("smtp://127.0.0.1", SMTP_USER, SMTP_PASSWORD))
+        if self.dovecot:
+            logins.append(("imap://127.0.0.1", self.dovecot.USER, self.dovecot.PASSWORD))
+        for origin, user, password in logins:
+            self.driver.do(op="login", origin=origin, user=user, password=password)
+            self.driver.wait(lambda e: e.get("event") == "login-added" and e.get("origin") == origin, T_STEP,
+                             "password saved for " + origin)
 
     def compose(self, to, subject, body, attachment=None):
         self.refs += 1
@@ -298,6 +355,8 @@ class World:
             self.driver.stop()
             self.d.stop()
             self.up.stop()
+            if self.dovecot:
+                self.dovecot.stop()
         from e2e_lib import EXIT_PROBLEMS, sanitizer_reports
         problems += sanitizer_reports(self.work) + EXIT_PROBLEMS
         lines = self.tb.addon_problems()
@@ -491,12 +550,98 @@ def case_api_down(w):
     need(w.api.analyzed() == 0, "the real daemon's API was never asked (rapport_analyze_total 0)")
 
 
+def outcomes(w):
+    return w.api.json("GET", "/api/v1/outcomes")
+
+
+def case_direct_template(w):
+    """Thunderbird sends straight to a server that wants a login, not through rapportd: five letters
+    from one template to five firms; the add-on reports each; the fifth is flagged for template reuse
+    and all five are applications in GET /api/v1/outcomes."""
+    w.ready()
+    for i, (first, org) in enumerate(FIRMS):
+        mail = templated(first, org)
+        ref = w.compose(**mail)
+        before = w.send(ref)
+        if i == 4:
+            pop = w.popup(1)
+            rules = [f["rule"] for f in pop["findings"]]
+            log("     popup findings: %s" % json.dumps([f["message"] for f in pop["findings"]]))
+            need("template-reuse" in rules, "letter 5 to %s at %s: the popup flags template-reuse (%s)" % (first, org, rules))
+            w.answer(pop["request"], "send")
+        outcome, ev = w.outcome(ref, before)
+        need(outcome == "sent", "letter %d to %s at %s: Thunderbird sent it (%s)"
+             % (i + 1, first, org, json.dumps(ev.get("result") or ev.get("error"))))
+        raw = w.arrived(i + 1)[i]
+        describe(raw)
+        # The next check reads the history this report adds to.
+        need(wait_for(lambda: outcomes(w)["applications"] == i + 1, T_STEP),
+             "the add-on reported it: rapportd counts %d application(s)" % (i + 1))
+    need(len(w.driver.rapport("popup")) == 1, "exactly one popup in the whole run, on the fifth letter")
+    with w.up.lock:
+        signed_in = [m[3] for m in w.up.messages]
+    need(w.up.count() == 5 and all(signed_in), "five letters reached the test server, each after a login")
+    need(all(no_rapport_headers(raw) for raw in w.up.contents()), "none carries an X-Rapport-* header")
+    need(w.api.messages() == [], "nothing went through rapportd's SMTP (its message list is empty)")
+    o = outcomes(w)
+    sent_ids = sorted(parse(raw)["Message-ID"].strip("<>") for raw in w.up.contents())
+    log("     outcomes: applications=%d, recent=%s" % (o["applications"], [(r["to"], r["class"]) for r in o["recent"]]))
+    want_to = sorted("%s.smith@%s.co.uk" % (f.lower(), g.lower()) for f, g in FIRMS)
+    need(o["applications"] == 5 and sorted(a for r in o["recent"] for a in r["to"]) == want_to,
+         "GET /api/v1/outcomes: five applications, one to each firm")
+    need(len(set(sent_ids)) == 5, "five distinct Message-IDs were sent (Thunderbird's headerMessageId each)")
+
+
+APPLICATION = dict(to=["Anna Kowalska <anna.kowalska@acme-widgets.co.uk>"], subject="Data analyst (ref KA-2291)",
+                   body="Dear Ms Kowalska,\n\nI would like to apply for the Data Analyst role (ref KA-2291) at Acme Widgets\n"
+                        "that I saw on your careers page. For three years I have built the weekly sales\n"
+                        "reporting at a regional wholesaler in SQL and Python, and cut its run time from\n"
+                        "a day to twenty minutes.\n\nKind regards,\nJo Bloggs")
+
+
+def case_imap_reply(w):
+    """An application sent straight from Thunderbird; the answer arrives in Thunderbird's own IMAP
+    inbox (a real Dovecot): the add-on reports its header block and rapportd counts a reply."""
+    w.ready()
+    ref = w.compose(**APPLICATION)
+    outcome, ev = w.outcome(ref, w.send(ref))
+    need(outcome == "sent", "Thunderbird sent the application (%s)" % json.dumps(ev.get("result") or ev.get("error")))
+    raw = w.arrived(1)[0]
+    describe(raw)
+    msgid = parse(raw)["Message-ID"].strip()
+    need(wait_for(lambda: outcomes(w)["applications"] == 1, T_STEP), "reported: one application, waiting")
+    need(outcomes(w)["recent"][0]["outcome"] == "waiting", "no answer yet")
+    w.driver.do(op="getmail")  # the first sign-in and sync of the (empty) inbox
+    ev = w.driver.wait(lambda e: e.get("event") == "getmail-started", T_STEP, "Get Messages")
+    need(ev.get("inboxes") == 1, "Thunderbird checks its IMAP inbox")
+    need(wait_for(lambda: "Login: user=<alice>" in w.dovecot.log(), T_STEP), "Thunderbird signed in to Dovecot")
+    time.sleep(2)  # let the first sync of the empty inbox finish: the reply must arrive as new mail
+    reply = ("From: Anna Kowalska <anna.kowalska@acme-widgets.co.uk>\r\nTo: Jo Bloggs <jo.bloggs@example.org>\r\n"
+             "Subject: Re: Data analyst (ref KA-2291)\r\nDate: %s\r\nMessage-ID: <interview-1@acme-widgets.co.uk>\r\n"
+             "In-Reply-To: %s\r\nReferences: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+             "Dear Jo,\r\n\r\nThank you - could you come in on Tuesday at ten?\r\n\r\nAnna\r\n"
+             % (email.utils.formatdate(), msgid, msgid)).encode()
+    w.dovecot.append(reply)
+    analyzed = w.api.analyzed()
+    w.driver.do(op="getmail")
+    w.driver.wait(lambda e: e.get("event") == "getmail-started" and e is not ev, T_STEP, "Get Messages again")
+    need(wait_for(lambda: outcomes(w)["replied"] == 1, T_STEP),
+         "the add-on reported the answer (POST /api/v1/incoming): rapportd counts one reply")
+    r = outcomes(w)["recent"][0]
+    log("     recent: %s" % json.dumps(r))
+    need(r["outcome"] == "replied" and r["match"] == "exact", "matched exactly, by In-Reply-To: its Message-ID")
+    need(outcomes(w)["reply_rate"] == 1.0, "reply rate 1.0")
+    need(w.api.analyzed() == analyzed, "reading mail checked no draft")
+
+
 CASES = {
     "personal": (case_personal, {}),
     "cv": (case_cv, {}),
     "no-addon": (case_no_addon, {"with_addon": False}),
     "template": (case_template, {}),
     "api-down": (case_api_down, {"dead_api": True}),
+    "direct-template": (case_direct_template, {"direct": True}),
+    "imap-reply": (case_imap_reply, {"direct": True, "imap": True}),
 }
 
 

@@ -51,7 +51,14 @@ def wait_for(pred, secs, step=0.2):
     return bool(pred())
 
 
-def user_js(smtp_port, email="jo.bloggs@example.org", name="Jo Bloggs"):
+def user_js(smtp_port, email="jo.bloggs@example.org", name="Jo Bloggs", smtp_user=None, imap=None):
+    """Prefs for one identity sending through 127.0.0.1:smtp_port.
+
+    smtp_user: the outgoing server wants a login (normal password, which
+    the test saves in the password manager), not none.
+    imap: {"port": P, "user": U}: the account is IMAP at 127.0.0.1:P (no
+    TLS, normal password), checked only when the test asks.
+    """
     prefs = {
         "extensions.autoDisableScopes": 0, "extensions.enabledScopes": 15,
         "xpinstall.signatures.required": False, "mail.shell.checkDefaultClient": False,
@@ -74,7 +81,15 @@ def user_js(smtp_port, email="jo.bloggs@example.org", name="Jo Bloggs"):
     }
     for prefix in ("mail.smtpserver.smtp1.", "mail.outgoingserver.smtp1."):
         prefs.update({prefix + "hostname": "127.0.0.1", prefix + "port": smtp_port,
-                      prefix + "authMethod": 1, prefix + "try_ssl": 0})
+                      prefix + "authMethod": 3 if smtp_user else 1, prefix + "try_ssl": 0})
+        if smtp_user:
+            prefs[prefix + "username"] = smtp_user
+    if imap:
+        prefs.update({"mail.server.server1.type": "imap", "mail.server.server1.hostname": "127.0.0.1",
+                      "mail.server.server1.port": imap["port"], "mail.server.server1.userName": imap["user"],
+                      "mail.server.server1.socketType": 0, "mail.server.server1.authMethod": 3,
+                      # no sign-in before the test has saved the password (no prompt in headless mode)
+                      "mail.server.server1.login_at_startup": False, "mail.server.server1.check_new_mail": False})
     return "".join("user_pref(%s, %s);\n" % (json.dumps(k), json.dumps(v)) for k, v in prefs.items())
 
 
@@ -94,7 +109,7 @@ def pack_dir(src_dir, dest, subs=None):
                     z.write(path, arc)
 
 
-def make_profile(work, smtp_port, addons, storage=None):
+def make_profile(work, smtp_port, addons, storage=None, **accounts):
     """A fresh profile under work/profile.
 
     addons: {add-on id: path of an .xpi, or (folder, {placeholder: value})}.
@@ -114,7 +129,7 @@ def make_profile(work, smtp_port, addons, storage=None):
         with open(os.path.join(seed, "storage.js"), "w") as f:
             json.dump(data, f)
     with open(os.path.join(profile, "user.js"), "w") as f:
-        f.write(user_js(smtp_port))
+        f.write(user_js(smtp_port, **accounts))
     return profile
 
 

@@ -25,7 +25,7 @@ import tb_lib  # noqa: E402
 from tb_lib import ADDON_ID, DRIVER_ID, free_port, skip, wait_for  # noqa: E402
 
 TOKEN = "smoke-token-" + "5" * 52
-FINDING = {"rule": "cv-attachment-only", "action": "hold",
+FINDING = {"rule": "cv-attachment-only", "action": "hold", "lang": "en",
            "message": "Your CV is attached, but the message doesn't say which role you want or why you fit."}
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -7,6 +7,7 @@
 
 #include "policies/outcomes/ledger.h"
 
+#include "common/sqlite.h"
 #include "common/strings.h"
 
 #include "policies/lexicon.h"
@@ -32,76 +33,13 @@ constexpr std::int64_t kKeepOther = 180 * 86400;  // non-applications: follow-up
 constexpr std::int64_t kKeepSeen = 400 * 86400;   // received-message keys: duplicates come within days
 constexpr std::int64_t kSkew = 3600;              // an answer's Date may run a little ahead of our clock
 
-class Stmt {
-public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
-            throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db));
-    }
-    // A statement prepared once and kept (Ledger::prepared): reset, not finalised.
-    Stmt(sqlite3* db, sqlite3_stmt* kept) : db_(db), st_(kept), kept_(true) {}
-    ~Stmt() {
-        if (!kept_) sqlite3_finalize(st_);
-        else {
-            sqlite3_reset(st_);
-            sqlite3_clear_bindings(st_);
-        }
-    }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-    Stmt& bind(int i, std::string_view s) {
-        sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(st_, i, v);
-        return *this;
-    }
-    bool step() {
-        int rc = sqlite3_step(st_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
-    }
-    std::string text(int i) {
-        auto p = sqlite3_column_text(st_, i);
-        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, i)))
-                 : std::string();
-    }
-    std::int64_t integer(int i) { return sqlite3_column_int64(st_, i); }
-
-private:
-    sqlite3* db_;
-    sqlite3_stmt* st_ = nullptr;
-    bool kept_ = false;
-};
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back when an exception leaves the scope.
-class Transaction {
-public:
-    explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
-    ~Transaction() {
-        if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    void commit() {
-        run("COMMIT");
-        done_ = true;
-    }
-
-private:
-    void run(const char* sql) {
-        char* err = nullptr;
-        if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string e = err ? err : "?";
-            sqlite3_free(err);
-            throw std::runtime_error("ledger: " + e);
-        }
-    }
-    sqlite3* db_;
-    bool done_ = false;
-};
-
 using common::lower;
+
+// Whether a kept statement finds a row; it is reset for its next use.
+bool exists(sqlite::Stmt& s) {
+    sqlite::Reset r{s};
+    return s.step();
+}
 
 std::string join(const std::vector<std::string>& v, char sep) {
     std::string out;
@@ -168,6 +106,7 @@ Class parse_class(std::string_view s) {
     return Class::clean;
 }
 
+// Schema 1 (PRAGMA user_version), what a new ledger gets.
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outgoing (
   id TEXT PRIMARY KEY,
@@ -183,16 +122,24 @@ CREATE TABLE IF NOT EXISTS outgoing (
 );
 CREATE INDEX IF NOT EXISTS outgoing_by_message_id ON outgoing(message_id, account);
 CREATE INDEX IF NOT EXISTS outgoing_account_time ON outgoing(account, time);
+-- Covers what matching asks of a candidate, so no table row is read for it.
+CREATE INDEX IF NOT EXISTS outgoing_candidate ON outgoing(id, fate, application, time, account);
 CREATE TABLE IF NOT EXISTS outgoing_rcpt (
   outgoing_id TEXT NOT NULL,
   address TEXT NOT NULL,
   org TEXT NOT NULL DEFAULT '',
   org_keys TEXT NOT NULL DEFAULT '',
   bounced INTEGER NOT NULL DEFAULT 0,
+  name TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (outgoing_id, address)
 );
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_address ON outgoing_rcpt(address);
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org ON outgoing_rcpt(org);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_address ON outgoing_rcpt(address, outgoing_id);
+CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org_id ON outgoing_rcpt(org, outgoing_id);
+CREATE TABLE IF NOT EXISTS org_keys (
+  key TEXT NOT NULL,
+  outgoing_id TEXT NOT NULL,
+  PRIMARY KEY (key, outgoing_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS answers (
   outgoing_id TEXT NOT NULL,
   incoming TEXT NOT NULL,
@@ -200,8 +147,8 @@ CREATE TABLE IF NOT EXISTS answers (
   match TEXT NOT NULL,
   time INTEGER NOT NULL,
   PRIMARY KEY (outgoing_id, incoming)
-);
-CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS own_addresses (address TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS inbox_folders (
   folder TEXT PRIMARY KEY,
@@ -210,7 +157,37 @@ CREATE TABLE IF NOT EXISTS inbox_folders (
   modseq INTEGER NOT NULL,
   read INTEGER NOT NULL
 );
+PRAGMA user_version = 1;
 )sql";
+
+// Schema 0 to 1: the recipients' names; the organisation keys of each
+// application indexed (filled from outgoing_rcpt); the indexes matching
+// uses made covering (kSchema adds them); the answers and the
+// received-message keys in tables without a rowid (one B-tree each, not a
+// table and an index: half the pages written per received message).
+const char* kSchema0To1 = R"sql(
+CREATE TABLE IF NOT EXISTS answers (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
+  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming));
+CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
+ALTER TABLE outgoing_rcpt ADD COLUMN name TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS outgoing_rcpt_address;
+DROP INDEX IF EXISTS outgoing_rcpt_by_org;
+CREATE TABLE org_keys (key TEXT NOT NULL, outgoing_id TEXT NOT NULL, PRIMARY KEY (key, outgoing_id)) WITHOUT ROWID;
+CREATE TABLE answers_1 (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
+  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming)) WITHOUT ROWID;
+INSERT INTO answers_1 SELECT outgoing_id, incoming, kind, match, time FROM answers;
+DROP TABLE answers;
+ALTER TABLE answers_1 RENAME TO answers;
+CREATE TABLE incoming_seen_1 (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO incoming_seen_1 SELECT key, time FROM incoming_seen;
+DROP TABLE incoming_seen;
+ALTER TABLE incoming_seen_1 RENAME TO incoming_seen;
+)sql";
+
+// The strongest answer an application (o) has had so far, as kind_rank() ranks them.
+#define ANSWERED_RANK                                                                                                  \
+    "(SELECT IFNULL(MAX(CASE a.kind WHEN 'replied' THEN 3 WHEN 'bounced' THEN 2 WHEN 'acknowledged' THEN 1 ELSE 0 "    \
+    "END), 0) FROM answers a WHERE a.outgoing_id = o.id)"
 
 int kind_rank(std::string_view kind) { // for "still without that kind of answer"
     if (kind == "replied") return 3;
@@ -220,6 +197,16 @@ int kind_rank(std::string_view kind) { // for "still without that kind of answer
 }
 
 } // namespace
+
+void Ledger::consider(std::vector<Candidate>& cands, std::string id, std::string account, int tier, int answered,
+                      std::int64_t time) {
+    for (auto& c : cands)
+        if (c.id == id) {
+            c.tier = std::min(c.tier, tier);
+            return;
+        }
+    cands.push_back({std::move(id), std::move(account), tier, answered, time});
+}
 
 std::string_view to_string(Class c) {
     switch (c) {
@@ -259,57 +246,69 @@ std::optional<double> Counts::reply_rate() const {
 }
 
 Ledger::Ledger(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-        std::string e = db_ ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        throw std::runtime_error("ledger: cannot open " + path + ": " + e);
-    }
-    sqlite3_busy_timeout(db_, 5000);
+    db_ = sqlite::open(path);
     try {
-        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-        exec(kSchema);
+        // Like history.db: a page cache and a memory map big enough that matching
+        // reads no pages through system calls once warm.
+        sqlite::exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
+             "PRAGMA wal_autocheckpoint=10000;");
+        migrate();
+        sqlite::exec(db_, kSchema);
+        for (sqlite::Stmt k(db_, "SELECT DISTINCT key FROM org_keys"); k.step();) org_keys_.insert(k.text(0));
         std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-        Transaction tx(db_);
-        Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
+        sqlite::Transaction tx(db_);
+        sqlite::Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
             .bind(1, now - kKeepOther)
-            .step();
-        Stmt(db_, "DELETE FROM outgoing WHERE application = 0 AND time < ?").bind(1, now - kKeepOther).step();
-        Stmt(db_, "DELETE FROM incoming_seen WHERE time < ?").bind(1, now - kKeepSeen).step();
+            .run();
+        sqlite::Stmt(db_, "DELETE FROM outgoing WHERE application = 0 AND time < ?").bind(1, now - kKeepOther).run();
+        sqlite::Stmt(db_, "DELETE FROM incoming_seen WHERE time < ?").bind(1, now - kKeepSeen).run();
         tx.commit();
     } catch (...) {
+        prepared_.clear();
         sqlite3_close(db_);
         throw;
     }
 }
 
 Ledger::~Ledger() {
-    for (auto& [sql, st] : prepared_) sqlite3_finalize(st);
+    prepared_.clear(); // finalised before the connection closes
     sqlite3_close(db_);
 }
 
-sqlite3_stmt* Ledger::prepared(const char* sql) {
-    auto it = prepared_.find(sql);
-    if (it != prepared_.end()) return it->second;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
-        throw std::runtime_error(std::string("ledger: ") + sqlite3_errmsg(db_));
-    prepared_.emplace(sql, st);
-    return st;
+sqlite::Stmt& Ledger::prepared(const char* sql) {
+    auto& st = prepared_[sql];
+    if (!st) st = std::make_unique<sqlite::Stmt>(db_, sql, true);
+    return *st;
 }
 
-void Ledger::exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string e = err ? err : "?";
-        sqlite3_free(err);
-        throw std::runtime_error("ledger: " + e);
+// A ledger of schema 0 brought to 1 (kSchema0To1), its rows kept; a new
+// one is made by kSchema alone.
+void Ledger::migrate() {
+    std::int64_t version = 0;
+    {
+        sqlite::Stmt v(db_, "PRAGMA user_version");
+        if (v.step()) version = v.i64(0);
     }
+    bool fresh = !sqlite::Stmt(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'").step();
+    if (version >= 1 || fresh) return;
+    sqlite::Transaction tx(db_);
+    sqlite::exec(db_, kSchema0To1);
+    {
+        sqlite::Stmt s(db_, "SELECT r.outgoing_id, r.org_keys FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+                            "WHERE o.application = 1 AND r.org_keys <> ''");
+        while (s.step()) {
+            const std::string id = s.text(0);
+            for (const auto& k : split(s.text(1), ' '))
+                sqlite::Stmt(db_, "INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, id).run();
+        }
+    }
+    sqlite::exec(db_, "PRAGMA user_version = 1");
+    tx.commit();
 }
 
 bool Ledger::record(const Outgoing& m, Fate fate) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_);
+    sqlite::Transaction tx(db_);
     bool fresh = record_locked(m, fate);
     tx.commit();
     return fresh;
@@ -317,7 +316,7 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
 
 void Ledger::apply(const std::vector<Change>& changes) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_);
+    sqlite::Transaction tx(db_);
     for (const auto& c : changes) {
         if (c.kind == Change::record) record_locked(c.message, c.fate);
         else release_locked(c.id, c.when);
@@ -327,11 +326,13 @@ void Ledger::apply(const std::vector<Change>& changes) {
 
 bool Ledger::record_locked(const Outgoing& m, Fate fate) {
     {
-        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE id = ?"));
+        sqlite::Stmt& s = prepared("SELECT 1 FROM outgoing WHERE id = ?");
+        sqlite::Reset s_reset{s};
         if (s.bind(1, m.id).step()) return false;
     }
     if (!m.message_id.empty()) {
-        Stmt s(db_, prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'"));
+        sqlite::Stmt& s = prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'");
+        sqlite::Reset s_reset{s};
         if (fate == Fate::left && s.bind(1, m.account).bind(2, m.message_id).step()) return false;
     }
     std::vector<std::string> rcpts;
@@ -348,9 +349,10 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
             // The sender changed it after findings: a held or rejected message
             // to one of the same people shortly before.
             for (const auto& a : rcpts) {
-                Stmt q(db_, prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                            "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
-                            "AND r.address = ? LIMIT 1"));
+                sqlite::Stmt& q = prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                                           "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
+                                           "AND r.address = ? LIMIT 1");
+                sqlite::Reset q_reset{q};
                 if (q.bind(1, m.account).bind(2, m.time - kRevisedWindow).bind(3, m.time).bind(4, a).step()) {
                     c = Class::revised;
                     break;
@@ -360,8 +362,9 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
         cls = std::string(to_string(c));
     }
     const char* fate_name = fate == Fate::left ? "left" : fate == Fate::held ? "held" : "rejected";
-    Stmt ins(db_, prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    sqlite::Stmt& ins = prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    sqlite::Reset ins_reset{ins};
     ins.bind(1, m.id)
         .bind(2, m.account)
         .bind(3, m.message_id)
@@ -374,13 +377,25 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
         .bind(10, join(m.rules, ','))
         .step();
     for (const auto& a : rcpts) {
-        std::string d = domain_of(a);
-        Stmt r(db_, prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys) VALUES (?, ?, ?, ?)"));
-        r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(domain_org_keys(d), ' ')).step();
+        const std::vector<std::string> keys = domain_org_keys(domain_of(a));
+        std::string name;
+        if (m.application)
+            if (auto it = m.names.find(a); it != m.names.end()) name = person_name(mime::Address{it->second, a});
+        sqlite::Stmt& r = prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys, name) "
+                                   "VALUES (?, ?, ?, ?, ?)");
+        sqlite::Reset r_reset{r};
+        r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(keys, ' ')).bind(5, name).step();
+        // For an applicant tracking system's answer naming the firm (named_applications).
+        if (m.application)
+            for (const auto& k : keys) {
+                prepared("INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, m.id).run();
+                org_keys_.insert(k); // kept if the transaction fails: a key without rows finds nothing
+            }
     }
     for (const auto& f : m.from) {
         if (f.empty()) continue;
-        Stmt o(db_, prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)"));
+        sqlite::Stmt& o = prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)");
+        sqlite::Reset o_reset{o};
         o.bind(1, lower(f)).step();
     }
     return true;
@@ -392,28 +407,29 @@ bool Ledger::release(const std::string& id, std::int64_t now) {
 }
 
 bool Ledger::release_locked(const std::string& id, std::int64_t now) {
-    Stmt s(db_, prepared("UPDATE outgoing SET fate = 'left', time = ?, "
-                "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'"));
+    sqlite::Stmt& s = prepared("UPDATE outgoing SET fate = 'left', time = ?, "
+                               "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'");
+    sqlite::Reset s_reset{s};
     s.bind(1, now).bind(2, id).step();
     return sqlite3_changes(db_) > 0;
 }
 
 bool Ledger::has_message(const std::string& account, const std::string& message_id) {
     std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ?");
+    sqlite::Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ?");
     return s.bind(1, account).bind(2, message_id).step();
 }
 
 bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& failed, std::int64_t when) {
     std::lock_guard lk(mu_);
-    Transaction tx(db_);
-    if (!Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
+    sqlite::Transaction tx(db_);
+    if (!sqlite::Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
     const std::string key = "relay:" + id;
-    if (Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
+    if (sqlite::Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
         return false;
     for (const auto& a : failed)
-        Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
-    Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
+        sqlite::Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
+    sqlite::Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
         .bind(1, id)
         .bind(2, key)
         .bind(3, when)
@@ -425,8 +441,8 @@ bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& 
 std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
     std::lock_guard lk(mu_);
     std::vector<std::string> out;
-    Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
-                "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
+    sqlite::Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
+                        "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
     s.bind(1, since);
     while (s.step()) out.push_back(s.text(0));
     return out;
@@ -435,33 +451,54 @@ std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
 void Ledger::add_own_address(const std::string& address) {
     if (address.find('@') == std::string::npos) return;
     std::lock_guard lk(mu_);
-    Stmt(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)").bind(1, lower(address)).step();
+    sqlite::Stmt(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)").bind(1, lower(address)).step();
 }
 
 Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     std::lock_guard lk(mu_);
-    Answer ans;
+    sqlite::Transaction tx(db_);
+    Answer a = add_incoming_locked(in, now);
+    tx.commit();
+    return a;
+}
+
+std::vector<Answer> Ledger::add_incoming_batch(const std::vector<Incoming>& batch, std::int64_t now,
+                                               const std::string& folder, const FolderState* state) {
+    std::lock_guard lk(mu_);
+    sqlite::Transaction tx(db_);
+    std::vector<Answer> out;
+    out.reserve(batch.size());
+    for (const auto& in : batch) out.push_back(add_incoming_locked(in, now));
+    if (state) save_folder_locked(folder, *state);
+    tx.commit();
+    return out;
+}
+
+Answer Ledger::add_incoming_locked(const Incoming& in, std::int64_t now) {
+    // Without a Message-ID, its sender, date and subject stand for it.
     std::string key = !in.message_id.empty()
                           ? "m:" + sha256_hex(in.message_id)
                           : "h:" + sha256_hex(in.from + "\n" + (in.date ? std::to_string(*in.date) : "") + "\n" + in.subject);
-    Transaction tx(db_);
-    {
-        Stmt s(db_, "SELECT 1 FROM incoming_seen WHERE key = ?");
-        if (s.bind(1, key).step()) {
-            ans.kind = Answer::duplicate;
-            return ans;
-        }
-        Stmt(db_, "INSERT INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).step();
+    return match_locked(in, now, key);
+}
+
+Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::string& key) {
+    Answer ans;
+    // Seen before: the insert changes nothing.
+    prepared("INSERT OR IGNORE INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).run();
+    if (sqlite3_changes(db_) == 0) {
+        ans.kind = Answer::duplicate;
+        return ans;
     }
     auto finish = [&](Answer a) {
-        if (!a.application.empty()) {
-            Stmt q(db_, "SELECT account FROM outgoing WHERE id = ?");
+        if (!a.application.empty() && a.account.empty()) {
+            sqlite::Stmt& q = prepared("SELECT account FROM outgoing WHERE id = ?");
+            sqlite::Reset q_reset{q};
             if (q.bind(1, a.application).step()) a.account = q.text(0);
         }
-        tx.commit();
         return a;
     };
-    if (!in.from.empty() && Stmt(db_, "SELECT 1 FROM own_addresses WHERE address = ?").bind(1, in.from).step()) {
+    if (!in.from.empty() && exists(prepared("SELECT 1 FROM own_addresses WHERE address = ?").bind(1, in.from))) {
         ans.kind = Answer::own;
         ans.why = "from one of the sender's own addresses";
         return finish(ans);
@@ -470,29 +507,47 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     const std::int64_t t = in.date && *in.date <= now + 86400 ? *in.date : now;
 
     // The application a message with this Message-ID belongs to: itself, or
-    // for a later message of the sender's (a follow-up) the one it referred to.
-    auto application_by_id = [&](const std::string& mid) -> std::string {
-        Stmt s(db_, "SELECT id, application, refs FROM outgoing WHERE message_id = ? AND fate = 'left' ORDER BY time");
+    // for a later message of the sender's (a follow-up) the one it referred
+    // to. `known` says whether the Message-ID is one of the sender's at all.
+    // Sets ans.account to the application's account when it finds one.
+    auto application_by_id = [&](const std::string& mid, bool* known = nullptr) -> std::string {
+        sqlite::Stmt& s = prepared("SELECT id, application, refs, account FROM outgoing WHERE message_id = ? AND fate = 'left' "
+                                   "ORDER BY time");
+        sqlite::Reset s_reset{s};
         s.bind(1, mid);
         std::vector<std::string> via;
         while (s.step()) {
-            if (s.integer(1)) return s.text(0);
+            if (known) *known = true;
+            if (s.i64(1)) {
+                ans.account = s.text(3);
+                return s.text(0);
+            }
             for (auto& r : split(s.text(2), ' ')) via.push_back(r);
         }
         for (const auto& r : via) {
-            Stmt a(db_, "SELECT id FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1");
-            if (a.bind(1, r).step()) return a.text(0);
+            sqlite::Stmt& a = prepared("SELECT id, account FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1");
+            sqlite::Reset a_reset{a};
+            if (a.bind(1, r).step()) {
+                ans.account = a.text(1);
+                return a.text(0);
+            }
         }
         return {};
     };
     auto insert_answer = [&](const std::string& app, const char* kind, Match match) {
-        Stmt(db_, "INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)")
+        prepared("INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)")
             .bind(1, app)
             .bind(2, key)
             .bind(3, kind)
             .bind(4, match == Match::exact ? "exact" : "probable")
             .bind(5, t)
-            .step();
+            .run();
+    };
+    auto mark_bounced = [&](const std::string& app, const std::string& address) {
+        sqlite::Stmt& u = prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?");
+        sqlite::Reset u_reset{u};
+        u.bind(1, app).bind(2, address).step();
+        return sqlite3_changes(db_);
     };
 
     if (in.report) {
@@ -508,26 +563,21 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
         if (!app.empty()) {
             match = Match::exact;
             int marked = 0;
-            for (const auto& a : in.failed) {
-                Stmt u(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?");
-                u.bind(1, app).bind(2, a).step();
-                marked += sqlite3_changes(db_);
-            }
+            for (const auto& a : in.failed) marked += mark_bounced(app, a);
             // The report names the recipient as rewritten further on (an
             // alias): it is still this message's failure.
-            if (marked == 0) Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?").bind(1, app).step();
+            if (marked == 0) prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?").bind(1, app).run();
             insert_answer(app, "bounced", match);
         } else {
             for (const auto& a : in.failed) {
-                Stmt s(db_, "SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                            "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
-                            "ORDER BY r.bounced, o.time DESC LIMIT 1");
+                sqlite::Stmt& s = prepared("SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                                           "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
+                                           "ORDER BY r.bounced, o.time DESC LIMIT 1");
+                sqlite::Reset s_reset{s};
                 if (!s.bind(1, a).bind(2, t - kReplyWindow).bind(3, t + kSkew).step()) continue;
                 std::string id = s.text(0);
-                Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?")
-                    .bind(1, id)
-                    .bind(2, a)
-                    .step();
+                s.reset();
+                mark_bounced(id, a);
                 insert_answer(id, "bounced", Match::probable);
                 if (app.empty()) app = id;
                 match = Match::probable;
@@ -546,14 +596,22 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
 
     const char* kind = in.automated ? "acknowledged" : "replied";
     const Answer::Kind akind = in.automated ? Answer::acknowledged : Answer::replied;
+    bool refers_to_own = false; // it answers mail of the sender's that was no application
     for (const auto& r : in.refs) {
-        std::string app = application_by_id(r);
+        std::string app = application_by_id(r, &refers_to_own);
         if (app.empty()) continue;
         insert_answer(app, kind, Match::exact);
         ans.kind = akind;
         ans.application = app;
         ans.match = Match::exact;
         ans.why = "exact: it refers to the application";
+        return finish(ans);
+    }
+    if (refers_to_own) {
+        // A colleague at a firm the sender applied to, answering the
+        // sender's ordinary mail to them: an answer to that mail, not to the
+        // application, however close in time.
+        ans.why = "an answer to mail that was no application";
         return finish(ans);
     }
     if (in.list) {
@@ -563,63 +621,35 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     if (in.from.empty()) return finish(ans);
 
     // Probable: candidates in the window before it, by tier.
-    struct Candidate {
-        std::string id;
-        int tier;
-        int answered; // the strongest answer it has already had (kind_rank)
-        std::int64_t time;
-    };
     std::vector<Candidate> cands;
-    std::map<std::string, std::size_t> index;
-    auto consider = [&](const std::string& id, int tier, std::int64_t time) {
-        auto it = index.find(id);
-        if (it != index.end()) {
-            cands[it->second].tier = std::min(cands[it->second].tier, tier);
-            return;
-        }
-        index[id] = cands.size();
-        cands.push_back({id, tier, 0, time});
-    };
     const std::int64_t lo = t - kReplyWindow, hi = t + kSkew;
     std::vector<std::string> addresses{in.from};
     for (const auto& a : in.also_from) addresses.push_back(a);
     for (const auto& a : addresses) {
-        Stmt s(db_, "SELECT o.id, o.time FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                    "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
+                                   "JOIN outgoing o ON o.id = r.outgoing_id "
+                                   "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Reset s_reset{s};
         s.bind(1, a).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(s.text(0), 0, s.integer(1));
+        consider_rows(s, 0, cands);
     }
-    if (std::string org = org_of(in.from); !org.empty()) {
-        Stmt s(db_, "SELECT o.id, o.time FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                    "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+    // A closer tier always wins (below), so a farther one is looked at only
+    // when the closer ones found nothing.
+    if (std::string org = cands.empty() ? org_of(in.from) : std::string(); !org.empty()) {
+        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
+                                   "JOIN outgoing o ON o.id = r.outgoing_id "
+                                   "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Reset s_reset{s};
         s.bind(1, org).bind(2, lo).bind(3, hi);
-        while (s.step()) consider(s.text(0), 1, s.integer(1));
+        consider_rows(s, 1, cands);
+        s.reset();
         // An applicant tracking system answers for the firm its mail names:
         // in the sender's name, the address before the @, or the subject.
-        if (ats_domains().count(org)) {
-            std::string text = in.from_name + " " + in.from.substr(0, in.from.find('@')) + " " + in.subject;
-            for (auto& c : text)
-                if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
-            TextIndex named(word_list(text));
-            Stmt a(db_, "SELECT o.id, o.time, r.org_keys FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                        "WHERE r.org_keys <> '' AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
-            a.bind(1, lo).bind(2, hi);
-            while (a.step())
-                for (const auto& k : split(a.text(2), ' '))
-                    if (named.names_key(k)) {
-                        consider(a.text(0), 2, a.integer(1));
-                        break;
-                    }
-        }
+        if (cands.empty() && ats_domains().count(org)) named_applications(in, lo, hi, cands);
     }
     if (cands.empty()) {
         ans.why = "no application to its sender or their organisation in the last 60 days";
         return finish(ans);
-    }
-    for (auto& c : cands) {
-        Stmt s(db_, "SELECT kind FROM answers WHERE outgoing_id = ?");
-        s.bind(1, c.id);
-        while (s.step()) c.answered = std::max(c.answered, kind_rank(s.text(0)));
     }
     // The closest tie first; then one still without this kind of answer
     // (two applications to one firm, two replies: one each); then the latest.
@@ -633,6 +663,7 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     insert_answer(best->id, kind, Match::probable);
     ans.kind = akind;
     ans.application = best->id;
+    ans.account = best->account;
     ans.match = Match::probable;
     static const char* tiers[] = {"probable: a recipient's address", "probable: a recipient's organisation",
                                   "probable: an applicant tracking system naming the organisation"};
@@ -640,10 +671,79 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     return finish(ans);
 }
 
+// The applications in [lo, hi] to an organisation that the tracking
+// system's mail names. A key named in the text starts at a word and either
+// is that word (perhaps less a plural ending: "Tescos") or goes on into the
+// next one ("Kestrel Analytics", "Brightwater Recruitment" for
+// brightwaterrecruit). So each word asks the set of keys written to
+// (org_keys_, in memory) for a few exact keys and for the keys that begin
+// with it and the next word's first letters: a few lookups in a sorted set,
+// whatever the number of applications; TextIndex::names_key confirms each
+// key found, and only a named key costs a query.
+void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_t hi, std::vector<Candidate>& cands) {
+    std::string text = in.from_name + " " + in.from.substr(0, in.from.find('@')) + " " + in.subject;
+    for (auto& c : text)
+        if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
+    TextIndex named(word_list(text));
+    const auto& words = named.words();
+    // The keys written to that the text may name (names_key() decides);
+    // looked up through one buffer, without a string made per lookup.
+    std::set<std::string, std::less<>> keys;
+    std::string buf;
+    auto exact = [&](std::string_view k) {
+        if (auto it = org_keys_.find(k); it != org_keys_.end()) keys.insert(*it);
+    };
+    auto prefixed = [&](std::string_view p) {
+        for (auto it = org_keys_.lower_bound(p); it != org_keys_.end() && std::string_view(*it).substr(0, p.size()) == p; ++it)
+            keys.insert(*it);
+    };
+    for (std::size_t i = 0; i < words.size() && i < 64; ++i) {
+        const std::string_view w = words[i];
+        if (w.empty()) continue;
+        exact(w);
+        buf.assign(w).push_back('s'); // "McDonald's" spells mcdonalds
+        exact(buf);
+        if (w.size() > 2 && w.back() == 's') exact(w.substr(0, w.size() - 1));
+        if (w.size() > 3 && w.substr(w.size() - 2) == "es") exact(w.substr(0, w.size() - 2));
+        if (i + 1 >= words.size() || words[i + 1].empty()) continue;
+        // A key that goes on into the next word: ending one or two letters
+        // into it (asked for exactly), or taking at least three of them, or
+        // all of a shorter one (asked for by prefix) - so "No reply" asks
+        // for nor, nore and norep..., not every key from "north" on.
+        const std::string_view next = words[i + 1];
+        for (int possessive = 0; possessive < 2; ++possessive) { // "St Brigid's Hospice": an 's' the word list dropped
+            buf.assign(w);
+            if (possessive) buf.push_back('s');
+            const std::size_t head = buf.size();
+            for (std::size_t m = 1; m < std::min<std::size_t>(3, next.size()); ++m) {
+                buf.resize(head);
+                buf.append(next.substr(0, m));
+                exact(buf);
+            }
+            buf.resize(head);
+            buf.append(next.substr(0, std::min<std::size_t>(3, next.size())));
+            prefixed(buf);
+        }
+    }
+    for (const auto& k : keys) {
+        if (!named.names_key(k)) continue;
+        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM org_keys k "
+                                   "JOIN outgoing o ON o.id = k.outgoing_id "
+                                   "WHERE k.key = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
+        sqlite::Reset s_reset{s};
+        s.bind(1, k).bind(2, lo).bind(3, hi);
+        consider_rows(s, 2, cands);
+    }
+}
+
+void Ledger::consider_rows(sqlite::Stmt& s, int tier, std::vector<Candidate>& cands) {
+    while (s.step()) consider(cands, s.text(0), s.text(2), tier, static_cast<int>(s.i64(3)), s.i64(1));
+}
+
 std::vector<std::string> Ledger::accounts() {
     std::lock_guard lk(mu_);
     std::vector<std::string> out;
-    Stmt s(db_, "SELECT DISTINCT account FROM outgoing WHERE application = 1 AND fate = 'left' ORDER BY account");
+    sqlite::Stmt s(db_, "SELECT DISTINCT account FROM outgoing WHERE application = 1 AND fate = 'left' ORDER BY account");
     while (s.step()) out.push_back(s.text(0));
     return out;
 }
@@ -655,15 +755,15 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     std::vector<Application> apps;
     std::map<std::string, std::size_t> at;
     {
-        Stmt s(db_, "SELECT id, account, subject, time, class FROM outgoing "
-                    "WHERE application = 1 AND fate = 'left' AND (? = 0 OR account = ?) ORDER BY time, id");
+        sqlite::Stmt s(db_, "SELECT id, account, subject, time, class FROM outgoing "
+                            "WHERE application = 1 AND fate = 'left' AND (? = 0 OR account = ?) ORDER BY time, id");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             Application a;
             a.id = s.text(0);
             a.account = s.text(1);
             a.subject = s.text(2);
-            a.sent = s.integer(3);
+            a.sent = s.i64(3);
             a.cls = parse_class(s.text(4));
             at[a.id] = apps.size();
             apps.push_back(std::move(a));
@@ -671,16 +771,18 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     }
     std::map<std::string, std::pair<int, int>> bounced; // id -> (recipients, bounced)
     {
-        Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
-                    "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
+        sqlite::Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced, r.name FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
+                            "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             auto it = at.find(s.text(0));
             if (it == at.end()) continue;
-            apps[it->second].to.push_back(s.text(1));
+            Application& a = apps[it->second];
+            a.to.push_back(s.text(1));
+            if (a.name.empty()) a.name = s.text(3);
             auto& b = bounced[s.text(0)];
             ++b.first;
-            b.second += s.integer(2) ? 1 : 0;
+            b.second += s.i64(2) ? 1 : 0;
         }
     }
     struct Seen {
@@ -690,14 +792,14 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     };
     std::map<std::string, Seen> seen;
     {
-        Stmt s(db_, "SELECT a.outgoing_id, a.kind, a.match, a.time FROM answers a JOIN outgoing o ON o.id = a.outgoing_id "
-                    "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY a.time");
+        sqlite::Stmt s(db_, "SELECT a.outgoing_id, a.kind, a.match, a.time FROM answers a JOIN outgoing o ON o.id = a.outgoing_id "
+                            "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY a.time");
         s.bind(1, only).bind(2, acc);
         while (s.step()) {
             Seen& x = seen[s.text(0)];
             std::string kind = s.text(1);
             Match m = s.text(2) == "exact" ? Match::exact : Match::probable;
-            std::int64_t when = s.integer(3);
+            std::int64_t when = s.i64(3);
             if (kind == "replied") {
                 if (!x.replied) x.replied_at = when;
                 x.replied = true;
@@ -716,13 +818,23 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
     // the sender wrote to that person again.
     std::map<std::pair<std::string, std::string>, std::int64_t> last_written;
     {
-        Stmt s(db_, "SELECT o.account, r.address, MAX(o.time) FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                    "WHERE o.fate = 'left' AND o.time <= ? AND (? = 0 OR o.account = ?) GROUP BY o.account, r.address");
+        sqlite::Stmt s(db_, "SELECT o.account, r.address, MAX(o.time) FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
+                            "WHERE o.fate = 'left' AND o.time <= ? AND (? = 0 OR o.account = ?) GROUP BY o.account, r.address");
         s.bind(1, now).bind(2, only).bind(3, acc);
-        while (s.step()) last_written[{s.text(0), s.text(1)}] = s.integer(2);
+        while (s.step()) last_written[{s.text(0), s.text(1)}] = s.i64(2);
     }
 
     Summary out;
+    out.now = now;
+    // The weeks of the chart: from the first with an application among the
+    // last settings.weeks, up to this one.
+    const std::int64_t this_week = week_start(now);
+    const std::int64_t first_week = this_week - static_cast<std::int64_t>(settings.weeks > 0 ? settings.weeks - 1 : 0) * 7 * 86400;
+    std::int64_t chart_from = this_week + 1;
+    for (const auto& a : apps)
+        if (a.sent >= first_week && a.sent < this_week + 7 * 86400) chart_from = std::min(chart_from, week_start(a.sent));
+    if (settings.weeks > 0 && chart_from <= this_week)
+        for (std::int64_t w = chart_from; w <= this_week; w += 7 * 86400) out.by_week.push_back(Week{w, {}, {}, {}, {}});
     const auto follow_after = static_cast<std::int64_t>(std::llround(settings.follow_up_days * 86400.0));
     for (auto& a : apps) {
         const Seen& x = seen[a.id];
@@ -750,7 +862,18 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
             if (!wrote_again && now >= due && now < a.sent + kReplyWindow) a.follow_up = due;
         }
         Counts* by = a.cls == Class::clean ? &out.clean : a.cls == Class::revised ? &out.revised : &out.despite_findings;
-        for (Counts* c : {&out.all, by}) {
+        Counts* week_all = nullptr;
+        Counts* week_by = nullptr;
+        if (!out.by_week.empty() && a.sent >= out.by_week.front().start) {
+            std::size_t i = static_cast<std::size_t>((week_start(a.sent) - out.by_week.front().start) / (7 * 86400));
+            if (i < out.by_week.size()) {
+                Week& w = out.by_week[i];
+                week_all = &w.all;
+                week_by = a.cls == Class::clean ? &w.clean : a.cls == Class::revised ? &w.revised : &w.despite_findings;
+            }
+        }
+        for (Counts* c : {&out.all, by, week_all, week_by}) {
+            if (!c) continue;
             ++c->applications;
             c->replied += a.outcome == Outcome::replied;
             c->acknowledged += a.outcome == Outcome::acknowledged;
@@ -765,19 +888,23 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
 
 std::optional<Ledger::FolderState> Ledger::folder(const std::string& name) {
     std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT uidvalidity, last_uid, modseq, read FROM inbox_folders WHERE folder = ?");
+    sqlite::Stmt s(db_, "SELECT uidvalidity, last_uid, modseq, read FROM inbox_folders WHERE folder = ?");
     if (!s.bind(1, name).step()) return std::nullopt;
     FolderState st;
-    st.uidvalidity = static_cast<std::uint32_t>(s.integer(0));
-    st.last_uid = static_cast<std::uint32_t>(s.integer(1));
-    st.modseq = static_cast<std::uint64_t>(s.integer(2));
-    st.read = static_cast<std::uint64_t>(s.integer(3));
+    st.uidvalidity = static_cast<std::uint32_t>(s.i64(0));
+    st.last_uid = static_cast<std::uint32_t>(s.i64(1));
+    st.modseq = static_cast<std::uint64_t>(s.i64(2));
+    st.read = static_cast<std::uint64_t>(s.i64(3));
     return st;
 }
 
 void Ledger::save_folder(const std::string& name, const FolderState& st) {
     std::lock_guard lk(mu_);
-    Stmt(db_, "INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
+    save_folder_locked(name, st);
+}
+
+void Ledger::save_folder_locked(const std::string& name, const FolderState& st) {
+    prepared("INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
               "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
               "modseq = excluded.modseq, read = excluded.read")
         .bind(1, name)
@@ -785,7 +912,7 @@ void Ledger::save_folder(const std::string& name, const FolderState& st) {
         .bind(3, static_cast<std::int64_t>(st.last_uid))
         .bind(4, static_cast<std::int64_t>(st.modseq))
         .bind(5, static_cast<std::int64_t>(st.read))
-        .step();
+        .run();
 }
 
 namespace {
@@ -801,7 +928,15 @@ nlohmann::json counts_json(const Counts& c, bool with_answers) {
     return j;
 }
 
-nlohmann::json application_json(const Application& a, bool full) {
+// "9 days", "1 day", "5 hours", "3 minutes": how long, in the largest whole unit.
+std::string how_long(std::int64_t seconds) {
+    auto n = [](std::int64_t v, const char* unit) { return std::to_string(v) + " " + unit + (v == 1 ? "" : "s"); };
+    if (seconds >= 86400) return n(seconds / 86400, "day");
+    if (seconds >= 3600) return n(seconds / 3600, "hour");
+    return n(std::max<std::int64_t>(1, seconds / 60), "minute");
+}
+
+nlohmann::json application_json(const Application& a, bool full, std::int64_t now) {
     nlohmann::json j = {{"id", a.id}, {"account", a.account}, {"to", a.to}, {"subject", a.subject}, {"sent", a.sent}};
     if (full) {
         j["class"] = std::string(to_string(a.cls));
@@ -811,22 +946,71 @@ nlohmann::json application_json(const Application& a, bool full) {
         if (a.answered) j["answered"] = a.answered;
     } else {
         j["due"] = a.follow_up;
+        j["name"] = a.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.name);
+        j["waited_days"] = (now - a.sent) / 86400;
+        j["waited"] = std::max<std::int64_t>(0, now - a.sent); // seconds, for a suggestion worded elsewhere
+        j["acknowledged"] = a.outcome == Outcome::acknowledged;
+        j["suggestion"] = follow_up_suggestion(a, now);
     }
     return j;
 }
 
 } // namespace
 
+std::int64_t week_start(std::int64_t t) {
+    // 1970-01-01 was a Thursday: Mondays are 4 days after a multiple of 7 days.
+    constexpr std::int64_t kWeek = 7 * 86400, kMonday = 4 * 86400;
+    std::int64_t k = t - kMonday;
+    std::int64_t weeks = k >= 0 ? k / kWeek : -((-k + kWeek - 1) / kWeek);
+    return weeks * kWeek + kMonday;
+}
+
+std::string follow_up_suggestion(const Application& a, std::int64_t now) {
+    std::string who = !a.name.empty() ? a.name : !a.to.empty() ? a.to.front() : std::string("them");
+    std::string line = "It's been " + how_long(std::max<std::int64_t>(0, now - a.sent));
+    if (a.outcome == Outcome::acknowledged) line += " and only an automatic reply came back";
+    return line + " - a short, polite follow-up to " + who + " asking about your application is fine.";
+}
+
+Totals Ledger::totals() {
+    std::lock_guard lk(mu_);
+    Totals t;
+    {
+        sqlite::Stmt s(db_, "SELECT class, COUNT(*) FROM outgoing WHERE application = 1 AND fate = 'left' GROUP BY class");
+        while (s.step()) {
+            Class c = parse_class(s.text(0));
+            (c == Class::clean ? t.clean : c == Class::revised ? t.revised : t.despite_findings) += s.i64(1);
+        }
+    }
+    {
+        sqlite::Stmt s(db_, "SELECT match, COUNT(*) FROM answers WHERE kind = 'replied' GROUP BY match");
+        while (s.step()) (s.text(0) == "exact" ? t.replies_exact : t.replies_probable) += s.i64(1);
+    }
+    return t;
+}
+
 nlohmann::json to_json(const Summary& s) {
     nlohmann::json j = counts_json(s.all, true);
     j["by_class"] = {{"clean", counts_json(s.clean, true)},
                      {"revised", counts_json(s.revised, true)},
                      {"despite-findings", counts_json(s.despite_findings, true)}};
+    nlohmann::json weeks = nlohmann::json::array();
+    for (const auto& w : s.by_week)
+        weeks.push_back({{"week", w.start},
+                         {"applications", w.all.applications},
+                         {"replied", w.all.replied},
+                         {"bounced", w.all.bounced},
+                         {"reply_rate", counts_json(w.all, false)["reply_rate"]},
+                         {"by_class",
+                          {{"clean", counts_json(w.clean, true)},
+                           {"revised", counts_json(w.revised, true)},
+                           {"despite-findings", counts_json(w.despite_findings, true)}}}});
+    j["by_week"] = std::move(weeks);
     nlohmann::json due = nlohmann::json::array();
-    for (const auto& a : s.follow_up_due) due.push_back(application_json(a, false));
+    for (const auto& a : s.follow_up_due) due.push_back(application_json(a, false, s.now));
     j["follow_up_due"] = std::move(due);
     nlohmann::json recent = nlohmann::json::array();
-    for (const auto& a : s.recent) recent.push_back(application_json(a, true));
+    for (const auto& a : s.recent) recent.push_back(application_json(a, true, s.now));
     j["recent"] = std::move(recent);
     return j;
 }

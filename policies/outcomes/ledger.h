@@ -22,6 +22,9 @@
 //   not free mail), then by an applicant tracking system (ats_domains.txt)
 //   whose From name, sender or subject names the organisation. Among the
 //   candidates the most recent one still without that kind of answer wins.
+// - A message that refers to the sender's ordinary mail (recorded, no
+//   application, not a follow-up of one) and to no application answers that
+//   mail: it is no reply to anything, not even probably.
 // - Mail from one of the sender's own addresses (From of anything
 //   recorded) is never an answer. Automated mail (incoming.h) makes an
 //   application acknowledged, a person's mail replied; a newsletter or list
@@ -41,7 +44,8 @@
 // What is kept (ledger.db): for every message that left or was stopped:
 // queue id, account, Message-ID, the Message-IDs it referred to, time,
 // recipients and their organisations; for applications also the subject,
-// class and the rules that fired. Of received mail: a SHA-256 of its
+// class, the rules that fired and the recipients' display names where they
+// name a person (for the follow-up suggestion). Of received mail: a SHA-256 of its
 // Message-ID and which application it answered, how, when - never a sender,
 // subject or body. Rows of non-applications go after 180 days.
 //
@@ -55,15 +59,19 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 struct sqlite3;
-struct sqlite3_stmt;
+namespace rapport::sqlite {
+class Stmt;
+}
 
 namespace rapport::policies::outcomes {
 
@@ -81,6 +89,9 @@ struct Outgoing {
     std::string subject;
     std::vector<std::string> from;       // lower-case own addresses: header From, envelope sender
     std::vector<std::string> recipients; // lower-case; the sender's own address excluded
+    // Display names from To and Cc by lower-case address ("Kowalska, Anna"),
+    // for the follow-up suggestion; kept only where they name a person.
+    std::map<std::string, std::string> names;
     std::int64_t time = 0;               // when it left (or was stopped)
     bool application = false;            // job-seeking new mail (the checker's features)
     std::vector<std::string> rules;      // findings of action warn or stronger
@@ -106,6 +117,7 @@ std::string_view to_string(Answer::Kind k);
 struct Application {
     std::string id, account, subject;
     std::vector<std::string> to;
+    std::string name; // the first recipient's name when it is a person's ("Anna Kowalska"), else ""
     std::int64_t sent = 0;
     Class cls = Class::clean;
     Outcome outcome = Outcome::waiting;
@@ -119,9 +131,18 @@ struct Counts {
     std::optional<double> reply_rate() const; // nullopt when applications == bounced
 };
 
+// One calendar week's applications (Monday 00:00 UTC to the next), by the
+// week they left in: how each class of them has fared so far.
+struct Week {
+    std::int64_t start = 0; // Monday 00:00 UTC
+    Counts all, clean, revised, despite_findings;
+};
+
 struct Summary {
+    std::int64_t now = 0;                   // as of when
     Counts all;
     Counts clean, revised, despite_findings;
+    std::vector<Week> by_week;              // oldest first, up to this week; empty weeks included
     std::vector<Application> follow_up_due; // oldest first
     std::vector<Application> recent;        // newest first, at most `recent` of them
 };
@@ -129,11 +150,29 @@ struct Summary {
 struct SummarySettings {
     double follow_up_days = 7;
     std::size_t recent = 50;
+    std::size_t weeks = 12; // by_week covers at most this many weeks, from the first with an application
 };
 
+// Monday 00:00 UTC of the week `t` falls in.
+std::int64_t week_start(std::int64_t t);
+
+// One plain line for a follow-up due as of `now`: how long it has been and
+// to whom a short, polite note can go. "It's been 9 days - a short, polite
+// follow-up to Anna Kowalska asking about your application is fine."
+std::string follow_up_suggestion(const Application& a, std::int64_t now);
+
 // SPEC.md's JSON: applications, replied, acknowledged, bounced, reply_rate,
-// by_class, follow_up_due, recent.
+// by_class, follow_up_due, recent; and by_week (the chart of reply rate by
+// week and class). A follow-up due also carries "name" (or null),
+// "waited_days" and "suggestion" (follow_up_suggestion()).
 nlohmann::json to_json(const Summary& s);
+
+// What /metrics counts (ever, not by account): applications that left, by
+// class, and answers that made an application replied, by how they matched.
+struct Totals {
+    std::int64_t clean = 0, revised = 0, despite_findings = 0;
+    std::int64_t replies_exact = 0, replies_probable = 0;
+};
 
 class Ledger {
 public:
@@ -141,6 +180,15 @@ public:
     ~Ledger();
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
+
+    // Where an inbox reader got to in one folder (IMAP UIDVALIDITY/UID,
+    // CONDSTORE HIGHESTMODSEQ), so each message is read once across restarts.
+    struct FolderState {
+        std::uint32_t uidvalidity = 0;
+        std::uint32_t last_uid = 0;
+        std::uint64_t modseq = 0;
+        std::uint64_t read = 0; // messages read from this folder, ever
+    };
 
     // Records a message once (by id; an application whose Message-ID the
     // same account already has, e.g. reported by the add-on and relayed too,
@@ -162,9 +210,16 @@ public:
     // Whether `account` has recorded a message with this Message-ID.
     bool has_message(const std::string& account, const std::string& message_id);
 
-    // Matches one received message (see the file comment). `now` stands in
-    // for a missing or future Date.
+    // Matches one received message (see the file comment) and records the
+    // answer, in a transaction of its own. `now` stands in for a missing or
+    // future Date.
     Answer add_incoming(const Incoming& in, std::int64_t now);
+    // The same for several messages in one transaction (an inbox reader's
+    // fetched batch: one commit instead of one each), and with `state`
+    // where the reader got to in `folder`, saved in that same transaction:
+    // the answers and the place are kept together or not at all.
+    std::vector<Answer> add_incoming_batch(const std::vector<Incoming>& batch, std::int64_t now,
+                                           const std::string& folder = {}, const FolderState* state = nullptr);
     // A failure the sender's own mail system saw without a report reaching
     // the inbox (rapportd's relay: the upstream refused a recipient for
     // good). Marks those recipients bounced, once; false if `id` is unknown.
@@ -179,25 +234,38 @@ public:
     Summary summary(const std::string* account, std::int64_t now, const SummarySettings& settings);
     // Accounts that have applications, sorted.
     std::vector<std::string> accounts();
+    // For /metrics.
+    Totals totals();
 
-    // Where an inbox reader got to in one folder (IMAP UIDVALIDITY/UID,
-    // CONDSTORE HIGHESTMODSEQ), so each message is read once across restarts.
-    struct FolderState {
-        std::uint32_t uidvalidity = 0;
-        std::uint32_t last_uid = 0;
-        std::uint64_t modseq = 0;
-        std::uint64_t read = 0; // messages read from this folder, ever
-    };
     std::optional<FolderState> folder(const std::string& name);
     void save_folder(const std::string& name, const FolderState& st);
 
 private:
-    void exec(const char* sql);
+    void migrate();
+    Answer add_incoming_locked(const Incoming& in, std::int64_t now);
+    Answer match_locked(const Incoming& in, std::int64_t now, const std::string& key);
+    // An application that may be what a received message answers (probably).
+    struct Candidate {
+        std::string id, account;
+        int tier;     // 0 a recipient's address, 1 their organisation, 2 a tracking system naming it
+        int answered; // the strongest answer it has had so far (replied 3, bounced 2, acknowledged 1)
+        std::int64_t time;
+    };
+    void named_applications(const Incoming& in, std::int64_t lo, std::int64_t hi, std::vector<Candidate>& cands);
+    // A new candidate, or a closer tie for one found already.
+    static void consider(std::vector<Candidate>& cands, std::string id, std::string account, int tier, int answered,
+                         std::int64_t time);
+    // consider() for each row of a candidate query (id, time, account, answered rank).
+    static void consider_rows(sqlite::Stmt& s, int tier, std::vector<Candidate>& cands);
+    void save_folder_locked(const std::string& name, const FolderState& st);
     bool record_locked(const Outgoing& m, Fate fate);      // mu_ held, inside a transaction
     bool release_locked(const std::string& id, std::int64_t now);
-    // The statements the mail path's records run, prepared once (mu_ held).
-    sqlite3_stmt* prepared(const char* sql);
-    std::unordered_map<const char*, sqlite3_stmt*> prepared_;
+    // Statements run for each record and each received message, prepared once (mu_ held).
+    sqlite::Stmt& prepared(const char* sql);
+    std::unordered_map<const char*, std::unique_ptr<sqlite::Stmt>> prepared_;
+    // Every organisation key of an application (the org_keys table's keys):
+    // an applicant tracking system's mail is matched to the ones it names.
+    std::set<std::string, std::less<>> org_keys_;
     std::mutex mu_;
     sqlite3* db_ = nullptr;
 };

@@ -52,13 +52,13 @@ std::size_t explaining_words(std::string_view own) {
 
 } // namespace
 
-std::optional<std::string> check_cv_attachment_only(const RuleInput& in) {
+std::optional<Advice> check_cv_attachment_only(const RuleInput& in) {
     const Features& f = in.f;
     if (f.cv_attachments.empty()) return std::nullopt;
     if (explaining_words(f.own_text) >= static_cast<std::size_t>(in.settings.min_words)) return std::nullopt;
-    return std::string(
-        "Your CV is attached, but the message doesn't say which role you want or why you fit. "
-        "Add two or three sentences: the role, where you saw it, and one thing you'd bring.");
+    return advice("cv-attachment-only",
+                  "Your CV is attached, but the message doesn't say which role you want or why you fit. "
+                  "Add two or three sentences: the role, where you saw it, and one thing you'd bring.");
 }
 
 } // namespace rapport::policies

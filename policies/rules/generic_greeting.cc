@@ -13,7 +13,7 @@
 
 namespace rapport::policies {
 
-std::optional<std::string> check_generic_greeting(const RuleInput& in) {
+std::optional<Advice> check_generic_greeting(const RuleInput& in) {
     const Features& f = in.f;
     if (greeting_has_placeholder(f)) return std::nullopt;
     Greeting g = read_greeting(f);
@@ -25,21 +25,30 @@ std::optional<std::string> check_generic_greeting(const RuleInput& in) {
         }
     if (g.kind == GreetingKind::none) {
         if (known)
-            return "Your message doesn't greet anyone: start with the person's name, e.g. \"Dear " +
-                   display_of(f, *known) + ",\".";
-        return "Your message doesn't greet anyone: start with the person's name (the advert, the company's "
-               "website or LinkedIn usually shows it).";
+            return advice("generic-greeting",
+                          // TRANSLATORS: {name} is the recipient's name as known ("Priya Shah"). The example is
+                          // a greeting a job seeker in your language would write to a named person.
+                          "Your message doesn't greet anyone: start with the person's name, e.g. \"Dear {name},\".",
+                          {{"name", display_of(f, *known)}});
+        return advice("generic-greeting",
+                      "Your message doesn't greet anyone: start with the person's name (the advert, the company's "
+                      "website or LinkedIn usually shows it).");
     }
     if (g.kind == GreetingKind::generic) {
-        std::string msg = "\"" + f.parts.greeting + "\" doesn't address anyone. ";
         if (known)
-            return msg + "This goes to " + display_of(f, *known) + ": greet them by name.";
-        return msg + "Find the name of the person who will read it (the advert, the company's website or "
-                     "LinkedIn usually shows it) and greet them by name.";
+            return advice("generic-greeting",
+                          // TRANSLATORS: {greeting} is the greeting line as the sender wrote it ("Dear Sir/Madam,").
+                          "\"{greeting}\" doesn't address anyone. This goes to {name}: greet them by name.",
+                          {{"greeting", f.parts.greeting}, {"name", display_of(f, *known)}});
+        return advice("generic-greeting",
+                      "\"{greeting}\" doesn't address anyone. Find the name of the person who will read it (the "
+                      "advert, the company's website or LinkedIn usually shows it) and greet them by name.",
+                      {{"greeting", f.parts.greeting}});
     }
     if (g.kind == GreetingKind::role && known)
-        return "\"" + f.parts.greeting + "\" greets a job title, but you know who this goes to: " +
-               display_of(f, *known) + ". Use their name.";
+        return advice("generic-greeting",
+                      "\"{greeting}\" greets a job title, but you know who this goes to: {name}. Use their name.",
+                      {{"greeting", f.parts.greeting}, {"name", display_of(f, *known)}});
     return std::nullopt;
 }
 

@@ -7,7 +7,7 @@
 
 namespace rapport::policies {
 
-std::optional<std::string> check_greeting_mismatch(const RuleInput& in) {
+std::optional<Advice> check_greeting_mismatch(const RuleInput& in) {
     const Features& f = in.f;
     if (greeting_has_placeholder(f)) return std::nullopt;
     Greeting g = read_greeting(f);
@@ -21,9 +21,11 @@ std::optional<std::string> check_greeting_mismatch(const RuleInput& in) {
         for (auto& r : f.recipients)
             if (name_matches(word, r)) matched = true;
         if (!matched)
-            return "The greeting \"" + f.parts.greeting + "\" doesn't match who this goes to (" +
-                   display_of(f, *known) +
-                   "). Check the name before sending - a wrong name is the quickest way to the 'no' pile.";
+            return advice("greeting-mismatch",
+                          // TRANSLATORS: {greeting} is the greeting line as written; {name} the name of the recipient.
+                          "The greeting \"{greeting}\" doesn't match who this goes to ({name}). Check the name "
+                          "before sending - a wrong name is the quickest way to the 'no' pile.",
+                          {{"greeting", f.parts.greeting}, {"name", display_of(f, *known)}});
     }
     return std::nullopt;
 }

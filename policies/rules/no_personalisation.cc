@@ -23,15 +23,28 @@ static bool names_a_recipient(const Features& f) {
     return false;
 }
 
-std::optional<std::string> check_no_personalisation(const RuleInput& in) {
+std::optional<Advice> check_no_personalisation(const RuleInput& in) {
     const Features& f = in.f;
     if (names_a_recipient(f)) return std::nullopt;
     std::set<std::string> parties;
     for (auto& r : f.recipients) parties.insert(r.party);
+    if (parties.size() > 1)
+        return advice("no-personalisation",
+                      "Nothing in the message mentions any of the employers or the person you're writing to. Add a "
+                      "sentence on why this organisation in particular - something about its work, the role, or how "
+                      "you heard of it.");
     std::string org = organisation_label(f);
-    std::string who = parties.size() > 1 ? std::string("any of the employers") : org.empty() ? "the employer" : org;
-    return "Nothing in the message mentions " + who + " or the person you're writing to. Add a sentence on why this organisation in particular - "
-           "something about its work, the role, or how you heard of it.";
+    if (org.empty())
+        return advice("no-personalisation",
+                      "Nothing in the message mentions the employer or the person you're writing to. Add a sentence "
+                      "on why this organisation in particular - something about its work, the role, or how you "
+                      "heard of it.");
+    return advice("no-personalisation",
+                  // TRANSLATORS: {organisation} is the employer's name as read from its address ("Pellham").
+                  "Nothing in the message mentions {organisation} or the person you're writing to. Add a sentence "
+                  "on why this organisation in particular - something about its work, the role, or how you heard "
+                  "of it.",
+                  {{"organisation", org}});
 }
 
 } // namespace rapport::policies

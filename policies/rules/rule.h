@@ -2,7 +2,8 @@
 //
 // A rule is one function: it reads the message's Features (and, for the two
 // rules with memory, what the history says) and either stays silent or
-// returns one sentence for the sender. Which rules apply to replies and to
+// returns its advice for the sender: which message, and the facts to fill in
+// (advice.h; the Checker has it said in the sender's language). Which rules apply to replies and to
 // ordinary mail is decided here, in one place, from SPEC.md:
 //   replies            -> unfilled-placeholder only
 //   ordinary new mail  -> unfilled-placeholder, template-reuse
@@ -11,6 +12,7 @@
 
 #pragma once
 
+#include "policies/advice.h"
 #include "policies/features.h"
 #include "policies/history.h"
 #include "policies/policy.h"
@@ -40,7 +42,7 @@ enum class Scope { all_mail, new_mail, job_seeking };
 struct Rule {
     std::string_view id;
     Scope scope;
-    std::optional<std::string> (*check)(const RuleInput&);
+    std::optional<Advice> (*check)(const RuleInput&);
 };
 
 // The nine rules, in SPEC.md's order.
@@ -50,15 +52,15 @@ const std::vector<Rule>& all_rules();
 bool applies(Scope scope, const Features& f);
 
 // The rule functions (one file each under policies/rules/).
-std::optional<std::string> check_cv_attachment_only(const RuleInput&);
-std::optional<std::string> check_template_reuse(const RuleInput&);
-std::optional<std::string> check_bulk_recipients(const RuleInput&);
-std::optional<std::string> check_generic_greeting(const RuleInput&);
-std::optional<std::string> check_greeting_mismatch(const RuleInput&);
-std::optional<std::string> check_no_personalisation(const RuleInput&);
-std::optional<std::string> check_unfilled_placeholder(const RuleInput&);
-std::optional<std::string> check_wrong_organisation(const RuleInput&);
-std::optional<std::string> check_vague_subject(const RuleInput&);
+std::optional<Advice> check_cv_attachment_only(const RuleInput&);
+std::optional<Advice> check_template_reuse(const RuleInput&);
+std::optional<Advice> check_bulk_recipients(const RuleInput&);
+std::optional<Advice> check_generic_greeting(const RuleInput&);
+std::optional<Advice> check_greeting_mismatch(const RuleInput&);
+std::optional<Advice> check_no_personalisation(const RuleInput&);
+std::optional<Advice> check_unfilled_placeholder(const RuleInput&);
+std::optional<Advice> check_wrong_organisation(const RuleInput&);
+std::optional<Advice> check_vague_subject(const RuleInput&);
 
 // Shared by several rules -------------------------------------------------
 

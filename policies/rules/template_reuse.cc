@@ -11,7 +11,7 @@
 
 namespace rapport::policies {
 
-std::optional<std::string> check_template_reuse(const RuleInput& in) {
+std::optional<Advice> check_template_reuse(const RuleInput& in) {
     const Features& f = in.f;
     const Memory& mem = in.memory;
     if (mem.history == nullptr || mem.print.empty()) return std::nullopt;
@@ -22,10 +22,17 @@ std::optional<std::string> check_template_reuse(const RuleInput& in) {
     if (!similar.found) return std::nullopt;
     const std::size_t people = similar.people;
     if (people < static_cast<std::size_t>(in.settings.min_recipients)) return std::nullopt;
-    return "You've sent almost the same text to " + std::to_string(people) +
-           " people in the last " + std::to_string(in.settings.window_days) +
-           " days. Readers can spot a pasted letter: rewrite the opening and one paragraph "
-           "for this organisation - what draws you to it and what you'd do there.";
+    return advice_plural("template-reuse",
+                         // TRANSLATORS: {people} is how many people got almost the same text; {days} the
+                         // days looked back over (30).
+                         "You've sent almost the same text to {people} person in the last {days} days. Readers can "
+                         "spot a pasted letter: rewrite the opening and one paragraph for this organisation - what "
+                         "draws you to it and what you'd do there.",
+                         "You've sent almost the same text to {people} people in the last {days} days. Readers can "
+                         "spot a pasted letter: rewrite the opening and one paragraph for this organisation - what "
+                         "draws you to it and what you'd do there.",
+                         static_cast<long>(people),
+                         {{"people", std::to_string(people)}, {"days", std::to_string(in.settings.window_days)}});
 }
 
 } // namespace rapport::policies

@@ -405,14 +405,17 @@ std::string find_placeholder(std::string_view s) {
     return {};
 }
 
-std::optional<std::string> check_unfilled_placeholder(const RuleInput& in) {
+std::optional<Advice> check_unfilled_placeholder(const RuleInput& in) {
     const Features& f = in.f;
     std::string found = find_placeholder(f.msg->subject);
     for (std::string_view part : {std::string_view(f.parts.greeting), std::string_view(f.own_text)})
         if (found.empty()) found = find_placeholder(part);
     if (found.empty()) return std::nullopt;
-    return "\"" + found + "\" is still in the message - a placeholder that was never filled in. "
-           "Replace it before sending: a left-in merge field tells the reader this went to a list.";
+    return advice("unfilled-placeholder",
+                  // TRANSLATORS: {placeholder} is the merge field left in, as written ("[Company Name]").
+                  "\"{placeholder}\" is still in the message - a placeholder that was never filled in. Replace it "
+                  "before sending: a left-in merge field tells the reader this went to a list.",
+                  {{"placeholder", found}});
 }
 
 } // namespace rapport::policies

@@ -17,13 +17,19 @@
 
 namespace rapport::policies {
 
-std::optional<std::string> check_vague_subject(const RuleInput& in) {
+std::optional<Advice> check_vague_subject(const RuleInput& in) {
     const Features& f = in.f;
     if (!f.subject.generic) return std::nullopt;
-    std::string what = f.subject_words.empty() ? std::string("The subject is empty")
-                                               : "The subject \"" + f.msg->subject + "\" is too general";
-    return what + ": it doesn't say what you're applying for. Put the role (and any reference number) "
-                  "in it, e.g. \"Warehouse Team Leader - application\".";
+    if (f.subject_words.empty())
+        return advice("vague-subject",
+                      "The subject is empty: it doesn't say what you're applying for. Put the role (and any "
+                      "reference number) in it, e.g. \"Warehouse Team Leader - application\".");
+    return advice("vague-subject",
+                  // TRANSLATORS: {subject} is the subject as written. The example is a subject a job seeker in your
+                  // language would write.
+                  "The subject \"{subject}\" is too general: it doesn't say what you're applying for. Put the role "
+                  "(and any reference number) in it, e.g. \"Warehouse Team Leader - application\".",
+                  {{"subject", f.msg->subject}});
 }
 
 } // namespace rapport::policies

@@ -9,7 +9,7 @@
 
 namespace rapport::policies {
 
-std::optional<std::string> check_wrong_organisation(const RuleInput& in) {
+std::optional<Advice> check_wrong_organisation(const RuleInput& in) {
     const Features& f = in.f;
     std::vector<std::string> current;
     for (auto& r : f.recipients)
@@ -29,8 +29,18 @@ std::optional<std::string> check_wrong_organisation(const RuleInput& in) {
         std::string now = organisation_label(f);
         std::string then = earlier;
         then[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(then[0])));
-        return "The message mentions " + then + ", which you wrote to before, but it's going to " + (now.empty() ? std::string("someone else") : now) +
-               ", which it never names. It looks like a leftover from an earlier letter - check every name.";
+        if (now.empty())
+            return advice("wrong-organisation",
+                          // TRANSLATORS: {earlier} is an organisation the sender wrote to before; {organisation} the
+                          // one this message goes to. Both are names ("Halden", "Pellham").
+                          "The message mentions {earlier}, which you wrote to before, but it's going to someone "
+                          "else, which it never names. It looks like a leftover from an earlier letter - check every "
+                          "name.",
+                          {{"earlier", then}});
+        return advice("wrong-organisation",
+                      "The message mentions {earlier}, which you wrote to before, but it's going to {organisation}, "
+                      "which it never names. It looks like a leftover from an earlier letter - check every name.",
+                      {{"earlier", then}, {"organisation", now}});
     }
     return std::nullopt;
 }

@@ -41,10 +41,9 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
+from e2e_lib import run_case  # noqa: E402
 from e2e_lib import RawClient, Rapportd, Upstream, message, tempdir, wait_for  # noqa: E402
 
 BIN = CTL = None
@@ -395,22 +394,7 @@ def main():
         return 2
     BIN, CTL = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     case = sys.argv[3]
-    w = tempdir(case)
-    try:
-        CASES[case](w)
-        problems = EXIT_PROBLEMS + sanitizer_reports(w)
-        assert not problems, "\n".join(problems)
-    except Exception:
-        traceback.print_exc()
-        log = os.path.join(w, "rapportd.log")
-        if os.path.exists(log):
-            print("---- rapportd log ----")
-            print(open(log, errors="replace").read()[-6000:])
-        print("(work dir kept: %s)" % w)
-        return 1
-    shutil.rmtree(w, ignore_errors=True)
-    print("ok", case)
-    return 0
+    return run_case(case, CASES[case])
 
 
 if __name__ == "__main__":

@@ -80,6 +80,66 @@ TEST(Config, SecretFile) {
     unlink(f.c_str());
 }
 
+// [upstream] auth: a token command instead of a password, for providers
+// that take no password from mail programs.
+TEST(Config, UpstreamOAuth) {
+    auto f = write_tmp("[upstream]\nurl = \"smtp://smtp-mail.outlook.com:587\"\nusername = \"priya@outlook.com\"\n"
+                       "auth = \"xoauth2\"\noauth_token_command = \"oama access priya@outlook.com\"\n");
+    Config c = load({"--config", f.c_str()});
+    EXPECT_EQ(c.upstream.auth, UpstreamAuth::xoauth2);
+    EXPECT_TRUE(c.upstream.oauth());
+    EXPECT_EQ(c.upstream.oauth_token_command, "oama access priya@outlook.com");
+    EXPECT_EQ(c.upstream.username, "priya@outlook.com");
+    EXPECT_EQ(c.upstream.host, "smtp-mail.outlook.com");
+    // --upstream replaces the URL, not the way of signing in.
+    c = load({"--config", f.c_str(), "--upstream", "smtp://smtp.gmail.com:587"});
+    EXPECT_EQ(c.upstream.auth, UpstreamAuth::xoauth2);
+    EXPECT_EQ(c.upstream.oauth_token_command, "oama access priya@outlook.com");
+    unlink(f.c_str());
+    auto g = write_tmp("[upstream]\nurl = \"smtp://smtp.gmail.com:587\"\nusername = \"p@gmail.com\"\n"
+                       "auth = \"oauthbearer\"\noauth_token_command = \"t\"\n");
+    EXPECT_EQ(load({"--config", g.c_str()}).upstream.auth, UpstreamAuth::oauthbearer);
+    unlink(g.c_str());
+    EXPECT_EQ(Config{}.upstream.auth, UpstreamAuth::password);
+
+    auto refused = [](const std::string& upstream, const std::string& why) {
+        auto h = write_tmp("[upstream]\nurl = \"smtp://relay.example:587\"\n" + upstream);
+        try {
+            load({"--config", h.c_str()});
+            ADD_FAILURE() << "accepted: " << upstream;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+        }
+        unlink(h.c_str());
+    };
+    refused("auth = \"oauth\"\n", "expected \"password\", \"xoauth2\" or \"oauthbearer\"");
+    refused("username = \"u\"\nauth = \"xoauth2\"\n", "needs upstream.oauth_token_command");
+    refused("auth = \"xoauth2\"\noauth_token_command = \"t\"\n", "needs upstream.username");
+    refused("username = \"u\"\npassword = \"p\"\nauth = \"xoauth2\"\noauth_token_command = \"t\"\n",
+            "remove upstream.password");
+    refused("username = \"u\"\noauth_token_command = \"t\"\n", "set upstream.auth");
+    refused("auth = 2\n", "upstream.auth: expected a string");
+}
+
+// [hold] notify_desktop: unset (the process decides: desktop_notify.h), or as set.
+TEST(Config, NotifyDesktop) {
+    EXPECT_FALSE(Config{}.hold.notify_desktop.has_value());
+    auto on = write_tmp("[hold]\nnotify_desktop = true\n");
+    EXPECT_EQ(load({"--config", on.c_str()}).hold.notify_desktop, std::optional<bool>(true));
+    unlink(on.c_str());
+    auto off = write_tmp("[hold]\nnotify_desktop = false\n");
+    EXPECT_EQ(load({"--config", off.c_str()}).hold.notify_desktop, std::optional<bool>(false));
+    unlink(off.c_str());
+    auto bad = write_tmp("[hold]\nnotify_desktop = \"yes\"\n");
+    try {
+        load({"--config", bad.c_str()});
+        ADD_FAILURE() << "accepted notify_desktop = \"yes\"";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("hold.notify_desktop: expected true or false"), std::string::npos) << e.what();
+    }
+    unlink(bad.c_str());
+}
+
 // Beyond loopback, TLS and someone to log in; the API stays local.
 TEST(Config, RefusesToListenPubliclyWithoutTlsAndAccounts) {
     Config c;

@@ -11,10 +11,14 @@ runs it, as root and as an ordinary user.
 
     with Dovecot(workdir) as d:            # idle=False: a server without IDLE or CONDSTORE
         d.append(b"From: ...\\r\\n...", folder="INBOX")
+        d.deliver_many([b"...", b"..."])   # thousands, written into the Maildir and indexed
         d.flags("INBOX")                   # {uid: flags}, to check nothing was marked \\Seen
+        d.imap_pids()                      # the processes serving IMAP sessions now
+        d.sessions()                       # [(in_bytes, out_bytes)] of each IMAP session that ended
 """
 import imaplib
 import os
+import re
 import pwd
 import grp
 import shutil
@@ -34,12 +38,13 @@ def _free_port():
 
 
 def make_ca_and_cert(directory, other_ca=False):
-    """A CA and a server certificate it signed, for 127.0.0.1 and localhost.
+    """A CA and a server certificate it signed, for 127.0.0.1 and localhost, valid
+    for 30 days (ledger_e2e.py's scripted week runs rapportd's clock days ahead).
     Returns (ca_cert, server_cert, server_key). other_ca: a second, unrelated CA too
     (returned as ca_cert, to test a certificate that must not verify)."""
     run = lambda *a: subprocess.run(list(a), check=True, capture_output=True, cwd=directory)
     run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Rapport test CA",
+        "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "30", "-subj", "/CN=Rapport test CA",
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
         "-keyout", "server-key.pem", "-out", "server.csr", "-subj", "/CN=localhost")
@@ -47,7 +52,7 @@ def make_ca_and_cert(directory, other_ca=False):
         f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
                 "basicConstraints=CA:FALSE\n")
     run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+        "-CAcreateserial", "-out", "server.pem", "-days", "30", "-extfile", "server.ext")
     ca = os.path.join(directory, "ca.pem")
     if other_ca:
         run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -194,6 +199,56 @@ service imap-login {{
             return time.time() - t0
         finally:
             c.logout()
+
+    def deliver_many(self, messages, mtime=None):
+        """Puts messages straight into the INBOX's Maildir (cur/, unread), the
+        way a delivery agent writes files - thousands in a fraction of a
+        second, where as many APPENDs take minutes - then has Dovecot index
+        them (STATUS), so that the next client finds a mailbox in its usual
+        state. Their internal date is the files' time (`mtime`, default now).
+        Returns the number of messages the INBOX then holds."""
+        c = self.client()  # signing in once makes the Maildir
+        try:
+            c.select("INBOX", readonly=True)
+        finally:
+            c.logout()
+        maildir = os.path.join(self.dir, "mail", self.USER, "Maildir")
+        owner = os.stat(maildir)
+        host = socket.gethostname().replace("/", "_").replace(":", "_")
+        t = int(time.time())
+        for i, m in enumerate(messages):
+            path = os.path.join(maildir, "cur", "%d.M%dP%d.%s,S=%d:2," % (t, i, os.getpid(), host, len(m)))
+            with open(path, "wb") as f:
+                f.write(m)
+            os.chown(path, owner.st_uid, owner.st_gid)
+            if mtime is not None:
+                os.utime(path, (mtime, mtime))
+        c = self.client()
+        try:
+            typ, data = c.status("INBOX", "(MESSAGES)")
+            return int(re.search(rb"MESSAGES (\d+)", data[0]).group(1))
+        finally:
+            c.logout()
+
+    def imap_pids(self):
+        """The PIDs of the imap processes (one per signed-in session) under this Dovecot."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = open("/proc/%s/stat" % entry).read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if comm == "imap" and self.proc and ppid == self.proc.pid:
+                pids.append(int(entry))
+        return pids
+
+    def sessions(self):
+        """(in, out) bytes of each IMAP session that has ended, from Dovecot's log."""
+        return [(int(a), int(b)) for a, b in re.findall(r"imap\(alice\).*? in=(\d+) out=(\d+)", self.log())]
 
     def create(self, folder):
         c = self.client()

@@ -16,10 +16,9 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
+from e2e_lib import run_case  # noqa: E402
 from e2e_lib import CRLF, RawClient, Rapportd, Upstream, free_port, make_cert, message, tempdir, wait_for  # noqa: E402
 
 BIN = None
@@ -673,22 +672,7 @@ def main():
         print("usage: e2e.py RAPPORTD CASE   (cases: %s)" % " ".join(CASES))
         return 2
     BIN = os.path.abspath(sys.argv[1])
-    w = tempdir(sys.argv[2])
-    try:
-        CASES[sys.argv[2]](w)
-        problems = EXIT_PROBLEMS + sanitizer_reports(w)
-        assert not problems, "\n".join(problems)
-    except Exception:
-        traceback.print_exc()
-        log = os.path.join(w, "rapportd.log")
-        if os.path.exists(log):
-            print("---- rapportd log ----")
-            print(open(log, errors="replace").read()[-6000:])
-        print("(work dir kept: %s)" % w)
-        return 1
-    shutil.rmtree(w, ignore_errors=True)
-    print("ok", sys.argv[2])
-    return 0
+    return run_case(sys.argv[2], CASES[sys.argv[2]])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Nothing here binds a fixed port.
 """
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -14,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import traceback
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -256,3 +258,26 @@ def message(subject="Hello", body=b"Hi Anna,\r\n\r\nSee you at ten.\r\n\r\nBen\r
 
 def tempdir(name):
     return tempfile.mkdtemp(prefix="rapport-e2e-%s-" % name)
+
+
+def run_case(name, body):
+    """Runs body(workdir) for one test case in a new work directory and returns
+    the exit status for CTest: 0 when it passed, 77 when body returned 77
+    (skipped), 1 when it raised or a rapportd left a sanitizer report. A
+    failure prints the end of rapportd's log and keeps the work directory."""
+    w = tempdir(name)
+    try:
+        rc = 77 if body(w) == 77 else 0
+        problems = EXIT_PROBLEMS + sanitizer_reports(w)
+        assert not problems, "\n".join(problems)
+    except Exception:
+        traceback.print_exc()
+        log = os.path.join(w, "rapportd.log")
+        if os.path.exists(log):
+            print("---- rapportd log ----")
+            print(open(log, errors="replace").read()[-6000:])
+        print("(work dir kept: %s)" % w)
+        return 1
+    shutil.rmtree(w, ignore_errors=True)
+    print("ok" if rc == 0 else "skipped", name)
+    return rc

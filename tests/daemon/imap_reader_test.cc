@@ -1,7 +1,7 @@
 // imap_reader_test.cc - the inbox reader's pure parts and its settings:
-// folder names in modified UTF-7, the token command's words, certificate
-// verification (against certificates made here with the openssl command),
-// and the [imap] / [outcomes] config keys. The reader itself talks to a real
+// folder names in modified UTF-7, certificate verification (against
+// certificates made here with the openssl command), and the [imap] /
+// [outcomes] config keys. The reader itself talks to a real
 // Dovecot in ledger_e2e.py.
 
 #include "daemon/lib/config.h"
@@ -70,36 +70,6 @@ TEST(ImapNames, ModifiedUtf7) {
     EXPECT_EQ(imap_mailbox_name("~peter/mail/台北/日本語"), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
     EXPECT_EQ(imap_mailbox_name("Boîte de réception"), "Bo&AO4-te de r&AOk-ception");
     EXPECT_EQ(imap_mailbox_name("Posteingang 😀"), "Posteingang &2D3eAA-");
-}
-
-TEST(ImapNames, CommandWords) {
-    EXPECT_EQ(split_command("oauth2l fetch --json"), (std::vector<std::string>{"oauth2l", "fetch", "--json"}));
-    EXPECT_EQ(split_command("  pass show 'mail/my account'  "), (std::vector<std::string>{"pass", "show", "mail/my account"}));
-    EXPECT_EQ(split_command(R"(sh -c "echo \"x y\"" a\ b)"), (std::vector<std::string>{"sh", "-c", "echo \"x y\"", "a b"}));
-    EXPECT_EQ(split_command("cmd ''"), (std::vector<std::string>{"cmd", ""}));
-    EXPECT_TRUE(split_command("   ").empty());
-}
-
-TEST(ImapNames, TokenCommand) {
-    EXPECT_EQ(run_token_command("printf 'ya29.token-1\\nsecond line\\n'", 5), "ya29.token-1");
-    EXPECT_EQ(run_token_command("echo '  spaced token  '", 5), "  spaced token");
-    auto fails = [](const std::string& cmd, unsigned timeout, const std::string& why) {
-        try {
-            run_token_command(cmd, timeout);
-            ADD_FAILURE() << "no error from " << cmd;
-        } catch (const std::runtime_error& e) {
-            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
-        }
-    };
-    fails("false", 5, "failed");
-    fails("true", 5, "printed no token");
-    fails("/nonexistent/token-tool --account x", 5, "could not be started");
-    fails("", 5, "empty");
-    auto t0 = std::chrono::steady_clock::now();
-    fails("sleep 30", 1, "did not finish within 1 s");
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << "the command was not killed";
-    // No shell: a semicolon is an argument, not a second command.
-    EXPECT_EQ(run_token_command("echo a;touch /tmp/rapport-no-shell", 5), "a;touch /tmp/rapport-no-shell");
 }
 
 class Certificates : public ::testing::Test {
@@ -175,6 +145,9 @@ TEST(ImapConfig, UrlsAndDefaults) {
     EXPECT_DOUBLE_EQ(f.outcomes.follow_up_days, 0.5);
     Config g = load({"--config", dir.file("g.toml", "[outcomes]\nfollow_up_days = 10\n").c_str()});
     EXPECT_DOUBLE_EQ(g.outcomes.follow_up_days, 10.0);
+    EXPECT_TRUE(g.outcomes.enabled) << "the ledger is on unless turned off";
+    Config off = load({"--config", dir.file("off.toml", "[outcomes]\nenabled = false\n").c_str()});
+    EXPECT_FALSE(off.outcomes.enabled);
 }
 
 TEST(ImapConfig, Refusals) {
@@ -208,4 +181,5 @@ TEST(ImapConfig, Refusals) {
     refused("[imap]\nurl = \"imaps://mail.example.org\"\n" + ok_auth + "pasword = \"x\"\n", "unknown key 'pasword'");
     refused("[outcomes]\nfollow_up_days = -1\n", "follow_up_days");
     refused("[outcomes]\nfollow_up = 3\n", "unknown key");
+    refused("[outcomes]\nenabled = \"no\"\n", "outcomes.enabled");
 }

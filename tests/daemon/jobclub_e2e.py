@@ -213,7 +213,8 @@ def case_roles(w):
         api.json("GET", "/metrics", token=amira_tok, expect=403)
         api.json("POST", "/api/v1/allow", {"entries": []}, token=amira_tok, expect=403)
         api.json("POST", "/api/v1/login-links", token=amira_tok, expect=403)
-        assert api.json("GET", "/api/v1/me", token=amira_tok) == {"role": "member", "name": "amira", "members": True}
+        assert api.json("GET", "/api/v1/me", token=amira_tok) == {"role": "member", "name": "amira", "members": True,
+                                                                  "lang": "auto"}
         # "Send anyway" in Amira's add-on signs with her token: relayed, not held.
         # Ben's token cannot sign for Amira's mail.
         ben_tok = ctl(d.state, "member", "token", "ben").stdout.strip()

@@ -24,15 +24,36 @@ GET /api/v1/outcomes and `rapportctl outcomes --json`. One case per ctest:
     page         the page in headless chromium (tests/browser/outcomes_page.mjs):
                  the figures, and the inbox's trouble once the password is
                  refused (skips, exit 77, without node, chromium or playwright-core)
+    matching     a reply carrying only References, an applicant tracking
+                 system's mail naming the firm (and one naming nobody written
+                 to), answers to ordinary mail (to a firm applied to, to a
+                 friend) ignored; /metrics' applications by class and replies
+                 by match
+    dovecot_restart  Dovecot stopped under IDLE and started again, then frozen
+                 and killed in the middle of reading 4000 messages: rapportd
+                 reconnects by itself and every message counts once
+    big_sync     the first sync of a 10 000-message INBOX (written into the
+                 Maildir and indexed by Dovecot): under 30 s, headers only
+                 (Dovecot's byte count), the RSS peak during the sync bounded
+    week         a scripted week and a bit with rapportd's clock moved day by
+                 day (libfaketime): every kind of answer, and `rapportctl
+                 outcomes --json` then holds SPEC.md's figures, the follow-ups
+                 due with their suggestions, the reply rate by week and class;
+                 the terminal's text and /metrics agree
+    week_page    the same, then the page in headless chromium
+                 (tests/browser/outcomes_chart_page.mjs): the chart and the
+                 suggestions (skips, exit 77, like page)
 
 Exit 0 on success; on failure the assertion and the logs are printed.
-Nothing binds a fixed port. Needs Dovecot (dovecot-imapd, scripts/deps.sh
-installs it): without it the test fails, it does not skip.
+Nothing binds a fixed port. Needs Dovecot (dovecot-imapd) and, for week,
+libfaketime (faketime), both installed by scripts/deps.sh --test: without
+them the test fails, it does not skip.
 """
 import email.utils
 import json
 import os
 import shutil
+import signal
 import smtplib
 import subprocess
 import sys
@@ -197,6 +218,68 @@ def same_figures(a, b):
     a.pop("inbox", None)
     b.pop("inbox", None)
     assert a == b, "API and rapportctl differ:\n%s\n%s" % (json.dumps(a, sort_keys=True), json.dumps(b, sort_keys=True))
+
+
+def metrics(api):
+    """GET /metrics as {'name{labels}': value}."""
+    st, _, body = api.req("GET", "/metrics")
+    assert st == 200, st
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def ledger_metrics(api):
+    m = metrics(api)
+    return {k: int(v) for k, v in m.items() if k.startswith(("rapport_applications_total", "rapport_replies_total"))}
+
+
+def rss_kib(pid, field="VmHWM"):
+    """A process's resident memory (VmRSS) or its peak so far (VmHWM), in KiB."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError("no %s for %d" % (field, pid))
+
+
+def newsletter(i, body_lines=28):
+    """An ordinary inbox message that is no answer: a shop's offer, ~2.4 KB."""
+    return ("From: Cornerstone Shop <offers%d@cornerstone-shop.example>\r\nTo: Priya Shah <%s>\r\n"
+            "Subject: This week's offer no. %d\r\nDate: %s\r\nMessage-ID: <offer-%d-%s@cornerstone-shop.example>\r\n"
+            "List-Unsubscribe: <https://cornerstone-shop.example/u>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n%s" % (
+                i % 40, ME, i, email.utils.formatdate(), i, os.urandom(3).hex(),
+                ("Twenty per cent off garden furniture until Sunday, while stocks last. " * 1 + "\r\n") * body_lines)).encode()
+
+
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+class FakeClock:
+    """rapportd's clock moved ahead with libfaketime (package faketime): the
+    offset lives in a file that libfaketime reads at every call, so the test
+    moves the daemon's days along while it runs. Only wall-clock time moves;
+    the monotonic clock (timeouts, retries) stays real."""
+
+    def __init__(self, w):
+        self.path = os.path.join(w, "faketime")
+        self.at(time.time())
+
+    def at(self, t):
+        """From now on rapportd's clock reads `t`, and runs on from there."""
+        with open(self.path, "w") as f:
+            f.write("%+d\n" % int(round(t - time.time())))
+        self.t = t
+
+    def env(self):
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        return {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME_TIMESTAMP_FILE": self.path, "FAKETIME_NO_CACHE": "1",
+                "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                # An ASan build wants its runtime first; libfaketime is preloaded before it.
+                "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
 
 
 def need_dovecot():
@@ -569,6 +652,471 @@ def case_page(w):
         d.stop()
         dv.stop()
         up.stop()
+
+
+def case_matching(w):
+    """Answers that refer to the application only through References, an
+    applicant tracking system's mail naming the firm, and answers to mail
+    that was no application - all through a real Dovecot; then /metrics."""
+    need_dovecot()
+    up = Upstream(w).start()
+    dv = Dovecot(w, idle=True).start()
+    cfg, _ = imap_config(dv, w, "imaps://127.0.0.1:%d" % dv.tls_port)
+    d = Rapportd(RAPPORTD, w, upstream="smtp://127.0.0.1:%d" % up.port, config=cfg).start()
+    try:
+        api = Api(d)
+        wait_inbox(api, "ok")
+        ids = {}
+        for k in ("A", "B", "C", "G"):
+            to, subject, body = APPS[k] if k != "G" else (
+                "Sam Reid <sam.reid@coastline-leisure.example>", "Leisure assistant vacancy at Coastline Leisure",
+                COASTLINE % "Coastline Leisure")
+            ids[k] = "<%s-%s@example.org>" % (k, os.urandom(4).hex())
+            smtp_send(d, mail(to, subject, body, ids[k]), [email.utils.parseaddr(to)[1]])
+        # Ordinary mail: to the letting agent B works for (Priya is a tenant), and to a friend.
+        ids["tenant"] = "<boiler-%s@example.org>" % os.urandom(4).hex()
+        smtp_send(d, mail("Harbour Lets Maintenance <maintenance@harbourlets.example>", "Boiler at 14 Quay Street",
+                          "Hello,\n\nThe boiler at 14 Quay Street has stopped again. Could someone come round this "
+                          "week?\n\nThanks,\nPriya\n", ids["tenant"]), ["maintenance@harbourlets.example"])
+        ids["friend"] = "<walk-%s@example.org>" % os.urandom(4).hex()
+        smtp_send(d, mail("Sam <sam.lee@gmail.com>", "Walk on Sunday?", "Hi Sam,\n\nFancy a walk on Sunday?\n\nPriya\n",
+                          ids["friend"]), ["sam.lee@gmail.com"])
+        assert wait_for(lambda: up.count() == 6, 20), up.count()
+        # Each is in the ledger once routed ("message ID ..." follows the route; the relay may come first).
+        assert wait_for(lambda: d.log().count(" rapportd: message ") == 6, 10), d.log()
+        assert wait_for(lambda: outcomes(api)["applications"] == 4, 10), outcomes(api)
+        assert ledger_metrics(api) == {
+            'rapport_applications_total{class="clean"}': 4, 'rapport_applications_total{class="revised"}': 0,
+            'rapport_applications_total{class="despite-findings"}': 0,
+            'rapport_replies_total{match="exact"}': 0, 'rapport_replies_total{match="probable"}': 0}, ledger_metrics(api)
+
+        # The agency's maintenance team answers the tenant's mail: the same
+        # firm as B's application, but an answer to that mail, not to B.
+        dv.append(reply("Harbour Lets Maintenance <maintenance@harbourlets.example>", "Re: Boiler at 14 Quay Street",
+                        ids["tenant"]))
+        # The friend answers the walk: nothing.
+        dv.append(reply("Sam <sam.lee@gmail.com>", "Re: Walk on Sunday?", ids["friend"]))
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] == 2, 20), outcomes(api)["inbox"]
+        o = outcomes(api)
+        assert o["replied"] == 0 and by_subject(o)[APPS["B"][1]]["outcome"] == "waiting", by_subject(o)[APPS["B"][1]]
+        assert d.log().count("an answer to mail that was no application") == 0, "the log names no why for unrelated mail"
+
+        # G: a reply from the recruiter's own address that carries only
+        # References (no In-Reply-To), the application's Message-ID last.
+        raw = ("From: Sam Reid <samreid.home@gmail.com>\r\nTo: Priya Shah <%s>\r\nSubject: Re: Leisure assistant\r\n"
+               "Date: %s\r\nMessage-ID: <refs-%s@gmail.com>\r\nReferences: <thread-start@coastline-leisure.example> %s\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nCould you come in on Thursday?\r\n" % (
+                   ME, email.utils.formatdate(), os.urandom(4).hex(), ids["G"])).encode()
+        assert b"In-Reply-To" not in raw
+        dv.append(raw)
+        wait_outcome(api, "Leisure assistant vacancy at Coastline Leisure", "replied")
+        assert by_subject(outcomes(api))["Leisure assistant vacancy at Coastline Leisure"]["match"] == "exact"
+
+        # C: Greenhouse writes for Brightwater, naming it in the sender's name
+        # (a person's invitation, not automated): a probable reply to C.
+        dv.append(reply("Brightwater Talent Team <no-reply@greenhouse.io>", "Interview invitation: warehouse team leader"))
+        # ...and a Greenhouse mail naming a firm Priya never wrote to: nothing.
+        dv.append(reply("Oakridge Foods Careers <no-reply@greenhouse.io>", "Roles you might like"))
+        wait_outcome(api, APPS["C"][1], "replied")
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] == 5, 20), outcomes(api)["inbox"]
+        o = outcomes(api)
+        got = {a["subject"]: (a["outcome"], a["match"]) for a in o["recent"]}
+        assert got == {
+            APPS["A"][1]: ("waiting", None), APPS["B"][1]: ("waiting", None),
+            APPS["C"][1]: ("replied", "probable"),
+            "Leisure assistant vacancy at Coastline Leisure": ("replied", "exact")}, got
+        assert "probable: an applicant tracking system naming the organisation" in d.log(), d.log()
+        assert (o["applications"], o["replied"], o["reply_rate"]) == (4, 2, 0.5), o
+
+        # B's real reply, from a colleague without reply headers: probable.
+        dv.append(reply("Tom Price <tom.price@harbourlets.example>", "Your application"))
+        wait_outcome(api, APPS["B"][1], "replied")
+        assert ledger_metrics(api) == {
+            'rapport_applications_total{class="clean"}': 4, 'rapport_applications_total{class="revised"}': 0,
+            'rapport_applications_total{class="despite-findings"}': 0,
+            'rapport_replies_total{match="exact"}': 1, 'rapport_replies_total{match="probable"}': 2}, ledger_metrics(api)
+        same_figures(outcomes(api), json.loads(ctl(d.state, "outcomes", "--json").stdout))
+    finally:
+        d.stop()
+        dv.stop()
+        up.stop()
+
+
+def case_dovecot_restart(w):
+    """Dovecot goes away under rapportd twice: while it waits in IDLE, and in
+    the middle of reading thousands of messages (the imap process frozen,
+    then the server killed and started again). rapportd reconnects by itself
+    and every message counts once: nothing read twice, nothing lost."""
+    need_dovecot()
+    up = Upstream(w).start()
+    dv = Dovecot(w, idle=True).start()
+    cfg, _ = imap_config(dv, w, "imaps://127.0.0.1:%d" % dv.tls_port)
+    d = Rapportd(RAPPORTD, w, upstream="smtp://127.0.0.1:%d" % up.port, config=cfg).start()
+    try:
+        api = Api(d)
+        wait_inbox(api, "ok")
+        ids = {}
+        for k in ("A", "B", "C"):
+            to, subject, body = APPS[k]
+            ids[k] = "<%s-%s@example.org>" % (k, os.urandom(4).hex())
+            smtp_send(d, mail(to, subject, body, ids[k]), [email.utils.parseaddr(to)[1]])
+        assert wait_for(lambda: outcomes(api)["applications"] == 3, 20), outcomes(api)
+        a_reply = reply("Kwame Osei <k.osei@kestrel-analytics.example>", "Re: " + APPS["A"][1], ids["A"],
+                        msgid="<a-reply-%s@kestrel-analytics.example>" % os.urandom(4).hex())
+        dv.append(a_reply)
+        wait_outcome(api, APPS["A"][1], "replied")
+
+        # 1. In IDLE: the server stops; rapportd says so, then comes back by itself.
+        dv.stop()
+        inbox = wait_inbox(api, "error", timeout=20)
+        assert inbox["message"].startswith("Rapport can't read your inbox: "), inbox
+        dv.start()
+        wait_inbox(api, "ok", timeout=20)
+        # B's reply, and A's again (a copy filed twice: a new UID, the same Message-ID).
+        dv.append(reply("Anna Lewis <jobs@harbourlets.example>", "Re: " + APPS["B"][1], ids["B"]))
+        dv.append(a_reply)
+        wait_outcome(api, APPS["B"][1], "replied")
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] == 3, 20), outcomes(api)["inbox"]
+        o = outcomes(api)
+        assert (o["replied"], o["applications"]) == (2, 3), o
+        assert "INBOX: read 2 new messages (uid 2-3) in " in d.log(), d.log()
+        assert ledger_metrics(api)['rapport_replies_total{match="exact"}'] == 2, ledger_metrics(api)
+
+        # 2. In the middle of a read: 4000 messages arrive while rapportd is
+        # down (C's reply among them), it starts reading them, and Dovecot's
+        # imap process is frozen part-way, then killed with its server.
+        d.stop()
+        n = 4000
+        msgs = [newsletter(i, body_lines=4) for i in range(n)]
+        msgs[3100] = reply("Hiring Team <hr@brightwater.example>", "Re: " + APPS["C"][1], ids["C"])
+        assert dv.deliver_many(msgs) == 3 + n
+        d.start()
+        api = Api(d)
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] > 0, 30, step=0.01), outcomes(api)["inbox"]
+        pids = dv.imap_pids()
+        assert pids, "no imap process to freeze"
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.5)
+        read_then = outcomes(api)["inbox"]["read"]
+        print("frozen after %d of %d messages" % (read_then, n))
+        assert 0 < read_then < n, "the read was not interrupted part-way (%d of %d): nothing was tested" % (read_then, n)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        dv.stop()
+        dv.start()
+        wait_outcome(api, APPS["C"][1], "replied", timeout=60)
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] >= n, 60), outcomes(api)["inbox"]
+        time.sleep(1.0)  # anything read twice would show by now
+        o = outcomes(api)
+        assert o["inbox"]["read"] == n, "messages read since the start: %d of %d" % (o["inbox"]["read"], n)
+        assert o["inbox"]["state"] == "ok", o["inbox"]
+        assert (o["applications"], o["replied"], o["acknowledged"], o["bounced"]) == (3, 3, 0, 0), o
+        assert ledger_metrics(api)['rapport_replies_total{match="exact"}'] == 3, ledger_metrics(api)
+        assert "warning: inbox: Rapport can't read your inbox: " in d.log(), d.log()
+        same_figures(o, json.loads(ctl(d.state, "outcomes", "--json").stdout))
+    finally:
+        d.stop()
+        dv.stop()
+        up.stop()
+
+
+def case_big_sync(w):
+    """The first sync of an INBOX of 10 000 messages: headers only, memory
+    bounded, under 30 s. The messages are written into the Maildir (Dovecot
+    indexes them before rapportd starts); three of them answer applications."""
+    need_dovecot()
+    up = Upstream(w).start()
+    dv = Dovecot(w, idle=True).start()
+    d = Rapportd(RAPPORTD, w, upstream="smtp://127.0.0.1:%d" % up.port).start()
+    try:
+        api = Api(d)
+        ids = {}
+        for k in ("A", "B", "C", "D"):
+            to, subject, body = APPS[k]
+            ids[k] = "<%s-%s@example.org>" % (k, os.urandom(4).hex())
+            smtp_send(d, mail(to, subject, body, ids[k]), [email.utils.parseaddr(to)[1]])
+        assert wait_for(lambda: outcomes(api)["applications"] == 4, 20), outcomes(api)
+    finally:
+        d.stop()
+    n = 10000
+    msgs = [newsletter(i) for i in range(n)]
+    msgs[1234] = reply("Kwame Osei <k.osei@kestrel-analytics.example>", "Re: " + APPS["A"][1], ids["A"])
+    msgs[5678] = reply("Tom Price <tom.price@harbourlets.example>", "Your application")
+    msgs[9876] = bounce("careers@ferrowbuild.example", ids["D"], "careers@ferrowbuild.example", APPS["D"][1])
+    total_bytes = sum(len(m) for m in msgs)
+    t = time.time()
+    assert dv.deliver_many(msgs) == n
+    TIMINGS.append(("10 000 messages into the Maildir and indexed by Dovecot", time.time() - t))
+    # rapportd starts with the server away, so that its memory can be read
+    # before the sync; then the server comes back and the first sync runs.
+    dv.stop()
+    cfg, _ = imap_config(dv, w, "imaps://127.0.0.1:%d" % dv.tls_port)
+    d = Rapportd(RAPPORTD, w, upstream="smtp://127.0.0.1:%d" % up.port, config=cfg)
+    try:
+        d.start()
+        api = Api(d)
+        wait_inbox(api, "error")
+        before_kib = rss_kib(d.proc.pid, "VmRSS")
+        # The peak from here on: Linux starts VmHWM afresh at the current RSS (proc(5), clear_refs).
+        with open("/proc/%d/clear_refs" % d.proc.pid, "w") as f:
+            f.write("5")
+        assert rss_kib(d.proc.pid) < before_kib + 1024, "VmHWM was not reset"
+        t0 = time.time()
+        dv.start()
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] >= n, 60, step=0.1), outcomes(api)["inbox"]
+        wall = time.time() - t0
+        peak_kib = rss_kib(d.proc.pid)
+        line = [l for l in d.log().splitlines() if "INBOX: read 10000 new messages (uid 1-10000) in " in l]
+        assert line, d.log()[-3000:]
+        reader_ms = int(line[0].split(" in ")[1].split(" ms")[0])
+        o = outcomes(api)
+        assert o["inbox"]["read"] == n, o["inbox"]
+        got = {a["subject"]: (a["outcome"], a["match"]) for a in o["recent"]}
+        assert got == {APPS["A"][1]: ("replied", "exact"), APPS["B"][1]: ("replied", "probable"),
+                       APPS["C"][1]: ("waiting", None), APPS["D"][1]: ("bounced", "exact")}, got
+        d.stop()
+        dv.stop()  # its sessions end: their byte counts reach the log
+        # Headers only: Dovecot sent rapportd a fraction of what the messages hold.
+        sent_out = max(s[1] for s in dv.sessions())
+        print("first sync of %d messages (%.1f MB): %.1f s from the server's return to all read (with up to 2 s "
+              "of the reader's retry wait), the reader's own %.1f s; Dovecot sent %.1f MB; rapportd's RSS "
+              "peaked at %.1f MiB during the sync, %.1f MiB before it" % (
+                  n, total_bytes / 1e6, wall, reader_ms / 1000.0, sent_out / 1e6, peak_kib / 1024.0,
+                  before_kib / 1024.0))
+        TIMINGS.append(("first sync of 10 000 messages, server back to all read", wall))
+        TIMINGS.append(("first sync of 10 000 messages, the reader's own time", reader_ms / 1000.0))
+        assert wall < 30, "the first sync took %.1f s" % wall
+        assert sent_out < total_bytes * 0.4, "Dovecot sent %d bytes of %d: more than headers" % (sent_out, total_bytes)
+        # Memory: 200 messages' headers at a time, and the ledger's page
+        # cache: the inbox's 24 MB must not show (it grows by ~5 MiB here).
+        assert peak_kib - before_kib < 16 * 1024, "peak RSS %d KiB, %d KiB before the sync" % (peak_kib, before_kib)
+    finally:
+        d.stop()
+        dv.stop()
+        up.stop()
+
+
+def case_week(w, browser=False):
+    """A scripted week and a bit of job seeking, with rapportd's clock moved
+    on day by day (libfaketime): applications of each class go out Monday to
+    Tuesday, answers arrive over the week into a real Dovecot (an exact
+    reply, one carrying only References, a colleague's probable reply, an
+    auto-reply later followed by a tracking system's invitation, a bounce,
+    an answer to ordinary mail, the sender's own copy), one more application
+    the next Monday; on the Wednesday after, `rapportctl outcomes --json`
+    holds SPEC.md's figures, follow-ups are due with their suggestions, and
+    the reply rate by week has two weeks. browser: the page shows them too."""
+    need_dovecot()
+    assert os.path.exists(FAKETIME_LIB), "libfaketime is not installed (package faketime; scripts/deps.sh --test)"
+    browser_dir = os.environ.get("RAPPORT_BROWSER_DIR", "")
+    if browser:
+        if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
+            print("SKIP: node or /usr/bin/chromium missing")
+            return 77
+        if not os.path.isdir(os.path.join(browser_dir, "node_modules", "playwright-core")):
+            print("SKIP: playwright-core not installed in %r" % browser_dir)
+            return 77
+    up = Upstream(w).start()
+    dv = Dovecot(w, idle=True).start()
+    clock = FakeClock(w)
+    # Day 0 is next Monday, 09:00 UTC (the certificates are good for 30 days).
+    now = time.time()
+    monday = int(now // 86400) * 86400
+    monday -= ((monday // 86400 + 3) % 7) * 86400  # back to this week's Monday (1 Jan 1970 was a Thursday)
+    monday += 7 * 86400
+    day = lambda n, hour=9: monday + n * 86400 + hour * 3600
+    clock.at(day(0))
+    cfg, _ = imap_config(dv, w, "imaps://127.0.0.1:%d" % dv.tls_port)
+    d = Rapportd(RAPPORTD, w, upstream="smtp://127.0.0.1:%d" % up.port, config=cfg, env=clock.env()).start()
+    node = None
+    try:
+        api = Api(d)
+        wait_inbox(api, "ok")
+        ids = {}
+        sent = {}
+
+        # The ledger dates a message when its verdict routes it, after the
+        # 250; rapportd logs "message ID ..." once it has. The clock moves
+        # on only after that.
+        routed = lambda: d.log().count(" rapportd: message ")  # noqa: E731
+
+        def smtp_at(raw, rcpt, at):
+            clock.at(at)
+            before = routed()
+            smtp_send(d, raw, [rcpt])
+            assert wait_for(lambda: routed() == before + 1, 20), "not routed: %s" % rcpt
+
+        def send(key, to, subject, body, at):
+            ids[key] = "<%s-%s@example.org>" % (key, os.urandom(4).hex())
+            smtp_at(mail(to, subject, body, ids[key]), email.utils.parseaddr(to)[1], at)
+            sent[key] = subject
+
+        def answer(raw, at):
+            """Delivered at `at`: the daemon's clock moves there, the Date says so."""
+            clock.at(at)
+            dv.append(raw)
+
+        def reply_at(frm, subject, at, in_reply_to=None, extra=""):
+            r = reply(frm, subject, in_reply_to, extra=extra)
+            head, body = r.split(b"\r\n\r\n", 1)
+            lines = [l for l in head.split(b"\r\n") if not l.startswith(b"Date: ")]
+            lines.insert(3, b"Date: " + email.utils.formatdate(at).encode())
+            return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+        # Monday: three applications.
+        send("A", *APPS["A"], at=day(0, 9))
+        send("B", *APPS["B"], at=day(0, 10))
+        send("E", *APPS["E"], at=day(0, 11))
+        # Tuesday: three more, one held (a CV and two lines) and sent anyway.
+        send("C", *APPS["C"], at=day(1, 9))
+        send("D", *APPS["D"], at=day(1, 10))
+        send("I", "\"Kowalska, Anna\" <anna.kowalska@northgate-care.example>", "Care assistant vacancy at Northgate Care",
+             "Dear Ms Kowalska,\n\nI am writing to apply for the care assistant vacancy at Northgate Care. For two years "
+             "I have looked after my grandmother at home, and I volunteer on Saturdays at the Quayside day centre, "
+             "helping with meals and the afternoon quiz. I hold a first aid certificate and I am happy to work "
+             "weekends.\n\nKind regards,\nPriya Shah\n", at=day(1, 11))
+        ids["F"] = "<F-%s@example.org>" % os.urandom(4).hex()
+        smtp_at(cv_only(ids["F"]), "jobs@marlowprint.example", day(1, 12))
+        assert wait_for(lambda: len(api.json("GET", "/api/v1/messages?status=held")["messages"]) == 1, 20)
+        held = api.json("GET", "/api/v1/messages?status=held")["messages"][0]["id"]
+        clock.at(day(1, 13))
+        api.json("POST", "/api/v1/messages/%s/release" % held)
+        assert wait_for(lambda: up.count() == 7, 20), up.count()
+        # Wednesday: G held with a placeholder, sent again corrected (revised);
+        # mail to the agency as a tenant; a walk with a friend.
+        g1 = "<G1-%s@example.org>" % os.urandom(4).hex()
+        smtp_at(mail("Sam Reid <sam.reid@coastline-leisure.example>", "Leisure assistant vacancy at Coastline Leisure",
+                     COASTLINE % "[Company Name]", g1), "sam.reid@coastline-leisure.example", day(2, 9))
+        assert wait_for(lambda: len(api.json("GET", "/api/v1/messages?status=held")["messages"]) == 1, 20)
+        held_g1 = api.json("GET", "/api/v1/messages?status=held")["messages"][0]["id"]
+        send("G", "Sam Reid <sam.reid@coastline-leisure.example>", "Leisure assistant vacancy at Coastline Leisure",
+             COASTLINE % "Coastline Leisure", at=day(2, 10))
+        api.json("POST", "/api/v1/messages/%s/drop" % held_g1)
+        send("tenant", "Harbour Lets Maintenance <maintenance@harbourlets.example>", "Boiler at 14 Quay Street",
+             "Hello,\n\nThe boiler has stopped again. Could someone come round?\n\nPriya\n", at=day(2, 11))
+        send("walk", "Sam <sam.lee@gmail.com>", "Walk on Sunday?", "Hi Sam,\n\nA walk on Sunday?\n\nPriya\n",
+             at=day(2, 11))
+        tenant, walk = ids["tenant"], ids["walk"]
+        assert wait_for(lambda: up.count() == 10, 20), up.count()
+        assert wait_for(lambda: outcomes(api)["applications"] == 8, 10), outcomes(api)
+        # Wednesday afternoon: Kwame answers A; Sam (the friend) answers the walk.
+        answer(reply_at("Kwame Osei <k.osei@kestrel-analytics.example>", "Re: " + APPS["A"][1], day(2, 15), ids["A"]),
+               day(2, 15))
+        answer(reply_at("Sam <sam.lee@gmail.com>", "Re: Walk on Sunday?", day(2, 16), walk), day(2, 16))
+        wait_outcome(api, APPS["A"][1], "replied")
+        # Thursday: C's auto-reply, D bounces, the maintenance team answers the tenant.
+        answer(reply_at("Brightwater <hr@brightwater.example>", "Automatic reply: " + APPS["C"][1], day(3, 8), ids["C"],
+                        extra="Auto-Submitted: auto-replied\r\n"), day(3, 8))
+        answer(bounce("careers@ferrowbuild.example", ids["D"], "careers@ferrowbuild.example", APPS["D"][1]), day(3, 9))
+        answer(reply_at("Harbour Lets Maintenance <maintenance@harbourlets.example>", "Re: Boiler at 14 Quay Street",
+                        day(3, 10), tenant), day(3, 10))
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] == 5, 20), outcomes(api)["inbox"]
+        assert by_subject(outcomes(api))[APPS["B"][1]]["outcome"] == "waiting", "the tenant's answer counted for B"
+        # Friday: a colleague of B's answers (no reply headers); Sam Reid answers G
+        # from home with References only; Priya's own copy of I lands in the inbox.
+        answer(reply_at("Tom Price <tom.price@harbourlets.example>", "Your application", day(4, 9)), day(4, 9))
+        refs_only = reply_at("Sam Reid <samreid.home@gmail.com>", "Re: Leisure assistant", day(4, 10),
+                             extra="References: <thread@coastline-leisure.example> %s\r\n" % ids["G"])
+        assert b"In-Reply-To" not in refs_only
+        answer(refs_only, day(4, 10))
+        answer(mail("\"Kowalska, Anna\" <anna.kowalska@northgate-care.example>", "Care assistant vacancy at Northgate Care",
+                    "(copy)", "<copy-%s@example.org>" % os.urandom(4).hex()), day(4, 11))
+        wait_outcome(api, "Leisure assistant vacancy at Coastline Leisure", "replied")
+        # Next Monday: one more application; Greenhouse invites Priya to an
+        # interview at Brightwater (C had only its auto-reply).
+        send("H", "Maria Costa <maria.costa@amberleybakery.example>", "Bakery assistant at Amberley Bakery",
+             "Dear Ms Costa,\n\nI would like to apply for the bakery assistant job at Amberley Bakery that I saw in "
+             "your window. I have worked early shifts at a supermarket bakery counter for a year, so 5am starts and "
+             "trays of rolls do not frighten me, and I am keen to learn proper bread making.\n\nKind regards,\n"
+             "Priya Shah\n", at=day(7, 9))
+        answer(reply_at("Brightwater Talent Team <no-reply@greenhouse.io>", "Interview invitation: warehouse team leader",
+                        day(7, 10)), day(7, 10))
+        wait_outcome(api, APPS["C"][1], "replied")
+        # The Wednesday after, at noon: what Priya sees.
+        clock.at(day(9, 12))
+        assert wait_for(lambda: outcomes(api)["inbox"]["read"] == 9, 20), outcomes(api)["inbox"]
+        o = json.loads(ctl(d.state, "outcomes", "--json").stdout)
+        same_figures(o, outcomes(api))
+
+        # SPEC.md's figures.
+        assert (o["applications"], o["replied"], o["acknowledged"], o["bounced"]) == (9, 4, 0, 1), o
+        assert o["reply_rate"] == 0.5, o  # 4 of the 8 that arrived
+        assert o["by_class"] == {
+            "clean": {"applications": 6, "replied": 3, "acknowledged": 0, "bounced": 1, "reply_rate": 0.6},
+            "revised": {"applications": 1, "replied": 1, "acknowledged": 0, "bounced": 0, "reply_rate": 1.0},
+            "despite-findings": {"applications": 2, "replied": 0, "acknowledged": 0, "bounced": 0, "reply_rate": 0.0},
+        }, o["by_class"]
+        got = {a["subject"]: (a["class"], a["outcome"], a["match"]) for a in o["recent"]}
+        assert got == {
+            APPS["A"][1]: ("clean", "replied", "exact"), APPS["B"][1]: ("clean", "replied", "probable"),
+            APPS["C"][1]: ("clean", "replied", "probable"), APPS["D"][1]: ("clean", "bounced", "exact"),
+            APPS["E"][1]: ("despite-findings", "waiting", None), "Print finisher job": ("despite-findings", "waiting", None),
+            "Leisure assistant vacancy at Coastline Leisure": ("revised", "replied", "exact"),
+            "Care assistant vacancy at Northgate Care": ("clean", "waiting", None),
+            "Bakery assistant at Amberley Bakery": ("clean", "waiting", None)}, got
+        for a in o["recent"]:
+            assert set(a) >= {"id", "to", "subject", "sent", "class", "outcome", "match"}, a
+        assert abs(by_subject(o)[APPS["A"][1]]["sent"] - day(0, 9)) < 60, "A left on Monday at 09:00"
+        # Follow-ups: E (Monday), F and I (Tuesday) - a week on, no reply; H is too recent.
+        due = o["follow_up_due"]
+        assert [a["subject"] for a in due] == [APPS["E"][1], "Care assistant vacancy at Northgate Care",
+                                               "Print finisher job"], due
+        for a in due:
+            assert set(a) >= {"id", "to", "subject", "sent"}, a
+        e, i, f = due
+        assert e["to"] == ["recruitment@oakfield-vets.example"] and e["name"] is None, e
+        assert e["suggestion"] == ("It's been 9 days - a short, polite follow-up to recruitment@oakfield-vets.example "
+                                   "asking about your application is fine."), e
+        assert i["name"] == "Anna Kowalska", i
+        assert i["suggestion"] == ("It's been 8 days - a short, polite follow-up to Anna Kowalska asking about your "
+                                   "application is fine."), i
+        # The reply rate by week: this week's and last week's.
+        weeks = o["by_week"]
+        assert [wk["week"] for wk in weeks] == [day(0, 0), day(7, 0)], weeks
+        w1, w2 = weeks
+        assert (w1["applications"], w1["replied"], w1["bounced"], w1["reply_rate"]) == (8, 4, 1, round(4 / 7, 4)), w1
+        assert (w1["by_class"]["clean"]["reply_rate"], w1["by_class"]["revised"]["reply_rate"],
+                w1["by_class"]["despite-findings"]["reply_rate"]) == (0.75, 1.0, 0.0), w1
+        assert (w2["applications"], w2["by_class"]["clean"]["applications"], w2["reply_rate"]) == (1, 1, 0.0), w2
+        assert w2["by_class"]["revised"]["applications"] == 0 and w2["by_class"]["revised"]["reply_rate"] is None, w2
+        # Nothing else counted: the friend's and the maintenance team's answers, the own copy.
+        assert o["inbox"]["read"] == 9, o["inbox"]
+        assert ledger_metrics(api) == {
+            'rapport_applications_total{class="clean"}': 6, 'rapport_applications_total{class="revised"}': 1,
+            'rapport_applications_total{class="despite-findings"}': 2,
+            'rapport_replies_total{match="exact"}': 2, 'rapport_replies_total{match="probable"}': 2}, ledger_metrics(api)
+
+        # The same in a terminal.
+        text = ctl(d.state, "outcomes").stdout
+        for want in ("Applications: 9 sent, 4 replied, 0 acknowledged automatically, 1 bounced",
+                     "Reply rate: 50% (4 of the 8 that arrived)",
+                     "    It's been 8 days - a short, polite follow-up to Anna Kowalska asking about your application is fine.",
+                     "Reply rate by week",
+                     "  %s  8 sent, 4 replied (57%%); clean 75%%, revised 100%%, despite findings 0%%" % time.strftime(
+                         "%Y-%m-%d", time.gmtime(day(0, 0))),
+                     "  %s  1 sent, 0 replied (0%%); clean 0%%, revised -, despite findings -" % time.strftime(
+                         "%Y-%m-%d", time.gmtime(day(7, 0)))):
+            assert want in text, "%r not in:\n%s" % (want, text)
+
+        if browser:
+            url = ctl(d.state, "open").stdout.strip()
+            shot_dir = os.environ.get("RAPPORT_SCREENSHOT_DIR", w)
+            os.makedirs(shot_dir, exist_ok=True)
+            env = dict(os.environ, RAPPORT_NODE_MODULES=os.path.join(browser_dir, "node_modules"))
+            node = subprocess.run(["node", os.path.join(HERE, "..", "browser", "outcomes_chart_page.mjs"), url, shot_dir,
+                                   os.path.join(w, "chromium-profile"), json.dumps(o)],
+                                  capture_output=True, text=True, env=env, timeout=120)
+            print(node.stdout + node.stderr)
+            assert node.returncode == 0, "browser test failed"
+    finally:
+        d.stop()
+        dv.stop()
+        up.stop()
+
+
+def case_week_page(w):
+    return case_week(w, browser=True)
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

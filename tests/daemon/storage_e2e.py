@@ -34,11 +34,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-import traceback
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import EXIT_PROBLEMS, sanitizer_reports  # noqa: E402
+from e2e_lib import run_case  # noqa: E402
 from e2e_lib import Rapportd, Upstream, free_port, message, tempdir, wait_for  # noqa: E402
 
 BIN = None
@@ -363,23 +362,7 @@ def main():
         print("usage: storage_e2e.py RAPPORTD FAULT_LIBRARY CASE   (cases: %s)" % " ".join(CASES))
         return 2
     BIN, FAULTS = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    w = tempdir(sys.argv[3])
-    rc = 0
-    try:
-        rc = CASES[sys.argv[3]](w) or 0
-        problems = EXIT_PROBLEMS + sanitizer_reports(w)
-        assert not problems, "\n".join(problems)
-    except Exception:
-        traceback.print_exc()
-        log = os.path.join(w, "rapportd.log")
-        if os.path.exists(log):
-            print("---- rapportd log ----")
-            print(open(log, errors="replace").read()[-6000:])
-        print("(work dir kept: %s)" % w)
-        return 1
-    shutil.rmtree(w, ignore_errors=True)
-    print("ok" if rc == 0 else "skipped", sys.argv[3])
-    return rc
+    return run_case(sys.argv[3], CASES[sys.argv[3]])
 
 
 if __name__ == "__main__":

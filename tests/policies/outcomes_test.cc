@@ -5,8 +5,10 @@
 
 #include "policies/outcomes/incoming.h"
 #include "policies/outcomes/ledger.h"
+#include "policies/people.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <ctime>
 #include <filesystem>
@@ -518,6 +520,275 @@ TEST(Ledger, SurvivesReopening) {
                   Answer::duplicate);
     }
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
+}
+
+
+// An answer to the sender's ordinary mail to someone at a firm she also
+// applied to is no reply to the application - not even a probable one.
+TEST(Ledger, AnswerToOrdinaryMailIsNoReply) {
+    Ledger l(":memory:");
+    l.record(app("a1", {"jobs@harbourlets.example"}, T0), Fate::left);
+    Outgoing tenant;
+    tenant.id = "o1";
+    tenant.account = "priya.shah@example.org";
+    tenant.message_id = "boiler@example.org";
+    tenant.subject = "Boiler at 14 Quay Street";
+    tenant.recipients = {"maintenance@harbourlets.example"};
+    tenant.time = T0 + kDay;
+    l.record(tenant, Fate::left);
+    Answer a = l.add_incoming(read_incoming(headers({{"From", "Maintenance <maintenance@harbourlets.example>"},
+                                                     {"Message-ID", "<m1@harbourlets.example>"},
+                                                     {"In-Reply-To", "<boiler@example.org>"}})),
+                              T0 + 2 * kDay);
+    EXPECT_EQ(a.kind, Answer::unrelated) << a.why;
+    EXPECT_EQ(a.why, "an answer to mail that was no application");
+    // The same person writing without reply headers still counts, probably.
+    Answer b = l.add_incoming(read_incoming(headers({{"From", "Tom <tom@harbourlets.example>"},
+                                                     {"Message-ID", "<m2@harbourlets.example>"}})),
+                              T0 + 3 * kDay);
+    EXPECT_EQ(b.kind, Answer::replied);
+    EXPECT_EQ(b.application, "a1");
+    // A reference the sender never wrote (another thread of the firm's) is no reason to ignore it.
+    Ledger m(":memory:");
+    m.record(app("a1", {"jobs@harbourlets.example"}, T0), Fate::left);
+    Answer c = m.add_incoming(read_incoming(headers({{"From", "Tom <tom@harbourlets.example>"},
+                                                     {"Message-ID", "<m3@harbourlets.example>"},
+                                                     {"In-Reply-To", "<internal-42@harbourlets.example>"}})),
+                              T0 + 3 * kDay);
+    EXPECT_EQ(c.kind, Answer::replied);
+}
+
+// The tracking system's mail names the firm in several ways; the keys are
+// found through the index, whatever else the ledger holds.
+TEST(Ledger, ApplicantTrackingSystemNamesFoundThroughTheIndex) {
+    Ledger l(":memory:");
+    l.record(app("a1", {"jobs@brightwaterrecruit.example"}, T0), Fate::left);
+    l.record(app("a2", {"hr@tescos-stores.example"}, T0), Fate::left); // keys tescosstores, tescos
+    l.record(app("a3", {"jobs@mcdonalds.example"}, T0), Fate::left);
+    l.record(app("a4", {"jobs@stbrigidshospice.example"}, T0), Fate::left);
+    for (int i = 0; i < 300; ++i) // firms named like the words of the mails, never named by them
+        l.record(app("x" + std::to_string(i), {"jobs@thank" + std::to_string(i) + ".example"}, T0), Fate::left);
+    auto ats = [&](const std::string& from, const std::string& subject, const std::string& id) {
+        return l.add_incoming(read_incoming(headers({{"From", from}, {"Subject", subject}, {"Message-ID", "<" + id + "@ats>"}})),
+                              T0 + kDay);
+    };
+    // The key ends inside the last word: "Brightwater Recruitment" names brightwaterrecruit.
+    EXPECT_EQ(ats("Brightwater Recruitment <no-reply@greenhouse.io>", "Thank you for applying", "g1").application, "a1");
+    // A plural the key lacks: "Tescos" names tescos.
+    EXPECT_EQ(ats("Careers <careers@smartrecruiters.com>", "Thank you for applying to Tescos", "g2").application, "a2");
+    // A possessive the word list dropped: "McDonald's" names mcdonalds, "St Brigid's Hospice" stbrigidshospice.
+    EXPECT_EQ(ats("McDonald's Careers <noreply@myworkday.com>", "Application received", "g3").application, "a3");
+    EXPECT_EQ(ats("St Brigid's Hospice <jobs@teamtailor.com>", "Your application", "g4").application, "a4");
+    // Naming nobody written to: nothing, however many keys start like its words.
+    EXPECT_EQ(ats("Thank You <noreply@greenhouse.io>", "Thanks for your interest", "g5").kind, Answer::unrelated);
+}
+
+// A ledger written before the index of organisation keys existed (schema 0)
+// is brought up to date when opened: its applications are found too.
+TEST(Ledger, OlderLedgerGetsTheKeyIndex) {
+    auto path = std::filesystem::temp_directory_path() / ("rapport-ledger-v0-" + std::to_string(::getpid()) + ".db");
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        const std::string sql =
+            "CREATE TABLE outgoing (id TEXT PRIMARY KEY, account TEXT NOT NULL, message_id TEXT NOT NULL DEFAULT '',"
+            " refs TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '', fate TEXT NOT NULL, time INTEGER NOT NULL,"
+            " application INTEGER NOT NULL, class TEXT NOT NULL DEFAULT '', rules TEXT NOT NULL DEFAULT '');"
+            "CREATE TABLE outgoing_rcpt (outgoing_id TEXT NOT NULL, address TEXT NOT NULL, org TEXT NOT NULL DEFAULT '',"
+            " org_keys TEXT NOT NULL DEFAULT '', bounced INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (outgoing_id, address));"
+            "INSERT INTO outgoing VALUES ('old1', 'priya', 'old1@example.org', '', 'Data analyst', 'left', " +
+            std::to_string(now - kDay) + ", 1, 'clean', '');"
+            "INSERT INTO outgoing_rcpt VALUES ('old1', 'jobs@kestrel-analytics.example', 'kestrel-analytics.example',"
+            " 'kestrelanalytics kestrel', 0);"
+            "CREATE TABLE answers (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,"
+            " match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming));"
+            "CREATE TABLE incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);"
+            "INSERT INTO outgoing VALUES ('old2', 'priya', 'old2@example.org', '', 'Chef', 'left', " +
+            std::to_string(now - kDay) + ", 1, 'clean', '');"
+            "INSERT INTO outgoing_rcpt VALUES ('old2', 'jobs@harbour.example', 'harbour.example', 'harbour', 0);"
+            "INSERT INTO answers VALUES ('old2', 'm:x', 'replied', 'exact', " + std::to_string(now) + ");"
+            "INSERT INTO incoming_seen VALUES ('m:x', " + std::to_string(now) + ");";
+        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(db);
+    }
+    {
+        Ledger l(path.string());
+        Answer a = l.add_incoming(read_incoming(headers({{"From", "Kestrel Analytics <no-reply@greenhouse.io>"},
+                                                         {"Message-ID", "<k1@greenhouse.io>"}})),
+                                  now);
+        EXPECT_EQ(a.application, "old1");
+        Summary sum = l.summary(nullptr, now, {});
+        EXPECT_EQ(sum.all.replied, 2) << "old2's answer was kept";
+        for (const auto& app : sum.recent) EXPECT_EQ(app.name, "") << "no names were kept then";
+    }
+    {
+        // Opened again: schema 1 already, nothing migrated twice.
+        Ledger l(path.string());
+        EXPECT_EQ(l.summary(nullptr, now, {}).all.replied, 2);
+    }
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'incoming_seen'", -1, &st, nullptr),
+                  SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_NE(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))).find("WITHOUT ROWID"),
+                  std::string::npos);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
+}
+
+TEST(People, PersonNameFromTheDisplayName) {
+    EXPECT_EQ(person_name({"Kowalska, Anna", "anna.kowalska@acme.co.uk"}), "Anna Kowalska");
+    EXPECT_EQ(person_name({"  Kwame   Osei ", "k.osei@kestrel.example"}), "Kwame Osei");
+    EXPECT_EQ(person_name({"Dan Ferrow", "careers@ferrowbuild.example"}), "Dan Ferrow");
+    for (const mime::Address& a : std::vector<mime::Address>{{"Hiring Team", "hr@brightwater.example"},
+                                                             {"Acme Careers", "jobs@acme.example"},
+                                                             {"Ferrow Build", "careers@ferrowbuild.example"},
+                                                             {"jobs@acme.example", "jobs@acme.example"},
+                                                             {"", "anna.kowalska@acme.co.uk"}})
+        EXPECT_EQ(person_name(a), "") << a.name;
+}
+
+// What the page and rapportctl show for a follow-up due: whom to write to,
+// how long it has been, and one plain line.
+TEST(Ledger, FollowUpSuggestion) {
+    Ledger l(":memory:");
+    Outgoing a = app("a1", {"anna.kowalska@acme.co.uk"}, T0);
+    a.names = {{"anna.kowalska@acme.co.uk", "Kowalska, Anna"}};
+    l.record(a, Fate::left);
+    Outgoing b = app("a2", {"hr@brightwater.example"}, T0 + 3600);
+    b.names = {{"hr@brightwater.example", "Hiring Team"}};
+    l.record(b, Fate::left);
+    l.add_incoming(read_incoming(headers({{"From", "hr@brightwater.example"}, {"Message-ID", "<ack@b>"},
+                                          {"Auto-Submitted", "auto-replied"}})),
+                   T0 + 7200);
+    Summary s = l.summary(nullptr, T0 + 9 * kDay + 7200, {});
+    ASSERT_EQ(s.follow_up_due.size(), 2u);
+    EXPECT_EQ(s.follow_up_due[0].name, "Anna Kowalska");
+    EXPECT_EQ(follow_up_suggestion(s.follow_up_due[0], s.now),
+              "It's been 9 days - a short, polite follow-up to Anna Kowalska asking about your application is fine.");
+    EXPECT_EQ(follow_up_suggestion(s.follow_up_due[1], s.now),
+              "It's been 9 days and only an automatic reply came back - a short, polite follow-up to "
+              "hr@brightwater.example asking about your application is fine.");
+    nlohmann::json j = to_json(s);
+    const auto& due = j["follow_up_due"];
+    EXPECT_EQ(due[0]["name"], "Anna Kowalska");
+    EXPECT_TRUE(due[1]["name"].is_null()) << "a team is not a person";
+    EXPECT_EQ(due[0]["waited_days"], 9);
+    EXPECT_EQ(due[1]["acknowledged"], true);
+    EXPECT_EQ(due[0]["suggestion"], follow_up_suggestion(s.follow_up_due[0], s.now));
+    // Shorter waits in hours and minutes (a follow_up_days of 0.5 or less).
+    Application x;
+    x.to = {"jobs@acme.example"};
+    x.sent = T0;
+    EXPECT_EQ(follow_up_suggestion(x, T0 + 5 * 3600 + 59).substr(0, 21), "It's been 5 hours - a");
+    EXPECT_EQ(follow_up_suggestion(x, T0 + 61).substr(0, 22), "It's been 1 minute - a");
+    EXPECT_EQ(follow_up_suggestion(x, T0 + kDay).substr(0, 19), "It's been 1 day - a");
+}
+
+TEST(Ledger, WeekStartsOnMondayUtc) {
+    // 2025-10-13 was a Monday.
+    const std::int64_t monday = 1760313600;
+    EXPECT_EQ(week_start(monday), monday);
+    EXPECT_EQ(week_start(monday + 6 * kDay + 86399), monday) << "Sunday 23:59:59";
+    EXPECT_EQ(week_start(monday + 7 * kDay), monday + 7 * kDay);
+    EXPECT_EQ(week_start(monday - 1), monday - 7 * kDay);
+    EXPECT_EQ(week_start(0), -3 * kDay) << "1 January 1970 was a Thursday";
+}
+
+// The chart's figures: each week's applications by the week they left,
+// and how each class of them fared.
+TEST(Ledger, ReplyRateByWeekAndClass) {
+    const std::int64_t monday = 1760313600; // 2025-10-13
+    Ledger l(":memory:");
+    l.record(app("w1a", {"a@one.example"}, monday + kDay), Fate::left);                           // clean, replied
+    l.record(app("w1b", {"b@two.example"}, monday + 2 * kDay), Fate::left);                       // clean, waiting
+    l.record(app("w1c", {"c@three.example"}, monday + 3 * kDay, {"generic-greeting"}), Fate::left); // despite, bounced
+    l.record(app("w3a", {"d@four.example"}, monday + 14 * kDay, {"generic-greeting"}), Fate::left); // despite, replied
+    l.add_incoming(read_incoming(headers({{"From", "a@one.example"}, {"Message-ID", "<r1@one>"},
+                                          {"In-Reply-To", "<w1a@example.org>"}})),
+                   monday + 4 * kDay);
+    l.add_incoming(read_incoming(headers({{"From", "MAILER-DAEMON@x.example"}, {"Message-ID", "<b@x>"},
+                                          {"X-Failed-Recipients", "c@three.example"}})),
+                   monday + 4 * kDay);
+    l.add_incoming(read_incoming(headers({{"From", "d@four.example"}, {"Message-ID", "<r3@four>"}})),
+                   monday + 15 * kDay);
+    Summary s = l.summary(nullptr, monday + 22 * kDay, {});
+    ASSERT_EQ(s.by_week.size(), 4u) << "from the first week with an application to this one, empty weeks too";
+    EXPECT_EQ(s.by_week[0].start, monday);
+    EXPECT_EQ(s.by_week[3].start, monday + 21 * kDay);
+    EXPECT_EQ(s.by_week[0].all.applications, 3);
+    EXPECT_EQ(s.by_week[0].clean.applications, 2);
+    EXPECT_EQ(s.by_week[0].clean.replied, 1);
+    EXPECT_DOUBLE_EQ(*s.by_week[0].clean.reply_rate(), 0.5);
+    EXPECT_EQ(s.by_week[0].despite_findings.bounced, 1);
+    EXPECT_FALSE(s.by_week[0].despite_findings.reply_rate()) << "all bounced: nothing to divide by";
+    EXPECT_EQ(s.by_week[1].all.applications, 0);
+    EXPECT_EQ(s.by_week[2].despite_findings.replied, 1);
+    nlohmann::json j = to_json(s);
+    ASSERT_EQ(j["by_week"].size(), 4u);
+    EXPECT_EQ(j["by_week"][0]["week"], monday);
+    EXPECT_EQ(j["by_week"][0]["reply_rate"], 0.5) << "1 replied of 3 - 1 bounced";
+    EXPECT_EQ(j["by_week"][0]["by_class"]["clean"]["reply_rate"], 0.5);
+    EXPECT_TRUE(j["by_week"][0]["by_class"]["despite-findings"]["reply_rate"].is_null());
+    EXPECT_EQ(j["by_week"][2]["by_class"]["despite-findings"]["reply_rate"], 1.0);
+    EXPECT_TRUE(j["by_week"][1]["reply_rate"].is_null());
+    // Only the last `weeks` weeks are charted.
+    EXPECT_EQ(l.summary(nullptr, monday + 22 * kDay, {7, 50, 2}).by_week.size(), 2u);
+    EXPECT_TRUE(Ledger(":memory:").summary(nullptr, monday, {}).by_week.empty());
+}
+
+// What /metrics counts: applications that left by class; replies by match.
+TEST(Ledger, TotalsForMetrics) {
+    Ledger l(":memory:");
+    l.record(app("c1", {"a@one.example"}, T0), Fate::left);
+    l.record(app("c2", {"b@two.example"}, T0), Fate::left);
+    l.record(app("d1", {"c@three.example"}, T0, {"generic-greeting"}), Fate::left);
+    l.record(app("h1", {"d@four.example"}, T0, {"cv-attachment-only"}), Fate::held);
+    l.add_incoming(read_incoming(headers({{"From", "a@one.example"}, {"Message-ID", "<r1@one>"},
+                                          {"In-Reply-To", "<c1@example.org>"}})),
+                   T0 + kDay);
+    l.add_incoming(read_incoming(headers({{"From", "x@two.example"}, {"Message-ID", "<r2@two>"}})), T0 + kDay);
+    l.add_incoming(read_incoming(headers({{"From", "c@three.example"}, {"Message-ID", "<a3@three>"},
+                                          {"X-Autoreply", "yes"}})),
+                   T0 + kDay);
+    Totals t = l.totals();
+    EXPECT_EQ(t.clean, 2);
+    EXPECT_EQ(t.revised, 0);
+    EXPECT_EQ(t.despite_findings, 1) << "the held one has not left";
+    EXPECT_EQ(t.replies_exact, 1);
+    EXPECT_EQ(t.replies_probable, 1) << "the auto-reply is no reply";
+    l.release("h1", T0 + 2 * kDay);
+    EXPECT_EQ(l.totals().despite_findings, 2);
+}
+
+// A reader's batch: the answers and where it got to, in one transaction.
+TEST(Ledger, IncomingBatchWithTheFolderState) {
+    Ledger l(":memory:");
+    l.record(app("a1", {"jobs@acme.example"}, T0), Fate::left);
+    std::vector<Incoming> batch = {
+        read_incoming(headers({{"From", "jobs@acme.example"}, {"Message-ID", "<r1@acme>"}, {"In-Reply-To", "<a1@example.org>"}})),
+        read_incoming(headers({{"From", "news@shop.example"}, {"Message-ID", "<n1@shop>"}})),
+        read_incoming(headers({{"From", "jobs@acme.example"}, {"Message-ID", "<r1@acme>"}})), // the same again
+    };
+    Ledger::FolderState st{5, 103, 0, 3};
+    std::vector<Answer> answers = l.add_incoming_batch(batch, T0 + kDay, "INBOX", &st);
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(answers[0].kind, Answer::replied);
+    EXPECT_EQ(answers[0].account, "priya.shah@example.org");
+    EXPECT_EQ(answers[1].kind, Answer::unrelated);
+    EXPECT_EQ(answers[2].kind, Answer::duplicate);
+    auto saved = l.folder("INBOX");
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->last_uid, 103u);
+    EXPECT_EQ(saved->read, 3u);
+    EXPECT_EQ(l.summary(nullptr, T0 + kDay, {}).all.replied, 1);
 }
 
 } // namespace rapport::policies::outcomes

@@ -8,8 +8,9 @@ the current user. Nothing listens beyond 127.0.0.1. A missing binary is an
 error, never a skip.
 
 As a module:   pg = PgServer(workdir).start(); pg.url ...; pg.stop()
-As a program:  pg_server.py start DIR   (writes DIR/url and DIR/password; ctest fixture)
-               pg_server.py stop DIR
+As a program:  pg_server.py start DIR   (a server in a temporary folder; writes DIR/url,
+                                         DIR/store.secret, DIR/port, DIR/server; ctest fixture)
+               pg_server.py stop DIR    (stops it and removes both folders)
 """
 import os
 import pwd
@@ -17,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 BIN = "/usr/lib/postgresql/15/bin"
@@ -58,14 +60,11 @@ class PgServer:
         os.chmod(path, 0o700)
 
     def start(self, fsync=False):
-        # Every folder above the data must be traversable by the server's user.
-        d = self.dir
-        while d and d != "/":
-            d = os.path.dirname(d)
-            try:
-                os.chmod(d, os.stat(d).st_mode | 0o011)
-            except PermissionError:
-                pass
+        # The server's user must get through the work folder (a mkdtemp
+        # folder, 0700); the folders above it are the system's temporary
+        # folder, open to all, and are left alone.
+        top = os.path.dirname(self.dir)
+        os.chmod(top, os.stat(top).st_mode | 0o011)
         self._owned_dir(self.dir)
         self._owned_dir(self.sock)
         if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
@@ -105,24 +104,32 @@ class PgServer:
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
         sys.exit("usage: pg_server.py start|stop DIR")
-    workdir = sys.argv[2]
-    if sys.argv[1] == "start":
-        if os.path.exists(workdir):
-            PgServer(workdir).stop("immediate")  # a previous run that did not clean up
-            shutil.rmtree(workdir, ignore_errors=True)
-        os.makedirs(workdir)
-        pg = PgServer(workdir).start()
-        with open(os.path.join(workdir, "url"), "w") as f:
-            f.write(pg.url + "\n")
-        with open(os.path.join(workdir, "port"), "w") as f:
-            f.write("%d\n" % pg.port)
-        pg.password_file(workdir)
-        print("PostgreSQL on %s" % pg.url)
-    else:
-        port_file = os.path.join(workdir, "port")
+    # DIR (in the build tree) only names the server: its data lives in a
+    # temporary folder of its own, so that the server's user needs no access
+    # to the build tree or the folders above it.
+    info = sys.argv[2]
+    server_file = os.path.join(info, "server")
+    if os.path.exists(server_file):  # a previous run that did not clean up
+        old = open(server_file).read().strip()
+        port_file = os.path.join(info, "port")
         port = int(open(port_file).read()) if os.path.exists(port_file) else None
-        PgServer(workdir, port).stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        PgServer(old, port).stop("immediate")
+        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(info, ignore_errors=True)
+    if sys.argv[1] == "stop":
+        return
+    os.makedirs(info)
+    workdir = tempfile.mkdtemp(prefix="rapport-pg-")
+    with open(server_file, "w") as f:
+        f.write(workdir + "\n")
+    pg = PgServer(workdir)
+    with open(os.path.join(info, "port"), "w") as f:
+        f.write("%d\n" % pg.port)
+    pg.start()
+    with open(os.path.join(info, "url"), "w") as f:
+        f.write(pg.url + "\n")
+    pg.password_file(info)
+    print("PostgreSQL on %s, in %s" % (pg.url, workdir))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,11 @@
 // folder). No PostgreSQL, no pass: a missing server fails every test.
 //
 // Tests run in parallel processes against one database, so each uses
-// senders, members and allow-list values of its own.
+// senders and allow-list values of its own.
 
-#include "daemon/lib/members.h"
 #include "policies/history.h"
 #include "store/pg.h"
 #include "store/pg_history.h"
-#include "store/pg_members.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -250,26 +248,6 @@ TEST_F(Pg, PruneForgetsOldMessages) {
     EXPECT_EQ(c.messages, 1);
     EXPECT_EQ(c.recipients, std::vector<std::string>{"new@firm.example"});
     EXPECT_EQ(h.organisations(who, 0), std::vector<std::string>{"newfirm"});
-}
-
-TEST_F(Pg, MembersAreSharedByEveryNode) {
-    pg::Pool other(url(), 2, nullptr);
-    daemon::Members a(std::make_unique<PgMemberRows>(*pool)), b(std::make_unique<PgMemberRows>(other));
-    const std::string name = unique("amira");
-    a.add(name, "correct horse battery", "new", daemon::Role::member);
-    EXPECT_THROW(b.add(name, "another password", "", daemon::Role::member), daemon::MemberError);
-    auto who = b.verify(name, "correct horse battery");
-    ASSERT_TRUE(who);
-    EXPECT_EQ(who->group, "new");
-    EXPECT_FALSE(b.verify(name, "wrong password!"));
-    std::string token = a.issue_token(name, "api-token-shared-by-all-nodes-000000");
-    EXPECT_TRUE(b.by_token(token, "api-token-shared-by-all-nodes-000000"));
-    b.issue_token(name, "api-token-shared-by-all-nodes-000000"); // revokes the first
-    EXPECT_FALSE(a.by_token(token, "api-token-shared-by-all-nodes-000000"));
-    b.set_role(name, daemon::Role::adviser);
-    EXPECT_EQ(a.find(name)->role, daemon::Role::adviser);
-    EXPECT_TRUE(a.remove(name));
-    EXPECT_FALSE(b.find(name));
 }
 
 TEST_F(Pg, SharedSecretIsTheFirstNodes) {

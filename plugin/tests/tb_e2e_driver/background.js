@@ -8,6 +8,11 @@
 //        Thunderbird settles it (after Rapport's onBeforeSend answered)
 //   {op: "answer", request, choice} -> Rapport's test hook, exactly what the
 //        popup's buttons do; event "answered" {request, result}
+//   {op: "login", origin, user, password} -> saved in Thunderbird's password
+//        manager (experiment/: what a person types at the password prompt);
+//        event "login-added" {origin}
+//   {op: "getmail"} -> Get Messages on every IMAP inbox (experiment/);
+//        event "getmail-started" {inboxes}
 //   {op: "pending"} -> asks Rapport (test hook) what popups are open; event
 //        "pending" {result} - {ok: true, ...} once Rapport's background runs
 //        with this driver seeded as its testDriver
@@ -53,6 +58,14 @@ async function run(cmd) {
     case "answer": {
       const result = await browser.runtime.sendMessage(RAPPORT, { type: "rapport.answer", request: cmd.request, choice: cmd.choice });
       return report("answered", { request: cmd.request, result });
+    }
+    case "login": {
+      await browser.testAccounts.addLogin(cmd.origin, cmd.user, cmd.password);
+      return report("login-added", { origin: cmd.origin });
+    }
+    case "getmail": {
+      const inboxes = await browser.testAccounts.getNewMail();
+      return report("getmail-started", { inboxes });
     }
     case "pending": {
       let result;
