@@ -324,7 +324,6 @@ void Listener::stop() {
 
 void Listener::run() {
     auto backoff = std::chrono::milliseconds(500);
-    bool first = true;
     while (!stop_) {
         std::unique_ptr<Conn> c;
         try {
@@ -337,10 +336,11 @@ void Listener::run() {
             continue;
         }
         backoff = std::chrono::milliseconds(500);
-        if (!first) // notifications sent while we were away are lost: look again
-            for (const auto& [channel, fs] : handlers_)
-                for (const auto& f : fs) f("");
-        first = false;
+        // Changes made before this LISTEN (while away, or before the first
+        // connection) sent notifications nobody heard: every listener
+        // looks again, now that nothing more can be missed.
+        for (const auto& [channel, fs] : handlers_)
+            for (const auto& f : fs) f("");
         while (!stop_ && c->ok()) {
             struct pollfd p[2] = {{PQsocket(c->raw()), POLLIN, 0}, {wake_[0], POLLIN, 0}};
             int n = ::poll(p, 2, 30000);

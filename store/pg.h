@@ -220,8 +220,9 @@ private:
 
 // LISTEN on a connection of its own, on a thread of its own: calls the
 // handler of each channel with each payload, reconnecting with backoff
-// (and calling every handler with "" after a reconnect: notifications sent
-// meanwhile were lost, so listeners look again).
+// (and calling every handler with "" each time its LISTEN is in place,
+// the first included: notifications sent before it were lost, so
+// listeners look again).
 class Listener {
 public:
     Listener(std::string url, LogFn log);

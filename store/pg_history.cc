@@ -6,7 +6,7 @@
 #include "policies/minhash.h"
 
 #include <algorithm>
-#include <chrono>
+#include <limits>
 #include <unordered_set>
 
 namespace rapport::store {
@@ -14,14 +14,10 @@ namespace {
 
 namespace mh = policies::minhash;
 
-std::int64_t steady_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
 // Chosen once; any two numbers distinct from schema.cc's would do.
 constexpr const char* kPruneLock = "7485233617211730";
 constexpr int kPruneChunk = 10000;
+constexpr int kPruneRounds = 10;
 
 std::vector<std::string> lower_all(const std::vector<std::string>& in) {
     std::vector<std::string> out;
@@ -128,6 +124,7 @@ policies::History::Similar PgHistory::find_similar(const std::string& sender, co
                                                    double min_similarity) const {
     Similar out;
     if (print.minhash.size() != policies::kSignatureSize) return out;
+    if (!held_) last_.valid = false; // a lookup on its own: what others wrote since counts
     return with([&](pg::Conn& c) {
         auto fams = families(c, sender, print, min_similarity);
         if (fams.empty()) return out;
@@ -149,6 +146,7 @@ policies::History::SimilarCount PgHistory::count_similar(const std::string& send
                                                          const std::string& except, double min_similarity) const {
     SimilarCount out;
     if (print.minhash.size() != policies::kSignatureSize) return out;
+    if (!held_) last_.valid = false; // a lookup on its own: what others wrote since counts
     return with([&](pg::Conn& c) {
         auto fams = families(c, sender, print, min_similarity);
         if (fams.empty()) return out;
@@ -216,11 +214,21 @@ void PgHistory::record(const policies::SentRecord& rec) {
 }
 
 void PgHistory::prune(std::int64_t before) {
-    const std::int64_t now = steady_seconds();
-    if (in_batch_ || now < next_prune_) return;
-    next_prune_ = now + 60;
+    last_.valid = false; // its candidates may go
     with([&](pg::Conn& c) {
-        for (int round = 0; round < 10; ++round) {
+        // Called after every record: nearly always there is nothing to
+        // forget, and the time index says so in one short probe. Asked each
+        // time, not remembered: another node may have recorded an older
+        // message (send times out of order).
+        if (!c.exec("SELECT EXISTS (SELECT 1 FROM history_msg WHERE time < $1)", {before}).boolean(0, 0)) return;
+        if (in_batch_) { // inside the batch's transaction, all at once
+            c.exec("SELECT history_prune($1, $2)", {before, std::numeric_limits<int>::max()});
+            return;
+        }
+        // In chunks, each its own transaction, so that a long-idle store
+        // does not delete millions of rows in one; at most kPruneRounds
+        // chunks per call, the rest at the next.
+        for (int round = 0; round < kPruneRounds; ++round) {
             pg::Txn t(c);
             if (!c.exec(std::string("SELECT pg_try_advisory_xact_lock(") + kPruneLock + ")").boolean(0, 0))
                 return; // another node is at it

@@ -12,8 +12,10 @@
 // once (no write-behind): another node's next check sees them.
 //
 // A check's reads share one pooled connection (History::Snapshot). Prune
-// runs at most once a minute per object, and on one node at a time (an
-// advisory lock): forgetting old mail is the same work wherever it runs.
+// first asks the time index whether anything is old enough (one short
+// probe: it is called after every record), and deletes on one node at a
+// time (an advisory lock): forgetting old mail is the same work wherever
+// it runs.
 //
 // The allow-list is read by every check: each node keeps it in memory
 // (AllowList) and reads it again when a node adds to it (NOTIFY
@@ -97,15 +99,16 @@ private:
     AllowList& allow_;
     mutable std::optional<pg::Lease> held_; // a Snapshot's or a batch's connection
     bool in_batch_ = false;
-    // The last search, reused by the record() that follows a lookup of the
-    // same text in the same check (a new check starts a new search).
+    // The last search, reused by the lookups of one Snapshot and by the
+    // record() that follows them for the same text (the Checker's order);
+    // a new Snapshot, a lookup outside one, a record and a prune start
+    // afresh, so that what other nodes wrote meanwhile counts.
     struct Search {
         bool valid = false;
         std::string sender, sig;
         std::vector<Cand> cands;
     };
     mutable Search last_;
-    std::int64_t next_prune_ = 0; // steady seconds
 };
 
 } // namespace rapport::store

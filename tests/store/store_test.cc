@@ -3,13 +3,15 @@
 // folder). No PostgreSQL, no pass: a missing server fails every test.
 //
 // Tests run in parallel processes against one database, so each uses
-// senders and allow-list values of its own.
+// senders and allow-list values of its own, or a schema of its own (the
+// history behaviour tests, which name their senders as on SQLite).
 
 #include "policies/history.h"
 #include "store/pg.h"
 #include "store/pg_history.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "tests/policies/history_behaviour.h"
 
 #include <gtest/gtest.h>
 
@@ -98,6 +100,43 @@ rp::SentRecord rec(const std::string& sender, std::int64_t t, std::vector<std::s
     r.print = fp;
     return r;
 }
+
+// The history behaviour tests (tests/policies/history_behaviour.h) on
+// PostgreSQL: each test an empty schema of its own, found through the
+// connection's search_path, so that rapportd's schema is created in it as
+// in a database of its own; each open() another PgHistory on the same
+// pool, as the lanes of one node.
+class PgStore final : public rp::behaviour::HistoryStore {
+public:
+    PgStore() : schema_("t_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}())) {
+        pg::Conn(url()).run("CREATE SCHEMA " + schema_);
+        pool_ = std::make_unique<pg::Pool>(url() + "&options=-csearch_path%3D" + schema_, 4, nullptr);
+        pg::Lease c = pool_->acquire();
+        migrate(*c);
+        allow_ = std::make_unique<AllowList>(*pool_);
+    }
+    ~PgStore() override {
+        allow_.reset();
+        pool_.reset(); // every connection closed before the schema goes
+        try {
+            pg::Conn(url()).run("DROP SCHEMA " + schema_ + " CASCADE");
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "dropping " << schema_ << ": " << e.what();
+        }
+    }
+    std::unique_ptr<rp::History> open() override { return std::make_unique<PgHistory>(*pool_, *allow_); }
+
+private:
+    std::string schema_;
+    std::unique_ptr<pg::Pool> pool_;
+    std::unique_ptr<AllowList> allow_;
+};
+
+using rp::behaviour::HistoryBehaviour;
+using rp::behaviour::StoreMaker;
+INSTANTIATE_TEST_SUITE_P(Pg, HistoryBehaviour,
+                         ::testing::Values(StoreMaker{"postgresql", [] { return std::make_unique<PgStore>(); }}),
+                         HistoryBehaviour::name);
 
 class Pg : public ::testing::Test {
 protected:
