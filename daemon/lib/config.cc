@@ -103,6 +103,27 @@ void read_users_file(const std::string& path, std::map<std::string, std::string>
     }
 }
 
+// [store] url: a PostgreSQL connection URI without its password. The
+// password would end up in logs, `ps` and the config's backups; it goes in
+// store.password_file (or ~/.pgpass) instead.
+void check_store_url(const std::string& url) {
+    if (url.empty()) return;
+    std::string rest;
+    for (const char* scheme : {"postgresql://", "postgres://"})
+        if (url.rfind(scheme, 0) == 0) rest = url.substr(std::string(scheme).size());
+    if (rest.empty())
+        throw ConfigError("store.url: expected postgresql://USER@HOST[:PORT]/DATABASE, got '" + url + "'");
+    const std::string authority = rest.substr(0, rest.find_first_of("/?"));
+    const auto at = authority.rfind('@');
+    const bool password_in_userinfo = at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+    const auto query = rest.find('?');
+    const bool password_in_query =
+        query != std::string::npos && ("&" + rest.substr(query + 1)).find("&password=") != std::string::npos;
+    if (password_in_userinfo || password_in_query)
+        throw ConfigError("store.url: the password does not belong in the URL; put it in store.password_file "
+                          "(or ~/.pgpass)");
+}
+
 void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
     toml::table root;
     try {
@@ -287,13 +308,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "url", "store", c.store.url);
         get(*t, "password_file", "store", c.store.password_file);
         get(*t, "pool_size", "store", c.store.pool_size);
-        if (!c.store.url.empty() && c.store.url.rfind("postgresql://", 0) != 0 && c.store.url.rfind("postgres://", 0) != 0)
-            throw ConfigError("store.url: expected postgresql://USER@HOST[:PORT]/DATABASE, got '" + c.store.url + "'");
-        if (auto at = c.store.url.find('@'); at != std::string::npos &&
-                                             c.store.url.substr(0, at).find(':', std::string("postgresql://").size()) !=
-                                                 std::string::npos)
-            throw ConfigError("store.url: the password does not belong in the URL; put it in store.password_file "
-                              "(or ~/.pgpass)");
+        check_store_url(c.store.url);
         if (c.store.pool_size == 0) throw ConfigError("store.pool_size must be at least 1");
     }
     if (auto t = sub(root, "outcomes")) {
