@@ -140,7 +140,9 @@ Conn::Conn(const std::string& url) {
         c_ = nullptr;
         throw Error("cannot connect to PostgreSQL at " + redact(url) + ": " + why, "", true);
     }
-    // Times are Unix seconds in bigint columns; text results stay plain.
+    // libpq prints the server's notices on stderr ("relation already
+    // exists, skipping" at each start's CREATE ... IF NOT EXISTS): only
+    // warnings and worse are worth a line in the daemon's output.
     PQclear(PQexec(c_, "SET client_min_messages = warning"));
 }
 
