@@ -73,7 +73,7 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
             rapport::store::Store::Options{rd::store_connection(cfg.store), cfg.store.pool_size}, log);
 
     // Job club members (SMTP AUTH with their own passwords).
-    rd::Members members(cfg.state_dir);
+    rd::Members members = store ? rd::Members(store->member_rows()) : rd::Members(cfg.state_dir);
     bool loopback = rd::is_loopback_host(cfg.listen.host);
     if (std::string why = rd::refuse_to_listen(cfg, !members.empty()); !why.empty()) {
         log("fatal: " + why);

@@ -112,6 +112,18 @@ BEGIN
 END $$;
 
 )sql"},
+        {2, R"sql(
+-- Job club members (daemon/lib/members.h), keyed by the member's name:
+-- the account their mail is filed under in the history.
+CREATE TABLE members (
+  name text COLLATE "C" PRIMARY KEY,
+  hash text NOT NULL,
+  grp text NOT NULL DEFAULT '',
+  role text NOT NULL DEFAULT 'member',
+  created bigint NOT NULL,
+  token_generation bigint NOT NULL DEFAULT 0,
+  lang text NOT NULL DEFAULT 'auto');
+)sql"},
     };
     return s;
 }
@@ -143,6 +155,11 @@ int migrate(pg::Conn& c, const std::function<void(const std::string&)>& log) {
     }
     t.commit();
     return have;
+}
+
+std::string shared_secret(pg::Conn& c, const std::string& name, const std::string& mine) {
+    c.exec("INSERT INTO rapport_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", {name, mine});
+    return c.exec("SELECT value FROM rapport_settings WHERE name = $1", {name}).text(0, 0);
 }
 
 } // namespace rapport::store

@@ -22,4 +22,9 @@ int schema_version();
 // Throws pg::Error, or std::runtime_error for a newer schema.
 int migrate(pg::Conn& c, const std::function<void(const std::string&)>& log = {});
 
+// A secret every node must share (the API token, which member add-on
+// tokens and confirmations are made with): the value already stored under
+// `name`, or `mine`, stored now, when there is none.
+std::string shared_secret(pg::Conn& c, const std::string& name, const std::string& mine);
+
 } // namespace rapport::store

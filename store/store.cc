@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include "store/pg_history.h"
+#include "store/pg_members.h"
 #include "store/schema.h"
 
 #include <thread>
@@ -43,11 +44,10 @@ void Store::start() { listener_->start(); }
 
 std::unique_ptr<policies::History> Store::open_history() { return std::make_unique<PgHistory>(*pool_, *allow_); }
 
+std::unique_ptr<daemon::MemberRows> Store::member_rows() { return std::make_unique<PgMemberRows>(*pool_); }
+
 std::string Store::shared_secret(const std::string& name, const std::string& mine) {
-    return pool_->with([&](pg::Conn& c) {
-        c.exec("INSERT INTO rapport_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", {name, mine});
-        return c.exec("SELECT value FROM rapport_settings WHERE name = $1", {name}).text(0, 0);
-    });
+    return pool_->with([&](pg::Conn& c) { return store::shared_secret(c, name, mine); });
 }
 
 } // namespace rapport::store

@@ -1,9 +1,11 @@
 // store.h - what a rapportd keeps in PostgreSQL when [store] url is set:
 // the connection pool, the schema, the LISTEN thread, and the objects
-// that implement the shared parts (the history, the members).
+// that implement the shared parts (so far the history, with its
+// allow-list, the job club's members and the API token).
 //
 //   store::Store s({.url = cfg.store.url, .pool_size = 10}, log);   // waits for the store, migrates
 //   VerdictStage v(policy, [&] { return s.open_history(); }, lanes);
+//   Members m(s.member_rows());
 //   s.start();                                                   // LISTEN for other nodes' changes
 //
 // Without [store] url none of this exists: SQLite files under the state
@@ -11,6 +13,7 @@
 
 #pragma once
 
+#include "daemon/lib/members.h"
 #include "policies/history.h"
 #include "store/pg.h"
 
@@ -44,10 +47,10 @@ public:
 
     // A history for one verdict lane (one per thread).
     std::unique_ptr<policies::History> open_history();
+    // The job club's members, one list for every node.
+    std::unique_ptr<daemon::MemberRows> member_rows();
 
-    // A secret every node must share (the API token, which member add-on
-    // tokens and confirmations are made with): the value already stored
-    // under `name`, or `mine`, stored now, when there is none.
+    // store::shared_secret (schema.h) on a pooled connection.
     std::string shared_secret(const std::string& name, const std::string& mine);
 
 private:

@@ -13,6 +13,9 @@ example an operator copies. Cases:
                    the fifth is held for template-reuse (the first four left)
   haproxy          the same through HAProxy with docs/multi-node/haproxy.cfg
                    (round robin over both nodes): both nodes took mail
+  member_login     a member added once (rapportctl with the nodes' config)
+                   logs in to SMTP and to the page on either node, and to
+                   SMTP while PostgreSQL is down
   store_down       PostgreSQL stopped while mail flows into both nodes and
                    started again: every message got its 250, none was relayed
                    while the store was down (nothing unjudged), each arrives
@@ -247,6 +250,55 @@ def case_haproxy(w):
         if proxy:
             proxy.terminate()
             proxy.wait(timeout=10)
+        c.stop()
+
+
+def case_member_login(w):
+    c = Cluster(w)
+    try:
+        # Added once, before either node runs, through the nodes' own config.
+        r = subprocess.run([RAPPORTCTL, "member", "add", "amira", "--password-stdin", "--config", c.config_path,
+                            "--state", os.path.join(w, "ctl-state")], input="amira-pass-1\n", capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not os.path.exists(os.path.join(w, "ctl-state", "members.db")), "the member went to SQLite"
+        c.start()
+        a, b = c.nodes
+        for node in (a, b):
+            mail, msgid = ordinary(1, "amira@club.example")
+            send(node.port, mail, "sam1@example.net", frm="amira@club.example", login=("amira", "amira-pass-1"))
+            try:
+                send(node.port, mail, "sam1@example.net", frm="amira@club.example", login=("amira", "wrong-pass"))
+                raise AssertionError("a wrong password was taken")
+            except smtplib.SMTPAuthenticationError:
+                pass
+            api = Api(node)
+            page = {"Origin": "http://" + api.addr, "X-Rapport-Page": "1"}
+            st, h, body = api.req("POST", "/api/v1/login", {"name": "amira", "password": "amira-pass-1"}, token=False,
+                                  headers=page)
+            assert st == 200 and json.loads(body) == {"name": "amira", "role": "member"}, (st, body)
+            cookie = h["set-cookie"].split(";", 1)[0]
+            me = api.json("GET", "/api/v1/me", token=False, headers={"Cookie": cookie, "X-Rapport-Page": "1"})
+            assert me["name"] == "amira" and me["role"] == "member", me
+        assert wait_for(lambda: c.up.count() == 2, 20, 0.1), c.up.count()
+        # The nodes share one API token, so a member's add-on token works on both.
+        assert Api(a).token == Api(b).token
+        # A member added through node B's machine later logs in on node A at once.
+        r = subprocess.run([RAPPORTCTL, "member", "add", "ben", "--password-stdin", "--config", c.config_path,
+                            "--state", b.state], input="ben-pass-22\n", capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        mail, _ = ordinary(2, "ben@club.example")
+        send(a.port, mail, "sam2@example.net", frm="ben@club.example", login=("ben", "ben-pass-22"))
+        assert wait_for(lambda: c.up.count() == 3, 20, 0.1), c.up.count()
+        # PostgreSQL down: members still log in on either node, as each node
+        # last read them, and their mail waits to be judged.
+        c.pg.stop("fast")
+        for node, who, pw, n in ((b, "amira", "amira-pass-1", 3), (a, "ben", "ben-pass-22", 4)):
+            mail, _ = ordinary(n, "%s@club.example" % who)
+            send(node.port, mail, "sam%d@example.net" % n, frm="%s@club.example" % who, login=(who, pw))
+        c.pg.start_server()
+        assert wait_for(lambda: c.up.count() == 5, 60, 0.2), c.up.count()
+    finally:
         c.stop()
 
 

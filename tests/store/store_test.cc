@@ -3,18 +3,21 @@
 // folder). No PostgreSQL, no pass: a missing server fails every test.
 //
 // Tests run in parallel processes against one database, so each uses
-// senders and allow-list values of its own, or a schema of its own (the
+// senders, members and allow-list values of its own, or a schema of its own (the
 // history behaviour tests, which name their senders as on SQLite).
 
+#include "daemon/lib/members.h"
 #include "policies/history.h"
 #include "store/pg.h"
 #include "store/pg_history.h"
+#include "store/pg_members.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "tests/policies/history_behaviour.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -287,6 +290,46 @@ TEST_F(Pg, PruneForgetsOldMessages) {
     EXPECT_EQ(c.messages, 1);
     EXPECT_EQ(c.recipients, std::vector<std::string>{"new@firm.example"});
     EXPECT_EQ(h.organisations(who, 0), std::vector<std::string>{"newfirm"});
+}
+
+// Two nodes, each with its own pool: what one writes the other reads at
+// once, the SQLite rules (names, passwords, tokens) hold unchanged.
+TEST_F(Pg, MembersAreSharedByEveryNode) {
+    pg::Pool other(url(), 2, nullptr);
+    daemon::Members a(std::make_unique<PgMemberRows>(*pool)), b(std::make_unique<PgMemberRows>(other));
+    const std::string name = unique("amira");
+    a.add(name, "correct horse battery", "new", daemon::Role::member);
+    EXPECT_FALSE(b.empty());
+    EXPECT_THROW(b.add(name, "another password", "", daemon::Role::member), daemon::MemberError);
+    EXPECT_THROW(b.add(unique("short"), "short", "", daemon::Role::member), daemon::MemberError);
+    auto who = b.verify(name, "correct horse battery");
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->group, "new");
+    EXPECT_EQ(who->language, "auto");
+    EXPECT_FALSE(b.verify(name, "wrong password!"));
+    const std::string api = "api-token-shared-by-all-nodes-000000";
+    std::string token = a.issue_token(name, api);
+    EXPECT_TRUE(b.by_token(token, api));
+    EXPECT_EQ(b.current_token(name, api), token);
+    b.issue_token(name, api); // revokes the first
+    EXPECT_FALSE(a.by_token(token, api));
+    b.set_role(name, daemon::Role::adviser);
+    b.set_group(name, "late");
+    b.set_language(name, "pl");
+    b.set_password(name, "a new pass phrase");
+    auto seen = a.find(name);
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->role, daemon::Role::adviser);
+    EXPECT_EQ(seen->group, "late");
+    EXPECT_EQ(seen->language, "pl");
+    EXPECT_TRUE(a.verify(name, "a new pass phrase"));
+    auto listed = a.list();
+    EXPECT_TRUE(std::any_of(listed.begin(), listed.end(), [&](const daemon::Member& m) { return m.name == name; }));
+    EXPECT_THROW(a.set_group(unique("nobody"), "x"), daemon::MemberError);
+    EXPECT_THROW(a.issue_token(unique("nobody"), api), daemon::MemberError);
+    EXPECT_TRUE(a.remove(name));
+    EXPECT_FALSE(b.remove(name));
+    EXPECT_FALSE(b.find(name));
 }
 
 TEST_F(Pg, SharedSecretIsTheFirstNodes) {
