@@ -28,14 +28,7 @@ namespace rapport::daemon {
 namespace {
 
 std::string hex(const unsigned char* p, std::size_t n) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (std::size_t i = 0; i < n; ++i) {
-        out += d[p[i] >> 4];
-        out += d[p[i] & 15];
-    }
-    return out;
+    return common::hex(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 

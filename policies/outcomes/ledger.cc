@@ -64,13 +64,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 std::string sha256_hex(std::string_view s) {
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : d) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out;
+    return common::hex(std::string_view(reinterpret_cast<const char*>(d), sizeof d));
 }
 
 std::string domain_of(std::string_view address) {

@@ -42,6 +42,11 @@ TEST(Strings, AsciiCaseAndSpace) {
     EXPECT_FALSE(common::starts_with_ci("RCPT", "RCPT TO:"));
 }
 
+TEST(Strings, HexIsTwoLowerCaseDigitsPerByte) {
+    EXPECT_EQ(common::hex(std::string_view("\x00\x01\xab\xff", 4)), "0001abff");
+    EXPECT_EQ(common::hex(""), "");
+}
+
 TEST(Files, MkdirsMakesParentsAndAcceptsExisting) {
     std::string d = temp_dir() + "/a/b/c";
     common::mkdirs(d);
