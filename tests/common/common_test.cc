@@ -155,6 +155,23 @@ TEST_F(Sqlite, TransactionRollsBackUnlessCommitted) {
     EXPECT_EQ(count(), 1);
 }
 
+TEST_F(Sqlite, TransactionWithKeptStatementsCommitsAndRollsBackAlike) {
+    sqlite::Stmt begin(db, "BEGIN IMMEDIATE", true), commit(db, "COMMIT", true);
+    for (int round = 0; round < 2; ++round) { // kept statements serve again
+        {
+            sqlite::Transaction t(db, begin, commit);
+            sqlite::Stmt(db, "INSERT INTO t (k) VALUES ('gone')").run();
+        }
+        EXPECT_EQ(count(), round);
+        {
+            sqlite::Transaction t(db, begin, commit);
+            sqlite::Stmt(db, ("INSERT INTO t (k) VALUES ('kept" + std::to_string(round) + "')").c_str()).run();
+            t.commit();
+        }
+        EXPECT_EQ(count(), round + 1);
+    }
+}
+
 TEST(SqliteOpen, UnopenableSaysWhere) {
     try {
         sqlite3_close(sqlite::open("/proc/rapport-no/db.sqlite"));
