@@ -111,6 +111,8 @@ std::string_view Stmt::blob_view(int col) const {
 
 Transaction::Transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
 
+Transaction::Transaction(sqlite3* db, Stmt& begin, Stmt& commit) : db_(db), commit_(&commit) { begin.run(); }
+
 Transaction::~Transaction() {
     // SQLite may have rolled back itself (it does after SQLITE_FULL): roll
     // back only a transaction still open, so that the error that made us
@@ -119,7 +121,8 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-    exec(db_, "COMMIT");
+    if (commit_) commit_->run();
+    else exec(db_, "COMMIT");
     done_ = true;
 }
 

@@ -7,6 +7,7 @@
 //   sqlite::Transaction t(db);          // BEGIN IMMEDIATE
 //   sqlite::Stmt(db, "UPDATE ...").bind(1, x).run();
 //   t.commit();                         // else ROLLBACK when t leaves scope
+//   sqlite::Transaction t(db, begin, commit);   // the same with kept statements
 //
 // Every failure is an sqlite::Error (a std::runtime_error) carrying SQLite's
 // own message and extended result code - "database or disk is full
@@ -94,6 +95,9 @@ struct Reset {
 class Transaction {
 public:
     explicit Transaction(sqlite3* db);
+    // With "BEGIN IMMEDIATE" and "COMMIT" kept by the caller as prepared
+    // statements: a transaction per message then costs no SQL parsing.
+    Transaction(sqlite3* db, Stmt& begin, Stmt& commit);
     ~Transaction();
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
@@ -101,6 +105,7 @@ public:
 
 private:
     sqlite3* db_;
+    Stmt* commit_ = nullptr; // a kept COMMIT, or none
     bool done_ = false;
 };
 

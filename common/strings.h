@@ -3,6 +3,7 @@
 //   lower("Jobs@Example.ORG")      -> "jobs@example.org"
 //   iequals("Subject", "SUBJECT")  -> true
 //   trim(" \t value \r\n")         -> "value"
+//   hex("\x01\xab")                -> "01ab"
 //
 // ASCII only: header names, addresses, protocol keywords. Text that people
 // read is folded by policies/text.h instead.
@@ -19,5 +20,7 @@ bool iequals(std::string_view a, std::string_view b);
 // Without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view trim(std::string_view s);
 bool starts_with_ci(std::string_view s, std::string_view prefix);
+// Each byte as two lower-case hex digits: digests, tokens, codes.
+std::string hex(std::string_view bytes);
 
 } // namespace rapport::common

@@ -2,6 +2,9 @@
 
 #include "daemon/lib/desktop_notify.h"
 
+#include "daemon/lib/i18n.h"
+#include "policies/catalogue.h"
+
 #include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
 
@@ -99,11 +102,14 @@ struct DesktopNotify::Signals {
 };
 
 std::string DesktopNotify::summary(const HeldNotice& n) {
-    std::string s = "Rapport is holding your message";
-    if (!n.addressee.empty()) s += " to " + displayable(n.addressee, kMaxName);
-    if (n.others == 1) s += " and 1 other";
-    else if (n.others > 1) s += " and " + std::to_string(n.others) + " others";
-    return s;
+    if (n.addressee.empty()) return tr_in(n.lang, "desktop", "Rapport is holding your message");
+    const std::string name = displayable(n.addressee, kMaxName);
+    if (n.others == 0)
+        return policies::fill(tr_in(n.lang, "desktop", "Rapport is holding your message to {name}"), {{"name", name}});
+    const long others = static_cast<long>(n.others);
+    return policies::fill(tr_plural_in(n.lang, "desktop", "Rapport is holding your message to {name} and {n} other",
+                                       "Rapport is holding your message to {name} and {n} others", others),
+                          {{"name", name}, {"n", std::to_string(others)}});
 }
 
 DesktopNotify::DesktopNotify(LinkFn page_link, LogFn log) : page_link_(std::move(page_link)), log_(std::move(log)) {}
@@ -244,6 +250,7 @@ void DesktopNotify::show(const HeldNotice& n) {
         sd_bus_message_unref(m);
     }
     std::string title = summary(n);
+    const std::string review = tr_in(n.lang, "desktop", "Review");
     std::string body = displayable(n.reason, 400);
     if (markup) body = markup_escaped(body);
 
@@ -253,7 +260,7 @@ void DesktopNotify::show(const HeldNotice& n) {
     // Notify(app_name, replaces_id, app_icon, summary, body, actions, hints, expire_timeout)
     if (r >= 0)
         r = sd_bus_message_append(m, "susssasa{sv}i", "Rapport", static_cast<std::uint32_t>(0), "mail-unread",
-                                  title.c_str(), body.c_str(), 4, "default", "Review", "review", "Review", 2,
+                                  title.c_str(), body.c_str(), 4, "default", review.c_str(), "review", review.c_str(), 2,
                                   "category", "s", "email", "urgency", "y", 1, static_cast<std::int32_t>(-1));
     if (r < 0) why = std::strerror(-r);
     if (r < 0 || !call(bus_, m, &reply, why)) {

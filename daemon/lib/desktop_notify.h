@@ -14,6 +14,7 @@
 //   body     the first finding, one plain sentence (escaped when the
 //            server takes markup)
 //   actions  "default" and "review", both labelled "Review"
+// all in the language of the finding shown (daemon/po/<lang>.po, "desktop").
 // Review (or a click on the notice) makes a fresh one-time login link to
 // the held-mail page - the same codes as `rapportctl open` - and opens it
 // with `xdg-open URL` (no shell). The link is made only when asked for, so
@@ -55,6 +56,7 @@ struct HeldNotice {
     std::string addressee; // its first recipient, by name where the To field gives one
     std::size_t others = 0; // how many more recipients it has
     std::string reason;    // its first finding, for the body
+    std::string lang = "en"; // the language `reason` is written in; the notice is said in it too
 };
 
 // Whether desktop notices are on when [hold] notify_desktop is not set:

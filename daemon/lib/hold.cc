@@ -28,14 +28,7 @@ namespace rapport::daemon {
 namespace {
 
 std::string hex(const unsigned char* p, std::size_t n) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (std::size_t i = 0; i < n; ++i) {
-        out += d[p[i] >> 4];
-        out += d[p[i] & 15];
-    }
-    return out;
+    return common::hex(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 
@@ -188,13 +181,14 @@ void Holds::hold(const std::string& id, const Envelope& env, const Judgement& j)
     log_("held " + id + " from=<" + env.mail_from + "> rules=" + (rules.empty() ? "-" : rules));
     if (desktop_ && !env.notice) {
         // The reason it is held, not a mere warning that came first.
-        std::string reason;
+        const policies::Finding* reason = nullptr;
         for (const auto& f : j.findings)
-            if (reason.empty() || f.action >= policies::Action::hold) {
-                reason = f.message;
+            if (!reason || f.action >= policies::Action::hold) {
+                reason = &f;
                 if (f.action >= policies::Action::hold) break;
             }
-        desktop_->held({id, held_addressee(j), j.recipients.empty() ? 0 : j.recipients.size() - 1, reason});
+        desktop_->held({id, held_addressee(j), j.recipients.empty() ? 0 : j.recipients.size() - 1,
+                        reason ? reason->message : std::string(), reason ? reason->lang : std::string("en")});
     }
     if (!cfg_.hold.notify_sender || !relay_ || env.notice || env.mail_from.empty()) return;
     relay_->notify({env.mail_from,

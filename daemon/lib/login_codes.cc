@@ -2,6 +2,8 @@
 
 #include "daemon/lib/login_codes.h"
 
+#include "common/strings.h"
+
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -12,13 +14,7 @@ std::string random_hex(std::size_t bytes) {
     std::string raw(bytes, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
         throw std::runtime_error("no random bytes");
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : raw) {
-        out += d[c >> 4];
-        out += d[c & 15];
-    }
-    return out;
+    return common::hex(raw);
 }
 
 std::string LoginCodes::make(std::int64_t now) {

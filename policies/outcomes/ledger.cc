@@ -64,13 +64,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 std::string sha256_hex(std::string_view s) {
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : d) {
-        out += hex[c >> 4];
-        out += hex[c & 15];
-    }
-    return out;
+    return common::hex(std::string_view(reinterpret_cast<const char*>(d), sizeof d));
 }
 
 std::string domain_of(std::string_view address) {
@@ -308,7 +302,7 @@ void Ledger::migrate() {
 
 bool Ledger::record(const Outgoing& m, Fate fate) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_);
+    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
     bool fresh = record_locked(m, fate);
     tx.commit();
     return fresh;
@@ -316,7 +310,7 @@ bool Ledger::record(const Outgoing& m, Fate fate) {
 
 void Ledger::apply(const std::vector<Change>& changes) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_);
+    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
     for (const auto& c : changes) {
         if (c.kind == Change::record) record_locked(c.message, c.fate);
         else release_locked(c.id, c.when);
@@ -456,7 +450,7 @@ void Ledger::add_own_address(const std::string& address) {
 
 Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_);
+    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
     Answer a = add_incoming_locked(in, now);
     tx.commit();
     return a;
@@ -465,7 +459,7 @@ Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
 std::vector<Answer> Ledger::add_incoming_batch(const std::vector<Incoming>& batch, std::int64_t now,
                                                const std::string& folder, const FolderState* state) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_);
+    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
     std::vector<Answer> out;
     out.reserve(batch.size());
     for (const auto& in : batch) out.push_back(add_incoming_locked(in, now));

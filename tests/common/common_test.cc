@@ -42,6 +42,11 @@ TEST(Strings, AsciiCaseAndSpace) {
     EXPECT_FALSE(common::starts_with_ci("RCPT", "RCPT TO:"));
 }
 
+TEST(Strings, HexIsTwoLowerCaseDigitsPerByte) {
+    EXPECT_EQ(common::hex(std::string_view("\x00\x01\xab\xff", 4)), "0001abff");
+    EXPECT_EQ(common::hex(""), "");
+}
+
 TEST(Files, MkdirsMakesParentsAndAcceptsExisting) {
     std::string d = temp_dir() + "/a/b/c";
     common::mkdirs(d);
@@ -148,6 +153,23 @@ TEST_F(Sqlite, TransactionRollsBackUnlessCommitted) {
         t.commit();
     }
     EXPECT_EQ(count(), 1);
+}
+
+TEST_F(Sqlite, TransactionWithKeptStatementsCommitsAndRollsBackAlike) {
+    sqlite::Stmt begin(db, "BEGIN IMMEDIATE", true), commit(db, "COMMIT", true);
+    for (int round = 0; round < 2; ++round) { // kept statements serve again
+        {
+            sqlite::Transaction t(db, begin, commit);
+            sqlite::Stmt(db, "INSERT INTO t (k) VALUES ('gone')").run();
+        }
+        EXPECT_EQ(count(), round);
+        {
+            sqlite::Transaction t(db, begin, commit);
+            sqlite::Stmt(db, ("INSERT INTO t (k) VALUES ('kept" + std::to_string(round) + "')").c_str()).run();
+            t.commit();
+        }
+        EXPECT_EQ(count(), round + 1);
+    }
 }
 
 TEST(SqliteOpen, UnopenableSaysWhere) {

@@ -48,6 +48,18 @@ CV_MAIL = (b"From: Jake Turner <jake.turner@gmail.com>\r\nTo: Anna Kowalska <ann
            b"Content-Disposition: attachment; filename=\"Jake_Turner_CV.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
            b"JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoK\r\n--XYZ--\r\n")
 
+# The same habit in French: the notice is said in the language of its finding.
+CV_MAIL_FR = (b"From: Jacques Martin <jacques.martin@gmail.com>\r\nTo: Anna Kowalska <anna.kowalska@brightwater.co.uk>\r\n"
+              b"Subject: Poste de cariste (ref WH-221)\r\nDate: Mon, 3 Mar 2025 09:14:02 +0000\r\n"
+              b"Message-ID: <cv-only-desktop-fr@gmail.com>\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/mixed; boundary=\"XYZ\"\r\n\r\n"
+              b"--XYZ\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+              b"Madame, Monsieur,\r\n\r\nVous trouverez mon CV en pi\xc3\xa8ce jointe.\r\n\r\n"
+              b"Cordialement,\r\nJacques Martin\r\n\r\n"
+              b"--XYZ\r\nContent-Type: application/pdf; name=\"CV.pdf\"\r\n"
+              b"Content-Disposition: attachment; filename=\"CV.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+              b"JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoK\r\n--XYZ--\r\n")
+
 
 def check(ok, what):
     print(("ok   " if ok else "FAIL ") + what, flush=True)
@@ -150,9 +162,9 @@ def urls(opened):
         return []
 
 
-def send_cv(d):
+def send_cv(d, mail=CV_MAIL, sender="jake.turner@gmail.com"):
     with smtplib.SMTP("127.0.0.1", d.port, timeout=10) as s:
-        s.sendmail("jake.turner@gmail.com", ["anna.kowalska@brightwater.co.uk"], CV_MAIL)
+        s.sendmail(sender, ["anna.kowalska@brightwater.co.uk"], mail)
 
 
 def held_ids(d):
@@ -209,6 +221,14 @@ def case_notice(binary, work):
         check(status == 403 and not cookie, "a second use of the same link is refused (%d)" % status)
         check(parts.query not in d.log(), "the link is not in rapportd's log")
         check("opening the held-mail page with a one-time login link" in d.log(), "the click is logged, without the link")
+
+        send_cv(d, CV_MAIL_FR, "jacques.martin@gmail.com")
+        check(wait_for(lambda: len(desktop.server.notices()) == 2, 20), "a second held message, a second notice")
+        fr = desktop.server.notices()[1]
+        print("     notice: %r / %r / actions %r" % (fr["summary"], fr["body"], fr["actions"]))
+        check(fr["summary"] == "Rapport retient votre message \u00e0 Anna Kowalska"
+              and fr["actions"][fr["actions"].index("review") + 1] == "Examiner" and "CV" in fr["body"],
+              "a French letter's notice is in French, like its finding")
     finally:
         d.stop()
         desktop.stop()

@@ -24,6 +24,12 @@ TEST(DesktopNotify, Summary) {
     EXPECT_EQ(DesktopNotify::summary({"7", "Anna Kowalska", 2, ""}),
               "Rapport is holding your message to Anna Kowalska and 2 others");
     EXPECT_EQ(DesktopNotify::summary({"7", "", 0, ""}), "Rapport is holding your message");
+    // Said in the language of the finding it shows.
+    EXPECT_EQ(DesktopNotify::summary({"7", "Anna Kowalska", 0, "", "fr"}), "Rapport retient votre message à Anna Kowalska");
+    EXPECT_EQ(DesktopNotify::summary({"7", "Anna Kowalska", 1, "", "de"}),
+              "Rapport hält Ihre Nachricht an Anna Kowalska und 1 weitere Person zurück");
+    EXPECT_EQ(DesktopNotify::summary({"7", "Anna Kowalska", 5, "", "pl"}),
+              "Rapport wstrzymuje Pana/Pani wiadomość do: Anna Kowalska i 5 innych osób");
     // A display name is the sender's input to the desktop: no control characters, bounded.
     std::string s = DesktopNotify::summary({"7", "Anna\nKowalska\x1b[31m" + std::string(200, 'x'), 0, ""});
     EXPECT_EQ(s.find('\n'), std::string::npos);

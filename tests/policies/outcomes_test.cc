@@ -681,6 +681,7 @@ TEST(Ledger, FollowUpSuggestion) {
     EXPECT_EQ(due[0]["name"], "Anna Kowalska");
     EXPECT_TRUE(due[1]["name"].is_null()) << "a team is not a person";
     EXPECT_EQ(due[0]["waited_days"], 9);
+    EXPECT_EQ(due[1]["waited"], 9 * kDay + 3600) << "in seconds, by the ledger's clock, for the page's own wording";
     EXPECT_EQ(due[1]["acknowledged"], true);
     EXPECT_EQ(due[0]["suggestion"], follow_up_suggestion(s.follow_up_due[0], s.now));
     // Shorter waits in hours and minutes (a follow_up_days of 0.5 or less).
