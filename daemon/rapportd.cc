@@ -225,8 +225,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
         std::int64_t held = 0;
-        for (const auto& [status, n] : queue.status_counts())
-            if (status == "held") held = n;
+        try {
+            for (const auto& [status, n] : queue.status_counts())
+                if (status == "held") held = n;
+        } catch (const rd::StorageError&) { // a shared store that is down: no count, no stop
+            return listening + ", store unavailable";
+        }
         return listening + ", " + std::to_string(held) + " held";
     };
     rd::sd::Watchdog watchdog(io);

@@ -76,20 +76,31 @@ std::string sender_of(const daemon::Envelope& env) {
 PgQueueState::PgQueueState(pg::Pool& pool, std::string node, std::chrono::seconds lease)
     : pool_(pool), node_(std::move(node)), lease_(lease) {}
 
-template <class F> auto PgQueueState::with(const char* what, F&& f) {
+template <class F> auto PgQueueState::with(F&& f) {
+    // Queue::write says which write it was.
+    auto fail = [&](const pg::Error& e) {
+        std::string why = e.what();
+        if (why.rfind("store: ", 0) != 0) why = "store: " + why;
+        return StorageError(why, e.disk_full(), e.unavailable());
+    };
+    std::optional<pg::Lease> l;
     try {
-        pg::Lease l = pool_.acquire();
-        return f(*l);
+        l.emplace(pool_.acquire()); // failing here, the pool knows already
     } catch (const pg::Error& e) {
-        if (e.unavailable()) pool_.failed(e.what());
-        throw StorageError(std::string("store: ") + what + ": " + e.what(), e.disk_full(), e.unavailable());
+        throw fail(e);
+    }
+    try {
+        return f(**l);
+    } catch (const pg::Error& e) {
+        if (e.unavailable()) pool_.failed(e.what()); // broke in use
+        throw fail(e);
     }
 }
 
 void PgQueueState::insert(const std::string& id, const daemon::Envelope& env, const daemon::MessageInfo& info,
                           Status status, std::int64_t next_attempt, std::string_view image) {
     std::string sender = sender_of(env);
-    with("record the message", [&](pg::Conn& c) {
+    with([&](pg::Conn& c) {
         pg::Txn t(c);
         c.exec("INSERT INTO queue (sender, id, received, mail_from, account, helo, client, size, status, action,"
                " findings, subject, header_from, header_to, message_id, next_attempt, notice, updated, image)"
@@ -115,7 +126,7 @@ void PgQueueState::insert(const std::string& id, const daemon::Envelope& env, co
 }
 
 std::optional<QueueRow> PgQueueState::row(const std::string& id) {
-    return with("read a message", [&](pg::Conn& c) -> std::optional<QueueRow> {
+    return with([&](pg::Conn& c) -> std::optional<QueueRow> {
         auto r = c.exec(std::string("SELECT ") + kRowCols + " FROM queue WHERE id = $1", {id});
         if (r.rows() == 0) return std::nullopt;
         return read_row(r, 0);
@@ -123,7 +134,7 @@ std::optional<QueueRow> PgQueueState::row(const std::string& id) {
 }
 
 std::vector<QueueRow> PgQueueState::rows_with_status(Status st) {
-    return with("read the queue", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         auto r = c.exec(std::string("SELECT ") + kRowCols + " FROM queue WHERE status = $1 ORDER BY received, id",
                         {std::string(daemon::to_string(st))});
         std::vector<QueueRow> out;
@@ -133,7 +144,7 @@ std::vector<QueueRow> PgQueueState::rows_with_status(Status st) {
 }
 
 std::vector<RecipientState> PgQueueState::recipients(const std::string& id) {
-    return with("read recipients", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         auto r = c.exec("SELECT rcpt, status, code, reply FROM queue_rcpt WHERE msg_id = $1 ORDER BY pos", {id});
         std::vector<RecipientState> out;
         for (int i = 0; i < r.rows(); ++i)
@@ -148,7 +159,7 @@ bool PgQueueState::begin_attempt(const std::string& id, int attempt, std::int64_
     // commits, the claim itself keeps it out until the outcome or the lease).
     // Due only: a node whose schedule is older than another node's last
     // attempt must not cut the backoff short.
-    return with("claim a message", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         return c.exec("UPDATE queue q SET attempts = $2, next_attempt = $3, claimed_by = $4,"
                       " claim_until = now() + make_interval(secs => $5), updated = $6"
                       " FROM (SELECT sender, id FROM queue WHERE id = $1 AND status = 'queued' AND next_attempt <= $6"
@@ -175,7 +186,7 @@ void PgQueueState::record_attempt(const std::string& id, const std::vector<Recip
     }
     bool finished = status != Status::queued && status != Status::held && status != Status::captured &&
                     status != Status::expired;
-    with("record the outcome", [&](pg::Conn& c) {
+    with([&](pg::Conn& c) {
         pg::Txn t(c);
         // The claim ends with the outcome; a finished message's copy goes,
         // as the local spool copy would.
@@ -201,14 +212,14 @@ void PgQueueState::record_attempt(const std::string& id, const std::vector<Recip
 }
 
 std::vector<std::string> PgQueueState::interrupted() {
-    return with("read claims", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         return ids(c.exec("SELECT id FROM queue WHERE status = 'queued' AND claimed_by = $1 ORDER BY received, id",
                           {node_}));
     });
 }
 
 void PgQueueState::probe_write() {
-    with("probe", [&](pg::Conn& c) {
+    with([&](pg::Conn& c) {
         c.exec("INSERT INTO queue_probe (node, time) VALUES ($1, $2)"
                " ON CONFLICT (node) DO UPDATE SET time = excluded.time",
                {node_, now_s()});
@@ -216,7 +227,7 @@ void PgQueueState::probe_write() {
 }
 
 void PgQueueState::set_status(const std::string& id, Status st) {
-    with("set the status", [&](pg::Conn& c) {
+    with([&](pg::Conn& c) {
         pg::Txn t(c);
         c.exec("UPDATE queue SET status = $2, updated = $3 WHERE id = $1",
                {id, std::string(daemon::to_string(st)), now_s()});
@@ -226,7 +237,7 @@ void PgQueueState::set_status(const std::string& id, Status st) {
 }
 
 bool PgQueueState::release(const std::string& id) {
-    return with("release", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         pg::Txn t(c);
         bool changed = c.exec("UPDATE queue SET status = 'queued', next_attempt = 0, updated = $2"
                               " WHERE id = $1 AND status = 'held'",
@@ -256,7 +267,7 @@ std::vector<QueueRecord> PgQueueState::list(std::optional<Status> status, std::s
     }
     params.emplace_back(limit);
     sql += " ORDER BY received DESC, id DESC LIMIT $" + std::to_string(params.size());
-    return with("list messages", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         auto r = c.exec(sql, params);
         std::vector<QueueRecord> out;
         for (int i = 0; i < r.rows(); ++i) out.push_back(read_record(r, i));
@@ -265,7 +276,7 @@ std::vector<QueueRecord> PgQueueState::list(std::optional<Status> status, std::s
 }
 
 std::optional<QueueRecord> PgQueueState::record(const std::string& id) {
-    return with("read a message", [&](pg::Conn& c) -> std::optional<QueueRecord> {
+    return with([&](pg::Conn& c) -> std::optional<QueueRecord> {
         auto r = c.exec(std::string("SELECT ") + kRecordCols + " FROM queue WHERE id = $1", {id});
         if (r.rows() == 0) return std::nullopt;
         return read_record(r, 0);
@@ -273,7 +284,7 @@ std::optional<QueueRecord> PgQueueState::record(const std::string& id) {
 }
 
 std::vector<QueueAttempt> PgQueueState::attempts(const std::string& id) {
-    return with("read attempts", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         auto r = c.exec("SELECT time, result FROM queue_attempt WHERE msg_id = $1 ORDER BY seq", {id});
         std::vector<QueueAttempt> out;
         for (int i = 0; i < r.rows(); ++i) out.push_back({r.i64(i, 0), r.text(i, 1)});
@@ -282,7 +293,7 @@ std::vector<QueueAttempt> PgQueueState::attempts(const std::string& id) {
 }
 
 bool PgQueueState::drop(const std::string& id) {
-    return with("drop", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         return c.exec("UPDATE queue SET status = 'dropped', updated = $2, image = NULL"
                       " WHERE id = $1 AND status IN ('held', 'expired')",
                       {id, now_s()})
@@ -294,7 +305,7 @@ std::vector<std::string> PgQueueState::expire_held(std::int64_t cutoff) {
     // One statement: when two nodes sweep at once, each row is updated by
     // one of them only (the second waits for the first's row lock, then
     // finds the row no longer held), so each id is returned once.
-    return with("expire held mail", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         return ids(c.exec("UPDATE queue SET status = 'expired', updated = $2"
                           " WHERE status = 'held' AND received < $1 RETURNING id",
                           {cutoff, now_s()}));
@@ -302,14 +313,14 @@ std::vector<std::string> PgQueueState::expire_held(std::int64_t cutoff) {
 }
 
 void PgQueueState::add_event(const std::string& id, std::string_view kind) {
-    with("record an event", [&](pg::Conn& c) {
+    with([&](pg::Conn& c) {
         c.exec("INSERT INTO queue_event (sender, msg_id, kind, time) SELECT sender, id, $2, $3 FROM queue WHERE id = $1",
                {id, kind, now_s()});
     });
 }
 
 std::vector<QueueStatRow> PgQueueState::stat_rows() {
-    return with("read stats", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         auto r = c.exec(
             "SELECT sender, status, action, findings,"
             " EXISTS (SELECT 1 FROM queue_event e WHERE e.sender = q.sender AND e.msg_id = q.id AND e.kind = 'released'),"
@@ -323,7 +334,7 @@ std::vector<QueueStatRow> PgQueueState::stat_rows() {
 }
 
 std::vector<std::pair<std::string, std::int64_t>> PgQueueState::status_counts() {
-    return with("count messages", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         auto r = c.exec("SELECT status, count(*) FROM queue WHERE NOT notice GROUP BY status");
         std::vector<std::pair<std::string, std::int64_t>> out;
         for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.i64(i, 1));
@@ -333,7 +344,7 @@ std::vector<std::pair<std::string, std::int64_t>> PgQueueState::status_counts() 
 
 bool PgQueueState::use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
                                      std::int64_t forget_before) {
-    return with("remember a confirmation", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         pg::Txn t(c);
         c.exec("DELETE FROM queue_nonce WHERE time < $1", {forget_before});
         bool ok = c.exec("INSERT INTO queue_nonce (nonce, message_id, time) VALUES ($1, $2, $3)"
@@ -348,7 +359,7 @@ bool PgQueueState::use_confirm_nonce(const std::string& nonce, const std::string
 }
 
 std::optional<std::string> PgQueueState::image(const std::string& id) {
-    return with("read a message's copy", [&](pg::Conn& c) -> std::optional<std::string> {
+    return with([&](pg::Conn& c) -> std::optional<std::string> {
         auto r = c.exec("SELECT image FROM queue WHERE id = $1 AND image IS NOT NULL", {id}, true);
         if (r.rows() == 0) return std::nullopt;
         return r.bytes(0, 0);
@@ -356,7 +367,7 @@ std::optional<std::string> PgQueueState::image(const std::string& id) {
 }
 
 std::vector<std::string> PgQueueState::due(std::int64_t now, std::size_t limit) {
-    return with("read due messages", [&](pg::Conn& c) {
+    return with([&](pg::Conn& c) {
         return ids(c.exec("SELECT id FROM queue WHERE status = 'queued' AND next_attempt <= $1"
                           " AND (claimed_by IS NULL OR claim_until < now()) ORDER BY next_attempt, id LIMIT $2",
                           {now, limit}));

@@ -93,7 +93,7 @@ public:
 
 private:
     // Runs f on a pooled connection; pg::Error becomes StorageError.
-    template <class F> auto with(const char* what, F&& f);
+    template <class F> auto with(F&& f);
     pg::Pool& pool_;
     std::string node_;
     std::chrono::seconds lease_;
