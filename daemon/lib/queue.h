@@ -18,7 +18,8 @@
 // than to lose mail" (Postfix cleanup_api.c).
 //
 // Release of a held message is one state change: held -> queued.
-// Thread-safe: one connection behind a mutex; statements are short.
+// Thread-safe (each QueueState is; SQLite: one connection behind a mutex,
+// statements are short).
 //
 // A shared store (several rapportd on one PostgreSQL): the row and the
 // spool image are written there in one transaction, and then the local

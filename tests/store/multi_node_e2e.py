@@ -21,6 +21,21 @@ example an operator copies. Cases:
                    while the store was down (nothing unjudged), each arrives
                    exactly once, one of the template's five copies is
                    held; the log and /metrics said so
+  release_elsewhere  two copies of a template held on A are listed and shown
+                   (text included) through B's API and `rapportctl held
+                   --config` with B's config; one released through B arrives
+                   once, the other dropped through B never does; A's API
+                   shows both decisions; no copy is left in the store
+  race_1000        1000 messages accepted by both nodes while the upstream is
+                   down, then it comes up and both relays race for them: the
+                   upstream gets each Message-ID exactly once, all 1000, and
+                   both nodes sent some
+  store_restart_under_load  PostgreSQL stopped while both nodes take mail and
+                   their relays are sending to a slow upstream, then started
+                   again: the outcomes the upstream had are kept and written
+                   later, every message that got a 250 arrives exactly once,
+                   each judged (a row with its verdict); meanwhile the API
+                   answers 503 for held mail and /metrics still answers
 """
 import http.client
 import json
@@ -564,6 +579,11 @@ def case_store_restart_under_load(w):
         time.sleep(3)  # the attempts under way finish meanwhile
         parked = [l for l in (a.log() + b.log()).splitlines() if "kept, and not sent again" in l]
         assert parked, "no attempt was under way when the store stopped"
+        # Held mail waits in the store: the API says so, /metrics still answers.
+        st, _, body = Api(a).req("GET", "/api/v1/messages?status=held")
+        assert st == 503 and b"store_unavailable" in body, (st, body)
+        m = Api(b).metrics()
+        assert "rapport_store_up 0" in m and "rapport_messages{" not in m, m[-600:]
         c.pg.start_server()
         assert wait_for(lambda: len(sent) >= down_at + 60, 60, 0.05)
         stop_flow.set()
