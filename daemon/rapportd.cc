@@ -175,6 +175,14 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
         if (relay) store->listener().on("rapport_queue", [&relay](const std::string& id) { relay->heard(id); });
         store->start();
     }
+    // The LISTEN thread calls into the relay: it stops before the relay
+    // goes, on every way out of here (the store itself outlives both).
+    struct ListenerStop {
+        rapport::store::Store* store;
+        ~ListenerStop() {
+            if (store) store->listener().stop();
+        }
+    } listener_stop{store.get()};
     intake.recover();
     if (relay) relay->start();
     holds.start();

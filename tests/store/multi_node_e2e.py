@@ -406,6 +406,12 @@ def case_store_down(w):
         c.stop()
 
 
+RELAY_POLL_S = 5  # Relay::kPollSeconds
+RACE = 1000
+# Retries come quickly, so the race starts soon after the upstream does.
+FAST_RETRY = "\n[relay]\nretry_initial = 1\nretry_max = 2\n"
+
+
 def held_ids(d):
     """The ids node `d` logged as held, in order."""
     return re.findall(r"^.*?held (\S+) from=", d.log(), re.M)
@@ -455,7 +461,7 @@ def case_release_elsewhere(w):
         assert rc == 0, out
         r = api_b.json("POST", "/api/v1/messages/%s/release" % keep, expect=200)
         assert not r["released"], r  # a second click sends nothing
-        time.sleep(Relay_poll_s + 1)  # both relays have polled since
+        time.sleep(RELAY_POLL_S + 1)  # both relays have polled since
         got = upstream_ids(c.up)
         assert got.count(ids[4]) == 1, got
         assert ids[5] not in got, "the dropped copy was sent"
@@ -473,12 +479,6 @@ def case_release_elsewhere(w):
             c.pg.psql("SELECT id, status FROM queue WHERE image IS NOT NULL")
     finally:
         c.stop()
-
-
-Relay_poll_s = 5  # Relay::kPollSeconds
-RACE = 1000
-# Retries come quickly, so the race starts soon after the upstream does.
-FAST_RETRY = "\n[relay]\nretry_initial = 1\nretry_max = 2\n"
 
 
 def flood(nodes, n, threads=8):
@@ -529,7 +529,7 @@ def case_race_1000(w):
         t1 = time.time()
         assert wait_for(lambda: c.up.count() >= RACE, 240, 0.2), "%d of %d arrived" % (c.up.count(), RACE)
         drained = time.time() - t1
-        time.sleep(Relay_poll_s + 1)  # any second copy would come by now
+        time.sleep(RELAY_POLL_S + 1)  # any second copy would come by now
         ids = upstream_ids(c.up)
         doubled = [i for i in set(ids) if ids.count(i) > 1]
         assert not doubled, "%d sent twice, e.g. %s" % (len(doubled), doubled[:3])
@@ -593,7 +593,7 @@ def case_store_restart_under_load(w):
             assert wait_for(lambda: re.search(r"^rapport_store_waiting_messages 0$", Api(node).metrics(), re.M), 60, 0.2)
         assert wait_for(lambda: set(sent) <= set(upstream_ids(c.up)), 180, 0.5), \
             "lost: %d of %d" % (len(set(sent) - set(upstream_ids(c.up))), len(sent))
-        time.sleep(Relay_poll_s + 1)
+        time.sleep(RELAY_POLL_S + 1)
         ids = upstream_ids(c.up)
         doubled = [i for i in set(ids) if ids.count(i) > 1]
         assert not doubled, "relayed twice: %s" % doubled[:5]
