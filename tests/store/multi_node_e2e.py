@@ -30,6 +30,10 @@ example an operator copies. Cases:
                    down, then it comes up and both relays race for them: the
                    upstream gets each Message-ID exactly once, all 1000, and
                    both nodes sent some
+  node_killed_store_down  mail accepted by A while PostgreSQL is down, A
+                   killed (SIGKILL) and started again once the store is back:
+                   its recovery judges and records what waited in its spool,
+                   each message arrives exactly once, the spool ends empty
   store_restart_under_load  PostgreSQL stopped while both nodes take mail and
                    their relays are sending to a slow upstream, then started
                    again: the outcomes the upstream had are kept and written
@@ -605,6 +609,32 @@ def case_store_restart_under_load(w):
         assert "outcomes written down" in a.log() + b.log()
         print("store_restart_under_load: %d accepted, %d while PostgreSQL was down, %d outcomes kept in memory"
               % (len(sent), len(sent) - down_at, len(parked)))
+    finally:
+        c.stop()
+
+
+def case_node_killed_store_down(w):
+    c = Cluster(w).start()
+    try:
+        a, b = c.nodes
+        before = flood([a, b], 20, threads=2)
+        assert wait_for(lambda: c.up.count() == 20, 30, 0.1), c.up.count()
+        c.pg.stop("fast")
+        # Accepted while the store is down: waiting, unjudged, in A's spool only.
+        waiting = flood([a], 15, threads=2)
+        wait_log(a, "not judged")
+        a.kill()
+        c.pg.start_server()
+        a.start()  # recovery: spool ids without a row are judged and recorded
+        wait_log(a, "recovered ")
+        assert wait_for(lambda: set(waiting) <= set(upstream_ids(c.up)), 60, 0.2), \
+            "lost: %d of %d" % (len(set(waiting) - set(upstream_ids(c.up))), len(waiting))
+        time.sleep(RELAY_POLL_S + 1)
+        ids = upstream_ids(c.up)
+        assert len(ids) == len(set(ids)) == len(before) + len(waiting), (len(ids), len(set(ids)))
+        assert not os.listdir(os.path.join(a.state, "spool")), os.listdir(os.path.join(a.state, "spool"))
+        line = [l for l in a.log().splitlines() if "recovered " in l][-1]
+        assert "(%d re-judged)" % len(waiting) in line, line
     finally:
         c.stop()
 
