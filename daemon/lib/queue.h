@@ -2,7 +2,7 @@
 // rows (queue_state.h: in SQLite, or in PostgreSQL with [store] url).
 //
 //   Queue q(state_dir);                        // creates <state>/spool, <state>/queue.db
-//   Queue q(state_dir, store.queue_state());   // or: the rows in the shared store ([store] url)
+//   Queue q(state_dir, store.queue_state(node, lease));  // or: the rows in the shared store ([store] url)
 //   std::string id = q.new_id();
 //   q.write_spool(id, env, data);              // returns only once file and directory are fsync'd
 //   (or: id = q.spool_new(env, data), into the spool log when enabled)
@@ -94,6 +94,8 @@ public:
     void enable_log(const SpoolLog::Options& opt, std::function<void()> on_ready = {});
     bool wait_log_ready(std::chrono::milliseconds timeout);
     SpoolLog* spool_log() { return log_.get(); }
+    // The local copy, else a shared store's (StorageError when that store
+    // cannot be reached: "no copy" is an answer only it can give).
     std::optional<SpooledMessage> read_spool(const std::string& id) const;
     void remove_spool(const std::string& id);
     // Every message on disk: spool files and spool log records (temporary
@@ -114,10 +116,11 @@ public:
 
     // Relay bookkeeping, before and after each attempt. begin_attempt is the
     // intent: the attempt number and the time to try again are written
-    // before anything is sent (false: the message is no longer queued, send
-    // nothing). record_attempt is the outcome: per-recipient results, then
-    // the message's new state (queued with next_attempt, relayed, failed).
-    // A row whose intent has no outcome was being sent when rapportd
+    // before anything is sent (false: the message is no longer queued or,
+    // with a shared store, not due or claimed by another node: send
+    // nothing; true is this node's claim). record_attempt is the outcome: per-recipient results, then
+    // the message's new state (queued with next_attempt, relayed, failed),
+    // and ends the claim. A row whose intent has no outcome was being sent when rapportd
     // stopped (interrupted()). Both throw StorageError when the write fails.
     bool begin_attempt(const std::string& id, int attempt, std::int64_t next_attempt);
     void record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
