@@ -102,7 +102,7 @@ void PgQueueState::insert(const std::string& id, const daemon::Envelope& env, co
     std::string sender = sender_of(env);
     with([&](pg::Conn& c) {
         pg::Txn t(c);
-        c.exec("INSERT INTO queue (sender, id, received, mail_from, account, helo, client, size, status, action,"
+        auto r = c.exec("INSERT INTO queue (sender, id, received, mail_from, account, helo, client, size, status, action,"
                " findings, subject, header_from, header_to, message_id, next_attempt, notice, updated, image)"
                " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"
                " ON CONFLICT (sender, id) DO UPDATE SET received = excluded.received, mail_from = excluded.mail_from,"
@@ -111,11 +111,20 @@ void PgQueueState::insert(const std::string& id, const daemon::Envelope& env, co
                " subject = excluded.subject, header_from = excluded.header_from, header_to = excluded.header_to,"
                " message_id = excluded.message_id, attempts = 0, next_attempt = excluded.next_attempt,"
                " last_error = '', notice = excluded.notice, updated = excluded.updated, claimed_by = NULL,"
-               " claim_until = NULL, image = excluded.image",
+               " claim_until = NULL, image = excluded.image"
+               // A row a relay or a person has taken up stays as it is: its
+               // insert did commit, though this node never heard so (the
+               // connection broke on the way back) and routes it again.
+               " WHERE queue.attempts = 0 AND queue.claimed_by IS NULL AND queue.status = excluded.status"
+               " RETURNING id",
                {sender, id, env.received, env.mail_from, env.account, env.helo, env.client, info.size,
                 std::string(daemon::to_string(status)), info.action, info.findings_json, info.subject,
                 info.header_from, info.header_to, info.message_id, next_attempt, env.notice, now_s(),
                 image.empty() ? pg::Param() : pg::Param::bytes(image)});
+        if (r.rows() == 0) {
+            t.commit();
+            return;
+        }
         c.exec("DELETE FROM queue_rcpt WHERE sender = $1 AND msg_id = $2", {sender, id});
         c.exec("INSERT INTO queue_rcpt (sender, msg_id, pos, rcpt, status)"
                " SELECT $1, $2, min(n), r, 'pending' FROM unnest($3::text[]) WITH ORDINALITY AS u(r, n) GROUP BY r",

@@ -222,6 +222,23 @@ TEST_F(PgQueue, ClaimRefusedWhileAnotherNodesClaimIsLive) {
     EXPECT_FALSE(a.begin_attempt("m1", 3, 0));
 }
 
+// Intake routes a message again when it could not confirm the first
+// insert (the connection broke after the commit): a row a relay or a
+// person has taken up meanwhile is not reset, so nothing is sent twice.
+TEST_F(PgQueue, InsertingAgainLeavesAMessageInProgressAlone) {
+    PgQueueState a(pool_a, "node-a"), b(pool_b, "node-b");
+    a.insert("m1", env(), info(), daemon::Status::queued, 0, "image");
+    ASSERT_TRUE(b.begin_attempt("m1", 1, 0));
+    b.record_attempt("m1", {{"c@d.example", "sent", 250, "ok"}}, daemon::Status::relayed, 1, 0, "");
+    a.insert("m1", env(), info(), daemon::Status::queued, 0, "image");
+    EXPECT_EQ(a.row("m1")->status, daemon::Status::relayed);
+    EXPECT_EQ(a.recipients("m1")[0].status, "sent");
+    a.insert("h1", env(), info(), daemon::Status::held, 0, "image");
+    ASSERT_TRUE(b.release("h1"));
+    a.insert("h1", env(), info(), daemon::Status::held, 0, "image");
+    EXPECT_EQ(a.row("h1")->status, daemon::Status::queued); // released stays released
+}
+
 TEST_F(PgQueue, NotDueIsNotClaimed) {
     PgQueueState a(pool_a, "node-a");
     a.insert("later", env(), info(), daemon::Status::queued, now() + 3600, "image");
