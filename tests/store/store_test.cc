@@ -288,6 +288,31 @@ TEST_F(PgQueue, EachMessageIsClaimedOnceUnderContention) {
     EXPECT_EQ(won.size(), static_cast<std::size_t>(kMessages));
 }
 
+// Nodes sweeping for expired held mail at the same moment: each message
+// comes back to one of them, which alone records the 'expired' event.
+TEST_F(PgQueue, ConcurrentExpirySweepsReturnEachMessageOnce) {
+    PgQueueState a(pool_a, "node-a");
+    constexpr int kHeld = 300;
+    for (int i = 0; i < kHeld; ++i)
+        a.insert("h" + std::to_string(i), env("s" + std::to_string(i % 5) + "@x.example"), info(),
+                 daemon::Status::held, 0, "image");
+    std::mutex mu;
+    std::vector<std::string> got;
+    std::vector<std::thread> sweeps;
+    for (int w = 0; w < 6; ++w)
+        sweeps.emplace_back([&, w] {
+            PgQueueState node(w % 2 ? pool_b : pool_a, "node-" + std::to_string(w));
+            for (int round = 0; round < 3; ++round) {
+                auto ids = node.expire_held(1700000001);
+                std::lock_guard lk(mu);
+                got.insert(got.end(), ids.begin(), ids.end());
+            }
+        });
+    for (auto& t : sweeps) t.join();
+    EXPECT_EQ(got.size(), static_cast<std::size_t>(kHeld));
+    EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), static_cast<std::size_t>(kHeld));
+}
+
 TEST_F(PgQueue, QueuedAndReleasedMailIsAnnounced) {
     std::mutex mu;
     std::vector<std::string> heard;
