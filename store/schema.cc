@@ -124,6 +124,17 @@ CREATE TABLE members (
   token_generation bigint NOT NULL DEFAULT 0,
   lang text NOT NULL DEFAULT 'auto');
 )sql"},
+        {3, R"sql(
+-- The times travel in the primary keys of the two tables a check reads by
+-- sender: organisations() and count_similar() then read index pages only
+-- (a sender's rows side by side) instead of one heap page per row - a
+-- sender's rows are spread over the heap in the order they were last
+-- written: a sender with 1000 letters in the window cost organisations()
+-- ~600 heap pages (BENCHMARKS.md, "Template memory on PostgreSQL").
+ALTER TABLE history_org DROP CONSTRAINT history_org_pkey, ADD PRIMARY KEY (sender, org) INCLUDE (last);
+ALTER TABLE history_family_rcpt DROP CONSTRAINT history_family_rcpt_pkey,
+  ADD PRIMARY KEY (sender, tid, addr) INCLUDE (last);
+)sql"},
     };
     return s;
 }
