@@ -57,6 +57,12 @@ def client(port, items, start, firsts):
                 firsts.put(time.time())
 
 
+def proc_cpu(pid):
+    """User + system CPU seconds of process `pid` so far."""
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Arrivals:
     """The upstream's arrival times (an on_data hook, called per message)."""
 
@@ -99,17 +105,23 @@ def push(ports, first, count, clients, arrivals, expect_total):
 
 
 def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
-    config = store_section(pg, secret) + "\n[relay]\nworkers = 8\n"
+    section = store_section(pg, secret)
+    # Nodes that share the queue name themselves in their claims ([store]
+    # node, the machine's name by default); these share one machine. The
+    # key is set where the example config knows it.
+    named = re.search(r"^#?\s*node\s*=", section, re.M) is not None
     ds = []
     try:
         for k in range(nodes):
             d = os.path.join(w, "%s-%d" % (name, k))
             os.makedirs(d)
+            config = section + ('node = "%s-%d"\n' % (name, k) if named else "") + "\n[relay]\nworkers = 8\n"
             ds.append(Rapportd(rapportd, d, upstream="smtp://127.0.0.1:%d" % up.port, config=config).start())
         for d in ds:  # a running node has its spool log segments ready
             assert wait_for(lambda: "spool: log ready" in d.log(), 60, 0.1), d.log()[-2000:]
         ports = [d.port for d in ds]
         base = arrivals.count()
+        cpu0 = [proc_cpu(d.proc.pid) for d in ds], os.times()
         if a.warmup:
             push(ports, first, a.warmup, a.clients, arrivals, base + a.warmup)
         t0, t1 = push(ports, first + a.warmup, a.messages, a.clients, arrivals, base + a.warmup + a.messages)
@@ -118,6 +130,9 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
         held = [l for d in ds for l in d.log().splitlines() if "held " in l]
         assert not held, held[:3]
         per_node = [len(RELAYED.findall(d.log())) for d in ds]
+        t = os.times()
+        cpu = ([proc_cpu(d.proc.pid) - c for d, c in zip(ds, cpu0[0])], t.user + t.system - cpu0[1].user -
+               cpu0[1].system, t.children_user + t.children_system - cpu0[1].children_user - cpu0[1].children_system)
     finally:
         for d in ds:
             d.stop()
@@ -126,6 +141,8 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
           " relayed by each node (warm-up included): %s; loadavg %s" %
           (name, a.messages, a.clients, rate, t1 - t0, per_node, " ".join(open("/proc/loadavg").read().split()[:3])),
           flush=True)
+    print("     CPU seconds, warm-up included: rapportd %s, upstream and this script %.1f, clients %.1f" %
+          (" ".join("%.1f" % c for c in cpu[0]), cpu[1], cpu[2]), flush=True)
     return rate
 
 
