@@ -3,14 +3,18 @@
 on the same PostgreSQL store, in one run (figures: BENCHMARKS.md, "Several
 nodes on one store").
 
-    bench/multi_node_bench.py RAPPORTD [--messages 2000] [--clients 8] [--warmup 100]
+    bench/multi_node_bench.py RAPPORTD [--messages 2000] [--clients 8] [--warmup 100] [--sqlite]
+                              [--check-lanes N]
 
 One PostgreSQL 15 (tests/store/pg_server.py, fsync on as a deployment runs
 it) and one aiosmtpd upstream serve both phases:
 
   one   a rapportd on the store takes all the load;
   two   two new rapportd on the same store share it: each client
-        connection goes to one node, half of them to each.
+        connection goes to one node, half of them to each;
+
+and with --sqlite, before them, "lite": one rapportd without a store
+(SQLite), the same load, for comparison.
 
 The load: MESSAGES pieces of everyday mail (multi_node_e2e.py's ordinary():
 each its own text, so none is a template and every one is relayed), from
@@ -105,7 +109,7 @@ def push(ports, first, count, clients, arrivals, expect_total):
 
 
 def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
-    section = store_section(pg, secret)
+    section = store_section(pg, secret) if pg else ""  # no store: SQLite under the state directory
     # Nodes that share the queue name themselves in their claims ([store]
     # node, the machine's name by default); these share one machine. The
     # key is set where the example config knows it.
@@ -116,6 +120,8 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
             d = os.path.join(w, "%s-%d" % (name, k))
             os.makedirs(d)
             config = section + ('node = "%s-%d"\n' % (name, k) if named else "") + "\n[relay]\nworkers = 8\n"
+            if a.check_lanes:
+                config += "\n[spool]\ncheck_lanes = %d\n" % a.check_lanes
             ds.append(Rapportd(rapportd, d, upstream="smtp://127.0.0.1:%d" % up.port, config=config).start())
         for d in ds:  # a running node has its spool log segments ready
             assert wait_for(lambda: "spool: log ready" in d.log(), 60, 0.1), d.log()[-2000:]
@@ -137,7 +143,7 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
         for d in ds:
             d.stop()
     rate = a.messages / (t1 - t0)
-    print("%-4s node(s): %d messages, %d clients: %.1f msg/s relayed (%.2f s first 250 -> last arrival);"
+    print("%-4s: %d messages, %d clients: %.1f msg/s relayed (%.2f s first 250 -> last arrival);"
           " relayed by each node (warm-up included): %s; loadavg %s" %
           (name, a.messages, a.clients, rate, t1 - t0, per_node, " ".join(open("/proc/loadavg").read().split()[:3])),
           flush=True)
@@ -152,6 +158,8 @@ def main():
     ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--sqlite", action="store_true", help="first, one rapportd without a store, for comparison")
+    ap.add_argument("--check-lanes", type=int, default=0, help="[spool] check_lanes (default: one per core)")
     a = ap.parse_args()
     rapportd = os.path.abspath(a.rapportd)
     if not os.access(rapportd, os.X_OK):
@@ -164,6 +172,8 @@ def main():
         secret = pg.password_file(w)
         arrivals = Arrivals()
         up = Upstream(w, on_data=arrivals).start()
+        if a.sqlite:
+            phase("lite", w, None, None, rapportd, 1, 2000000, a, up, arrivals)
         one = phase("one", w, pg, secret, rapportd, 1, 0, a, up, arrivals)
         two = phase("two", w, pg, secret, rapportd, 2, 1000000, a, up, arrivals)
         print("two nodes / one node: %.2f" % (two / one))
