@@ -36,6 +36,7 @@
 #include "daemon/lib/verdict.h"
 #include "policies/language.h"
 #include "policies/policy.h"
+#include "store/pg_queue.h"
 #include "store/store.h"
 
 #include <curl/curl.h>
@@ -97,7 +98,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     tls.use_certificate_chain_file(cert.cert);
     tls.use_private_key_file(cert.key, asio::ssl::context::pem);
 
-    rd::Queue queue(cfg.state_dir);
+    // The spool is this node's; the state rows are shared with the other
+    // nodes when there is a store (queue.h).
+    rd::Queue queue(cfg.state_dir,
+                    store ? store->queue_state(cfg.store.node,
+                                               rapport::store::claim_lease(cfg.relay.transfer_timeout))
+                          : nullptr);
     unsigned lanes = cfg.check_lanes ? cfg.check_lanes : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
     rd::VerdictStage::HistoryFactory open_history = [&store, path = cfg.state_dir + "/history.db"]()
         -> std::unique_ptr<rapport::policies::History> {
@@ -165,8 +171,18 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
                      });
     if (store) {
         store->pool().on_up([&intake] { intake.wake(); });
+        // Queued or released on any node: this node's relay may take it.
+        if (relay) store->listener().on("rapport_queue", [&relay](const std::string& id) { relay->heard(id); });
         store->start();
     }
+    // The LISTEN thread calls into the relay: it stops before the relay
+    // goes, on every way out of here (the store itself outlives both).
+    struct ListenerStop {
+        rapport::store::Store* store;
+        ~ListenerStop() {
+            if (store) store->listener().stop();
+        }
+    } listener_stop{store.get()};
     intake.recover();
     if (relay) relay->start();
     holds.start();
@@ -217,8 +233,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
         std::int64_t held = 0;
-        for (const auto& [status, n] : queue.status_counts())
-            if (status == "held") held = n;
+        try {
+            for (const auto& [status, n] : queue.status_counts())
+                if (status == "held") held = n;
+        } catch (const rd::StorageError&) { // a shared store that is down: no count, no stop
+            return listening + ", store unavailable";
+        }
         return listening + ", " + std::to_string(held) + " held";
     };
     rd::sd::Watchdog watchdog(io);

@@ -229,7 +229,10 @@ void Pool::failed(const std::string& why) {
     // Idle connections to a server that went away are broken too.
     open_ -= std::min(open_, idle_.size());
     idle_.clear();
-    retry_at_ = now + backoff_;
+    // Once down, the backoff is acquire()'s to move on; every caller that
+    // fails meanwhile must not push the next try further out, or a busy
+    // node would never try again.
+    if (now >= retry_at_) retry_at_ = now + backoff_;
 }
 
 void Pool::reached() {

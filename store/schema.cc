@@ -5,7 +5,7 @@
 // PostgreSQL (Citus: create_distributed_table(..., 'sender')) keeps one
 // account's rows, and each query about it, on one node. The exceptions
 // are small reference data read by everyone (the allow-list, settings,
-// the schema version) and the queue, which is keyed by message id
+// the schema version) and the confirmation nonces, keyed by the nonce
 // (docs/multi-node.md says how each is distributed). Text keys compare in
 // the "C" collation: byte order, the same on every server whatever its
 // locale, and the cheapest.
@@ -125,6 +125,76 @@ CREATE TABLE members (
   lang text NOT NULL DEFAULT 'auto');
 )sql"},
         {3, R"sql(
+-- The queue (daemon/lib/queue_state.h, store/pg_queue.h): one row per
+-- accepted message with its spool image while it may still be sent or
+-- shown, its recipients, the relay's attempts, people's decisions. Keyed
+-- by the sender (the job club member, else the lower-case envelope
+-- sender) like the history; message ids are unique on their own too
+-- (Queue::new_id), and calls that know only the id use queue_id.
+CREATE TABLE queue (
+  sender text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  received bigint NOT NULL,
+  mail_from text NOT NULL,
+  account text NOT NULL,
+  helo text NOT NULL,
+  client text NOT NULL,
+  size bigint NOT NULL,
+  status text NOT NULL,
+  action text NOT NULL,
+  findings text NOT NULL,
+  subject text NOT NULL,
+  header_from text NOT NULL,
+  header_to text NOT NULL,
+  message_id text NOT NULL,
+  attempts int NOT NULL DEFAULT 0,
+  next_attempt bigint NOT NULL DEFAULT 0,
+  last_error text NOT NULL DEFAULT '',
+  notice boolean NOT NULL DEFAULT false,
+  updated bigint NOT NULL,
+  claimed_by text,              -- the node sending it now ([store] node), until claim_until
+  claim_until timestamptz,
+  image bytea,                  -- the spool image; NULL once the message is finished
+  PRIMARY KEY (sender, id));
+CREATE INDEX queue_id ON queue (id);
+CREATE INDEX queue_due ON queue (next_attempt) WHERE status = 'queued';
+CREATE INDEX queue_status ON queue (status, received);
+CREATE TABLE queue_rcpt (
+  sender text COLLATE "C" NOT NULL,
+  msg_id text COLLATE "C" NOT NULL,
+  pos int NOT NULL,
+  rcpt text NOT NULL,
+  status text NOT NULL,
+  code int NOT NULL DEFAULT 0,
+  reply text NOT NULL DEFAULT '',
+  PRIMARY KEY (sender, msg_id, rcpt));
+CREATE INDEX queue_rcpt_msg ON queue_rcpt (msg_id);
+CREATE TABLE queue_attempt (
+  sender text COLLATE "C" NOT NULL,
+  msg_id text COLLATE "C" NOT NULL,
+  seq bigserial,
+  time bigint NOT NULL,
+  result text NOT NULL,
+  PRIMARY KEY (sender, msg_id, seq));
+CREATE INDEX queue_attempt_msg ON queue_attempt (msg_id);
+CREATE TABLE queue_event (
+  sender text COLLATE "C" NOT NULL,
+  msg_id text COLLATE "C" NOT NULL,
+  seq bigserial,
+  kind text NOT NULL,
+  time bigint NOT NULL,
+  PRIMARY KEY (sender, msg_id, seq));
+CREATE INDEX queue_event_kind ON queue_event (sender, msg_id, kind);
+-- v1 X-Rapport-Confirm nonces (daemon/lib/hold.h): one message each.
+CREATE TABLE queue_nonce (
+  nonce text COLLATE "C" PRIMARY KEY,
+  message_id text NOT NULL,
+  time bigint NOT NULL);
+CREATE INDEX queue_nonce_time ON queue_nonce (time);
+-- Queue::probe_write(): one row per node.
+CREATE TABLE queue_probe (node text COLLATE "C" PRIMARY KEY, time bigint NOT NULL);
+)sql"},
+        {4, R"sql(
 -- The times travel in the primary keys of the two tables a check reads by
 -- sender: organisations() and count_similar() then read index pages only
 -- (a sender's rows side by side) instead of one heap page per row - a

@@ -4,6 +4,7 @@
 
 #include "store/pg_history.h"
 #include "store/pg_members.h"
+#include "store/pg_queue.h"
 #include "store/schema.h"
 
 #include <thread>
@@ -45,6 +46,10 @@ void Store::start() { listener_->start(); }
 std::unique_ptr<policies::History> Store::open_history() { return std::make_unique<PgHistory>(*pool_, *allow_); }
 
 std::unique_ptr<daemon::MemberRows> Store::member_rows() { return std::make_unique<PgMemberRows>(*pool_); }
+
+std::unique_ptr<daemon::QueueState> Store::queue_state(const std::string& node, std::chrono::seconds lease) {
+    return std::make_unique<PgQueueState>(*pool_, node, lease);
+}
 
 std::string Store::shared_secret(const std::string& name, const std::string& mine) {
     return pool_->with([&](pg::Conn& c) { return store::shared_secret(c, name, mine); });

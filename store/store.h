@@ -1,11 +1,13 @@
 // store.h - what a rapportd keeps in PostgreSQL when [store] url is set:
 // the connection pool, the schema, the LISTEN thread, and the objects
-// that implement the shared parts (so far the history, with its
-// allow-list, the job club's members and the API token).
+// that implement the shared parts (the history, with its allow-list, the
+// job club's members, the API token and the queue's state).
 //
 //   store::Store s({.url = cfg.store.url, .pool_size = 10}, log);   // waits for the store, migrates
 //   VerdictStage v(policy, [&] { return s.open_history(); }, lanes);
 //   Members m(s.member_rows());
+//   Queue q(state_dir, s.queue_state("node1", lease));
+//   s.listener().on("rapport_queue", ...);                       // the relay hears of queued mail
 //   s.start();                                                   // LISTEN for other nodes' changes
 //
 // Without [store] url none of this exists: SQLite files under the state
@@ -14,9 +16,11 @@
 #pragma once
 
 #include "daemon/lib/members.h"
+#include "daemon/lib/queue_state.h"
 #include "policies/history.h"
 #include "store/pg.h"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,6 +53,9 @@ public:
     std::unique_ptr<policies::History> open_history();
     // The job club's members, one list for every node.
     std::unique_ptr<daemon::MemberRows> member_rows();
+    // The queue's state rows, shared by every node; `node` names this
+    // one's claims, `lease` how long they stand (pg_queue.h).
+    std::unique_ptr<daemon::QueueState> queue_state(const std::string& node, std::chrono::seconds lease);
 
     // store::shared_secret (schema.h) on a pooled connection.
     std::string shared_secret(const std::string& name, const std::string& mine);

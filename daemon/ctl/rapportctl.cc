@@ -57,7 +57,7 @@ using rapport::policies::Action;
 constexpr const char* kUsage =
     "usage: rapportctl check [--state DIR] [--policy FILE] [--lang LANG] [--json] FILE.eml...\n"
     "       rapportctl inspect [--json] FILE.eml\n"
-    "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR]\n"
+    "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR | --config FILE]\n"
     "       rapportctl token [--state DIR]\n"
     "       rapportctl open [--state DIR]\n"
     "       rapportctl member add|passwd|set|remove|list|token ... [--state DIR]\n"

@@ -304,8 +304,9 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         }
     }
     if (auto t = sub(root, "store")) {
-        only_keys(*t, "store", {"url", "password_file", "pool_size"});
+        only_keys(*t, "store", {"url", "password_file", "pool_size", "node"});
         get(*t, "url", "store", c.store.url);
+        get(*t, "node", "store", c.store.node);
         get(*t, "password_file", "store", c.store.password_file);
         get(*t, "pool_size", "store", c.store.pool_size);
         check_store_url(c.store.url);
@@ -559,11 +560,13 @@ Config load_config(int argc, const char* const* argv) {
         c.upstream = u;
     }
     if (c.state_dir.empty()) c.state_dir = default_state_dir();
-    if (c.hostname.empty()) {
+    std::string machine = "localhost";
+    {
         char buf[256] = {};
-        if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0]) c.hostname = buf;
-        else c.hostname = "localhost";
+        if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0]) machine = buf;
     }
+    if (c.hostname.empty()) c.hostname = machine;
+    if (c.store.node.empty()) c.store.node = machine;
     return c;
 }
 

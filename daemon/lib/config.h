@@ -164,6 +164,11 @@ struct StoreSettings {
     std::string url;            // postgresql://USER@HOST[:PORT]/DB[?...]; the password in password_file or ~/.pgpass
     std::string password_file;  // first line: the password (0600), added to the URL's connection options
     std::size_t pool_size = 10; // connections per node
+    // This rapportd's name among the nodes, written into its claims on
+    // queued mail (store/pg_queue.h); unique per node. Default: the
+    // machine's hostname (gethostname), so two nodes on one machine need
+    // one each.
+    std::string node;
     bool enabled() const { return !url.empty(); }
 };
 

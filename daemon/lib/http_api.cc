@@ -141,6 +141,13 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
             extension = c.extension;
             res = route(c);
         }
+    } catch (const StorageError& e) {
+        log_(std::string("warning: http: ") + e.what());
+        if (e.unavailable) // the shared store is down: held mail waits there, ask again later
+            res = error(503, "store_unavailable", "Rapport cannot reach its database just now; try again in a minute.",
+                        req.version());
+        else
+            res = error(500, "internal", "Something went wrong inside Rapport; see its log.", req.version());
     } catch (const std::exception& e) {
         log_(std::string("warning: http: ") + e.what());
         res = error(500, "internal", "Something went wrong inside Rapport; see its log.", req.version());

@@ -45,25 +45,33 @@ HttpResponse HttpApi::metrics(Ctx& c) {
     // O(messages) per scrape (findings are JSON in the rows): fine at a
     // person's or a job club's volume, scraped once a minute.
     std::string out;
-    out += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
-    std::map<std::string, std::int64_t> counts;
-    for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
-    for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
-    for (const auto& [s, n] : counts) out += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
-    std::map<std::string, std::int64_t> rules, actions;
-    std::int64_t released = 0;
-    for (const auto& r : q_.stat_rows()) {
-        ++actions[r.action.empty() ? "relay" : r.action];
-        released += r.released;
-        for (const auto& x : findings_of(r.findings_json))
-            if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+    // The queue's figures come from its state, which a shared store keeps:
+    // while that is down they are left out (absent, not zero), and the
+    // rest - rapport_store_up first of all - still answers.
+    try {
+        std::string queue;
+        queue += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
+        std::map<std::string, std::int64_t> counts;
+        for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
+        for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
+        for (const auto& [s, n] : counts) queue += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
+        std::map<std::string, std::int64_t> rules, actions;
+        std::int64_t released = 0;
+        for (const auto& r : q_.stat_rows()) {
+            ++actions[r.action.empty() ? "relay" : r.action];
+            released += r.released;
+            for (const auto& x : findings_of(r.findings_json))
+                if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+        }
+        queue += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
+        for (const auto& [r, n] : rules) queue += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
+        queue += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
+        for (const auto& [a, n] : actions) queue += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
+        queue += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
+        queue += "rapport_released_total " + std::to_string(released) + "\n";
+        out += queue;
+    } catch (const StorageError&) {
     }
-    out += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
-    for (const auto& [r, n] : rules) out += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
-    for (const auto& [a, n] : actions) out += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
-    out += "rapport_released_total " + std::to_string(released) + "\n";
     if (outcomes_) {
         // The reply ledger (SPEC.md "Outcomes"): everyone's, ever.
         const auto t = outcomes_->totals();

@@ -57,13 +57,14 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
     // The insert is the commit point: nothing before it changes state, so
     // when it throws the message can be routed again from the start.
     Status status;
+    bool confirmed = false;
     if (j.action == policies::Action::reject) {
         status = Status::rejected;
         q_.insert(id, env, j.info, status, 0);
         // Never acknowledged, so nothing is owed: the row stays for the report.
         q_.remove_spool(id);
         reply = reject_reply(j.findings);
-    } else if (j.action == policies::Action::hold && !holds_.confirmed(id, data, j, env.account)) {
+    } else if (j.action == policies::Action::hold && !(confirmed = holds_.confirmed(id, data, j, env.account))) {
         status = Status::held;
         holds_.hold(id, env, j);
     } else if (cfg_.capture() || !relay_) {
@@ -74,6 +75,7 @@ std::string Intake::route(const std::string& id, const Envelope& env, std::strin
         q_.insert(id, env, j.info, status, now);
         relay_->schedule(id, now);
     }
+    if (confirmed) q_.add_event(id, "confirmed"); // once the row exists: a shared store files it under its sender
     if (outcomes_) outcomes_->routed(id, env, j, status);
     if (!j.error.empty())
         log_("warning: " + id + ": checker failed; " +
@@ -145,7 +147,15 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                                  try {
                                      reply = route(id, env, data, j, spool_us, us_since(t1));
                                  } catch (const std::exception& e) {
-                                     if (early) {
+                                     auto* se = dynamic_cast<const StorageError*>(&e);
+                                     if (!early && se && se->unavailable) {
+                                         // The shared store is down, the local spool has it:
+                                         // acknowledged now (refused, for a reject verdict),
+                                         // recorded and routed when the store is back.
+                                         reply = j.action == policies::Action::reject ? reject_reply(j.findings)
+                                                                                      : kOk + id + "\r\n";
+                                         strand({id, std::move(env), std::move(j)}, e);
+                                     } else if (early) {
                                          // Acknowledged and on disk: finished once writes succeed.
                                          strand({id, std::move(env), std::move(j)}, e);
                                      } else {
@@ -167,8 +177,12 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
 
 void Intake::strand(Stranded s, const std::exception& why) {
     auto* se = dynamic_cast<const StorageError*>(&why);
-    log_("warning: " + s.id + ": cannot record state: " + why.what() + "; " + (se ? se->kind() : "error") +
-         ": kept in the spool, recorded and sent on once writes succeed; new mail gets 4xx meanwhile");
+    if (se && se->unavailable)
+        log_("warning: " + s.id + ": cannot record state: " + why.what() + "; the store is unavailable: kept in the "
+             "spool, recorded and routed when it is back");
+    else
+        log_("warning: " + s.id + ": cannot record state: " + why.what() + "; " + (se ? se->kind() : "error") +
+             ": kept in the spool, recorded and sent on once writes succeed; new mail gets 4xx meanwhile");
     {
         std::lock_guard lk(heal_mu_);
         stranded_.push_back(std::move(s));
@@ -224,7 +238,14 @@ void Intake::heal() {
                 left.push_back(std::move(s));
                 continue;
             }
-            auto msg = q_.read_spool(s.id);
+            std::optional<SpooledMessage> msg;
+            try {
+                msg = q_.read_spool(s.id);
+            } catch (const StorageError&) { // not here, and the store's copy out of reach
+                store_down = true;
+                left.push_back(std::move(s));
+                continue;
+            }
             if (!msg) {
                 log_("panic: " + s.id + ": stranded message missing from the spool");
                 continue;
@@ -303,6 +324,9 @@ void Intake::recover() {
             q_.remove_spool(id); // finished; the unlink did not survive the crash
             break;
         default:
+            // A shared store has the copy, committed with the row: the local
+            // one outlived a crash between the two.
+            if (q_.shared()) q_.remove_spool(id);
             break; // queued: the relay loads it; held/captured: kept
         }
     }

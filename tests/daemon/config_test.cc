@@ -175,11 +175,17 @@ TEST(Config, Store) {
     EXPECT_EQ(c.store.url, "postgresql://rapport@db.example:5433/rapport?sslmode=verify-full");
     EXPECT_EQ(c.store.pool_size, 4u);
     EXPECT_EQ(store_connection(c.store), c.store.url); // no password file: ~/.pgpass or none
+    char host[256] = {};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    EXPECT_EQ(c.store.node, host); // the node's name in its claims: the machine's, unless set
     unlink(ok.c_str());
+    auto named = write_tmp("[store]\nurl = \"postgresql://rapport@db/rapport\"\nnode = \"node2\"\n");
+    EXPECT_EQ(load({"--config", named.c_str()}).store.node, "node2");
+    unlink(named.c_str());
 
     auto secret = write_tmp("s3cret &=/ x\n");
     ::chmod(secret.c_str(), 0600);
-    StoreSettings s{"postgresql://rapport@db/rapport", secret, 2};
+    StoreSettings s{"postgresql://rapport@db/rapport", secret, 2, ""};
     EXPECT_EQ(store_connection(s), "postgresql://rapport@db/rapport?password=s3cret%20%26%3D%2F%20x");
     s.url += "?sslmode=require";
     EXPECT_EQ(store_connection(s), "postgresql://rapport@db/rapport?sslmode=require&password=s3cret%20%26%3D%2F%20x");

@@ -21,6 +21,25 @@ example an operator copies. Cases:
                    while the store was down (nothing unjudged), each arrives
                    exactly once, one of the template's five copies is
                    held; the log and /metrics said so
+  release_elsewhere  two copies of a template held on A are listed and shown
+                   (text included) through B's API and `rapportctl held
+                   --config` with B's config; one released through B arrives
+                   once, the other dropped through B never does; A's API
+                   shows both decisions; no copy is left in the store
+  race_1000        1000 messages accepted by both nodes while the upstream is
+                   down, then it comes up and both relays race for them: the
+                   upstream gets each Message-ID exactly once, all 1000, and
+                   both nodes sent some
+  node_killed_store_down  mail accepted by A while PostgreSQL is down, A
+                   killed (SIGKILL) and started again once the store is back:
+                   its recovery judges and records what waited in its spool,
+                   each message arrives exactly once, the spool ends empty
+  store_restart_under_load  PostgreSQL stopped while both nodes take mail and
+                   their relays are sending to a slow upstream, then started
+                   again: the outcomes the upstream had are kept and written
+                   later, every message that got a 250 arrives exactly once,
+                   each judged (a row with its verdict); meanwhile the API
+                   answers 503 for held mail and /metrics still answers
 """
 import http.client
 import json
@@ -127,20 +146,27 @@ class Api:
 
 
 class Cluster:
-    """PostgreSQL, an upstream, and nodes A and B sharing the store."""
+    """PostgreSQL, an upstream, and nodes A and B sharing the store. Both
+    run on this machine, so each names itself ([store] node). `extra`:
+    more config sections for both; `upstream_up` False: the upstream is
+    made but not started (connections refused until up.start())."""
 
-    def __init__(self, w, policy=None):
+    def __init__(self, w, policy=None, extra="", upstream_up=True, upstream_delay=0.0):
         self.w = w
         self.pg = PgServer(w).start()
         self.secret = self.pg.password_file(w)
-        self.up = Upstream(w).start()
+        self.up = Upstream(w, delay=upstream_delay)
+        if upstream_up:
+            self.up.start()
         self.config = store_section(self.pg, self.secret)
         self.nodes = []
         for name in ("a", "b"):
             d = os.path.join(w, name)
             os.makedirs(d)
-            self.nodes.append(Rapportd(RAPPORTD, d, upstream="smtp://127.0.0.1:%d" % self.up.port,
-                                       config=self.config, policy=policy))
+            # [state] dir as well as --state: rapportctl --config finds the node through it.
+            config = self.config + 'node = "%s"\n' % name + extra + '\n[state]\ndir = "%s"\n' % os.path.join(d, "state")
+            self.nodes.append(Rapportd(RAPPORTD, d, upstream="smtp://127.0.0.1:%d" % self.up.port, config=config,
+                                       policy=policy))
         self.config_path = self.nodes[0].config_path
 
     def start(self):
@@ -152,7 +178,10 @@ class Cluster:
         for n in self.nodes:
             if n.proc:
                 n.stop()
-        self.up.stop()
+        try:
+            self.up.stop()
+        except Exception:  # never started
+            pass
         self.pg.stop()
 
 
@@ -377,6 +406,235 @@ def case_store_down(w):
         held = [l for l in (a.log() + b.log()).splitlines() if "held " in l and "template-reuse" in l]
         assert len(held) == 1, held
         print("store_down: %d messages accepted, %d while PostgreSQL was down" % (len(sent) + 5, len(sent) - down_at + 5))
+    finally:
+        c.stop()
+
+
+RELAY_POLL_S = 5  # Relay::kPollSeconds
+RACE = 1000
+# Retries come quickly, so the race starts soon after the upstream does.
+FAST_RETRY = "\n[relay]\nretry_initial = 1\nretry_max = 2\n"
+
+
+def held_ids(d):
+    """The ids node `d` logged as held, in order."""
+    return re.findall(r"^.*?held (\S+) from=", d.log(), re.M)
+
+
+def ctl(*args):
+    r = subprocess.run([RAPPORTCTL] + list(args), capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+def case_release_elsewhere(w):
+    c = Cluster(w).start()
+    try:
+        a, b = c.nodes
+        ids = []
+        # Six copies of one letter through node A: the fifth and sixth are held there.
+        for i in range(6):
+            mail, msgid, to = letter(i)
+            send(a.port, mail, to)
+            ids.append(msgid)
+            if i < 4:
+                assert wait_for(lambda: c.up.count() == i + 1, 20, 0.1), "copy %d not relayed" % (i + 1)
+        assert wait_for(lambda: len(held_ids(a)) == 2, 20, 0.1), held_ids(a)
+        keep, drop = held_ids(a)
+        api_b = Api(b)
+        # Node B lists and shows what A holds, its text included.
+        listed = [m["id"] for m in api_b.json("GET", "/api/v1/messages?status=held")["messages"]]
+        assert sorted(listed) == sorted([keep, drop]), listed
+        shown = api_b.json("GET", "/api/v1/messages/" + keep)
+        assert shown["status"] == "held" and shown["stored"], shown
+        assert "forklift operator" in shown["text"], shown.get("text", "")[:200]
+        st, _, raw = api_b.req("GET", "/api/v1/messages/%s/raw" % keep)
+        assert st == 200 and ids[4].encode() in raw, (st, raw[:200])
+        # rapportctl with B's config: the same list.
+        rc, out = ctl("held", "list", "--json", "--config", b.config_path)
+        assert rc == 0 and sorted(m["id"] for m in json.loads(out)) == sorted([keep, drop]), out
+        rc, out = ctl("held", "show", keep, "--config", b.config_path)
+        assert rc == 0 and "forklift" in out, out
+        # A's local spool kept no copy: the store's is the one B showed.
+        assert not os.path.exists(os.path.join(a.state, "spool", keep))
+        # Released through B: it arrives once (either node may send it).
+        r = api_b.json("POST", "/api/v1/messages/%s/release" % keep)
+        assert r["released"] and r["status"] in ("queued", "relayed"), r
+        assert wait_for(lambda: ids[4] in upstream_ids(c.up), 20, 0.1), "the released copy never arrived"
+        # Dropped through rapportctl with B's config: never sent.
+        rc, out = ctl("held", "drop", drop, "--config", b.config_path)
+        assert rc == 0, out
+        r = api_b.json("POST", "/api/v1/messages/%s/release" % keep, expect=200)
+        assert not r["released"], r  # a second click sends nothing
+        time.sleep(RELAY_POLL_S + 1)  # both relays have polled since
+        got = upstream_ids(c.up)
+        assert got.count(ids[4]) == 1, got
+        assert ids[5] not in got, "the dropped copy was sent"
+        assert got == ids[:5], (got, ids)
+        # A shows both decisions.
+        api_a = Api(a)
+        assert api_a.json("GET", "/api/v1/messages/" + keep)["status"] == "relayed"
+        dropped = api_a.json("GET", "/api/v1/messages/" + drop)
+        assert dropped["status"] == "dropped" and not dropped["stored"], dropped
+        both = {m["id"]: m for m in api_a.json("GET", "/api/v1/messages?limit=50")["messages"]}
+        assert both[keep]["status"] == "relayed" and both[drop]["status"] == "dropped", both
+        rc, out = ctl("held", "list", "--json", "--status", "dropped", "--config", a.config_path)
+        assert rc == 0 and [m["id"] for m in json.loads(out)] == [drop], out
+        assert c.pg.psql("SELECT count(*) FROM queue WHERE image IS NOT NULL") == "0", \
+            c.pg.psql("SELECT id, status FROM queue WHERE image IS NOT NULL")
+    finally:
+        c.stop()
+
+
+def flood(nodes, n, threads=8):
+    """n ordinary messages, spread over `nodes` from 8 senders, 8 clients at a
+    time; returns their Message-IDs (every one got its 250)."""
+    sent, errors = [], []
+    lock = threading.Lock()
+    todo = list(range(n))
+
+    def client():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                i = todo.pop()
+            frm = "ben%d@example.org" % (i % 8)
+            mail, msgid = ordinary(i, frm)
+            try:
+                send(nodes[i % len(nodes)].port, mail, "sam%d@example.net" % i, frm=frm)
+                with lock:
+                    sent.append(msgid)
+            except Exception as e:
+                with lock:
+                    errors.append("%d: %r" % (i, e))
+    ts = [threading.Thread(target=client) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors[:5]
+    return sent
+
+
+def case_race_1000(w):
+    c = Cluster(w, extra=FAST_RETRY, upstream_up=False).start()
+    try:
+        a, b = c.nodes
+        t0 = time.time()
+        sent = flood([a, b], RACE)
+        assert len(set(sent)) == RACE
+        accepted = time.time() - t0
+        # Every one judged and queued, and tried at least once against the closed port.
+        queued = lambda: c.pg.psql("SELECT count(*) FROM queue WHERE status = 'queued' AND NOT notice "
+                                   "AND attempts > 0")
+        assert wait_for(lambda: queued() == str(RACE), 120, 0.5), queued()
+        assert c.up.count() == 0
+        c.up.start()
+        t1 = time.time()
+        assert wait_for(lambda: c.up.count() >= RACE, 240, 0.2), "%d of %d arrived" % (c.up.count(), RACE)
+        drained = time.time() - t1
+        time.sleep(RELAY_POLL_S + 1)  # any second copy would come by now
+        ids = upstream_ids(c.up)
+        doubled = [i for i in set(ids) if ids.count(i) > 1]
+        assert not doubled, "%d sent twice, e.g. %s" % (len(doubled), doubled[:3])
+        assert len(ids) == RACE and set(ids) == set(sent), (len(ids), len(set(sent) - set(ids)))
+        assert c.pg.psql("SELECT count(*) FROM queue WHERE status = 'relayed' AND NOT notice") == str(RACE)
+        # Both relays took part, whoever had accepted the message.
+        sent_by = {}
+        for d in (a, b):
+            sent_by[d] = len(re.findall(r"^.*relay \S+ attempt=\d+ ms=\d+ <[^>]+>=sent", d.log(), re.M))
+        assert sent_by[a] + sent_by[b] == RACE, sent_by
+        assert sent_by[a] > 0 and sent_by[b] > 0, sent_by
+        print("race_1000: %d accepted in %.1f s; relayed in %.1f s once the upstream was up (node a %d, node b %d)"
+              % (RACE, accepted, drained, sent_by[a], sent_by[b]))
+    finally:
+        c.stop()
+
+
+def case_store_restart_under_load(w):
+    # A slow upstream (1.5 s a message): when PostgreSQL stops, attempts are
+    # under way on both nodes; their outcomes wait in memory for the store.
+    c = Cluster(w, upstream_delay=1.5).start()
+    try:
+        a, b = c.nodes
+        sent, errors = [], []
+        stop_flow = threading.Event()
+
+        def flow():
+            i = 0
+            while not stop_flow.is_set() and i < 300:
+                node = (a, b)[i % 2]
+                frm = "ben%d@example.org" % (i % 4)
+                mail, msgid = ordinary(i, frm)
+                try:
+                    send(node.port, mail, "sam%d@example.net" % i, frm=frm)
+                    sent.append(msgid)
+                except Exception as e:  # any refusal is a failure of the case
+                    errors.append("%d: %r" % (i, e))
+                i += 1
+                time.sleep(0.02)
+        t = threading.Thread(target=flow)
+        t.start()
+        # Relays busy on both nodes.
+        assert wait_for(lambda: c.up.count() >= 4 and len(sent) >= 40, 60, 0.05), (c.up.count(), len(sent), errors)
+        c.pg.stop("fast")
+        down_at = len(sent)
+        assert wait_for(lambda: len(sent) >= down_at + 30, 60, 0.05), "mail stopped flowing while the store was down"
+        time.sleep(3)  # the attempts under way finish meanwhile
+        parked = [l for l in (a.log() + b.log()).splitlines() if "kept, and not sent again" in l]
+        assert parked, "no attempt was under way when the store stopped"
+        # Held mail waits in the store: the API says so, /metrics still answers.
+        st, _, body = Api(a).req("GET", "/api/v1/messages?status=held")
+        assert st == 503 and b"store_unavailable" in body, (st, body)
+        m = Api(b).metrics()
+        assert "rapport_store_up 0" in m and "rapport_messages{" not in m, m[-600:]
+        c.pg.start_server()
+        assert wait_for(lambda: len(sent) >= down_at + 60, 60, 0.05)
+        stop_flow.set()
+        t.join(timeout=60)
+        assert not errors, errors[:5]
+        for node in (a, b):
+            assert wait_for(lambda: re.search(r"^rapport_store_waiting_messages 0$", Api(node).metrics(), re.M), 60, 0.2)
+        assert wait_for(lambda: set(sent) <= set(upstream_ids(c.up)), 180, 0.5), \
+            "lost: %d of %d" % (len(set(sent) - set(upstream_ids(c.up))), len(sent))
+        time.sleep(RELAY_POLL_S + 1)
+        ids = upstream_ids(c.up)
+        doubled = [i for i in set(ids) if ids.count(i) > 1]
+        assert not doubled, "relayed twice: %s" % doubled[:5]
+        assert len(ids) == len(sent), (len(ids), len(sent))
+        # Every one judged (a row with the checks' action) and relayed once.
+        rows = c.pg.psql("SELECT status || ':' || count(*) FROM queue WHERE NOT notice AND action IN ('relay', 'warn') "
+                         "GROUP BY status")
+        assert rows == "relayed:%d" % len(sent), rows
+        assert "outcomes written down" in a.log() + b.log()
+        print("store_restart_under_load: %d accepted, %d while PostgreSQL was down, %d outcomes kept in memory"
+              % (len(sent), len(sent) - down_at, len(parked)))
+    finally:
+        c.stop()
+
+
+def case_node_killed_store_down(w):
+    c = Cluster(w).start()
+    try:
+        a, b = c.nodes
+        before = flood([a, b], 20, threads=2)
+        assert wait_for(lambda: c.up.count() == 20, 30, 0.1), c.up.count()
+        c.pg.stop("fast")
+        # Accepted while the store is down: waiting, unjudged, in A's spool only.
+        waiting = flood([a], 15, threads=2)
+        wait_log(a, "not judged")
+        a.kill()
+        c.pg.start_server()
+        a.start()  # recovery: spool ids without a row are judged and recorded
+        wait_log(a, "recovered ")
+        assert wait_for(lambda: set(waiting) <= set(upstream_ids(c.up)), 60, 0.2), \
+            "lost: %d of %d" % (len(set(waiting) - set(upstream_ids(c.up))), len(waiting))
+        time.sleep(RELAY_POLL_S + 1)
+        ids = upstream_ids(c.up)
+        assert len(ids) == len(set(ids)) == len(before) + len(waiting), (len(ids), len(set(ids)))
+        assert not os.listdir(os.path.join(a.state, "spool")), os.listdir(os.path.join(a.state, "spool"))
+        line = [l for l in a.log().splitlines() if "recovered " in l][-1]
+        assert "(%d re-judged)" % len(waiting) in line, line
     finally:
         c.stop()
 

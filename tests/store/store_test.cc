@@ -11,13 +11,20 @@
 #include "store/pg.h"
 #include "store/pg_history.h"
 #include "store/pg_members.h"
+#include "store/pg_queue.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "daemon/lib/queue.h"
+#include "tests/daemon/queue_behaviour.h"
 #include "tests/policies/history_behaviour.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <set>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -140,6 +147,232 @@ using rp::behaviour::StoreMaker;
 INSTANTIATE_TEST_SUITE_P(Pg, HistoryBehaviour,
                          ::testing::Values(StoreMaker{"postgresql", [] { return std::make_unique<PgStore>(); }}),
                          HistoryBehaviour::name);
+
+// A schema of its own for one test, found through the connection's
+// search_path, so that rapportd's tables are created in it as in a
+// database of its own.
+class Schema {
+public:
+    Schema() : name_("t_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}())) {
+        pg::Conn(::rapport::store::url()).run("CREATE SCHEMA " + name_);
+        pg::Conn c(url());
+        migrate(c);
+    }
+    ~Schema() {
+        try {
+            pg::Conn(::rapport::store::url()).run("DROP SCHEMA " + name_ + " CASCADE");
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "dropping " << name_ << ": " << e.what();
+        }
+    }
+    std::string url() const { return ::rapport::store::url() + "&options=-csearch_path%3D" + name_; }
+
+private:
+    std::string name_;
+};
+
+// The queue behaviour tests (tests/daemon/queue_behaviour.h) on
+// PostgreSQL: each test a schema of its own; each open(node) another
+// PgQueueState with a pool of its own, as another rapportd.
+class PgQueueStore final : public daemon::behaviour::QueueStore {
+public:
+    ~PgQueueStore() override { pools_.clear(); } // every connection closed before the schema goes
+    std::unique_ptr<daemon::QueueState> open(const std::string& node) override {
+        pools_.push_back(std::make_unique<pg::Pool>(schema_.url(), 2, nullptr));
+        return std::make_unique<PgQueueState>(*pools_.back(), node);
+    }
+
+private:
+    Schema schema_;
+    std::vector<std::unique_ptr<pg::Pool>> pools_;
+};
+
+using daemon::behaviour::QueueBehaviour;
+using daemon::behaviour::QueueMaker;
+INSTANTIATE_TEST_SUITE_P(Pg, QueueBehaviour,
+                         ::testing::Values(QueueMaker{"postgresql", [] { return std::make_unique<PgQueueStore>(); }}),
+                         QueueBehaviour::name);
+
+// What only a shared queue does: claims between nodes, due rows, the copy
+// in the store, NOTIFY.
+class PgQueue : public ::testing::Test {
+protected:
+    PgQueue() : pool_a(schema.url(), 4, nullptr), pool_b(schema.url(), 4, nullptr) {}
+    static daemon::Envelope env(std::string from = "ann@b.example") {
+        return daemon::Envelope{std::move(from), {"c@d.example"}, "", "helo", "127.0.0.1", 1700000000, false};
+    }
+    static daemon::MessageInfo info() { return {"relay", "[]", "s", "ann@b.example", "c@d.example", "<m@x>", 1}; }
+    static std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+    Schema schema;
+    pg::Pool pool_a, pool_b;
+};
+
+TEST_F(PgQueue, ClaimRefusedWhileAnotherNodesClaimIsLive) {
+    PgQueueState a(pool_a, "node-a"), b(pool_b, "node-b");
+    a.insert("m1", env(), info(), daemon::Status::queued, 0, "image");
+    EXPECT_TRUE(a.begin_attempt("m1", 1, 0));
+    EXPECT_FALSE(b.begin_attempt("m1", 1, 0)); // A is sending it: B sends nothing
+    EXPECT_TRUE(b.due(now(), 10).empty());     // nor does B's poll offer it
+    EXPECT_TRUE(b.interrupted().empty());
+    EXPECT_EQ(a.interrupted(), std::vector<std::string>{"m1"});
+    EXPECT_TRUE(a.begin_attempt("m1", 2, 0)); // A's own claim: after a restart, or a retry of its own
+    a.record_attempt("m1", {{"c@d.example", "pending", 451, "later"}}, daemon::Status::queued, 2, 0, "later");
+    EXPECT_EQ(b.due(now(), 10), std::vector<std::string>{"m1"}); // the outcome ends the claim
+    EXPECT_TRUE(b.begin_attempt("m1", 3, now() + 60));
+    EXPECT_FALSE(a.begin_attempt("m1", 3, 0));
+}
+
+// Intake routes a message again when it could not confirm the first
+// insert (the connection broke after the commit): a row a relay or a
+// person has taken up meanwhile is not reset, so nothing is sent twice.
+TEST_F(PgQueue, InsertingAgainLeavesAMessageInProgressAlone) {
+    PgQueueState a(pool_a, "node-a"), b(pool_b, "node-b");
+    a.insert("m1", env(), info(), daemon::Status::queued, 0, "image");
+    ASSERT_TRUE(b.begin_attempt("m1", 1, 0));
+    b.record_attempt("m1", {{"c@d.example", "sent", 250, "ok"}}, daemon::Status::relayed, 1, 0, "");
+    a.insert("m1", env(), info(), daemon::Status::queued, 0, "image");
+    EXPECT_EQ(a.row("m1")->status, daemon::Status::relayed);
+    EXPECT_EQ(a.recipients("m1")[0].status, "sent");
+    a.insert("h1", env(), info(), daemon::Status::held, 0, "image");
+    ASSERT_TRUE(b.release("h1"));
+    a.insert("h1", env(), info(), daemon::Status::held, 0, "image");
+    EXPECT_EQ(a.row("h1")->status, daemon::Status::queued); // released stays released
+}
+
+TEST_F(PgQueue, NotDueIsNotClaimed) {
+    PgQueueState a(pool_a, "node-a");
+    a.insert("later", env(), info(), daemon::Status::queued, now() + 3600, "image");
+    EXPECT_FALSE(a.begin_attempt("later", 1, 0)); // another node's backoff stands
+    EXPECT_TRUE(a.due(now(), 10).empty());
+    EXPECT_EQ(a.due(now() + 3600, 10), std::vector<std::string>{"later"});
+}
+
+TEST_F(PgQueue, ALapsedLeaseLetsAnotherNodeTakeOver) {
+    PgQueueState a(pool_a, "node-a", std::chrono::seconds(1)), b(pool_b, "node-b", std::chrono::seconds(1));
+    a.insert("m1", env(), info(), daemon::Status::queued, 0, "image");
+    EXPECT_TRUE(a.begin_attempt("m1", 1, 0)); // and then node A dies mid-send
+    EXPECT_FALSE(b.begin_attempt("m1", 1, 0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    EXPECT_EQ(b.due(now(), 10), std::vector<std::string>{"m1"});
+    EXPECT_TRUE(b.begin_attempt("m1", 2, 0));
+    EXPECT_FALSE(a.begin_attempt("m1", 2, 0));
+}
+
+// Eight nodes racing for the same messages: each message is claimed by
+// exactly one of them. (Within one node the relay never works on one
+// message twice at once: its schedule holds each id once.)
+TEST_F(PgQueue, EachMessageIsClaimedOnceUnderContention) {
+    PgQueueState a(pool_a, "node-a");
+    constexpr int kMessages = 200;
+    for (int i = 0; i < kMessages; ++i)
+        a.insert("m" + std::to_string(i), env("s" + std::to_string(i % 7) + "@x.example"), info(),
+                 daemon::Status::queued, 0, "image");
+    std::atomic<int> claims{0};
+    std::mutex mu;
+    std::set<std::string> won;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 8; ++w)
+        workers.emplace_back([&, w] {
+            PgQueueState node(w % 2 ? pool_b : pool_a, "node-" + std::to_string(w));
+            for (int i = 0; i < kMessages; ++i) {
+                std::string id = "m" + std::to_string((i + w * 25) % kMessages);
+                if (node.begin_attempt(id, 1, 0)) {
+                    ++claims;
+                    std::lock_guard lk(mu);
+                    EXPECT_TRUE(won.insert(id).second) << id << " claimed twice";
+                }
+            }
+        });
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(claims.load(), kMessages);
+    EXPECT_EQ(won.size(), static_cast<std::size_t>(kMessages));
+}
+
+TEST_F(PgQueue, QueuedAndReleasedMailIsAnnounced) {
+    std::mutex mu;
+    std::vector<std::string> heard;
+    pg::Listener listener(schema.url(), nullptr);
+    listener.on("rapport_queue", [&](const std::string& id) {
+        std::lock_guard lk(mu);
+        if (!id.empty()) heard.push_back(id);
+    });
+    listener.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // its LISTEN in place
+    PgQueueState a(pool_a, "node-a");
+    const std::string q = unique("q"), h = unique("h");
+    a.insert(q, env(), info(), daemon::Status::queued, 0, "image");
+    a.insert(h, env(), info(), daemon::Status::held, 0, "image");
+    EXPECT_TRUE(a.release(h));
+    auto has = [&](const std::string& id) {
+        std::lock_guard lk(mu);
+        return std::find(heard.begin(), heard.end(), id) != heard.end();
+    };
+    for (int i = 0; i < 100 && !(has(q) && has(h)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    listener.stop();
+    EXPECT_TRUE(has(q));
+    EXPECT_TRUE(has(h)); // announced when released, not when held
+    std::lock_guard lk(mu);
+    EXPECT_EQ(std::count(heard.begin(), heard.end(), h), 1);
+}
+
+// Through Queue: once the row is in the store the local spool copy goes,
+// and another node's Queue reads the message from the store.
+TEST_F(PgQueue, TheStoresCopyReplacesTheLocalSpool) {
+    auto tmp = [] {
+        char t[] = "/tmp/rapport-pgqueue-XXXXXX";
+        return std::string(mkdtemp(t));
+    };
+    std::string da = tmp(), db = tmp();
+    {
+        daemon::Queue a(da, std::make_unique<PgQueueState>(pool_a, "node-a"));
+        daemon::Queue b(db, std::make_unique<PgQueueState>(pool_b, "node-b"));
+        EXPECT_TRUE(a.shared());
+        using namespace std::string_literals;
+        std::string data = "Subject: x\r\n\r\nbody\0bytes\xff\r\n"s;
+        auto id = a.spool_new(env(), data);
+        EXPECT_EQ(a.spool_ids(), std::vector<std::string>{id});
+        a.insert(id, env(), info(), daemon::Status::held, 0);
+        EXPECT_TRUE(a.spool_ids().empty()); // the store has it now
+        auto m = b.read_spool(id);
+        ASSERT_TRUE(m);
+        EXPECT_EQ(m->data, data);
+        EXPECT_EQ(m->env.mail_from, "ann@b.example");
+        EXPECT_TRUE(b.drop(id));
+        EXPECT_FALSE(a.read_spool(id)); // dropped: no copy anywhere
+        // A rejected message's copy is never stored.
+        auto r = a.spool_new(env(), data);
+        a.insert(r, env(), info(), daemon::Status::rejected, 0);
+        EXPECT_EQ(a.spool_ids(), std::vector<std::string>{r});
+    }
+    std::filesystem::remove_all(da);
+    std::filesystem::remove_all(db);
+}
+
+// The store gone: reads and writes fail as "unavailable", which the queue
+// keeps apart from a full disk (intake goes on accepting into the spool).
+TEST(PgQueueDown, AnUnreachableStoreIsUnavailableNotFailing) {
+    pg::Pool pool("postgresql://rapport@127.0.0.1:1/rapport", 2, nullptr);
+    char t[] = "/tmp/rapport-pgqueue-XXXXXX";
+    std::string dir = mkdtemp(t);
+    {
+        daemon::Queue q(dir, std::make_unique<PgQueueState>(pool, "node-a"));
+        daemon::Envelope e{"a@b.example", {"c@d.example"}, "", "", "", 1, false};
+        auto id = q.spool_new(e, "x");
+        try {
+            q.insert(id, e, {"relay", "[]", "", "", "", "", 1}, daemon::Status::queued, 0);
+            ADD_FAILURE() << "inserted into nothing";
+        } catch (const daemon::StorageError& err) {
+            EXPECT_TRUE(err.unavailable) << err.what();
+            EXPECT_FALSE(err.full);
+            EXPECT_STREQ(err.kind(), "store unavailable");
+        }
+        EXPECT_FALSE(q.writes_failing());
+        EXPECT_TRUE(q.store_down());
+        EXPECT_EQ(q.spool_ids(), std::vector<std::string>{id}); // kept here meanwhile
+        EXPECT_THROW(q.row(id), daemon::StorageError);
+    }
+    std::filesystem::remove_all(dir);
+}
 
 class Pg : public ::testing::Test {
 protected:
