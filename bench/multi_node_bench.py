@@ -67,6 +67,23 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pg_cpu(pg):
+    """CPU seconds of the PostgreSQL server and its live backends (the
+    nodes' pooled connections last the phase)."""
+    if not pg:
+        return 0.0
+    master = int(open(os.path.join(pg.data, "postmaster.pid")).readline())
+    total = proc_cpu(master)
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if int(open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[1]) == master:
+                    total += proc_cpu(int(pid))
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
 class Arrivals:
     """The upstream's arrival times (an on_data hook, called per message)."""
 
@@ -127,7 +144,7 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
             assert wait_for(lambda: "spool: log ready" in d.log(), 60, 0.1), d.log()[-2000:]
         ports = [d.port for d in ds]
         base = arrivals.count()
-        cpu0 = [proc_cpu(d.proc.pid) for d in ds], os.times()
+        cpu0 = [proc_cpu(d.proc.pid) for d in ds], os.times(), pg_cpu(pg)
         if a.warmup:
             push(ports, first, a.warmup, a.clients, arrivals, base + a.warmup)
         t0, t1 = push(ports, first + a.warmup, a.messages, a.clients, arrivals, base + a.warmup + a.messages)
@@ -138,7 +155,8 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
         per_node = [len(RELAYED.findall(d.log())) for d in ds]
         t = os.times()
         cpu = ([proc_cpu(d.proc.pid) - c for d, c in zip(ds, cpu0[0])], t.user + t.system - cpu0[1].user -
-               cpu0[1].system, t.children_user + t.children_system - cpu0[1].children_user - cpu0[1].children_system)
+               cpu0[1].system, t.children_user + t.children_system - cpu0[1].children_user - cpu0[1].children_system,
+               pg_cpu(pg) - cpu0[2])
     finally:
         for d in ds:
             d.stop()
@@ -147,8 +165,8 @@ def phase(name, w, pg, secret, rapportd, nodes, first, a, up, arrivals):
           " relayed by each node (warm-up included): %s; loadavg %s" %
           (name, a.messages, a.clients, rate, t1 - t0, per_node, " ".join(open("/proc/loadavg").read().split()[:3])),
           flush=True)
-    print("     CPU seconds, warm-up included: rapportd %s, upstream and this script %.1f, clients %.1f" %
-          (" ".join("%.1f" % c for c in cpu[0]), cpu[1], cpu[2]), flush=True)
+    print("     CPU seconds, warm-up included: rapportd %s, PostgreSQL %.1f, upstream and this script %.1f,"
+          " clients %.1f" % (" ".join("%.1f" % c for c in cpu[0]), cpu[3], cpu[1], cpu[2]), flush=True)
     return rate
 
 
