@@ -194,6 +194,40 @@ CREATE INDEX queue_nonce_time ON queue_nonce (time);
 -- Queue::probe_write(): one row per node.
 CREATE TABLE queue_probe (node text COLLATE "C" PRIMARY KEY, time bigint NOT NULL);
 )sql"},
+        {4, R"sql(
+-- The times travel in the primary keys of the two tables a check reads by
+-- sender: organisations() and count_similar() then read index pages only
+-- (a sender's rows side by side) instead of one heap page per row - a
+-- sender's rows are spread over the heap in the order they were last
+-- written: a sender with 1000 letters in the window cost organisations()
+-- ~600 heap pages (BENCHMARKS.md, "Template memory on PostgreSQL").
+ALTER TABLE history_org DROP CONSTRAINT history_org_pkey, ADD PRIMARY KEY (sender, org) INCLUDE (last);
+ALTER TABLE history_family_rcpt DROP CONSTRAINT history_family_rcpt_pkey,
+  ADD PRIMARY KEY (sender, tid, addr) INCLUDE (last);
+
+-- history_prune as in step 1, except that the old messages are deleted by
+-- their row addresses (a TID scan). Joined on (sender, id), the planner
+-- counted on up to p_limit rows and hashed the whole table: 21 ms per
+-- prune at 100k messages, nearly always to delete one message. Rows of
+-- history_msg are never updated, so an address found here is the row
+-- deleted; one another node deleted meanwhile is skipped.
+CREATE OR REPLACE FUNCTION history_prune(p_before bigint, p_limit int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE n int;
+BEGIN
+  WITH old AS (
+    DELETE FROM history_msg
+    WHERE ctid = ANY (ARRAY(SELECT ctid FROM history_msg WHERE time < p_before LIMIT p_limit))
+    RETURNING sender, id, keys),
+  bands AS (
+    DELETE FROM history_band b USING old
+    WHERE b.sender = old.sender AND b.key = ANY (old.keys) AND b.msg = old.id)
+  SELECT count(*) INTO n FROM old;
+  DELETE FROM history_family_rcpt WHERE last < p_before;
+  DELETE FROM history_org WHERE last < p_before;
+  RETURN n;
+END $$;
+)sql"},
     };
     return s;
 }
