@@ -1,11 +1,12 @@
 // store.h - what a rapportd keeps in PostgreSQL when [store] url is set:
 // the connection pool, the schema, the LISTEN thread, and the objects
-// that implement the shared parts (so far the history, with its
-// allow-list, the job club's members and the API token).
+// that implement the shared parts (the history, with its allow-list, the
+// job club's members, the reply ledger and the API token).
 //
 //   store::Store s({.url = cfg.store.url, .pool_size = 10}, log);   // waits for the store, migrates
 //   VerdictStage v(policy, [&] { return s.open_history(); }, lanes);
 //   Members m(s.member_rows());
+//   Ledger ledger(s.ledger_rows("amira@imap.example:993"));     // the inbox this node reads, or ""
 //   s.start();                                                   // LISTEN for other nodes' changes
 //
 // Without [store] url none of this exists: SQLite files under the state
@@ -15,6 +16,7 @@
 
 #include "daemon/lib/members.h"
 #include "policies/history.h"
+#include "policies/outcomes/ledger_rows.h"
 #include "store/pg.h"
 
 #include <functional>
@@ -24,6 +26,7 @@
 namespace rapport::store {
 
 class AllowList;
+class OrgKeyFeed;
 
 class Store {
 public:
@@ -49,6 +52,9 @@ public:
     std::unique_ptr<policies::History> open_history();
     // The job club's members, one list for every node.
     std::unique_ptr<daemon::MemberRows> member_rows();
+    // The reply ledger's rows, one ledger for every node (pg_ledger.h);
+    // `inbox` names the IMAP account this node would read ("" for none).
+    std::unique_ptr<policies::outcomes::LedgerRows> ledger_rows(const std::string& inbox);
 
     // store::shared_secret (schema.h) on a pooled connection.
     std::string shared_secret(const std::string& name, const std::string& mine);
@@ -59,6 +65,7 @@ private:
     std::unique_ptr<pg::Pool> pool_;
     std::unique_ptr<pg::Listener> listener_;
     std::unique_ptr<AllowList> allow_;
+    std::unique_ptr<OrgKeyFeed> org_keys_;
 };
 
 } // namespace rapport::store
