@@ -66,7 +66,8 @@ void Outcomes::post(po::Ledger::Change change) {
         if (jobs_.size() >= kMaxWaiting) {
             if (dropped_++ == 0)
                 log_("warning: ledger: " + std::to_string(kMaxWaiting) +
-                     " events wait for the store already; newer ones are not recorded until it is back");
+                     " events wait for the store already; newer ones are dropped until it is back (the mail "
+                     "itself is not affected)");
             return;
         }
         jobs_.push_back(std::move(change));
