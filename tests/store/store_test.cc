@@ -541,6 +541,35 @@ TEST_F(Pg, LedgerEventsWaitWhileTheStoreIsAway) {
         for (const auto& l : lines) std::cout << "log: " << l << "\n";
 }
 
+// While the store is away the ledger's events wait in memory, up to
+// Outcomes::kMaxWaiting; newer ones are dropped, and said so once.
+TEST(PgDown, LedgerEventsWaitInMemoryUpToTheirBound) {
+    pg::Pool pool("postgresql://rapport@127.0.0.1:1/rapport", 2, nullptr);
+    std::mutex mu;
+    std::vector<std::string> lines;
+    daemon::Config cfg;
+    daemon::Outcomes out(
+        cfg, nullptr,
+        [&](const std::string& l) {
+            std::lock_guard lk(mu);
+            lines.push_back(l);
+        },
+        std::make_unique<PgLedgerRows>(pool, "", nullptr));
+    auto count = [&](const std::string& needle) {
+        std::lock_guard lk(mu);
+        return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+    };
+    out.released("first");
+    for (int i = 0; i < 200 && count("wait in memory") == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(count("wait in memory"), 1);
+    for (std::size_t i = 0; i < daemon::Outcomes::kMaxWaiting + 10; ++i) out.released("r" + std::to_string(i));
+    EXPECT_EQ(count(std::to_string(daemon::Outcomes::kMaxWaiting) + " events wait for the store already"), 1);
+    EXPECT_EQ(count("wait in memory"), 1) << "said once";
+    out.stop();
+    EXPECT_EQ(count("stopping while the store is unavailable"), 1);
+    EXPECT_EQ(count("the store is back"), 0);
+}
+
 TEST(PgDown, LedgerCallsAreUnavailable) {
     pg::Pool pool("postgresql://rapport@127.0.0.1:1/rapport", 2, nullptr);
     po::Ledger l(std::make_unique<PgLedgerRows>(pool, "", nullptr)); // opens while the store is away
