@@ -128,7 +128,10 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // thread; the inbox reader starts once the listeners are up. Off
     // ([outcomes] enabled = false): nothing is recorded or read.
     std::unique_ptr<rd::Outcomes> outcomes;
-    if (cfg.outcomes.enabled) outcomes = std::make_unique<rd::Outcomes>(cfg, &queue, log);
+    // With [store] url, one ledger for every node (the inbox read by one of them).
+    if (cfg.outcomes.enabled)
+        outcomes = std::make_unique<rd::Outcomes>(cfg, &queue, log,
+                                                  store ? store->ledger_rows(rd::Outcomes::inbox_name(cfg.imap)) : nullptr);
     // Held mail: the sender's confirmation, the notice, release, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
     if (store) {
@@ -170,7 +173,10 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
                              " KiB each)");
                      });
     if (store) {
-        store->pool().on_up([&intake] { intake.wake(); });
+        store->pool().on_up([&intake, &outcomes] {
+            intake.wake();
+            if (outcomes) outcomes->store_back();
+        });
         // Queued or released on any node: this node's relay may take it.
         if (relay) store->listener().on("rapport_queue", [&relay](const std::string& id) { relay->heard(id); });
         store->start();

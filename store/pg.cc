@@ -225,14 +225,14 @@ void Pool::failed(const std::string& why) {
         backoff_ = std::chrono::milliseconds(500);
         if (log_) log_("warning: store: PostgreSQL unavailable: " + why + "; accepted mail is kept in the spool "
                        "and judged when it is back; retrying in " + std::to_string(backoff_.count()) + " ms");
+        // Only when it goes down: callers failing meanwhile (often on this
+        // pool's own "next try in" refusal) must not push the next attempt
+        // further away, or a busy node would never try again.
+        retry_at_ = now + backoff_;
     }
     // Idle connections to a server that went away are broken too.
     open_ -= std::min(open_, idle_.size());
     idle_.clear();
-    // Once down, the backoff is acquire()'s to move on; every caller that
-    // fails meanwhile must not push the next try further out, or a busy
-    // node would never try again.
-    if (now >= retry_at_) retry_at_ = now + backoff_;
 }
 
 void Pool::reached() {

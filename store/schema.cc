@@ -228,6 +228,70 @@ BEGIN
   RETURN n;
 END $$;
 )sql"},
+        {5, R"sql(
+-- The reply ledger (policies/outcomes/ledger.h, ledger_rows.h): one for
+-- every node. Each table is keyed by the account first (the sender or job
+-- club member, as in the history), except the received-message keys
+-- (keyed by the key itself: a message is received before it is known
+-- whose it is), the sender's own addresses and the inbox readers' places.
+CREATE TABLE ledger_outgoing (
+  account text COLLATE "C" NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  message_id text COLLATE "C" NOT NULL DEFAULT '',
+  refs text NOT NULL DEFAULT '',
+  subject text NOT NULL DEFAULT '',
+  fate text NOT NULL,
+  time bigint NOT NULL,
+  application boolean NOT NULL,
+  class text NOT NULL DEFAULT '',
+  rules text NOT NULL DEFAULT '',
+  PRIMARY KEY (account, id));
+CREATE INDEX ledger_outgoing_id ON ledger_outgoing (id);
+CREATE INDEX ledger_outgoing_message_id ON ledger_outgoing (message_id) WHERE message_id <> '';
+CREATE INDEX ledger_outgoing_time ON ledger_outgoing (application, time);
+CREATE TABLE ledger_rcpt (
+  account text COLLATE "C" NOT NULL,
+  outgoing_id text COLLATE "C" NOT NULL,
+  pos int NOT NULL,
+  address text COLLATE "C" NOT NULL,
+  org text COLLATE "C" NOT NULL DEFAULT '',
+  org_keys text NOT NULL DEFAULT '',
+  bounced boolean NOT NULL DEFAULT false,
+  name text NOT NULL DEFAULT '',
+  PRIMARY KEY (account, outgoing_id, address));
+CREATE INDEX ledger_rcpt_address ON ledger_rcpt (address);
+CREATE INDEX ledger_rcpt_org ON ledger_rcpt (org) WHERE org <> '';
+CREATE TABLE ledger_org_key (
+  account text COLLATE "C" NOT NULL,
+  key text COLLATE "C" NOT NULL,
+  outgoing_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (account, key, outgoing_id));
+CREATE INDEX ledger_org_key_key ON ledger_org_key (key);
+CREATE TABLE ledger_answer (
+  account text COLLATE "C" NOT NULL,
+  outgoing_id text COLLATE "C" NOT NULL,
+  incoming text COLLATE "C" NOT NULL,
+  kind text NOT NULL,
+  match text NOT NULL,
+  time bigint NOT NULL,
+  PRIMARY KEY (account, outgoing_id, incoming));
+-- A received message counts once, whichever node read it (its IMAP reader
+-- or the add-on through its API): the key's uniqueness decides.
+CREATE TABLE ledger_seen (
+  key text COLLATE "C" PRIMARY KEY,
+  time bigint NOT NULL);
+CREATE INDEX ledger_seen_time ON ledger_seen (time);
+CREATE TABLE ledger_own_address (address text COLLATE "C" PRIMARY KEY);
+-- Where the inbox reader got to, by inbox (user@host:port) and folder.
+CREATE TABLE ledger_inbox_folder (
+  inbox text COLLATE "C" NOT NULL,
+  folder text COLLATE "C" NOT NULL,
+  uidvalidity bigint NOT NULL,
+  last_uid bigint NOT NULL,
+  modseq bigint NOT NULL,
+  read bigint NOT NULL,
+  PRIMARY KEY (inbox, folder));
+)sql"},
     };
     return s;
 }

@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include "store/pg_history.h"
+#include "store/pg_ledger.h"
 #include "store/pg_members.h"
 #include "store/pg_queue.h"
 #include "store/schema.h"
@@ -35,6 +36,8 @@ Store::Store(Options opt, pg::LogFn log) : opt_(std::move(opt)), log_(std::move(
     listener_ = std::make_unique<pg::Listener>(opt_.url, log_);
     allow_ = std::make_unique<AllowList>(*pool_);
     listener_->on("rapport_allow", [this](const std::string&) { allow_->changed(); });
+    org_keys_ = std::make_unique<OrgKeyFeed>();
+    listener_->on("rapport_ledger_keys", [this](const std::string& keys) { org_keys_->notified(keys); });
 }
 
 Store::~Store() {
@@ -49,6 +52,10 @@ std::unique_ptr<daemon::MemberRows> Store::member_rows() { return std::make_uniq
 
 std::unique_ptr<daemon::QueueState> Store::queue_state(const std::string& node, std::chrono::seconds lease) {
     return std::make_unique<PgQueueState>(*pool_, node, lease);
+}
+
+std::unique_ptr<policies::outcomes::LedgerRows> Store::ledger_rows(const std::string& inbox) {
+    return std::make_unique<PgLedgerRows>(*pool_, inbox, org_keys_.get());
 }
 
 std::string Store::shared_secret(const std::string& name, const std::string& mine) {

@@ -1,13 +1,14 @@
 // store.h - what a rapportd keeps in PostgreSQL when [store] url is set:
 // the connection pool, the schema, the LISTEN thread, and the objects
 // that implement the shared parts (the history, with its allow-list, the
-// job club's members, the API token and the queue's state).
+// job club's members, the reply ledger, the API token and the queue's state).
 //
 //   store::Store s({.url = cfg.store.url, .pool_size = 10}, log);   // waits for the store, migrates
 //   VerdictStage v(policy, [&] { return s.open_history(); }, lanes);
 //   Members m(s.member_rows());
 //   Queue q(state_dir, s.queue_state("node1", lease));
 //   s.listener().on("rapport_queue", ...);                       // the relay hears of queued mail
+//   Ledger ledger(s.ledger_rows("amira@imap.example:993"));     // the inbox this node reads, or ""
 //   s.start();                                                   // LISTEN for other nodes' changes
 //
 // Without [store] url none of this exists: SQLite files under the state
@@ -18,6 +19,7 @@
 #include "daemon/lib/members.h"
 #include "daemon/lib/queue_state.h"
 #include "policies/history.h"
+#include "policies/outcomes/ledger_rows.h"
 #include "store/pg.h"
 
 #include <chrono>
@@ -28,6 +30,7 @@
 namespace rapport::store {
 
 class AllowList;
+class OrgKeyFeed;
 
 class Store {
 public:
@@ -57,6 +60,10 @@ public:
     // one's claims, `lease` how long they stand (pg_queue.h).
     std::unique_ptr<daemon::QueueState> queue_state(const std::string& node, std::chrono::seconds lease);
 
+    // The reply ledger's rows, one ledger for every node (pg_ledger.h);
+    // `inbox` names the IMAP account this node would read ("" for none).
+    std::unique_ptr<policies::outcomes::LedgerRows> ledger_rows(const std::string& inbox);
+
     // store::shared_secret (schema.h) on a pooled connection.
     std::string shared_secret(const std::string& name, const std::string& mine);
 
@@ -66,6 +73,7 @@ private:
     std::unique_ptr<pg::Pool> pool_;
     std::unique_ptr<pg::Listener> listener_;
     std::unique_ptr<AllowList> allow_;
+    std::unique_ptr<OrgKeyFeed> org_keys_;
 };
 
 } // namespace rapport::store

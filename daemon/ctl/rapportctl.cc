@@ -61,7 +61,7 @@ constexpr const char* kUsage =
     "       rapportctl token [--state DIR]\n"
     "       rapportctl open [--state DIR]\n"
     "       rapportctl member add|passwd|set|remove|list|token ... [--state DIR]\n"
-    "       rapportctl outcomes [--json] [--state DIR]\n"
+    "       rapportctl outcomes [--json] [--state DIR] [--config FILE]\n"
     "       rapportctl hash-password [--password-stdin]\n";
 
 // Reads a whole file; nullopt with `error` set when it cannot.

@@ -40,6 +40,15 @@ example an operator copies. Cases:
                    later, every message that got a 250 arrives exactly once,
                    each judged (a row with its verdict); meanwhile the API
                    answers 503 for held mail and /metrics still answers
+  ledger_shared    one reply ledger for both nodes, both configured with the
+                   same Dovecot inbox: one node reads it, the other waits
+                   (standby); an application sent through A is answered
+                   through B's POST /api/v1/incoming, another sent through B
+                   is answered in the inbox; the same answer reported again
+                   counts once; GET /api/v1/outcomes and `rapportctl outcomes
+                   --config` give the same figures on both; the reading node
+                   killed, the other takes the inbox over and reads the next
+                   answer
 """
 import http.client
 import json
@@ -637,6 +646,102 @@ def case_node_killed_store_down(w):
         assert "(%d re-judged)" % len(waiting) in line, line
     finally:
         c.stop()
+
+
+def case_ledger_shared(w):
+    from dovecot import Dovecot
+    import ledger_e2e as le
+    le.RAPPORTCTL = RAPPORTCTL
+    dv = Dovecot(w, idle=True).start()
+    imap, _ = le.imap_config(dv, w, "imaps://127.0.0.1:%d" % dv.tls_port, poll=1)
+    c = Cluster(w, extra=imap)
+    try:
+        c.start()
+        a, b = c.nodes
+        api = {"a": Api(a), "b": Api(b)}
+
+        def inbox_states():
+            return sorted(x.json("GET", "/api/v1/outcomes")["inbox"]["state"] for x in api.values())
+        # Both nodes are given the inbox; one reads it, the other waits.
+        assert wait_for(lambda: inbox_states() == ["ok", "standby"], 30, 0.2), inbox_states()
+        reader, waiter = (a, b) if api["a"].json("GET", "/api/v1/outcomes")["inbox"]["state"] == "ok" else (b, a)
+        assert "another rapportd reads" in waiter.log(), waiter.log()[-2000:]
+
+        ids = {}
+        for k, node in (("A", a), ("B", b), ("C", a)):
+            to, subject, body = le.APPS[k]
+            ids[k] = "<%s-%s@example.org>" % (k, os.urandom(4).hex())
+            rcpt = re.search(r"<([^>]+)>", to).group(1)
+            send(node.port, le.mail(to, subject, body, ids[k]), rcpt)
+        assert wait_for(lambda: c.up.count() == 3, 30, 0.1), c.up.count()
+
+        def figures(x):
+            o = x.json("GET", "/api/v1/outcomes")
+            o.pop("inbox", None)
+            for f in o.get("follow_up_due", []):
+                f.pop("waited", None)
+            return o
+        assert wait_for(lambda: figures(api["a"])["applications"] == 3 and figures(api["b"])["applications"] == 3,
+                        20, 0.1), (figures(api["a"]), figures(api["b"]))
+
+        # Sent through A, its reply reported through B's API (the add-on on B's machine).
+        answer_a = le.reply("Kwame Osei <k.osei@kestrel-analytics.example>", "Re: Data analyst role", ids["A"])
+        head = answer_a.split(b"\r\n\r\n")[0].decode() + "\r\n\r\n"
+        r = api["b"].json("POST", "/api/v1/incoming", {"headers": head})
+        assert r["kind"] == "replied" and r["match"] == "exact", r
+        # The same answer reported through A as well: counted once.
+        again = api["a"].json("POST", "/api/v1/incoming", {"headers": head})
+        assert again["kind"] == "duplicate", again
+        # Sent through B, its reply in the shared inbox (read by whichever node reads it).
+        dv.append(le.reply("Anna Lewis <jobs@harbourlets.example>", "Re: Lettings negotiator", ids["B"]))
+
+        def both(replied):
+            fa, fb = figures(api["a"]), figures(api["b"])
+            return fa["replied"] == replied and fa == fb
+        assert wait_for(lambda: both(2), 30, 0.2), (figures(api["a"]), figures(api["b"]))
+        fa = figures(api["a"])
+        subj = {x["subject"]: x for x in fa["recent"]}
+        assert subj[le.APPS["A"][1]]["outcome"] == "replied" and subj[le.APPS["A"][1]]["match"] == "exact", subj
+        assert subj[le.APPS["B"][1]]["outcome"] == "replied", subj
+        assert subj[le.APPS["C"][1]]["outcome"] == "waiting", subj
+        assert fa["applications"] == 3 and fa["reply_rate"] == round(2 / 3, 4), fa
+
+        # rapportctl with each node's config (its state directory) says the same.
+        ctl = {}
+        for name, node in (("a", a), ("b", b)):
+            cfg = os.path.join(w, "ctl-%s.toml" % name)
+            with open(cfg, "w") as f:
+                f.write(c.config + '[state]\ndir = "%s"\n' % node.state)
+            os.chmod(cfg, 0o600)
+            r = subprocess.run([RAPPORTCTL, "outcomes", "--json", "--config", cfg], capture_output=True, text=True,
+                               timeout=60)
+            assert r.returncode == 0, r.stdout + r.stderr
+            ctl[name] = json.loads(r.stdout)
+        le.same_figures(ctl["a"], ctl["b"])
+        le.same_figures(ctl["a"], api["a"].json("GET", "/api/v1/outcomes"))
+        # /metrics counts the shared ledger on both.
+        for x in api.values():
+            assert 'rapport_replies_total{match="exact"} 2' in x.metrics(), x.metrics()[-1500:]
+        assert c.pg.psql("SELECT count(*) FROM ledger_answer") == "2", c.pg.psql("SELECT * FROM ledger_answer")
+
+        # The reading node dies: the other takes the inbox over and reads
+        # the next answer from where the first got to (nothing twice).
+        reader.kill()
+        reader.proc = None  # killed on purpose: no exit status to check
+        wait_log(waiter, "inbox: this rapportd reads", 30)
+        live = api["a"] if waiter is a else api["b"]
+        assert wait_for(lambda: live.json("GET", "/api/v1/outcomes")["inbox"]["state"] == "ok", 30, 0.2)
+        dv.append(le.reply("Hiring Team <hr@brightwater.example>", "Re: Warehouse team leader", ids["C"]))
+        assert wait_for(lambda: live.json("GET", "/api/v1/outcomes")["replied"] == 3, 30, 0.2), \
+            live.json("GET", "/api/v1/outcomes")
+        time.sleep(1.5)  # a poll or two: the first answers are not counted again
+        o = live.json("GET", "/api/v1/outcomes")
+        assert o["replied"] == 3 and o["applications"] == 3, o
+        assert c.pg.psql("SELECT count(*) FROM ledger_answer") == "3", c.pg.psql("SELECT * FROM ledger_answer")
+        print("ledger_shared: reader %s, then %s" % (os.path.basename(reader.workdir), os.path.basename(waiter.workdir)))
+    finally:
+        c.stop()
+        dv.stop()
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

@@ -7,9 +7,11 @@
 // history behaviour tests, which name their senders as on SQLite).
 
 #include "daemon/lib/members.h"
+#include "daemon/lib/outcomes.h"
 #include "policies/history.h"
 #include "store/pg.h"
 #include "store/pg_history.h"
+#include "store/pg_ledger.h"
 #include "store/pg_members.h"
 #include "store/pg_queue.h"
 #include "store/schema.h"
@@ -17,16 +19,21 @@
 #include "daemon/lib/queue.h"
 #include "tests/daemon/queue_behaviour.h"
 #include "tests/policies/history_behaviour.h"
+#include "tests/policies/ledger_behaviour.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <mutex>
 #include <set>
 #include <chrono>
+#include <ctime>
 #include <fstream>
+#include <iostream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -399,6 +406,27 @@ TEST(PgQueueDown, AnUnreachableStoreIsUnavailableNotFailing) {
     std::filesystem::remove_all(dir);
 }
 
+// The ledger behaviour tests (tests/policies/ledger_behaviour.h) on
+// PostgreSQL, the same way: each test an empty schema of its own, each
+// open() another Ledger on the same pool (another node).
+class PgLedgerStore final : public rp::outcomes::behaviour::LedgerStore {
+public:
+    ~PgLedgerStore() override { pool_.reset(); } // every connection closed before the schema goes
+    std::unique_ptr<rp::outcomes::Ledger> open() override {
+        return std::make_unique<rp::outcomes::Ledger>(std::make_unique<PgLedgerRows>(*pool_, "test-inbox", nullptr));
+    }
+
+private:
+    Schema schema_;
+    std::unique_ptr<pg::Pool> pool_ = std::make_unique<pg::Pool>(schema_.url(), 4, nullptr);
+};
+
+using rp::outcomes::behaviour::LedgerBehaviour;
+using rp::outcomes::behaviour::LedgerStoreMaker;
+INSTANTIATE_TEST_SUITE_P(Pg, LedgerBehaviour,
+                         ::testing::Values(LedgerStoreMaker{"postgresql", [] { return std::make_unique<PgLedgerStore>(); }}),
+                         LedgerBehaviour::name);
+
 class Pg : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -628,6 +656,171 @@ TEST(PgDown, UnreachableStoreIsUnavailableAndBacksOff) {
     EXPECT_THROW(h.count_similar("x", fp, 0, 1, {}, ""), rp::HistoryUnavailable);
     EXPECT_THROW(h.record(rec("x", 1, {"a@b.example"}, fp)), rp::HistoryUnavailable);
     EXPECT_THROW(rp::History::Snapshot s(h), rp::HistoryUnavailable);
+}
+
+
+// ------------------------------------------------------------ the reply ledger
+
+namespace po = rp::outcomes;
+
+po::Outgoing ledger_app(const std::string& id, const std::string& account, const std::string& to, std::int64_t t) {
+    po::Outgoing m;
+    m.id = id;
+    m.account = account;
+    m.message_id = id + "@example.org";
+    m.subject = "Application " + id;
+    m.from = {account};
+    m.recipients = {to};
+    m.time = t;
+    m.application = true;
+    return m;
+}
+
+// A word of letters only that no other test or run uses: a firm's name.
+std::string unique_word() {
+    static std::mt19937_64 rng{std::random_device{}()};
+    std::string w = "q";
+    for (int i = 0; i < 11; ++i) w += static_cast<char>('a' + rng() % 26);
+    return w;
+}
+
+// One node reads a shared inbox at a time; another takes it over when the
+// first lets go or its connection to the store ends.
+TEST_F(Pg, LedgerInboxIsReadByOneNodeAtATime) {
+    pg::Pool other(url(), 2, nullptr);
+    const std::string inbox = unique("imap.example:993/alice");
+    PgLedgerRows a(*pool, inbox, nullptr), b(other, inbox, nullptr), c(other, unique("imap.example:993/bob"), nullptr);
+    auto first = a.claim_inbox();
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->held());
+    EXPECT_FALSE(b.claim_inbox()) << "two readers of one inbox";
+    EXPECT_TRUE(c.claim_inbox()) << "another inbox is another lock";
+    first.reset(); // the reading node stopped
+    auto second = b.claim_inbox();
+    ASSERT_TRUE(second);
+    EXPECT_FALSE(a.claim_inbox());
+    // Its connection cut (the node's machine died, a failover): no longer
+    // held, and the inbox is free for another.
+    pg::Conn(url()).exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 "
+                         "AND classid = 748523 AND objid::bigint = (hashtext($1)::bigint & 4294967295)",
+                         {inbox});
+    EXPECT_FALSE(second->held());
+    std::unique_ptr<po::InboxClaim> third;
+    for (int i = 0; i < 100 && !third; ++i) {
+        third = a.claim_inbox();
+        if (!third) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(third) << "the cut connection's lock was never released";
+}
+
+// An applicant tracking system's answer is matched by the organisation
+// keys of applications; keys written through one node reach another's
+// memory by NOTIFY, so its reader finds an application it never saw.
+TEST_F(Pg, LedgerOrganisationKeysReachOtherNodesThroughNotify) {
+    Store sa({url(), 2}, nullptr), sb({url(), 2}, nullptr);
+    sa.start();
+    sb.start();
+    po::Ledger b(sb.ledger_rows("")); // opened first: it read the keys before A's application
+    po::Ledger a(sa.ledger_rows(""));
+    const std::string firm = unique_word();
+    const std::int64_t t = static_cast<std::int64_t>(std::time(nullptr));
+    po::Outgoing m = ledger_app(unique("ats"), unique("priya"), "jobs@" + firm + ".example", t);
+    ASSERT_TRUE(a.record(m, po::Fate::left));
+    std::string firm_name = firm;
+    firm_name[0] = static_cast<char>(std::toupper(firm_name[0]));
+    po::Answer got;
+    for (int i = 0; i < 100 && got.application != m.id; ++i) {
+        got = b.add_incoming(po::read_incoming("From: " + firm_name + " Recruiting <no-reply@greenhouse.io>\r\n"
+                                               "Subject: Thank you for applying\r\nMessage-ID: <" + unique("g") +
+                                               "@greenhouse.io>\r\n\r\n"),
+                             t + 3600);
+        if (got.application != m.id) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(got.application, m.id) << got.why;
+    EXPECT_EQ(got.kind, po::Answer::replied);
+}
+
+// The ledger's thread loses no event while the store is away: every
+// connection of this node cut, a release waits in memory and is written
+// when the store answers again; one log line each way.
+TEST_F(Pg, LedgerEventsWaitWhileTheStoreIsAway) {
+    const std::string app_name = "ledgerdown" + std::to_string(::getpid()) + unique_word();
+    pg::Pool p(url() + "&application_name=" + app_name, 2, nullptr);
+    std::mutex mu;
+    std::vector<std::string> lines;
+    daemon::Config cfg;
+    daemon::Outcomes out(
+        cfg, nullptr,
+        [&](const std::string& l) {
+            std::lock_guard lk(mu);
+            lines.push_back(l);
+        },
+        std::make_unique<PgLedgerRows>(p, "", nullptr));
+    const std::string account = unique("held");
+    const std::int64_t t = static_cast<std::int64_t>(std::time(nullptr));
+    po::Outgoing m = ledger_app(unique("h"), account, "jobs@" + unique_word() + ".example", t);
+    m.rules = {"cv-attachment-only"};
+    ASSERT_TRUE(out.ledger().record(m, po::Fate::held));
+    auto count = [&](const std::string& needle) {
+        std::lock_guard lk(mu);
+        return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+    };
+    pg::Conn(url()).exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", {app_name});
+    out.released(m.id);
+    out.flush(); // returns while the store is away: nothing waits for it
+    int applications = 0;
+    for (int i = 0; i < 200 && applications == 0; ++i) {
+        try {
+            applications = out.ledger().summary(&account, t + 60, {}).all.applications;
+        } catch (const po::LedgerUnavailable&) {
+        }
+        if (!applications) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(applications, 1) << "the release was lost";
+    EXPECT_EQ(count("the store is unavailable"), 1);
+    for (int i = 0; i < 100 && count("the store is back") == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(count("the store is back"), 1);
+    EXPECT_EQ(count("records lost"), 0);
+    out.stop();
+    if (HasFailure())
+        for (const auto& l : lines) std::cout << "log: " << l << "\n";
+}
+
+// While the store is away the ledger's events wait in memory, up to
+// Outcomes::kMaxWaiting; newer ones are dropped, and said so once.
+TEST(PgDown, LedgerEventsWaitInMemoryUpToTheirBound) {
+    pg::Pool pool("postgresql://rapport@127.0.0.1:1/rapport", 2, nullptr);
+    std::mutex mu;
+    std::vector<std::string> lines;
+    daemon::Config cfg;
+    daemon::Outcomes out(
+        cfg, nullptr,
+        [&](const std::string& l) {
+            std::lock_guard lk(mu);
+            lines.push_back(l);
+        },
+        std::make_unique<PgLedgerRows>(pool, "", nullptr));
+    auto count = [&](const std::string& needle) {
+        std::lock_guard lk(mu);
+        return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+    };
+    out.released("first");
+    for (int i = 0; i < 200 && count("wait in memory") == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(count("wait in memory"), 1);
+    for (std::size_t i = 0; i < daemon::Outcomes::kMaxWaiting + 10; ++i) out.released("r" + std::to_string(i));
+    EXPECT_EQ(count(std::to_string(daemon::Outcomes::kMaxWaiting) + " events wait for the store already"), 1);
+    EXPECT_EQ(count("wait in memory"), 1) << "said once";
+    out.stop();
+    EXPECT_EQ(count("stopping while the store is unavailable"), 1);
+    EXPECT_EQ(count("the store is back"), 0);
+}
+
+TEST(PgDown, LedgerCallsAreUnavailable) {
+    pg::Pool pool("postgresql://rapport@127.0.0.1:1/rapport", 2, nullptr);
+    po::Ledger l(std::make_unique<PgLedgerRows>(pool, "", nullptr)); // opens while the store is away
+    EXPECT_THROW(l.record(ledger_app("x1", "priya", "jobs@acme.example", 1), po::Fate::left), po::LedgerUnavailable);
+    EXPECT_THROW(l.summary(nullptr, 1, {}), po::LedgerUnavailable);
+    EXPECT_THROW(l.claim_inbox(), po::LedgerUnavailable);
 }
 
 } // namespace
