@@ -1,0 +1,391 @@
+#!/usr/bin/python3
+"""failover_e2e.py - three rapportd behind HAProxy on a PostgreSQL primary
+with a synchronous streaming replica; the primary dies and the replica is
+promoted while mail flows.
+
+    failover_e2e.py RAPPORTD
+
+Everything is set up as docs/multi-node.md tells an operator, from the
+files an operator copies, with the addresses and paths changed to the
+test's own:
+
+  - PostgreSQL 15 "db1" (pg_server.py: initdb in a temporary folder, the
+    configuration outside the data directory as Debian keeps it) with
+    docs/multi-node/postgresql-primary.conf and pg_hba.conf, TLS from a CA
+    of the test's, the roles from postgresql-roles.sql (psql asking for
+    the passwords);
+  - "db2" made by the doc's pg_basebackup command, then started with
+    postgresql-replica.conf;
+  - an aiosmtpd upstream and three rapportd whose [store] section is
+    docs/multi-node/rapportd.toml's (both database hosts,
+    target_session_attrs=read-write, sslmode=verify-full), behind HAProxy
+    with docs/multi-node/haproxy.cfg.
+
+Then: db2 streams synchronously (pg_stat_replication on db1); ordinary
+mail flows through HAProxy the whole time; four copies of one letter are
+relayed; db1 is stopped in immediate mode (a crash) right after the fourth
+is recorded; the fifth copy is sent; every node's /metrics says
+rapport_store_up 0; db2 is promoted; every node finds it by itself
+(rapport_store_up 1, nothing waiting); every message that had its 250
+reaches the upstream exactly once, and the fifth copy is held for
+template-reuse (the four records made on db1 are on db2). Last, the old
+primary is rebuilt as db2's replica with the doc's commands, streams
+synchronously, mail still flows, and the doc's backup command runs on it.
+"""
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
+sys.path.insert(0, HERE)
+from e2e_lib import EXIT_PROBLEMS, Rapportd, Upstream, free_port, tempdir, wait_for  # noqa: E402
+from multi_node_e2e import Api, letter, ordinary, send, upstream_ids  # noqa: E402
+from pg_server import PASSWORD, PgServer, replica_of  # noqa: E402
+
+DOCS = os.path.join(HERE, "..", "..", "docs", "multi-node")
+DOC = os.path.join(HERE, "..", "..", "docs", "multi-node.md")
+REPLICATOR_PASSWORD = "replicator-test-password"
+
+
+def doc_file(name):
+    return open(os.path.join(DOCS, name)).read()
+
+
+class Tls:
+    """A CA of the test's, and a certificate for 127.0.0.1 signed by it for
+    each database server (the doc's db1.pem/db1.key, db2.pem/db2.key)."""
+
+    def __init__(self, w):
+        self.dir = os.path.join(w, "tls")
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        self.ca, self.ca_key = os.path.join(self.dir, "db-ca.pem"), os.path.join(self.dir, "db-ca.key")
+        self._openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                       "-keyout", self.ca_key, "-out", self.ca, "-days", "2", "-subj", "/CN=rapport test database CA"])
+        os.chmod(self.ca, 0o644)
+
+    def _openssl(self, args):
+        subprocess.run(["openssl"] + args, check=True, capture_output=True)
+
+    def server(self, pg):
+        """pg's certificate and key, owned by its user; returns their paths."""
+        cert, key = os.path.join(pg.dir, pg.name + ".pem"), os.path.join(pg.dir, pg.name + ".key")
+        csr, ext = cert + ".csr", cert + ".ext"
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        self._openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                       "-out", csr, "-subj", "/CN=" + pg.name])
+        self._openssl(["x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
+                       "-out", cert, "-days", "2", "-extfile", ext])
+        pg.give(cert, 0o644)
+        pg.give(key, 0o600)
+        return cert, key
+
+
+def server_conf(name, pg, cert, key):
+    """docs/multi-node/postgresql-{primary,replica}.conf for this server:
+    loopback only, the test's certificate."""
+    text = doc_file(name)
+    text, n = re.subn(r"^listen_addresses = '[^']*'", "listen_addresses = '127.0.0.1'", text, flags=re.M)
+    assert n == 1, name + ": no listen_addresses"
+    text, n = re.subn(r"^ssl_cert_file = '[^']*'", "ssl_cert_file = '%s'" % cert, text, flags=re.M)
+    assert n == 1, name + ": no ssl_cert_file"
+    text, n = re.subn(r"^ssl_key_file = '[^']*'", "ssl_key_file = '%s'" % key, text, flags=re.M)
+    assert n == 1, name + ": no ssl_key_file"
+    return text
+
+
+def hba():
+    """docs/multi-node/pg_hba.conf with every address the test's loopback."""
+    text = doc_file("pg_hba.conf")
+    text, n = re.subn(r"\b10\.0\.\d+\.\d+/\d+", "127.0.0.1/32", text)
+    assert n >= 3, "pg_hba.conf: fewer lines than the nodes, db1 and db2 need"
+    return text
+
+
+def basebackup_command(source, tls, name):
+    """The doc's pg_basebackup command (docs/multi-node.md, the replica's
+    part), as the server's user, pointed at `source`; `name` is the new
+    replica's (db2 in the doc; db1 when the old primary is rebuilt: the
+    doc says to swap the names)."""
+    doc = open(DOC).read()
+    m = re.search(r"^sudo -u postgres (pg_basebackup (?:.*\\\n)*.*)$", doc, re.M)
+    assert m, "docs/multi-node.md has no pg_basebackup command"
+    line = re.sub(r"\s*#.*$", "", m.group(1).replace("\\\n", " "), flags=re.M)
+    args = shlex.split(line)
+    i = args.index("-d")
+    conninfo = args[i + 1]
+    assert "application_name=db2" in conninfo and "sslmode=verify-full" in conninfo, conninfo
+    conninfo, n = re.subn(r"host=\S+", "host=127.0.0.1 port=%d" % source.port, conninfo)
+    assert n == 1, conninfo
+    conninfo, n = re.subn(r"sslrootcert=\S+", "sslrootcert=" + tls.ca, conninfo)
+    assert n == 1, conninfo
+    args[i + 1] = conninfo.replace("application_name=db2", "application_name=" + name)
+    args = [a.replace("--slot=db2", "--slot=" + name) for a in args]
+    assert "--slot=" + name in args and "-R" in args, args
+    return [os.path.join("/usr/lib/postgresql/15/bin", args[0])] + args[1:]
+
+
+def pgpass(w):
+    """The replicator's password where libpq looks for it: ~postgres/.pgpass
+    in the doc, PGPASSFILE here."""
+    path = os.path.join(w, "pgpass")
+    with open(path, "w") as f:
+        f.write("*:*:replication:replicator:%s\n" % REPLICATOR_PASSWORD)
+    return path
+
+
+def start_primary(w, tls):
+    db1 = PgServer(w, name="db1")
+    db1.env = {"PGPASSFILE": pgpass(w)}
+    db1.init()
+    db1.give(os.path.join(w, "pgpass"), 0o600)
+    cert, key = tls.server(db1)
+    db1.configure(server_conf("postgresql-primary.conf", db1, cert, key), hba())
+    db1.start_server()
+    # psql asks for each password twice: rapport's, then replicator's.
+    db1.psql_file(os.path.join(DOCS, "postgresql-roles.sql"),
+                  stdin="%s\n%s\n%s\n%s\n" % (PASSWORD, PASSWORD, REPLICATOR_PASSWORD, REPLICATOR_PASSWORD))
+    return db1
+
+
+def start_replica(w, tls, source, name, conf):
+    r = replica_of(source, w, name, basebackup_command(source, tls, name))
+    cert, key = tls.server(r)
+    r.configure(server_conf(conf, r, cert, key), hba())
+    r.start_server()
+    return r
+
+
+def replication(primary):
+    """pg_stat_replication on `primary`: [(application_name, state, sync_state)]."""
+    out = primary.psql("SELECT application_name, state, sync_state FROM pg_stat_replication ORDER BY 1")
+    return [tuple(l.split("|")) for l in out.splitlines() if l]
+
+
+def store_section(dbs, secret, tls):
+    """docs/multi-node/rapportd.toml's [store] section, its two hosts the
+    test's db1 and db2, its CA the test's."""
+    text = doc_file("rapportd.toml")
+    m = re.search(r"^\[store\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+    assert m, "docs/multi-node/rapportd.toml has no [store] section"
+    section = m.group(0)
+    hosts = ",".join("127.0.0.1:%d" % d.port for d in dbs)
+    section, n = re.subn(r'postgresql://rapport@[^,/"]+,[^/"]+/rapport', "postgresql://rapport@%s/rapport" % hosts,
+                         section)
+    assert n == 1, "the example's url does not list two hosts: " + section
+    for key in ("target_session_attrs=read-write", "sslmode=verify-full"):
+        assert key in section, "the example's url has no " + key
+    section, n = re.subn(r"sslrootcert=[^&\"]+", "sslrootcert=" + tls.ca, section)
+    assert n == 1, "the example's url names no sslrootcert: " + section
+    section, n = re.subn(r'^password_file = ".*?"', 'password_file = "%s"' % secret, section, flags=re.M)
+    assert n == 1, section
+    return section
+
+
+def start_haproxy(w, nodes):
+    """docs/multi-node/haproxy.cfg's SMTP part in front of the three nodes
+    (the page's part needs each node's own HAProxy and certificate)."""
+    cfg = doc_file("haproxy.cfg")
+    port = free_port()
+    cfg = re.sub(r"^\s*bind \S*:587\n", "", cfg, flags=re.M)
+    cfg, n = re.subn(r"bind \S*:25\b", "bind 127.0.0.1:%d" % port, cfg)
+    assert n == 1, "haproxy.cfg: no bind on port 25"
+    ports = iter(n.port for n in nodes)
+    cfg, n = re.subn(r"(server node\d) \S+:2525", lambda m: "%s 127.0.0.1:%d" % (m.group(1), next(ports)), cfg)
+    assert n == 3, "haproxy.cfg lists %d SMTP servers, not three" % n
+    cfg = re.sub(r"^frontend page.*?(?=^frontend|^backend smtp|\Z)", "", cfg, flags=re.S | re.M)
+    cfg = re.sub(r"^backend page.*?(?=^frontend|^backend|\Z)", "", cfg, flags=re.S | re.M)
+    cfg = cfg.replace("daemon\n", "")
+    path = os.path.join(w, "haproxy.cfg")
+    open(path, "w").write(cfg)
+    check = subprocess.run(["haproxy", "-c", "-f", path], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    log = open(os.path.join(w, "haproxy.log"), "w")
+    proxy = subprocess.Popen(["haproxy", "-db", "-f", path], stdout=log, stderr=subprocess.STDOUT)
+
+    def answers():
+        try:
+            return proxy.poll() is None and subprocess.run(
+                ["swaks", "--server", "127.0.0.1:%d" % port, "--quit-after", "EHLO"], capture_output=True,
+                timeout=10).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+    assert wait_for(answers, 20, 0.2), open(os.path.join(w, "haproxy.log")).read()
+    time.sleep(2.5)  # every server's first health checks (inter 1s) before mail
+    return proxy, port
+
+
+def metric(node, name):
+    m = re.search(r"^%s (\d+)$" % name, Api(node).metrics(), re.M)
+    assert m, "no %s in %s's /metrics" % (name, node.workdir)
+    return int(m.group(1))
+
+
+def run(w):
+    tls = Tls(w)
+    db1 = start_primary(w, tls)
+    db2 = None
+    nodes, proxy, up = [], None, None
+    try:
+        db2 = start_replica(w, tls, db1, "db2", "postgresql-replica.conf")
+        assert wait_for(lambda: replication(db1) == [("db2", "streaming", "sync")], 30, 0.2), replication(db1)
+        secret = os.path.join(w, "store.secret")
+        with open(secret, "w") as f:
+            f.write(PASSWORD + "\n")
+        os.chmod(secret, 0o600)
+        config = store_section([db1, db2], secret, tls)
+        up = Upstream(w).start()
+        for i in (1, 2, 3):
+            d = os.path.join(w, "node%d" % i)
+            os.makedirs(d)
+            nodes.append(Rapportd(RAPPORTD, d, upstream="smtp://127.0.0.1:%d" % up.port, config=config))
+        for n in nodes:
+            n.start()
+        # The nodes reached db1 over verified TLS.
+        ssl_rows = db1.psql("SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
+                            "WHERE ssl AND application_name = 'rapportd'")
+        assert int(ssl_rows) >= 3, ssl_rows
+        proxy, port = start_haproxy(w, nodes)
+
+        # Ordinary mail through HAProxy the whole time, from three senders.
+        sent, errors, stop_flow = [], [], threading.Event()
+
+        def flow():
+            i = 0
+            while not stop_flow.is_set() and i < 2000:
+                mail, msgid = ordinary(i, "ben%d@example.org" % (i % 3))
+                try:
+                    send(port, mail, "sam%d@example.net" % i, frm="ben%d@example.org" % (i % 3))
+                    sent.append(msgid)
+                except Exception as e:  # every refusal is a failure of the test
+                    errors.append("%d: %r" % (i, e))
+                i += 1
+                time.sleep(0.03)
+        flower = threading.Thread(target=flow)
+        flower.start()
+        try:
+            assert wait_for(lambda: len(sent) >= 20, 30, 0.05), (len(sent), errors)
+            # Four copies of one letter, each relayed before the next.
+            tmpl = []
+            for i in range(4):
+                mail, msgid, to = letter(i)
+                send(port, mail, to)
+                tmpl.append(msgid)
+                assert wait_for(lambda: msgid in upstream_ids(up), 20, 0.05), "copy %d not relayed" % (i + 1)
+            # The fourth copy's record was committed (it was relayed after
+            # its verdict was written): db1 crashes now.
+            assert replication(db1) == [("db2", "streaming", "sync")], replication(db1)
+            db1.stop("immediate")
+            crashed = time.time()
+            before = len(sent)
+            mail, msgid, to = letter(4)
+            send(port, mail, to)
+            tmpl.append(msgid)
+            assert wait_for(lambda: len(sent) >= before + 30, 60, 0.05), "mail stopped flowing without db1"
+            for n in nodes:
+                assert wait_for(lambda: metric(n, "rapport_store_up") == 0, 30, 0.1), n.workdir
+                assert "not judged" in n.log(), n.workdir
+            waiting = [metric(n, "rapport_store_waiting_messages") for n in nodes]
+            assert sum(waiting) > 0, waiting
+            assert tmpl[4] not in upstream_ids(up), "the fifth copy was relayed unjudged"
+            # The operator promotes db2; the nodes find it by themselves.
+            db2.promote()
+            promoted = time.time()
+            back = {}
+            for n in nodes:
+                assert wait_for(lambda: metric(n, "rapport_store_up") == 1, 90, 0.1), n.workdir
+                back[n.workdir] = time.time() - promoted
+            more = len(sent)
+            assert wait_for(lambda: len(sent) >= more + 30, 60, 0.05), "mail stopped flowing on db2"
+        finally:
+            stop_flow.set()
+            flower.join(timeout=120)
+        assert not errors, errors[:5]
+        for n in nodes:
+            assert wait_for(lambda: metric(n, "rapport_store_waiting_messages") == 0, 120, 0.2), n.workdir
+        assert wait_for(lambda: set(sent) | set(tmpl[:4]) <= set(upstream_ids(up)), 60, 0.2), \
+            "%d accepted messages never reached the upstream" % len(set(sent) - set(upstream_ids(up)))
+        time.sleep(2)
+        ids = upstream_ids(up)
+        doubled = sorted(i for i in set(ids) if ids.count(i) > 1)
+        assert not doubled, "relayed more than once: %s" % doubled[:5]
+        assert len(ids) == len(sent) + 4, (len(ids), len(sent))
+        # The fifth copy, judged on db2 against the four records made on db1.
+        assert tmpl[4] not in ids, "the fifth copy left: the history on db2 lacks db1's records"
+        held = [l for n in nodes for l in n.log().splitlines() if "held " in l and "template-reuse" in l]
+        assert len(held) == 1, held
+        assert db2.psql("SELECT count(*) FROM history_msg WHERE sender = 'priya.shah@example.org'") == "5"
+        for n in nodes:
+            assert "store: back" in n.log() or "reachable again" in n.log(), n.workdir
+
+        # The doc's next step: db1 rebuilt as db2's replica, synchronous again.
+        shutil.rmtree(db1.dir)
+        db1 = start_replica(w, tls, db2, "db1", "postgresql-primary.conf")
+        db2.psql("ALTER SYSTEM SET synchronous_standby_names = 'db1'", db="postgres")
+        db2.psql("SELECT pg_reload_conf()", db="postgres")
+        assert wait_for(lambda: replication(db2) == [("db1", "streaming", "sync")], 30, 0.2), replication(db2)
+        mail, msgid = ordinary(9999, "ben0@example.org")
+        send(port, mail, "sam9999@example.net", frm="ben0@example.org")
+        assert wait_for(lambda: msgid in upstream_ids(up), 30, 0.1), "no mail relayed with db1 as replica"
+        # The doc's backup, taken on the replica.
+        dump = os.path.join(db1.dir, "rapport.dump")
+        db1._run(["pg_dump", "-h", db1.sock, "-p", str(db1.port), "-Fc", "-f", dump, "rapport"])
+        listing = subprocess.run(["pg_restore", "--list", dump], capture_output=True, text=True, check=True).stdout
+        assert "TABLE DATA public history_msg" in listing, listing[:2000]
+        print("failover: %d messages accepted through HAProxy, %d while db1 was down; db1 crashed %.1f s before "
+              "db2 was promoted; the nodes used db2 %s s after the promotion" %
+              (len(sent) + 5, more - before + 1, promoted - crashed,
+               ", ".join("%.1f" % t for t in back.values())))
+    finally:
+        if proxy:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+        for n in nodes:
+            if n.proc:
+                n.stop()
+        if up:
+            up.stop()
+        for d in (db1, db2):
+            if d:
+                d.stop("immediate")
+
+
+RAPPORTD = None
+
+
+def main():
+    global RAPPORTD
+    if len(sys.argv) != 2:
+        print("usage: failover_e2e.py RAPPORTD")
+        return 2
+    RAPPORTD = os.path.abspath(sys.argv[1])
+    w = tempdir("store-failover")
+    ok = False
+    try:
+        run(w)
+        assert not EXIT_PROBLEMS, EXIT_PROBLEMS
+        ok = True
+        print("ok: failover")
+    except Exception:
+        traceback.print_exc()
+        for root, _, files in os.walk(w):
+            for f in files:
+                if f in ("rapportd.log", "pg.log", "haproxy.log"):
+                    print("--- %s ---" % os.path.join(root, f))
+                    print(open(os.path.join(root, f), errors="replace").read()[-5000:])
+    finally:
+        if ok:
+            shutil.rmtree(w, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
