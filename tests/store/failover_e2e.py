@@ -52,6 +52,7 @@ from pg_server import PASSWORD, PgServer, replica_of  # noqa: E402
 DOCS = os.path.join(HERE, "..", "..", "docs", "multi-node")
 DOC = os.path.join(HERE, "..", "..", "docs", "multi-node.md")
 REPLICATOR_PASSWORD = "replicator-test-password"
+OUTAGE = 10  # seconds from db1's crash to db2's promotion: an operator's, or Patroni's, reaction
 
 
 def doc_file(name):
@@ -260,7 +261,7 @@ def run(w):
 
         def flow():
             i = 0
-            while not stop_flow.is_set() and i < 2000:
+            while not stop_flow.is_set() and i < 5000:
                 mail, msgid = ordinary(i, "ben%d@example.org" % (i % 3))
                 try:
                     send(port, mail, "sam%d@example.net" % i, frm="ben%d@example.org" % (i % 3))
@@ -296,7 +297,9 @@ def run(w):
             waiting = [metric(n, "rapport_store_waiting_messages") for n in nodes]
             assert sum(waiting) > 0, waiting
             assert tmpl[4] not in upstream_ids(up), "the fifth copy was relayed unjudged"
-            # The operator promotes db2; the nodes find it by themselves.
+            # The operator promotes db2 some seconds later (the nodes' backoff
+            # has grown meanwhile); the nodes find it by themselves.
+            time.sleep(max(0.0, crashed + OUTAGE - time.time()))
             db2.promote()
             promoted = time.time()
             back = {}
