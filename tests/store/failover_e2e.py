@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """failover_e2e.py - three rapportd behind HAProxy on a PostgreSQL primary
-with a synchronous streaming replica; the primary dies and the replica is
-promoted while mail flows.
+with a synchronous streaming replica: the primary dies, or the replica.
 
-    failover_e2e.py RAPPORTD
+    failover_e2e.py RAPPORTD CASE
 
 Everything is set up as docs/multi-node.md tells an operator, from the
 files an operator copies, with the addresses and paths changed to the
@@ -15,22 +14,33 @@ test's own:
     of the test's, the roles from postgresql-roles.sql (psql asking for
     the passwords);
   - "db2" made by the doc's pg_basebackup command, then started with
-    postgresql-replica.conf;
+    postgresql-replica.conf; it streams synchronously (pg_stat_replication
+    on db1);
   - an aiosmtpd upstream and three rapportd whose [store] section is
     docs/multi-node/rapportd.toml's (both database hosts,
     target_session_attrs=read-write, sslmode=verify-full), behind HAProxy
-    with docs/multi-node/haproxy.cfg.
+    with docs/multi-node/haproxy.cfg; ordinary mail flows through it the
+    whole time, and every message that had its 250 must reach the
+    upstream exactly once.
 
-Then: db2 streams synchronously (pg_stat_replication on db1); ordinary
-mail flows through HAProxy the whole time; four copies of one letter are
-relayed; db1 is stopped in immediate mode (a crash) right after the fourth
-is recorded; the fifth copy is sent; every node's /metrics says
-rapport_store_up 0; db2 is promoted; every node finds it by itself
-(rapport_store_up 1, nothing waiting); every message that had its 250
-reaches the upstream exactly once, and the fifth copy is held for
-template-reuse (the four records made on db1 are on db2). Last, the old
-primary is rebuilt as db2's replica with the doc's commands, streams
-synchronously, mail still flows, and the doc's backup command runs on it.
+Cases:
+
+  failover      four copies of one letter are relayed; db1 is stopped in
+                immediate mode (a crash) right after the fourth is
+                recorded; the fifth copy is sent; every node's /metrics
+                says rapport_store_up 0; db2 is promoted 10 s after the
+                crash; every node finds it by itself (rapport_store_up 1,
+                nothing waiting), and the fifth copy is held for
+                template-reuse (db1's four records are on db2). Then the
+                old primary is rebuilt as db2's replica with the doc's
+                commands and streams synchronously, mail still flows, and
+                the doc's backup command runs on it.
+  replica_down  db2 stops: db1 holds every commit for it, mail is still
+                accepted and none is relayed, every node's /metrics says
+                rapport_store_up 0 (a statement waiting too long) and its
+                log says why; the doc's command lets db1 run alone and
+                everything waiting is judged and relayed; db2 starts again
+                and db1 waits for it again (the doc's reset).
 """
 import os
 import re
@@ -230,55 +240,111 @@ def metric(node, name):
     return int(m.group(1))
 
 
-def run(w):
-    tls = Tls(w)
-    db1 = start_primary(w, tls)
-    db2 = None
-    nodes, proxy, up = [], None, None
-    try:
-        db2 = start_replica(w, tls, db1, "db2", "postgresql-replica.conf")
-        assert wait_for(lambda: replication(db1) == [("db2", "streaming", "sync")], 30, 0.2), replication(db1)
+class Deployment:
+    """db1 and its synchronous replica db2, an upstream, three nodes, the
+    front HAProxy: everything as the doc sets it up."""
+
+    def __init__(self, w):
+        self.w, self.db1, self.db2, self.nodes, self.proxy, self.up = w, None, None, [], None, None
+        self.tls = Tls(w)
+
+    def start(self):
+        w = self.w
+        self.db1 = start_primary(w, self.tls)
+        self.db2 = start_replica(w, self.tls, self.db1, "db2", "postgresql-replica.conf")
+        assert wait_for(lambda: replication(self.db1) == [("db2", "streaming", "sync")], 30, 0.2), \
+            replication(self.db1)
         secret = os.path.join(w, "store.secret")
         with open(secret, "w") as f:
             f.write(PASSWORD + "\n")
         os.chmod(secret, 0o600)
-        config = store_section([db1, db2], secret, tls)
-        up = Upstream(w).start()
+        config = store_section([self.db1, self.db2], secret, self.tls)
+        self.up = Upstream(w).start()
         for i in (1, 2, 3):
             d = os.path.join(w, "node%d" % i)
             os.makedirs(d)
-            nodes.append(Rapportd(RAPPORTD, d, upstream="smtp://127.0.0.1:%d" % up.port, config=config))
-        for n in nodes:
+            self.nodes.append(Rapportd(RAPPORTD, d, upstream="smtp://127.0.0.1:%d" % self.up.port, config=config))
+        for n in self.nodes:
             n.start()
         # The nodes reached db1 over verified TLS.
-        ssl_rows = db1.psql("SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
-                            "WHERE ssl AND application_name = 'rapportd'")
+        ssl_rows = self.db1.psql("SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
+                                 "WHERE ssl AND application_name = 'rapportd'")
         assert int(ssl_rows) >= 3, ssl_rows
-        proxy, port = start_haproxy(w, nodes)
+        self.proxy, self.port = start_haproxy(w, self.nodes)
+        return self
 
-        # Ordinary mail through HAProxy the whole time, from three senders.
-        sent, errors, stop_flow = [], [], threading.Event()
+    def relayed(self):
+        return upstream_ids(self.up)
 
-        def flow():
-            i = 0
-            while not stop_flow.is_set() and i < 5000:
-                mail, msgid = ordinary(i, "ben%d@example.org" % (i % 3))
-                try:
-                    send(port, mail, "sam%d@example.net" % i, frm="ben%d@example.org" % (i % 3))
-                    sent.append(msgid)
-                except Exception as e:  # every refusal is a failure of the test
-                    errors.append("%d: %r" % (i, e))
-                i += 1
-                time.sleep(0.03)
-        flower = threading.Thread(target=flow)
-        flower.start()
+    def stop(self):
+        if self.proxy:
+            self.proxy.terminate()
+            self.proxy.wait(timeout=10)
+        for n in self.nodes:
+            if n.proc:
+                n.stop()
+        if self.up:
+            self.up.stop()
+        for d in (self.db1, self.db2):
+            if d:
+                d.stop("immediate")
+
+
+class Flow:
+    """Ordinary mail through the front, from three senders, until stopped;
+    `sent` holds the Message-IDs that had their 250, in order."""
+
+    def __init__(self, port):
+        self.port, self.sent, self.errors, self.done = port, [], [], threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self):
+        i = 0
+        while not self.done.is_set() and i < 5000:
+            mail, msgid = ordinary(i, "ben%d@example.org" % (i % 3))
+            try:
+                send(self.port, mail, "sam%d@example.net" % i, frm="ben%d@example.org" % (i % 3))
+                self.sent.append(msgid)
+            except Exception as e:  # every refusal is a failure of the test
+                self.errors.append("%d: %r" % (i, e))
+            i += 1
+            time.sleep(0.03)
+
+    def more(self, n, timeout, why):
+        at = len(self.sent)
+        assert wait_for(lambda: len(self.sent) >= at + n, timeout, 0.05), why + " (%s)" % self.errors[:3]
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=120)
+        assert not self.errors, self.errors[:5]
+
+
+def exactly_once(dep, expected):
+    """Every message in `expected` reaches the upstream, and nothing twice."""
+    assert wait_for(lambda: set(expected) <= set(dep.relayed()), 120, 0.2), \
+        "%d accepted messages never reached the upstream" % len(set(expected) - set(dep.relayed()))
+    time.sleep(2)
+    ids = dep.relayed()
+    doubled = sorted(i for i in set(ids) if ids.count(i) > 1)
+    assert not doubled, "relayed more than once: %s" % doubled[:5]
+    return ids
+
+
+def case_failover(w):
+    dep = Deployment(w)
+    try:
+        dep.start()
+        nodes, up, db1, db2 = dep.nodes, dep.up, dep.db1, dep.db2
+        flow = Flow(dep.port)
         try:
-            assert wait_for(lambda: len(sent) >= 20, 30, 0.05), (len(sent), errors)
+            flow.more(20, 30, "no mail through the front")
             # Four copies of one letter, each relayed before the next.
             tmpl = []
             for i in range(4):
                 mail, msgid, to = letter(i)
-                send(port, mail, to)
+                send(dep.port, mail, to)
                 tmpl.append(msgid)
                 assert wait_for(lambda: msgid in upstream_ids(up), 20, 0.05), "copy %d not relayed" % (i + 1)
             # The fourth copy's record was committed (it was relayed after
@@ -286,11 +352,11 @@ def run(w):
             assert replication(db1) == [("db2", "streaming", "sync")], replication(db1)
             db1.stop("immediate")
             crashed = time.time()
-            before = len(sent)
+            before = len(flow.sent)
             mail, msgid, to = letter(4)
-            send(port, mail, to)
+            send(dep.port, mail, to)
             tmpl.append(msgid)
-            assert wait_for(lambda: len(sent) >= before + 30, 60, 0.05), "mail stopped flowing without db1"
+            flow.more(30, 60, "mail stopped flowing without db1")
             for n in nodes:
                 assert wait_for(lambda: metric(n, "rapport_store_up") == 0, 30, 0.1), n.workdir
                 assert "not judged" in n.log(), n.workdir
@@ -302,25 +368,18 @@ def run(w):
             time.sleep(max(0.0, crashed + OUTAGE - time.time()))
             db2.promote()
             promoted = time.time()
-            back = {}
+            back = []
             for n in nodes:
                 assert wait_for(lambda: metric(n, "rapport_store_up") == 1, 90, 0.1), n.workdir
-                back[n.workdir] = time.time() - promoted
-            more = len(sent)
-            assert wait_for(lambda: len(sent) >= more + 30, 60, 0.05), "mail stopped flowing on db2"
+                back.append(time.time() - promoted)
+            more = len(flow.sent)
+            flow.more(30, 60, "mail stopped flowing on db2")
         finally:
-            stop_flow.set()
-            flower.join(timeout=120)
-        assert not errors, errors[:5]
+            flow.stop()
         for n in nodes:
             assert wait_for(lambda: metric(n, "rapport_store_waiting_messages") == 0, 120, 0.2), n.workdir
-        assert wait_for(lambda: set(sent) | set(tmpl[:4]) <= set(upstream_ids(up)), 60, 0.2), \
-            "%d accepted messages never reached the upstream" % len(set(sent) - set(upstream_ids(up)))
-        time.sleep(2)
-        ids = upstream_ids(up)
-        doubled = sorted(i for i in set(ids) if ids.count(i) > 1)
-        assert not doubled, "relayed more than once: %s" % doubled[:5]
-        assert len(ids) == len(sent) + 4, (len(ids), len(sent))
+        ids = exactly_once(dep, flow.sent + tmpl[:4])
+        assert len(ids) == len(flow.sent) + 4, (len(ids), len(flow.sent))
         # The fifth copy, judged on db2 against the four records made on db1.
         assert tmpl[4] not in ids, "the fifth copy left: the history on db2 lacks db1's records"
         held = [l for n in nodes for l in n.log().splitlines() if "held " in l and "template-reuse" in l]
@@ -331,52 +390,91 @@ def run(w):
 
         # The doc's next step: db1 rebuilt as db2's replica, synchronous again.
         shutil.rmtree(db1.dir)
-        db1 = start_replica(w, tls, db2, "db1", "postgresql-primary.conf")
+        dep.db1 = db1 = start_replica(w, dep.tls, db2, "db1", "postgresql-primary.conf")
         db2.psql("ALTER SYSTEM SET synchronous_standby_names = 'db1'", db="postgres")
         db2.psql("SELECT pg_reload_conf()", db="postgres")
         assert wait_for(lambda: replication(db2) == [("db1", "streaming", "sync")], 30, 0.2), replication(db2)
         mail, msgid = ordinary(9999, "ben0@example.org")
-        send(port, mail, "sam9999@example.net", frm="ben0@example.org")
+        send(dep.port, mail, "sam9999@example.net", frm="ben0@example.org")
         assert wait_for(lambda: msgid in upstream_ids(up), 30, 0.1), "no mail relayed with db1 as replica"
         # The doc's backup, taken on the replica.
         dump = os.path.join(db1.dir, "rapport.dump")
-        db1._run(["pg_dump", "-h", db1.sock, "-p", str(db1.port), "-Fc", "-f", dump, "rapport"])
+        db1._run(["pg_dump", "-Fc", "-f", dump, "-h", db1.sock, "-p", str(db1.port), "rapport"])
         listing = subprocess.run(["pg_restore", "--list", dump], capture_output=True, text=True, check=True).stdout
         assert "TABLE DATA public history_msg" in listing, listing[:2000]
-        print("failover: %d messages accepted through HAProxy, %d while db1 was down; db1 crashed %.1f s before "
-              "db2 was promoted; the nodes used db2 %s s after the promotion" %
-              (len(sent) + 5, more - before + 1, promoted - crashed,
-               ", ".join("%.1f" % t for t in back.values())))
+        print("failover: %d messages accepted through HAProxy, %d from db1's crash until every node used db2; "
+              "db2 promoted %.1f s after the crash; the nodes used db2 %s s after the promotion" %
+              (len(flow.sent) + 5, more - before + 1, promoted - crashed, ", ".join("%.1f" % t for t in back)))
     finally:
-        if proxy:
-            proxy.terminate()
-            proxy.wait(timeout=10)
+        dep.stop()
+
+
+def case_replica_down(w):
+    dep = Deployment(w)
+    try:
+        dep.start()
+        nodes, db1, db2 = dep.nodes, dep.db1, dep.db2
+        flow = Flow(dep.port)
+        try:
+            flow.more(20, 30, "no mail through the front")
+            # db2 goes away: db1 holds every commit for it.
+            db2.stop("fast")
+            stopped = time.time()
+            before = len(flow.sent)
+            flow.more(30, 60, "mail stopped flowing without db2")
+            for n in nodes:
+                assert wait_for(lambda: metric(n, "rapport_store_up") == 0, 60, 0.2), n.workdir
+                assert "a statement has waited" in n.log(), n.workdir
+            noticed = time.time() - stopped
+            # Nothing accepted since is judged, so nothing leaves.
+            late = set(flow.sent[before + 10:])
+            assert late and not (late & set(dep.relayed())), "mail was relayed while db1 held its commits"
+            # The doc's command: db1 runs alone for now.
+            r = db1._run(["psql", "-h", db1.sock, "-p", str(db1.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
+                          "-c", "ALTER SYSTEM SET synchronous_standby_names = ''", "-c", "SELECT pg_reload_conf()"],
+                         timeout=30)
+            released = time.time()
+            for n in nodes:
+                assert wait_for(lambda: metric(n, "rapport_store_up") == 1, 60, 0.2), n.workdir
+            back = time.time()
+            flow.more(30, 60, "mail stopped flowing with db1 alone")
+            # db2 is back; db1 waits for it again.
+            db2.start_server()
+            db1._run(["psql", "-h", db1.sock, "-p", str(db1.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
+                      "-c", "ALTER SYSTEM RESET synchronous_standby_names", "-c", "SELECT pg_reload_conf()"], timeout=30)
+            assert wait_for(lambda: replication(db1) == [("db2", "streaming", "sync")], 60, 0.2), replication(db1)
+            flow.more(30, 60, "mail stopped flowing with db2 back")
+        finally:
+            flow.stop()
+        assert r.returncode == 0
+        exactly_once(dep, flow.sent)
         for n in nodes:
-            if n.proc:
-                n.stop()
-        if up:
-            up.stop()
-        for d in (db1, db2):
-            if d:
-                d.stop("immediate")
+            assert "a statement finished after waiting" in n.log(), n.workdir
+            assert metric(n, "rapport_store_up") == 1
+        print("replica_down: %d messages accepted through HAProxy; every node said rapport_store_up 0 within %.1f s "
+              "of db2's stop; every node up again %.1f s after db1 was told to run alone" %
+              (len(flow.sent), noticed, back - released))
+    finally:
+        dep.stop()
 
 
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 RAPPORTD = None
 
 
 def main():
     global RAPPORTD
-    if len(sys.argv) != 2:
-        print("usage: failover_e2e.py RAPPORTD")
+    if len(sys.argv) != 3 or sys.argv[2] not in CASES:
+        print("usage: failover_e2e.py RAPPORTD CASE   (cases: %s)" % " ".join(CASES))
         return 2
     RAPPORTD = os.path.abspath(sys.argv[1])
-    w = tempdir("store-failover")
+    w = tempdir("store-" + sys.argv[2])
     ok = False
     try:
-        run(w)
+        CASES[sys.argv[2]](w)
         assert not EXIT_PROBLEMS, EXIT_PROBLEMS
         ok = True
-        print("ok: failover")
+        print("ok: " + sys.argv[2])
     except Exception:
         traceback.print_exc()
         for root, _, files in os.walk(w):
