@@ -34,7 +34,8 @@ Cases:
                 template-reuse (db1's four records are on db2). Then the
                 old primary is rebuilt as db2's replica with the doc's
                 commands and streams synchronously, mail still flows, and
-                the doc's backup command runs on it.
+                the doc's backup command runs on it and its restore
+                command restores the dump.
   replica_down  db2 stops: db1 holds every commit for it, mail is still
                 accepted and none is relayed, every node's /metrics says
                 rapport_store_up 0 (a statement waiting too long) and its
@@ -402,6 +403,14 @@ def case_failover(w):
         db1._run(["pg_dump", "-Fc", "-f", dump, "-h", db1.sock, "-p", str(db1.port), "rapport"])
         listing = subprocess.run(["pg_restore", "--list", dump], capture_output=True, text=True, check=True).stdout
         assert "TABLE DATA public history_msg" in listing, listing[:2000]
+        # ... and the doc's restore, into a database of its own beside the live one.
+        db2.psql("CREATE DATABASE rapport_restored OWNER rapport", db="postgres")
+        db2._run(["pg_restore", "-d", "rapport_restored", "--no-owner", "--role=rapport", "-h", db2.sock, "-p",
+                  str(db2.port), "-U", "postgres", dump])
+        assert db2.psql("SELECT count(*) FROM history_msg WHERE sender = 'priya.shah@example.org'",
+                        db="rapport_restored") == "5"
+        assert db2.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'history_msg'",
+                        db="rapport_restored") == "rapport"
         print("failover: %d messages accepted through HAProxy, %d from db1's crash until every node used db2; "
               "db2 promoted %.1f s after the crash; the nodes used db2 %s s after the promotion" %
               (len(flow.sent) + 5, more - before + 1, promoted - crashed, ", ".join("%.1f" % t for t in back)))
