@@ -18,10 +18,13 @@ test's own:
     on db1);
   - an aiosmtpd upstream and three rapportd whose [store] section is
     docs/multi-node/rapportd.toml's (both database hosts,
-    target_session_attrs=read-write, sslmode=verify-full), behind HAProxy
-    with docs/multi-node/haproxy.cfg; ordinary mail flows through it the
-    whole time, and every message that had its 250 must reach the
-    upstream exactly once.
+    target_session_attrs=read-write, sslmode=verify-full), each with its
+    own HAProxy from docs/multi-node/haproxy-node.cfg (HTTPS for the page),
+    behind the front HAProxy with docs/multi-node/haproxy.cfg (SMTP, and
+    the page passed through to the nodes' HAProxy: the page, /metrics with
+    the shared API token, a form from another site refused, all checked
+    through it); ordinary mail flows through the front the whole time, and
+    every message that had its 250 must reach the upstream exactly once.
 
 Cases:
 
@@ -43,10 +46,13 @@ Cases:
                 everything waiting is judged and relayed; db2 starts again
                 and db1 waits for it again (the doc's reset).
 """
+import http.client
 import os
 import re
 import shlex
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -85,6 +91,23 @@ class Tls:
 
     def _openssl(self, args):
         subprocess.run(["openssl"] + args, check=True, capture_output=True)
+
+    def page(self, w):
+        """The service's certificate and key for the page, in one file as
+        HAProxy takes them (the doc's rapport-page.pem)."""
+        cert, key = os.path.join(w, "page.pem.crt"), os.path.join(w, "page.pem.key")
+        csr, ext = cert + ".csr", cert + ".ext"
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:rapport.example.org\n")
+        self._openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                       "-out", csr, "-subj", "/CN=rapport.example.org"])
+        self._openssl(["x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self.ca_key, "-CAcreateserial",
+                       "-out", cert, "-days", "2", "-extfile", ext])
+        pem = os.path.join(w, "rapport-page.pem")
+        with open(pem, "w") as f:
+            f.write(open(cert).read() + open(key).read())
+        os.chmod(pem, 0o600)
+        return pem
 
     def server(self, pg):
         """pg's certificate and key, owned by its user; returns their paths."""
@@ -202,26 +225,47 @@ def store_section(dbs, secret, tls):
     return section
 
 
-def start_haproxy(w, nodes):
-    """docs/multi-node/haproxy.cfg's SMTP part in front of the three nodes
-    (the page's part needs each node's own HAProxy and certificate)."""
-    cfg = doc_file("haproxy.cfg")
-    port = free_port()
-    cfg = re.sub(r"^\s*bind \S*:587\n", "", cfg, flags=re.M)
-    cfg, n = re.subn(r"bind \S*:25\b", "bind 127.0.0.1:%d" % port, cfg)
-    assert n == 1, "haproxy.cfg: no bind on port 25"
-    ports = iter(n.port for n in nodes)
-    cfg, n = re.subn(r"(server node\d) \S+:2525", lambda m: "%s 127.0.0.1:%d" % (m.group(1), next(ports)), cfg)
-    assert n == 3, "haproxy.cfg lists %d SMTP servers, not three" % n
-    cfg = re.sub(r"^frontend page.*?(?=^frontend|^backend smtp|\Z)", "", cfg, flags=re.S | re.M)
-    cfg = re.sub(r"^backend page.*?(?=^frontend|^backend|\Z)", "", cfg, flags=re.S | re.M)
-    cfg = cfg.replace("daemon\n", "")
-    path = os.path.join(w, "haproxy.cfg")
+def run_haproxy(w, name, cfg):
+    """One HAProxy in the foreground with `cfg` (checked first)."""
+    cfg = cfg.replace("    daemon\n", "")
+    path = os.path.join(w, name + ".cfg")
     open(path, "w").write(cfg)
     check = subprocess.run(["haproxy", "-c", "-f", path], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    log = open(os.path.join(w, "haproxy.log"), "w")
-    proxy = subprocess.Popen(["haproxy", "-db", "-f", path], stdout=log, stderr=subprocess.STDOUT)
+    log = open(os.path.join(w, name + ".log"), "w")
+    return subprocess.Popen(["haproxy", "-db", "-f", path], stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_node_proxy(w, node, pem):
+    """docs/multi-node/haproxy-node.cfg for one node: HTTPS with the page's
+    certificate on a port of its own, to the node's API on loopback."""
+    cfg = doc_file("haproxy-node.cfg")
+    port = free_port()
+    cfg, n = re.subn(r"bind \S+:8443 ssl crt \S+", "bind 127.0.0.1:%d ssl crt %s" % (port, pem), cfg)
+    assert n == 1, "haproxy-node.cfg: no HTTPS bind on 8443"
+    api = Api(node).addr
+    cfg, n = re.subn(r"127\.0\.0\.1:2526", api, cfg)
+    assert n == 3, "haproxy-node.cfg: the API's address is not in the backend, Host and Origin"
+    return run_haproxy(os.path.dirname(node.workdir), os.path.basename(node.workdir) + "-haproxy", cfg), port
+
+
+def start_haproxy(w, nodes, page_ports):
+    """docs/multi-node/haproxy.cfg in front of the three nodes: SMTP to
+    each, the page to each node's own HAProxy."""
+    cfg = doc_file("haproxy.cfg")
+    port, page = free_port(), free_port()
+    cfg = re.sub(r"^\s*bind \S*:587\n", "", cfg, flags=re.M)
+    cfg, n = re.subn(r"bind \S*:25\b", "bind 127.0.0.1:%d" % port, cfg)
+    assert n == 1, "haproxy.cfg: no bind on port 25"
+    cfg, n = re.subn(r"bind \S*:443\b", "bind 127.0.0.1:%d" % page, cfg)
+    assert n == 1, "haproxy.cfg: no bind on port 443"
+    ports = iter(n.port for n in nodes)
+    cfg, n = re.subn(r"(server node\d) \S+:2525", lambda m: "%s 127.0.0.1:%d" % (m.group(1), next(ports)), cfg)
+    assert n == 3, "haproxy.cfg lists %d SMTP servers, not three" % n
+    ports = iter(page_ports)
+    cfg, n = re.subn(r"(server node\d) \S+:8443", lambda m: "%s 127.0.0.1:%d" % (m.group(1), next(ports)), cfg)
+    assert n == 3, "haproxy.cfg lists %d page servers, not three" % n
+    proxy = run_haproxy(w, "haproxy", cfg)
 
     def answers():
         try:
@@ -232,7 +276,25 @@ def start_haproxy(w, nodes):
             return False
     assert wait_for(answers, 20, 0.2), open(os.path.join(w, "haproxy.log")).read()
     time.sleep(2.5)  # every server's first health checks (inter 1s) before mail
-    return proxy, port
+    return proxy, port, page
+
+
+def page_get(tls, port, path, token=None, headers=None, method="GET"):
+    """An HTTPS request to the front's page port, checking the page's
+    certificate for the service's name."""
+    ctx = ssl.create_default_context(cafile=tls.ca)
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=20, context=ctx)
+    c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                             server_hostname="rapport.example.org")
+    h = {"Host": "rapport.example.org"}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    h.update(headers or {})
+    c.request(method, path, headers=h)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, body
 
 
 def metric(node, name):
@@ -247,6 +309,7 @@ class Deployment:
 
     def __init__(self, w):
         self.w, self.db1, self.db2, self.nodes, self.proxy, self.up = w, None, None, [], None, None
+        self.node_proxies = []
         self.tls = Tls(w)
 
     def start(self):
@@ -271,16 +334,37 @@ class Deployment:
         ssl_rows = self.db1.psql("SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
                                  "WHERE ssl AND application_name = 'rapportd'")
         assert int(ssl_rows) >= 3, ssl_rows
-        self.proxy, self.port = start_haproxy(w, self.nodes)
+        pem = self.tls.page(w)
+        page_ports = []
+        for n in self.nodes:
+            proxy, port = start_node_proxy(w, n, pem)
+            self.node_proxies.append(proxy)
+            page_ports.append(port)
+        self.proxy, self.port, self.page_port = start_haproxy(w, self.nodes, page_ports)
+        # The page through the front and a node's HAProxy: the page itself,
+        # /metrics with the API token (the same on every node), and a form
+        # from another site refused.
+        token = Api(self.nodes[0]).token
+        assert all(Api(n).token == token for n in self.nodes)
+        st, body = page_get(self.tls, self.page_port, "/")
+        assert st == 200 and b"<html" in body.lower(), (st, body[:200])
+        st, body = page_get(self.tls, self.page_port, "/metrics", token=token)
+        assert st == 200 and b"rapport_store_up 1" in body, (st, body[-300:])
+        st, _ = page_get(self.tls, self.page_port, "/metrics")
+        assert st == 401, st
+        st, _ = page_get(self.tls, self.page_port, "/api/v1/login", method="POST",
+                         headers={"Origin": "https://evil.example", "Content-Length": "0"})
+        assert st == 403, st
         return self
 
     def relayed(self):
         return upstream_ids(self.up)
 
     def stop(self):
-        if self.proxy:
-            self.proxy.terminate()
-            self.proxy.wait(timeout=10)
+        for p in [self.proxy] + self.node_proxies:
+            if p:
+                p.terminate()
+                p.wait(timeout=10)
         for n in self.nodes:
             if n.proc:
                 n.stop()
