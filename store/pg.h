@@ -205,7 +205,9 @@ private:
 // waits up to `wait` for one to come back, and connects when fewer than
 // `size` exist; while the store is unreachable it throws at once until the
 // backoff period is over. A statement that has run longer than `stall`
-// (none of rapportd's takes a second) makes up() false while it waits.
+// makes up() false while it waits: rapportd's are short (one account's
+// lookups and writes, pruning in chunks), so one that takes 10 s is held
+// up, not busy.
 class Pool {
 public:
     Pool(std::string url, std::size_t size, LogFn log, std::chrono::milliseconds wait = std::chrono::seconds(10),

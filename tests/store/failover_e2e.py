@@ -523,9 +523,9 @@ def case_replica_down(w):
             late = set(flow.sent[before + 10:])
             assert late and not (late & set(dep.relayed())), "mail was relayed while db1 held its commits"
             # The doc's command: db1 runs alone for now.
-            r = db1._run(["psql", "-h", db1.sock, "-p", str(db1.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
-                          "-c", "ALTER SYSTEM SET synchronous_standby_names = ''", "-c", "SELECT pg_reload_conf()"],
-                         timeout=30)
+            db1._run(["psql", "-h", db1.sock, "-p", str(db1.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
+                      "-c", "ALTER SYSTEM SET synchronous_standby_names = ''", "-c", "SELECT pg_reload_conf()"],
+                     timeout=30)
             released = time.time()
             for n in nodes:
                 assert wait_for(lambda: metric(n, "rapport_store_up") == 1, 60, 0.2), n.workdir
@@ -539,7 +539,6 @@ def case_replica_down(w):
             flow.more(30, 60, "mail stopped flowing with db2 back")
         finally:
             flow.stop()
-        assert r.returncode == 0
         exactly_once(dep, flow.sent)
         for n in nodes:
             assert "a statement finished after waiting" in n.log(), n.workdir

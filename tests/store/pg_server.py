@@ -9,7 +9,7 @@ error, never a skip.
 
 As a module:   pg = PgServer(workdir).start(); pg.url ...; pg.stop()
                A server configured as docs/multi-node.md tells an operator:
-               pg = PgServer(workdir, name="db1"); pg.init(); pg.configure(conf, hba, tls=ca)
+               pg = PgServer(workdir, name="db1"); pg.init(); pg.configure(conf, hba)
                pg.start_server(); replica = replica_of(pg, ...); replica.promote()
 As a program:  pg_server.py start DIR   (a server in a temporary folder; writes DIR/url,
                                          DIR/store.secret, DIR/port, DIR/server; ctest fixture)
