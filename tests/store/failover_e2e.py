@@ -444,7 +444,7 @@ def case_failover(w):
             flow.more(30, 60, "mail stopped flowing without db1")
             for n in nodes:
                 assert wait_for(lambda: metric(n, "rapport_store_up") == 0, 30, 0.1), n.workdir
-                assert "not judged" in n.log(), n.workdir
+                assert wait_for(lambda: "not judged" in n.log(), 10, 0.1), n.workdir
             waiting = [metric(n, "rapport_store_waiting_messages") for n in nodes]
             assert sum(waiting) > 0, waiting
             assert tmpl[4] not in upstream_ids(up), "the fifth copy was relayed unjudged"
@@ -517,7 +517,7 @@ def case_replica_down(w):
             flow.more(30, 60, "mail stopped flowing without db2")
             for n in nodes:
                 assert wait_for(lambda: metric(n, "rapport_store_up") == 0, 60, 0.2), n.workdir
-                assert "a statement has waited" in n.log(), n.workdir
+                assert wait_for(lambda: "a statement has waited" in n.log(), 10, 0.1), n.workdir
             noticed = time.time() - stopped
             # Nothing accepted since is judged, so nothing leaves.
             late = set(flow.sent[before + 10:])
