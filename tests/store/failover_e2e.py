@@ -62,7 +62,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "daemon"))
 sys.path.insert(0, HERE)
-from e2e_lib import EXIT_PROBLEMS, Rapportd, Upstream, free_port, tempdir, wait_for  # noqa: E402
+from e2e_lib import EXIT_PROBLEMS, Rapportd, Upstream, free_port, sanitizer_reports, tempdir, wait_for  # noqa: E402
 from multi_node_e2e import Api, letter, ordinary, send, upstream_ids  # noqa: E402
 from pg_server import PASSWORD, PgServer, replica_of  # noqa: E402
 
@@ -538,7 +538,8 @@ def case_replica_down(w):
             # db2 is back; db1 waits for it again.
             db2.start_server()
             db1._run(["psql", "-h", db1.sock, "-p", str(db1.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
-                      "-c", "ALTER SYSTEM RESET synchronous_standby_names", "-c", "SELECT pg_reload_conf()"], timeout=30)
+                      "-c", "ALTER SYSTEM RESET synchronous_standby_names", "-c", "SELECT pg_reload_conf()"],
+                     timeout=30)
             assert wait_for(lambda: replication(db1) == [("db2", "streaming", "sync")], 60, 0.2), replication(db1)
             flow.more(30, 60, "mail stopped flowing with db2 back")
         finally:
@@ -569,6 +570,7 @@ def main():
     try:
         CASES[sys.argv[2]](w)
         assert not EXIT_PROBLEMS, EXIT_PROBLEMS
+        assert not sanitizer_reports(w), sanitizer_reports(w)
         ok = True
         print("ok: " + sys.argv[2])
     except Exception:
