@@ -129,6 +129,67 @@ std::int64_t Result::affected() const {
     return n && *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
+namespace {
+std::string seconds(std::chrono::milliseconds d) {
+    return std::to_string(d.count() / 1000) + "." + std::to_string(d.count() % 1000 / 100);
+}
+} // namespace
+
+std::uint64_t Watch::begin() {
+    std::lock_guard lk(mu_);
+    running_.emplace(++next_, Clock::now());
+    return next_;
+}
+
+void Watch::end(std::uint64_t ticket) {
+    std::chrono::milliseconds took{0};
+    {
+        std::lock_guard lk(mu_);
+        auto it = running_.find(ticket);
+        if (it == running_.end()) return;
+        took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - it->second);
+        running_.erase(it);
+        if (took <= limit_) return;
+    }
+    if (log_) log_("store: a statement finished after waiting " + seconds(took) + " s");
+}
+
+bool Watch::stalled() {
+    std::uint64_t oldest;
+    std::chrono::milliseconds waited;
+    {
+        std::lock_guard lk(mu_);
+        if (running_.empty()) return false;
+        oldest = running_.begin()->first;
+        waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - running_.begin()->second);
+        if (waited <= limit_) return false;
+        if (logged_ == oldest) return true;
+        logged_ = oldest;
+    }
+    if (log_)
+        log_("warning: store: a statement has waited " + seconds(waited) +
+             " s for PostgreSQL, which answers but does not finish it (a primary waiting for a synchronous "
+             "replica that is gone?); accepted mail waits to be judged");
+    return true;
+}
+
+namespace {
+// Times one statement on a watched connection.
+class Timed {
+public:
+    explicit Timed(Watch* w) : w_(w), ticket_(w ? w->begin() : 0) {}
+    ~Timed() {
+        if (w_) w_->end(ticket_);
+    }
+    Timed(const Timed&) = delete;
+    Timed& operator=(const Timed&) = delete;
+
+private:
+    Watch* w_;
+    std::uint64_t ticket_;
+};
+} // namespace
+
 Conn::Conn(const std::string& url) {
     c_ = PQconnectdb(with_defaults(url).c_str());
     if (PQstatus(c_) != CONNECTION_OK) {
@@ -172,6 +233,7 @@ Result Conn::exec(const std::string& sql, const std::vector<Param>& params, bool
         PQclear(r);
         it = prepared_.emplace(sql, std::move(name)).first;
     }
+    Timed timed(watch_);
     std::vector<const char*> values(params.size());
     std::vector<int> lengths(params.size()), formats(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -187,6 +249,7 @@ Result Conn::exec(const std::string& sql, const std::vector<Param>& params, bool
 }
 
 void Conn::run(const std::string& sql) {
+    Timed timed(watch_);
     PGresult* r = PQexec(c_, sql.c_str());
     auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(sql.substr(0, 60), r);
@@ -208,8 +271,10 @@ Lease::~Lease() {
     if (pool_ && c_) pool_->give_back(std::move(c_));
 }
 
-Pool::Pool(std::string url, std::size_t size, LogFn log, std::chrono::milliseconds wait)
-    : url_(std::move(url)), size_(std::max<std::size_t>(1, size)), log_(std::move(log)), wait_(wait) {}
+Pool::Pool(std::string url, std::size_t size, LogFn log, std::chrono::milliseconds wait,
+           std::chrono::milliseconds stall)
+    : url_(std::move(url)), size_(std::max<std::size_t>(1, size)), log_(std::move(log)), wait_(wait),
+      watch_(stall, log_) {}
 
 Pool::~Pool() = default;
 
@@ -248,6 +313,7 @@ void Pool::reached() {
 }
 
 Lease Pool::acquire() {
+    watch_.stalled(); // the log says so even when nobody asks /metrics
     std::unique_lock lk(mu_);
     auto deadline = std::chrono::steady_clock::now() + wait_;
     for (;;) {
@@ -272,6 +338,7 @@ Lease Pool::acquire() {
     lk.unlock();
     try {
         auto c = std::make_unique<Conn>(url_);
+        c->watched_by(&watch_);
         reached();
         return Lease(*this, std::move(c));
     } catch (const Error& e) {

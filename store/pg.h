@@ -31,6 +31,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +85,33 @@ std::string array(const std::vector<std::int64_t>& items);
 // Parses a text[] result column ({a,"b c",NULL}) into its items (NULLs skipped).
 std::vector<std::string> parse_array(std::string_view text);
 
+using LogFn = std::function<void(const std::string&)>;
+
+// The statements under way on a pool's connections, and since when. One
+// that waits far longer than any of rapportd's should means PostgreSQL
+// answers but does not finish writes: a primary whose synchronous replica
+// is gone holds every COMMIT until it is back (or synchronous_standby_names
+// is emptied). The pool then reports the store as down (up()) and says so
+// in the log, although no connection failed.
+class Watch {
+public:
+    using Clock = std::chrono::steady_clock;
+    Watch(std::chrono::milliseconds limit, LogFn log) : limit_(limit), log_(std::move(log)) {}
+    std::uint64_t begin();
+    void end(std::uint64_t ticket);
+    // Whether a statement under way has waited longer than the limit; logs
+    // the first time it sees one (until that one ends).
+    bool stalled();
+
+private:
+    const std::chrono::milliseconds limit_;
+    LogFn log_;
+    std::mutex mu_;
+    std::map<std::uint64_t, Clock::time_point> running_; // tickets grow: the first is the oldest
+    std::uint64_t next_ = 0;
+    std::uint64_t logged_ = 0; // the stalled statement last logged (tickets start at 1)
+};
+
 class Result {
 public:
     explicit Result(PGresult* r = nullptr) : r_(r) {}
@@ -126,12 +154,15 @@ public:
     void run(const std::string& sql);
     bool ok() const { return PQstatus(c_) == CONNECTION_OK; }
     PGconn* raw() { return c_; }
+    // Every statement from now on is timed by `w` (a pool's connections).
+    void watched_by(Watch* w) { watch_ = w; }
     // NOTIFY `channel` with `payload` (sent when the transaction commits).
     void notify(const std::string& channel, const std::string& payload);
 
 private:
     [[noreturn]] void fail(const std::string& what, PGresult* r);
     PGconn* c_ = nullptr;
+    Watch* watch_ = nullptr;
     std::unordered_map<std::string, std::string> prepared_; // SQL -> statement name
     bool in_txn_failed_ = false;
 };
@@ -153,8 +184,6 @@ private:
     bool done_ = false;
 };
 
-using LogFn = std::function<void(const std::string&)>;
-
 class Pool;
 
 // A connection taken from the pool, given back when it leaves scope
@@ -175,10 +204,14 @@ private:
 // At most `size` connections, shared by the node's threads. acquire()
 // waits up to `wait` for one to come back, and connects when fewer than
 // `size` exist; while the store is unreachable it throws at once until the
-// backoff period is over.
+// backoff period is over. A statement that has run longer than `stall`
+// makes up() false while it waits: rapportd's are short (one account's
+// lookups and writes, pruning in chunks), so one that takes 10 s is held
+// up, not busy.
 class Pool {
 public:
-    Pool(std::string url, std::size_t size, LogFn log, std::chrono::milliseconds wait = std::chrono::seconds(10));
+    Pool(std::string url, std::size_t size, LogFn log, std::chrono::milliseconds wait = std::chrono::seconds(10),
+         std::chrono::milliseconds stall = std::chrono::seconds(10));
     ~Pool();
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
@@ -190,8 +223,9 @@ public:
         Lease l = acquire();
         return f(*l);
     }
-    // Whether the last attempt to reach the store succeeded (for /metrics).
-    bool up() const { return up_.load(); }
+    // Whether the last attempt to reach the store succeeded and no
+    // statement has been waiting longer than `stall` (for /metrics).
+    bool up() { return up_.load() && !watch_.stalled(); }
     // Called (outside the pool's lock) when the store is reached again after
     // failing; for parts that keep work until then.
     void on_up(std::function<void()> f);
@@ -216,6 +250,7 @@ private:
     std::chrono::steady_clock::time_point retry_at_{};
     std::chrono::milliseconds backoff_{500};
     std::vector<std::function<void()>> on_up_;
+    Watch watch_;
 };
 
 // LISTEN on a connection of its own, on a thread of its own: calls the

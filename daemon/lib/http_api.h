@@ -87,7 +87,7 @@ using HttpResponse = boost::beast::http::response<boost::beast::http::string_bod
 
 // What /metrics says about the store with [store] url.
 struct StoreStatus {
-    bool up = true;           // PostgreSQL answered the last time it was asked
+    bool up = true;           // PostgreSQL answered the last time it was asked, and finishes statements
     std::size_t waiting = 0;  // accepted messages waiting for it (or for a full disk)
 };
 

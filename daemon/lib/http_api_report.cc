@@ -105,8 +105,9 @@ HttpResponse HttpApi::metrics(Ctx& c) {
         out += "rapport_http_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
     if (store_status_) {
         StoreStatus st = store_status_();
-        out += "# HELP rapport_store_up Whether PostgreSQL ([store] url) answered the last time it was asked.\n"
-               "# TYPE rapport_store_up gauge\nrapport_store_up " + std::string(st.up ? "1" : "0") + "\n";
+        out += "# HELP rapport_store_up Whether PostgreSQL ([store] url) answered the last time it was asked, and no "
+               "statement has waited on it for more than 10 s.\n# TYPE rapport_store_up gauge\nrapport_store_up " +
+               std::string(st.up ? "1" : "0") + "\n";
         out += "# HELP rapport_store_waiting_messages Accepted messages kept in the spool until the store takes "
                "them.\n# TYPE rapport_store_waiting_messages gauge\nrapport_store_waiting_messages " +
                std::to_string(st.waiting) + "\n";

@@ -114,6 +114,9 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
         std::function<std::string()> load;
         if (early) {
             done(kOk + id + "\r\n"); // on stable storage: nothing can be lost now
+            // Answered: the session (and its connection slot) need not live
+            // until the verdict, which can wait long for a stalled store.
+            done = nullptr;
             std::string().swap(data);
             load = [this, id] {
                 auto m = q_.read_spool(id);

@@ -33,6 +33,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -821,6 +822,49 @@ TEST(PgDown, LedgerCallsAreUnavailable) {
     EXPECT_THROW(l.record(ledger_app("x1", "priya", "jobs@acme.example", 1), po::Fate::left), po::LedgerUnavailable);
     EXPECT_THROW(l.summary(nullptr, 1, {}), po::LedgerUnavailable);
     EXPECT_THROW(l.claim_inbox(), po::LedgerUnavailable);
+// A statement that PostgreSQL takes but does not finish (here: waiting for
+// a lock; in a deployment: a COMMIT the primary holds for a synchronous
+// replica that is gone) marks the store down while it waits, and the log
+// says so once, then when it ends.
+TEST(PgStall, AStatementWaitingTooLongMarksTheStoreDown) {
+    std::mutex mu;
+    std::vector<std::string> lines;
+    pg::Pool pool(url(), 2,
+                  [&](const std::string& l) {
+                      std::lock_guard lk(mu);
+                      lines.push_back(l);
+                  },
+                  std::chrono::seconds(10), std::chrono::milliseconds(300));
+    auto logged = [&](const std::string& what) {
+        std::lock_guard lk(mu);
+        return std::count_if(lines.begin(), lines.end(),
+                             [&](const std::string& l) { return l.find(what) != std::string::npos; });
+    };
+    const std::int64_t key = std::hash<std::string>{}(unique("stall")) & 0x7fffffffffff;
+    pg::Conn holder(url());
+    holder.exec("SELECT pg_advisory_lock($1)", {key});
+    std::thread waiter([&] {
+        pool.with([&](pg::Conn& c) {
+            c.exec("SELECT pg_advisory_lock($1)", {key});
+            c.exec("SELECT pg_advisory_unlock($1)", {key});
+        });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(pool.up()) << "down before the statement waited 300 ms";
+    auto t0 = std::chrono::steady_clock::now();
+    while (pool.up() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(pool.up());
+    EXPECT_FALSE(pool.up());
+    EXPECT_EQ(logged("warning: store: a statement has waited"), 1);
+    holder.exec("SELECT pg_advisory_unlock($1)", {key});
+    waiter.join();
+    EXPECT_TRUE(pool.up());
+    EXPECT_EQ(logged("store: a statement finished after waiting"), 1);
+    // Quick statements afterwards leave it up and the log quiet.
+    pool.with([](pg::Conn& c) { c.exec("SELECT 1"); });
+    EXPECT_TRUE(pool.up());
+    EXPECT_EQ(logged("a statement"), 2);
 }
 
 } // namespace
