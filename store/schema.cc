@@ -205,24 +205,28 @@ ALTER TABLE history_org DROP CONSTRAINT history_org_pkey, ADD PRIMARY KEY (sende
 ALTER TABLE history_family_rcpt DROP CONSTRAINT history_family_rcpt_pkey,
   ADD PRIMARY KEY (sender, tid, addr) INCLUDE (last);
 
--- history_prune as in step 1, except that the old messages are deleted by
--- their row addresses (a TID scan). Joined on (sender, id), the planner
--- counted on up to p_limit rows and hashed the whole table: 21 ms per
--- prune at 100k messages, nearly always to delete one message. Rows of
--- history_msg are never updated, so an address found here is the row
--- deleted; one another node deleted meanwhile is skipped.
+-- history_prune as in step 1, except that the old messages are deleted
+-- one by one by their keys. Deleted in one statement joined on (sender,
+-- id), the planner counted on up to p_limit rows and hashed the whole
+-- table: 21 ms per prune at 100k messages, nearly always to delete one
+-- message. Each delete here is a primary-key lookup on one account's rows
+-- (one shard with Citus); a message another node deleted meanwhile is
+-- not counted.
 CREATE OR REPLACE FUNCTION history_prune(p_before bigint, p_limit int) RETURNS int
 LANGUAGE plpgsql AS $$
-DECLARE n int;
+DECLARE
+  n int := 0;
+  k int;
+  r record;
 BEGIN
-  WITH old AS (
-    DELETE FROM history_msg
-    WHERE ctid = ANY (ARRAY(SELECT ctid FROM history_msg WHERE time < p_before LIMIT p_limit))
-    RETURNING sender, id, keys),
-  bands AS (
-    DELETE FROM history_band b USING old
-    WHERE b.sender = old.sender AND b.key = ANY (old.keys) AND b.msg = old.id)
-  SELECT count(*) INTO n FROM old;
+  FOR r IN SELECT sender, id, keys FROM history_msg WHERE time < p_before LIMIT p_limit LOOP
+    DELETE FROM history_msg WHERE sender = r.sender AND id = r.id;
+    GET DIAGNOSTICS k = ROW_COUNT;
+    IF k > 0 THEN
+      DELETE FROM history_band WHERE sender = r.sender AND key = ANY (r.keys) AND msg = r.id;
+      n := n + 1;
+    END IF;
+  END LOOP;
   DELETE FROM history_family_rcpt WHERE last < p_before;
   DELETE FROM history_org WHERE last < p_before;
   RETURN n;
