@@ -139,7 +139,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_connections_per_client",
                                "client_limit_exceptions", "max_errors", "command_timeout", "data_timeout",
-                               "data_min_rate"});
+                               "data_min_rate", "verdict_timeout"});
         std::string listen;
         get(*t, "listen", "smtp", listen);
         if (!listen.empty()) c.listen = parse_host_port(listen, "smtp.listen");
@@ -154,6 +154,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "command_timeout", "smtp", l.command_timeout);
         get(*t, "data_timeout", "smtp", l.data_timeout);
         get(*t, "data_min_rate", "smtp", l.data_min_rate);
+        get(*t, "verdict_timeout", "smtp", l.verdict_timeout);
         get(*t, "max_connections_per_client", "smtp", l.max_connections_per_client);
         if (auto n = t->get("client_limit_exceptions")) {
             auto arr = n->as_array();
@@ -166,8 +167,9 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
                 l.client_limit_exceptions.push_back(*a);
             }
         }
-        if (l.command_timeout == 0 || l.data_timeout == 0)
-            throw ConfigError("smtp.command_timeout and smtp.data_timeout must be at least 1 (seconds)");
+        if (l.command_timeout == 0 || l.data_timeout == 0 || l.verdict_timeout == 0)
+            throw ConfigError("smtp.command_timeout, smtp.data_timeout and smtp.verdict_timeout must be at least 1 "
+                              "(seconds)");
         if (l.max_connections_per_client == 0) throw ConfigError("smtp.max_connections_per_client must be at least 1");
     }
     if (auto t = sub(root, "http")) {

@@ -79,6 +79,9 @@ struct SmtpLimits {
     unsigned command_timeout = 300;                   // seconds for one whole command line (RFC 5321 4.5.3.2: 5 min)
     unsigned data_timeout = 300;                      // seconds for DATA, plus one per data_min_rate octets received
     std::size_t data_min_rate = 1024;                 // octets per second; 0: DATA has data_timeout in all
+    // Seconds a reply that waits for the verdict (a policy that can reject)
+    // waits at most; then 250 and the verdict follows (intake.h).
+    unsigned verdict_timeout = 30;
 };
 
 // The HTTP API and page (http_server.h): limits on what a client can hold.

@@ -3,9 +3,12 @@
 #include "daemon/lib/intake.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <memory>
 
 namespace rapport::daemon {
 
@@ -46,6 +49,20 @@ std::int64_t us_since(std::chrono::steady_clock::time_point t0) {
 }
 const char* kOk = "250 2.0.0 Ok: queued as ";
 const char* kNoRoom = "451 4.3.1 Insufficient system storage, try again later\r\n";
+
+// The one reply to a message whose reply waits for its verdict: given by
+// the verdict, or by the deadline if that comes first (see submit()).
+class Reply {
+public:
+    explicit Reply(std::function<void(std::string)> done) : done_(std::move(done)) {}
+    // True for the first caller only, who must then send().
+    bool take() { return !taken_.exchange(true); }
+    void send(std::string reply) { done_(std::move(reply)); }
+
+private:
+    std::function<void(std::string)> done_;
+    std::atomic<bool> taken_{false};
+};
 } // namespace
 
 std::string Intake::route(const std::string& id, const Envelope& env, std::string_view data, const Judgement& j,
@@ -123,10 +140,31 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                 return m ? std::move(m->data) : std::string();
             };
         }
+        // A reply that waits for the verdict waits at most
+        // [smtp] verdict_timeout: a store that hangs instead of failing (a
+        // primary waiting for a synchronous replica that is gone) would
+        // otherwise hold the client until its own timeout, and its retry
+        // would send the message twice. The message is spooled, so it is
+        // acknowledged then, and its verdict follows as for early mail.
+        std::shared_ptr<Reply> reply_once;
+        std::shared_ptr<boost::asio::steady_timer> deadline;
+        if (!early) {
+            reply_once = std::make_shared<Reply>(std::move(done));
+            deadline = std::make_shared<boost::asio::steady_timer>(pool_, std::chrono::seconds(cfg_.limits.verdict_timeout));
+            deadline->async_wait([this, id, reply_once](const boost::system::error_code& ec) {
+                if (ec || !reply_once->take()) return;
+                log_("warning: " + id + ": no verdict within " + std::to_string(cfg_.limits.verdict_timeout) +
+                     " s (smtp.verdict_timeout); answered 250, judged when the checks can run");
+                reply_once->send(kOk + id + "\r\n");
+            });
+        }
         auto t1 = std::chrono::steady_clock::now();
         verdict_.judge_async(std::move(env), std::move(data), VerdictStage::Record::unless_rejected,
-                             [this, id, early, done = std::move(done), spool_us, t1](Judgement j, Envelope env,
-                                                                                     std::string data) {
+                             [this, id, early_reply = early, reply_once, deadline, spool_us, t1](
+                                 Judgement j, Envelope env, std::string data) {
+                                 if (deadline) deadline->cancel();
+                                 // Acknowledged already: before the checks, or by the deadline.
+                                 const bool early = early_reply || !reply_once->take();
                                  {
                                      std::lock_guard lk(backlog_mu_);
                                      --backlog_;
@@ -136,13 +174,13 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                                      // Not judged: kept until the store is back. The
                                      // spool has it, so the client hears 250 now.
                                      strand_unjudged(id, std::move(env), j.error);
-                                     if (!early) done(kOk + id + "\r\n");
+                                     if (!early) reply_once->send(kOk + id + "\r\n");
                                      return;
                                  }
                                  if (early && j.action == policies::Action::reject) {
-                                     // A SIGHUP brought a reject rule between the 250 and
-                                     // the check: acknowledged mail cannot be refused any
-                                     // more, so it waits for the sender instead.
+                                     // Acknowledged before its verdict (a SIGHUP brought a
+                                     // reject rule, or the deadline passed): it cannot be
+                                     // refused any more, so it waits for the sender instead.
                                      j.action = policies::Action::hold;
                                      j.info.action = std::string(policies::verdict_name(j.action));
                                  }
@@ -172,7 +210,7 @@ void Intake::submit(Envelope env, std::string data, std::function<void(std::stri
                                                  "later\r\n";
                                      }
                                  }
-                                 if (!early) done(std::move(reply));
+                                 if (!early) reply_once->send(std::move(reply));
                              },
                              std::move(load));
     });

@@ -6,9 +6,14 @@
 // senders, members and allow-list values of its own, or a schema of its own (the
 // history behaviour tests, which name their senders as on SQLite).
 
+#include "daemon/lib/hold.h"
+#include "daemon/lib/intake.h"
 #include "daemon/lib/members.h"
 #include "daemon/lib/outcomes.h"
+#include "daemon/lib/queue.h"
+#include "daemon/lib/verdict.h"
 #include "policies/history.h"
+#include "policies/policy.h"
 #include "store/pg.h"
 #include "store/pg_history.h"
 #include "store/pg_ledger.h"
@@ -16,7 +21,6 @@
 #include "store/pg_queue.h"
 #include "store/schema.h"
 #include "store/store.h"
-#include "daemon/lib/queue.h"
 #include "tests/daemon/queue_behaviour.h"
 #include "tests/policies/history_behaviour.h"
 #include "tests/policies/ledger_behaviour.h"
@@ -26,16 +30,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <filesystem>
-#include <mutex>
-#include <set>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <future>
+#include <iostream>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -822,6 +826,8 @@ TEST(PgDown, LedgerCallsAreUnavailable) {
     EXPECT_THROW(l.record(ledger_app("x1", "priya", "jobs@acme.example", 1), po::Fate::left), po::LedgerUnavailable);
     EXPECT_THROW(l.summary(nullptr, 1, {}), po::LedgerUnavailable);
     EXPECT_THROW(l.claim_inbox(), po::LedgerUnavailable);
+}
+
 // A statement that PostgreSQL takes but does not finish (here: waiting for
 // a lock; in a deployment: a COMMIT the primary holds for a synchronous
 // replica that is gone) marks the store down while it waits, and the log
@@ -865,6 +871,65 @@ TEST(PgStall, AStatementWaitingTooLongMarksTheStoreDown) {
     pool.with([](pg::Conn& c) { c.exec("SELECT 1"); });
     EXPECT_TRUE(pool.up());
     EXPECT_EQ(logged("a statement"), 2);
+}
+
+
+// A store that hangs instead of failing (here: another session holds the
+// history's tables locked, as a primary waiting for a synchronous replica
+// that is gone holds every commit): a reply that waits for the verdict
+// waits [smtp] verdict_timeout, then the spooled message is acknowledged;
+// its verdict follows once the store answers, a reject held instead.
+TEST(PgStalled, TheReplyWaitsForTheVerdictNoLongerThanItsTimeout) {
+    Schema schema;
+    pg::Pool pool(schema.url(), 4, nullptr);
+    AllowList allow(pool);
+    char tmpl[] = "/tmp/rapport-stalled-XXXXXX";
+    daemon::Config cfg;
+    cfg.state_dir = ::mkdtemp(tmpl);
+    cfg.limits.verdict_timeout = 1;
+    std::mutex log_mu;
+    std::vector<std::string> logged;
+    daemon::LogFn log = [&](const std::string& l) {
+        std::lock_guard lk(log_mu);
+        logged.push_back(l);
+    };
+    auto policy = rp::parse_policy("[rules.vague-subject]\naction = \"reject\"\n", "strict.toml");
+    pg::Conn locker(schema.url());
+    locker.run("BEGIN");
+    locker.run("LOCK TABLE history_msg, history_band, history_org, history_family_rcpt IN ACCESS EXCLUSIVE MODE");
+    std::string id;
+    {
+        daemon::Queue queue(cfg.state_dir);
+        daemon::VerdictStage verdict(policy, [&] { return std::make_unique<PgHistory>(pool, allow); }, 1);
+        daemon::Holds holds(cfg, queue, nullptr, nullptr, nullptr, std::string(64, 't'), log);
+        daemon::Intake intake(cfg, queue, verdict, nullptr, holds, nullptr, log);
+        std::promise<std::string> reply;
+        auto t0 = std::chrono::steady_clock::now();
+        intake.submit({"ann@x.example", {"jo@acme.example"}, "", "h", "127.0.0.1", 0, false},
+                      "From: ann@x.example\r\nTo: jo@acme.example\r\nSubject: CV\r\nMessage-ID: <s1@x.example>\r\n\r\n"
+                      "Dear Jo,\r\n\r\nI would like to apply for the warehouse role.\r\n\r\nAnn\r\n",
+                      [&](std::string r) { reply.set_value(std::move(r)); });
+        auto f = reply.get_future();
+        ASSERT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+        std::string r = f.get();
+        auto waited = std::chrono::steady_clock::now() - t0;
+        EXPECT_EQ(r.rfind("250 2.0.0 Ok: queued as ", 0), 0u) << r;
+        EXPECT_GE(waited, std::chrono::milliseconds(900));
+        id = r.substr(24, r.find('\r') - 24);
+        EXPECT_TRUE(queue.read_spool(id)); // acknowledged: on disk
+        EXPECT_FALSE(queue.row(id));       // and not judged yet
+        locker.run("ROLLBACK");            // the store answers again
+        intake.stop();
+        verdict.stop();
+        auto row = queue.row(id);
+        ASSERT_TRUE(row);
+        EXPECT_EQ(row->status, daemon::Status::held); // the 250 went out: held, not refused
+    }
+    std::lock_guard lk(log_mu);
+    EXPECT_TRUE(std::any_of(logged.begin(), logged.end(), [&](const std::string& l) {
+        return l.find(id + ": no verdict within 1 s") != std::string::npos;
+    }));
+    std::filesystem::remove_all(cfg.state_dir);
 }
 
 } // namespace
