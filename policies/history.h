@@ -131,6 +131,23 @@ public:
     virtual void begin_batch() = 0;
     virtual void end_batch() = 0;
 
+    // A check and then its record: two letters of one sender judged at
+    // the same moment would not see each other (the fifth copy of a
+    // template would count three before it, not four). One rapportd
+    // judges a sender's mail on one lane, one letter at a time; several
+    // sharing a store take turns: from take_turn() until the Turn is
+    // destroyed, another connection's take_turn() for the same sender
+    // waits, and this object's reads and writes share one connection (as
+    // under a Snapshot). A store only one process uses returns no turn.
+    class Turn {
+    public:
+        virtual ~Turn() = default;
+    };
+    virtual std::unique_ptr<Turn> take_turn(const std::string& sender) {
+        (void)sender;
+        return nullptr;
+    }
+
     // Makes the reads done while it lives (allowed, organisations,
     // find_similar: a check makes 10-20 of them) share one read
     // transaction or connection: one snapshot of the store, taken and

@@ -269,6 +269,51 @@ std::vector<std::pair<std::string, std::string>> PgHistory::allow_list() const {
     return guarded(pool_, [&] { return allow_.all(); });
 }
 
+class PgHistory::PgTurn final : public policies::History::Turn {
+public:
+    PgTurn(PgHistory& h, std::string key) : h_(h), key_(std::move(key)) {}
+    ~PgTurn() override { h_.end_turn(key_); }
+
+private:
+    PgHistory& h_;
+    std::string key_;
+};
+
+// The lock's key: the sender's name hashed into advisory lock space (a
+// collision only makes two senders take turns).
+constexpr const char* kTurnLock = "SELECT pg_advisory_lock(hashtextextended($1, 0))";
+constexpr const char* kTurnUnlock = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
+
+std::unique_ptr<policies::History::Turn> PgHistory::take_turn(const std::string& sender) {
+    if (held_) return nullptr; // inside a batch: one writer already
+    std::string key = "rapport-turn:" + sender;
+    guarded(pool_, [&] {
+        held_.emplace(pool_.acquire());
+        try {
+            (*held_)->exec(kTurnLock, {key});
+        } catch (...) {
+            held_.reset();
+            throw;
+        }
+    });
+    last_.valid = false; // a new check: what others wrote since counts
+    return std::make_unique<PgTurn>(*this, std::move(key));
+}
+
+void PgHistory::end_turn(const std::string& key) noexcept {
+    try {
+        (*held_)->exec(kTurnUnlock, {key});
+    } catch (const std::exception&) {
+        // A connection that broke took its lock with it; one that did not
+        // must not go back to the pool still holding it.
+        try {
+            (*held_)->run("SELECT pg_advisory_unlock_all()");
+        } catch (const std::exception&) {
+        }
+    }
+    held_.reset();
+}
+
 bool PgHistory::begin_snapshot() {
     if (held_) return false;
     last_.valid = false; // a new check: what others wrote since counts

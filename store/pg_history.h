@@ -74,6 +74,9 @@ public:
     bool allowed(const std::string& type, const std::string& value) const override;
     std::vector<std::pair<std::string, std::string>> allow_list() const override;
     void prune(std::int64_t before) override;
+    // A session advisory lock named after the sender, on the connection
+    // the check and its record then use (see History::take_turn).
+    std::unique_ptr<Turn> take_turn(const std::string& sender) override;
     void set_write_behind(std::size_t) override {} // writes go out at once
     void flush() override {}
     void begin_batch() override;
@@ -97,7 +100,9 @@ private:
 
     pg::Pool& pool_;
     AllowList& allow_;
-    mutable std::optional<pg::Lease> held_; // a Snapshot's or a batch's connection
+    mutable std::optional<pg::Lease> held_; // a Turn's, a Snapshot's or a batch's connection
+    class PgTurn;
+    void end_turn(const std::string& key) noexcept;
     bool in_batch_ = false;
     // The last search, reused by the lookups of one Snapshot and by the
     // record() that follows them for the same text (the Checker's order);

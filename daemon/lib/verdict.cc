@@ -190,6 +190,9 @@ policies::Judged VerdictStage::judge_on(Lane& lane, const mime::Message& msg, po
         lane.policy_generation = policy_generation_.load();
     }
     policies::Checker& checker = lane.checkers.for_group(group);
+    // Several rapportd on one store: this sender's letters are judged one
+    // at a time wherever they arrived (History::take_turn).
+    auto turn = lane.history.take_turn(policies::account_of(msg, ctx));
     policies::Judged judged = checker.judge(msg, ctx);
     if (record == Record::yes || (record == Record::unless_rejected && judged.verdict.action != Action::reject))
         checker.record(judged);

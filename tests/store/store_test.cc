@@ -932,5 +932,29 @@ TEST(PgStalled, TheReplyWaitsForTheVerdictNoLongerThanItsTimeout) {
     std::filesystem::remove_all(cfg.state_dir);
 }
 
+// Two nodes judging one sender's letters take turns (History::take_turn):
+// the second waits until the first's check and record are done, and
+// another sender's turn does not wait at all.
+TEST(PgTurns, OneSendersLettersAreJudgedOneAtATimeAcrossNodes) {
+    Schema schema;
+    pg::Pool pool_a(schema.url(), 2, nullptr), pool_b(schema.url(), 2, nullptr);
+    AllowList allow_a(pool_a), allow_b(pool_b);
+    PgHistory a(pool_a, allow_a), b(pool_b, allow_b);
+    auto turn = a.take_turn("priya@example.org");
+    ASSERT_TRUE(turn);
+    EXPECT_TRUE(b.take_turn("ben@example.org")); // another sender: at once
+    std::atomic<bool> got{false};
+    std::thread other([&] {
+        auto t = b.take_turn("priya@example.org");
+        got = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_FALSE(got.load()) << "node B judged while node A had the turn";
+    turn.reset();
+    other.join();
+    EXPECT_TRUE(got.load());
+    EXPECT_TRUE(a.take_turn("priya@example.org")); // given back: free again
+}
+
 } // namespace
 } // namespace rapport::store
