@@ -48,38 +48,45 @@ HttpResponse HttpApi::metrics(Ctx& c) {
     // O(messages) per scrape (findings are JSON in the rows): fine at a
     // person's or a job club's volume, scraped once a minute.
     std::string out;
-    // The queue's figures come from its state, which a shared store keeps:
-    // while that is down they are left out (absent, not zero), and the
-    // rest - rapport_store_up first of all - still answers.
-    try {
-        std::string queue;
-        queue += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
-        std::map<std::string, std::int64_t> counts;
-        for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
-        for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
-        for (const auto& [s, n] : counts) queue += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
-        std::map<std::string, std::int64_t> rules, actions;
-        std::int64_t released = 0;
-        for (const auto& r : q_.stat_rows()) {
-            ++actions[r.action.empty() ? "relay" : r.action];
-            released += r.released;
-            for (const auto& x : findings_of(r.findings_json))
-                if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+    // The queue's and the ledger's figures come from a shared store when
+    // there is one: while it is down or held up they are left out (absent,
+    // not zero) rather than asked for, and the rest - rapport_store_up
+    // first of all - answers at once.
+    std::optional<StoreStatus> store;
+    if (store_status_) store = store_status_();
+    bool store_up = !store || store->up;
+    if (store_up) {
+        try {
+            std::string queue;
+            queue += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
+            std::map<std::string, std::int64_t> counts;
+            for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
+            for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
+            for (const auto& [s, n] : counts) queue += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
+            std::map<std::string, std::int64_t> rules, actions;
+            std::int64_t released = 0;
+            for (const auto& r : q_.stat_rows()) {
+                ++actions[r.action.empty() ? "relay" : r.action];
+                released += r.released;
+                for (const auto& x : findings_of(r.findings_json))
+                    if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+            }
+            queue += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
+            for (const auto& [r, n] : rules) queue += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
+            queue += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
+            for (const auto& [a, n] : actions) queue += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
+            queue += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
+            queue += "rapport_released_total " + std::to_string(released) + "\n";
+            out += queue;
+        } catch (const StorageError& e) {
+            if (e.unavailable) store_up = false; // found so just now: the ledger need not wait for it too
         }
-        queue += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
-        for (const auto& [r, n] : rules) queue += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
-        queue += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
-        for (const auto& [a, n] : actions) queue += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
-        queue += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
-        queue += "rapport_released_total " + std::to_string(released) + "\n";
-        out += queue;
-    } catch (const StorageError&) {
     }
     // The reply ledger (SPEC.md "Outcomes"): everyone's, ever. With [store]
     // url and PostgreSQL away, its lines are left out rather than the page
     // failing: rapport_store_up says why.
     std::optional<policies::outcomes::Totals> totals;
-    if (outcomes_) {
+    if (outcomes_ && store_up) {
         try {
             totals = outcomes_->totals();
         } catch (const policies::outcomes::LedgerUnavailable&) {
@@ -103,8 +110,8 @@ HttpResponse HttpApi::metrics(Ctx& c) {
            "# TYPE rapport_http_responses_total counter\n";
     for (const auto& [code, n] : responses_)
         out += "rapport_http_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
-    if (store_status_) {
-        StoreStatus st = store_status_();
+    if (store) {
+        const StoreStatus& st = *store;
         out += "# HELP rapport_store_up Whether PostgreSQL ([store] url) answered the last time it was asked, and no "
                "statement has waited on it for more than 10 s.\n# TYPE rapport_store_up gauge\nrapport_store_up " +
                std::string(st.up ? "1" : "0") + "\n";
