@@ -67,7 +67,7 @@ void time_each(benchmark::State& state, const std::vector<std::string>& mails, J
 // grows to thousands of messages whose recipients are counted each time.
 void check_case(benchmark::State& state, bool same_letter, const char* db, std::size_t write_behind = 0) {
     std::string path = build_history(temp_db(db));
-    rp::History history(path);
+    rp::SqliteHistory history(path);
     history.set_write_behind(write_behind);
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
@@ -85,7 +85,7 @@ void check_case(benchmark::State& state, bool same_letter, const char* db, std::
 // analysed again and again, as a mail client does while it is written.
 void analyze_case(benchmark::State& state, bool mixed) {
     std::string path = build_history(temp_db("rapport-analyze-bench.db"));
-    rp::History history(path);
+    rp::SqliteHistory history(path);
     rp::Checker checker(rp::default_policy(), history);
     std::vector<std::string> mails;
     for (int v = 0; v < (mixed ? 3000 : 1); ++v) mails.push_back(application(mixed ? v : 1));

@@ -77,7 +77,7 @@ inline std::string application(int variant, bool same_letter = false) {
 inline std::string build_history(const std::string& path) {
     for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     {
-        rp::History h(path);
+        rp::SqliteHistory h(path);
         std::mt19937 rng(7);
         std::vector<std::string> vocab;
         for (int i = 0; i < 5000; ++i) vocab.push_back("w" + std::to_string(i));

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     const int n = std::atoi(argv[3]);
     // mixed: check's letters and senders, nothing recorded (check_bench's Analyze_Mixed).
     const bool analyze = mode == "analyze", mixed = mode == "mixed";
-    rp::History history(path);
+    rp::SqliteHistory history(path);
     if (const char* wb = std::getenv("RAPPORT_WRITE_BEHIND")) history.set_write_behind(std::strtoul(wb, nullptr, 10));
     rp::Checker checker(rp::default_policy(), history);
     // analyze: one letter again and again (check_bench's Analyze); check:

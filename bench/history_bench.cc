@@ -172,7 +172,7 @@ std::string pristine(const Shape& s, int kind) {
     Gen g(42 + static_cast<std::uint64_t>(kind));
     auto senders = make_senders(s, g);
     {
-        History h(path);
+        SqliteHistory h(path);
         h.begin_batch();
         for (std::int64_t i = 0; i < s.history; ++i) {
             const auto& m = senders[static_cast<std::size_t>(g.rng() % senders.size())];
@@ -239,7 +239,7 @@ void BM_LookupInsert(benchmark::State& state) {
     std::vector<double> total, find_us, rec_us, prune_us, all_us, cpu_total, cpu_all, orgs_us;
     double found = 0, rcpts = 0;
     {
-        History h(work);
+        SqliteHistory h(work);
         std::int64_t i = 0;
         for (auto _ : state) {
             auto& rec = queries[static_cast<std::size_t>(i % kQueries)];
@@ -307,7 +307,7 @@ void BM_PruneOneDay(benchmark::State& state) {
         state.PauseTiming();
         remove_db(work);
         fs::copy_file(src, work);
-        History h(work);
+        SqliteHistory h(work);
         state.ResumeTiming();
         h.prune(kNow - kWindow + kDay);
     }

@@ -20,14 +20,30 @@
 // match_case).
 //
 //   build/ledger_bench --benchmark_counters_tabular=true
+//
+// With RAPPORT_LEDGER_BENCH_PG set to a libpq URL (password included, e.g.
+// from tests/store/pg_server.py start DIR: DIR/url + "?password=" +
+// DIR/store.secret), the same workload on PostgreSQL ([store] url:
+// store::PgLedgerRows), in a schema of its own filled once (about a minute)
+// and kept. There every case works on that one store, brought back to
+// how it was filled first (the answers earlier cases recorded deleted, the
+// tables vacuumed: as SQLite's cases each get a fresh copy), and the
+// received messages carry a run's own Message-IDs.
 
 #include "policies/outcomes/incoming.h"
 #include "policies/outcomes/ledger.h"
+#ifdef RAPPORT_BENCH_PG
+#include "store/pg.h"
+#include "store/pg_ledger.h"
+#include "store/schema.h"
+#endif
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -98,14 +114,15 @@ std::string recipient(int i) {
 }
 std::string message_id(int i) { return "app" + std::to_string(i) + ".k3x9@club.example"; }
 
+// The Date of the answers the store is filled with (before any case's).
+constexpr std::int64_t kPristineAnswered = 1'759'312'800; // Wed, 1 Oct 2025 10:00:00 +0000
+
 // Bump when the workload or the schema changes: names the cached store.
 constexpr const char* kVersion = "v3";
 
 // The pristine store, built once (about 10 s) and kept under /tmp; each case
 // works on a copy, so that no case sees another's answers.
-void build_pristine(const std::string& path) {
-    for (const char* ext : {"", "-wal", "-shm"}) fs::remove(path + ext);
-    Ledger l(path);
+void fill(Ledger& l) {
     std::vector<Ledger::Change> batch;
     for (int i = 0; i < kApplications; ++i) {
         Ledger::Change c;
@@ -135,6 +152,12 @@ void build_pristine(const std::string& path) {
     }
 }
 
+void build_pristine(const std::string& path) {
+    for (const char* ext : {"", "-wal", "-shm"}) fs::remove(path + ext);
+    Ledger l(path);
+    fill(l);
+}
+
 std::string store() {
     const fs::path dir = fs::temp_directory_path();
     const std::string pristine = (dir / (std::string("rapport-ledger-bench-") + kVersion + ".db")).string();
@@ -148,10 +171,62 @@ std::string store() {
     return copy;
 }
 
+// The received messages' Message-IDs: unique to this run on PostgreSQL,
+// where every case shares one store.
+std::string run_salt;
+
+#ifdef RAPPORT_BENCH_PG
+// The PostgreSQL store, filled on first use: one pool for the run.
+rapport::store::pg::Pool* pg_pool() {
+    static std::unique_ptr<rapport::store::pg::Pool> pool = [] {
+        namespace pg = rapport::store::pg;
+        const std::string url = std::getenv("RAPPORT_LEDGER_BENCH_PG");
+        const std::string schema = std::string("ledger_bench_") + kVersion;
+        pg::Conn(url).run("CREATE SCHEMA IF NOT EXISTS " + schema);
+        auto p = std::make_unique<pg::Pool>(url + (url.find('?') == std::string::npos ? "?" : "&") +
+                                                "options=-csearch_path%3D" + schema,
+                                            2, nullptr);
+        std::int64_t have = 0;
+        {
+            pg::Lease c = p->acquire();
+            rapport::store::migrate(*c);
+            have = c->exec("SELECT count(*) FROM ledger_outgoing").i64(0, 0);
+        }
+        if (have != kApplications) {
+            if (have) throw std::runtime_error("schema " + schema + " is half filled: DROP SCHEMA " + schema + " CASCADE");
+            Ledger l(std::make_unique<rapport::store::PgLedgerRows>(*p, "", nullptr));
+            fill(l);
+            pg::Lease c = p->acquire();
+            for (const char* t : {"ledger_outgoing", "ledger_rcpt", "ledger_org_key", "ledger_answer", "ledger_seen"})
+                c->run(std::string("VACUUM ANALYZE ") + t); // one each: VACUUM runs in no transaction
+        }
+        run_salt = std::to_string(std::random_device{}()) + ".";
+        return p;
+    }();
+    return pool.get();
+}
+#endif
+
+std::unique_ptr<Ledger> bench_ledger() {
+#ifdef RAPPORT_BENCH_PG
+    if (std::getenv("RAPPORT_LEDGER_BENCH_PG")) {
+        // Opening forgets the received-message keys (older than 400 days by
+        // the clock); the answers of earlier cases (dated after the
+        // pristine ones) go here.
+        auto l = std::make_unique<Ledger>(std::make_unique<rapport::store::PgLedgerRows>(*pg_pool(), "", nullptr));
+        rapport::store::pg::Lease c = pg_pool()->acquire();
+        c->exec("DELETE FROM ledger_answer WHERE time > $1", {kPristineAnswered});
+        for (const char* t : {"ledger_answer", "ledger_seen"}) c->run(std::string("VACUUM ANALYZE ") + t);
+        return l;
+    }
+#endif
+    return std::make_unique<Ledger>(store());
+}
+
 std::string header_block(const std::string& from, const std::string& subject, const std::string& extra, std::uint64_t n) {
     return "Return-Path: <bounce@mail.example>\r\nReceived: from mx.example by mail.example.org; Wed, 8 Oct 2025 10:00:00 +0000\r\n"
            "From: " + from + "\r\nTo: Member <jobclub@club.example>\r\nSubject: " + subject +
-           "\r\nDate: Wed, 8 Oct 2025 10:00:00 +0000\r\nMessage-ID: <in" + std::to_string(n) +
+           "\r\nDate: Wed, 8 Oct 2025 10:00:00 +0000\r\nMessage-ID: <in" + run_salt + std::to_string(n) +
            ".q8@mail.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n" + extra + "\r\n";
 }
 
@@ -202,7 +277,8 @@ void report(benchmark::State& state, std::vector<double>& us, std::vector<double
 // (Ledger::add_incoming_batch); the time is the batch's divided by 200.
 // Either way the time includes read_incoming() of the header block.
 void match_case(benchmark::State& state, Kind kind, Answer::Kind want, std::size_t batch) {
-    Ledger ledger(store());
+    std::unique_ptr<Ledger> opened = bench_ledger();
+    Ledger& ledger = *opened;
     std::mt19937 rng(42);
     std::vector<double> us, cpu;
     std::uint64_t n = 0;

@@ -36,6 +36,8 @@
 #include "daemon/lib/verdict.h"
 #include "policies/language.h"
 #include "policies/policy.h"
+#include "store/pg_queue.h"
+#include "store/store.h"
 
 #include <curl/curl.h>
 
@@ -64,8 +66,15 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     rapport::policies::Policy policy =
         cfg.policy_file.empty() ? rapport::policies::default_policy() : rapport::policies::load_policy_file(cfg.policy_file);
 
+    // [store] url: what several rapportd share lives in PostgreSQL (waits
+    // for it here: nothing can be recovered or judged without it).
+    std::unique_ptr<rapport::store::Store> store;
+    if (cfg.store.enabled())
+        store = std::make_unique<rapport::store::Store>(
+            rapport::store::Store::Options{rd::store_connection(cfg.store), cfg.store.pool_size}, log);
+
     // Job club members (SMTP AUTH with their own passwords).
-    rd::Members members(cfg.state_dir);
+    rd::Members members = store ? rd::Members(store->member_rows()) : rd::Members(cfg.state_dir);
     bool loopback = rd::is_loopback_host(cfg.listen.host);
     if (std::string why = rd::refuse_to_listen(cfg, !members.empty()); !why.empty()) {
         log("fatal: " + why);
@@ -89,9 +98,19 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     tls.use_certificate_chain_file(cert.cert);
     tls.use_private_key_file(cert.key, asio::ssl::context::pem);
 
-    rd::Queue queue(cfg.state_dir);
+    // The spool is this node's; the state rows are shared with the other
+    // nodes when there is a store (queue.h).
+    rd::Queue queue(cfg.state_dir,
+                    store ? store->queue_state(cfg.store.node,
+                                               rapport::store::claim_lease(cfg.relay.transfer_timeout))
+                          : nullptr);
     unsigned lanes = cfg.check_lanes ? cfg.check_lanes : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-    rd::VerdictStage verdict(policy, cfg.state_dir + "/history.db", lanes);
+    rd::VerdictStage::HistoryFactory open_history = [&store, path = cfg.state_dir + "/history.db"]()
+        -> std::unique_ptr<rapport::policies::History> {
+        if (store) return store->open_history();
+        return std::make_unique<rapport::policies::SqliteHistory>(path);
+    };
+    rd::VerdictStage verdict(policy, open_history, lanes);
     verdict.set_group_lookup([&members](const std::string& account) {
         auto m = members.find(account);
         return m ? m->group : std::string();
@@ -109,9 +128,22 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // thread; the inbox reader starts once the listeners are up. Off
     // ([outcomes] enabled = false): nothing is recorded or read.
     std::unique_ptr<rd::Outcomes> outcomes;
-    if (cfg.outcomes.enabled) outcomes = std::make_unique<rd::Outcomes>(cfg, &queue, log);
+    // With [store] url, one ledger for every node (the inbox read by one of them).
+    if (cfg.outcomes.enabled)
+        outcomes = std::make_unique<rd::Outcomes>(cfg, &queue, log,
+                                                  store ? store->ledger_rows(rd::Outcomes::inbox_name(cfg.imap)) : nullptr);
     // Held mail: the sender's confirmation, the notice, release, expiry.
     std::string api_token = rd::load_or_create_token(cfg.state_dir);
+    if (store) {
+        // One token for every node: member add-on tokens and confirmations
+        // made through one node must pass on the others. Kept in the state
+        // directory too, for rapportctl on this machine.
+        std::string shared = store->shared_secret("api-token", api_token);
+        if (shared != api_token) {
+            rapport::common::write_secret(cfg.state_dir + "/api-token", shared + "\n", cfg.state_dir);
+            api_token = shared;
+        }
+    }
     rd::Holds holds(cfg, queue, relay.get(), outcomes.get(), &members, api_token, log);
     // In a user's desktop session, held mail is also a notification whose
     // Review button opens the page with a one-time login link. The API
@@ -140,6 +172,23 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
                              " spool threads and " + std::to_string(n) + " spare, " + std::to_string(size >> 10) +
                              " KiB each)");
                      });
+    if (store) {
+        store->pool().on_up([&intake, &outcomes] {
+            intake.wake();
+            if (outcomes) outcomes->store_back();
+        });
+        // Queued or released on any node: this node's relay may take it.
+        if (relay) store->listener().on("rapport_queue", [&relay](const std::string& id) { relay->heard(id); });
+        store->start();
+    }
+    // The LISTEN thread calls into the relay: it stops before the relay
+    // goes, on every way out of here (the store itself outlives both).
+    struct ListenerStop {
+        rapport::store::Store* store;
+        ~ListenerStop() {
+            if (store) store->listener().stop();
+        }
+    } listener_stop{store.get()};
     intake.recover();
     if (relay) relay->start();
     holds.start();
@@ -156,6 +205,8 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     // The HTTP API and the page, on their own thread.
     rd::HttpApi api(cfg, queue, holds, verdict, log, &members);
     api.set_outcomes(outcomes.get());
+    if (store)
+        api.set_store_status([&store, &intake] { return rd::StoreStatus{store->pool().up(), intake.stranded()}; });
     rd::HttpServer http(cfg, api, log);
     http.start(inherited.http);
     page = &api;
@@ -188,8 +239,12 @@ int run(rd::Config cfg) { // a copy: socket activation replaces the listen addre
     std::string listening = "SMTP " + addr + ", HTTP " + rd::HostPort{cfg.http.host, http.port()}.str();
     auto held_status = [&] {
         std::int64_t held = 0;
-        for (const auto& [status, n] : queue.status_counts())
-            if (status == "held") held = n;
+        try {
+            for (const auto& [status, n] : queue.status_counts())
+                if (status == "held") held = n;
+        } catch (const rd::StorageError&) { // a shared store that is down: no count, no stop
+            return listening + ", store unavailable";
+        }
         return listening + ", " + std::to_string(held) + " held";
     };
     rd::sd::Watchdog watchdog(io);

@@ -2,7 +2,7 @@
 //
 // The one entry point the CLI, the daemon and the HTTP API use:
 //
-//   History history(state_dir + "/history.db");
+//   SqliteHistory history(state_dir + "/history.db");   // or store::PgHistory
 //   Checker checker(load_policy_file(path), history);
 //   Judged j = checker.judge(mime::parse(raw), {.login = "amira"});
 //   if (it is sent or held) checker.record(j);

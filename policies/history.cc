@@ -58,7 +58,7 @@
 namespace rapport::policies {
 
 // Writes the queued records in one transaction, in order, with real ids.
-void History::Impl::flush_queue() {
+void SqliteHistory::Impl::flush_queue() {
     if (queued.empty()) return;
     atomically([&] {
         std::int64_t id = 0;
@@ -99,8 +99,8 @@ void History::Impl::flush_queue() {
     last = Search{}; // it holds queued ids
 }
 
-History::History(const std::string& path) : impl_(std::make_unique<Impl>(path)) {}
-History::~History() {
+SqliteHistory::SqliteHistory(const std::string& path) : impl_(std::make_unique<Impl>(path)) {}
+SqliteHistory::~SqliteHistory() {
     if (!impl_) return;
     if (impl_->in_batch) {
         sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -113,14 +113,14 @@ History::~History() {
     }
 }
 
-void History::set_write_behind(std::size_t max_queued) {
+void SqliteHistory::set_write_behind(std::size_t max_queued) {
     impl_->max_queued = max_queued;
     if (impl_->queued.size() >= std::max<std::size_t>(max_queued, 1)) impl_->flush_queue();
 }
 
-void History::flush() { impl_->flush_queue(); }
+void SqliteHistory::flush() { impl_->flush_queue(); }
 
-History::Similar History::find_similar(const std::string& sender, const Fingerprint& print, std::int64_t since,
+History::Similar SqliteHistory::find_similar(const std::string& sender, const Fingerprint& print, std::int64_t since,
                                        std::int64_t until, double min_similarity) const {
     Similar out;
     if (print.minhash.size() != kSignatureSize) return out;
@@ -153,7 +153,7 @@ History::Similar History::find_similar(const std::string& sender, const Fingerpr
     return out;
 }
 
-History::SimilarCount History::count_similar(const std::string& sender, const Fingerprint& print,
+History::SimilarCount SqliteHistory::count_similar(const std::string& sender, const Fingerprint& print,
                                              std::int64_t since, std::int64_t until,
                                              const std::vector<std::string>& also, const std::string& except,
                                              double min_similarity) const {
@@ -169,7 +169,7 @@ History::SimilarCount History::count_similar(const std::string& sender, const Fi
     // is after `until`, family_rcpt cannot tell whether an earlier one is
     // in the window (messages recorded out of date order).
     auto by_messages = [&] {
-        Similar s = find_similar(sender, print, since, until, min_similarity);
+        Similar s = SqliteHistory::find_similar(sender, print, since, until, min_similarity);
         SimilarCount c;
         c.found = s.messages > 0;
         std::set<std::string> people(s.recipients.begin(), s.recipients.end());
@@ -233,7 +233,7 @@ History::SimilarCount History::count_similar(const std::string& sender, const Fi
     return out;
 }
 
-std::vector<std::string> History::organisations(const std::string& sender, std::int64_t since) const {
+std::vector<std::string> SqliteHistory::organisations(const std::string& sender, std::int64_t since) const {
     std::vector<std::string> out;
     Impl& im = *impl_;
     std::int64_t sid = im.sender_id(sender);
@@ -253,7 +253,7 @@ std::vector<std::string> History::organisations(const std::string& sender, std::
     return out;
 }
 
-void History::record(const SentRecord& rec) {
+void SqliteHistory::record(const SentRecord& rec) {
     Impl& im = *impl_;
     if (im.max_queued > 0 && !im.in_batch) {
         // Write-behind: queue it (the sender's row is written at once, so
@@ -316,7 +316,7 @@ void History::record(const SentRecord& rec) {
     });
 }
 
-void History::prune(std::int64_t before) {
+void SqliteHistory::prune(std::int64_t before) {
     Impl& im = *impl_;
     if (std::erase_if(im.queued, [&](const Impl::Queued& m) { return m.time < before; }) > 0) ++im.queue_version;
     if (before <= im.oldest_time()) return; // nothing stored before `before`
@@ -384,22 +384,23 @@ void History::prune(std::int64_t before) {
     im.oldest_time();
 }
 
-History::Snapshot::Snapshot(const History& h) : im_(*h.impl_) {
+bool SqliteHistory::begin_snapshot() {
     // Only from autocommit: inside a batch the reads share its transaction.
-    if (im_.in_snapshot || !sqlite3_get_autocommit(im_.db)) return;
-    im_.begin_read->run(); // deferred: the read lock is taken by the first read
-    im_.in_snapshot = true;
+    if (impl_->in_snapshot || !sqlite3_get_autocommit(impl_->db)) return false;
+    impl_->begin_read->run(); // deferred: the read lock is taken by the first read
+    impl_->in_snapshot = true;
+    return true;
 }
 
-History::Snapshot::~Snapshot() {
+void SqliteHistory::end_snapshot() noexcept {
     try {
-        im_.end_snapshot();
+        impl_->end_snapshot();
     } catch (...) {
         // A read-only COMMIT does not fail in practice; nothing to undo.
     }
 }
 
-void History::begin_batch() {
+void SqliteHistory::begin_batch() {
     impl_->end_snapshot();
     impl_->flush_queue();
     if (impl_->in_batch) throw std::logic_error("history: begin_batch() inside a batch");
@@ -410,7 +411,7 @@ void History::begin_batch() {
     impl_->orgs.sid = 0;
 }
 
-void History::end_batch() {
+void SqliteHistory::end_batch() {
     if (!impl_->in_batch) throw std::logic_error("history: end_batch() without begin_batch()");
     impl_->orgs.sid = 0;
     exec(impl_->db, "COMMIT");
@@ -420,7 +421,7 @@ void History::end_batch() {
 
 
 
-void History::allow(const std::string& type, const std::string& value) {
+void SqliteHistory::allow(const std::string& type, const std::string& value) {
     if (type != "address" && type != "domain") throw std::invalid_argument("allow: type must be address or domain");
     Impl& im = *impl_;
     im.atomically([&] { im.allow_add->bind(1, type).bind(2, lower(value)).run(); });
@@ -429,7 +430,7 @@ void History::allow(const std::string& type, const std::string& value) {
     else im.allow_kept.rows.emplace(type, lower(value));
 }
 
-bool History::allowed(const std::string& type, const std::string& value) const {
+bool SqliteHistory::allowed(const std::string& type, const std::string& value) const {
     Impl& im = *impl_;
     const std::int64_t version = im.others_version();
     if (im.allow_kept.version != version || im.in_batch) {
@@ -441,7 +442,7 @@ bool History::allowed(const std::string& type, const std::string& value) const {
     return im.allow_kept.rows.count({type, lower(value)}) > 0;
 }
 
-std::vector<std::pair<std::string, std::string>> History::allow_list() const {
+std::vector<std::pair<std::string, std::string>> SqliteHistory::allow_list() const {
     Impl& im = *impl_;
     std::vector<std::pair<std::string, std::string>> out;
     Reset r{*im.allow_all};

@@ -39,15 +39,7 @@ inline constexpr std::size_t kChunkOrgs = 128;
 inline constexpr int kChunkBits = 20; // sender_orgs.id = sender << kChunkBits | chunk
 inline constexpr std::int64_t kChunkMask = (std::int64_t{1} << kChunkBits) - 1;
 
-// A message joins the family of an earlier one at this similarity. It is
-// above the default min_similarity of find_similar (0.5, "most sentences
-// identical") on purpose: families chain, and with 64 MinHash slots a pair
-// at J = 0.33 (a four-sentence bio in an eight-sentence letter) is estimated
-// at 0.5 or more about once in 500 comparisons - at 0.5 such false links
-// merged unrelated families in the adversarial benchmark (65 "matches" per
-// lookup instead of ~15); at 0.65 the chance is ~1e-7. A near-copy with
-// one sentence of eight rewritten (~0.75) still joins.
-inline constexpr double kTemplateThreshold = 0.65;
+using minhash::kTemplateThreshold;
 
 
 
@@ -80,7 +72,7 @@ inline Fingerprint decode_sig(const Stmt& s, int col) {
 
 using namespace history_detail;
 
-struct History::Impl {
+struct SqliteHistory::Impl {
     sqlite3* db;
     // Declared after db, so destroyed (finalized) before it is closed.
     std::unique_ptr<Stmt> begin_read, end_read, find_sender, add_sender, next_id, add_msg, add_rcpt, put_orgs, add_band, get_cand,

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS family_rcpt(tid INTEGER NOT NULL, addr TEXT NOT NULL,
 
 } // namespace
 
-void History::Impl::setup() {
+void SqliteHistory::Impl::setup() {
     // History is advisory: after a power cut losing the last few
     // records is acceptable, so WAL without fsync per commit.
     // mmap: candidate rows are read by random access; mapped pages
@@ -83,7 +83,7 @@ void History::Impl::setup() {
     }
 }
 
-void History::Impl::prepare() {
+void SqliteHistory::Impl::prepare() {
     auto prep = [&](const char* sql) { return std::make_unique<Stmt>(db, sql, true); };
     begin_read = prep("BEGIN");
     end_read = prep("COMMIT");
@@ -124,7 +124,7 @@ void History::Impl::prepare() {
 }
 
 // Schema 5 -> 6: sender_org's rows into sender_orgs, kChunkOrgs a row.
-void History::Impl::chunk_organisations() {
+void SqliteHistory::Impl::chunk_organisations() {
     std::vector<std::pair<std::int64_t, std::vector<std::string>>> by_sender;
     {
         Stmt all(db, "SELECT sender, org, last FROM sender_org ORDER BY sender, org");
@@ -151,7 +151,7 @@ void History::Impl::chunk_organisations() {
 }
 
 // Schema 1 -> 2: families and bands recomputed in recording order.
-void History::Impl::rebuild_families() {
+void SqliteHistory::Impl::rebuild_families() {
     struct Row {
         std::int64_t id, sender;
         Fingerprint sig;
@@ -173,7 +173,7 @@ void History::Impl::rebuild_families() {
 
 // Schema 4 -> 5: band keys recomputed from the stored signatures
 // (minhash::band_keys), a sender at a time, written in key order.
-void History::Impl::rebuild_bands() {
+void SqliteHistory::Impl::rebuild_bands() {
     exec(db, "DELETE FROM band");
     std::vector<std::pair<std::int64_t, std::int64_t>> rows; // (key, msg) of one sender
     auto write = [&] {

@@ -16,7 +16,8 @@
 // bounded (at most kBands * kBucketLimit candidates) whatever the bucket
 // sizes; templates are found through their own, small buckets.
 //
-// Internal to policies/; history.h is the public face.
+// Internal to the history's implementations (policies/history*.cc,
+// store/pg_history.cc); history.h is the public face.
 
 #pragma once
 
@@ -35,6 +36,16 @@ inline constexpr std::size_t kBands = 10;
 // Candidates read per band bucket, newest first.
 inline constexpr int kBucketLimit = 12;
 static_assert(kBands * kRows <= kSignatureSize);
+
+// A message joins the family of an earlier one at this similarity. It is
+// above the default min_similarity of find_similar (0.5, "most sentences
+// identical") on purpose: families chain, and with 64 MinHash slots a pair
+// at J = 0.33 (a four-sentence bio in an eight-sentence letter) is estimated
+// at 0.5 or more about once in 500 comparisons - at 0.5 such false links
+// merged unrelated families in the adversarial benchmark (65 "matches" per
+// lookup instead of ~15); at 0.65 the chance is ~1e-7. A near-copy with
+// one sentence of eight rewritten (~0.75) still joins.
+inline constexpr double kTemplateThreshold = 0.65;
 
 // fingerprint() in two steps, for callers that have the words' hashes
 // without the words (Checker: masked words go straight to hashes).

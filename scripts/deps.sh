@@ -13,9 +13,12 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsystemd-dev        # sd_notify, sd_listen_fds (daemon/lib/systemd.cc)
   gettext libboost-locale-dev   # the translations: msgfmt compiles po/*.po, Boost.Locale reads them
+  libpq-dev             # store/: PostgreSQL for [store] url (several rapportd, one store)
 )
 test_pkgs=(
   python3 python3-aiosmtpd swaks curl openssl
+  postgresql            # tests/store: a throw-away PostgreSQL 15 per test run (initdb, pg_ctl)
+  haproxy               # tests/store: two rapportd behind one address, as docs/multi-node.md sets up
   dovecot-imapd         # tests/daemon/ledger_e2e.py: the inbox the reply ledger reads (IMAP, TLS, IDLE)
   faketime              # ledger_e2e.py week: rapportd's clock moved on day by day (libfaketime)
   postfix   # smtp-source / smtp-sink and the relay baseline for bench/smtp_bench.sh
@@ -60,5 +63,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # tests run their own on free ports, so the system one is switched off again.
   if [[ " ${missing[*]} " == *" dovecot-imapd "* ]] && [ -d /run/systemd/system ]; then
     $sudo systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+  fi
+  # PostgreSQL and HAProxy likewise: the tests start their own, on free ports.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" haproxy "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now haproxy.service >/dev/null 2>&1 || true
   fi
 fi

@@ -6,7 +6,10 @@
 //   rapportctl held drop ID                      discard it
 //   rapportctl token                             the API token (for the Thunderbird add-on)
 //   rapportctl open [--browser]                  a one-time login link for the page (--browser: xdg-open it)
-// All take --state DIR (default: the daemon's, see daemon/lib/config.h).
+// All take --state DIR (default: the daemon's, see daemon/lib/config.h),
+// or --config FILE: rapportd's config, whose state directory names the
+// daemon to ask. With a shared store ([store] url) every node's API
+// answers for the whole queue, so any node's config will do.
 //
 // The daemon writes <state>/http-address and <state>/api-token; these
 // commands read both and talk to the running daemon's API, so the daemon
@@ -54,15 +57,15 @@ namespace http = beast::http;
 using json = nlohmann::json;
 
 constexpr const char* kHeldUsage =
-    "usage: rapportctl held list [--json] [--status STATUS] [--state DIR]\n"
-    "       rapportctl held show ID [--json] [--state DIR]\n"
-    "       rapportctl held release ID [--state DIR]\n"
-    "       rapportctl held drop ID [--state DIR]\n"
+    "usage: rapportctl held list [--json] [--status STATUS] [--state DIR | --config FILE]\n"
+    "       rapportctl held show ID [--json] [--state DIR | --config FILE]\n"
+    "       rapportctl held release ID [--state DIR | --config FILE]\n"
+    "       rapportctl held drop ID [--state DIR | --config FILE]\n"
     "       rapportctl token [--state DIR]\n"
     "       rapportctl open [--browser] [--state DIR]\n";
 
 struct Args {
-    std::string state;
+    std::string state, config;
     bool json = false;
     bool browser = false; // open: also start the desktop's browser (xdg-open)
     std::string status = "held";
@@ -77,12 +80,23 @@ Args parse_args(const std::vector<std::string>& args) {
         if (s == "--json") a.json = true;
         else if (s == "--browser") a.browser = true;
         else if ((s == "--state" || s == "--status") && i + 1 < args.size()) (s == "--state" ? a.state : a.status) = args[++i];
+        else if (s == "--config" && i + 1 < args.size()) a.config = args[++i];
+        else if (s.rfind("--config=", 0) == 0) a.config = s.substr(9);
         else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
         else if (s.rfind("--status=", 0) == 0) a.status = s.substr(9);
         else if (s.size() > 1 && s[0] == '-') {
             std::cerr << "rapportctl: unknown option " << s << "\n";
             a.bad = true;
         } else a.rest.push_back(s);
+    }
+    if (a.state.empty() && !a.config.empty()) {
+        try {
+            const char* argv[] = {"rapportctl", "--config", a.config.c_str()};
+            a.state = rapport::daemon::load_config(3, argv).state_dir;
+        } catch (const std::exception& e) {
+            std::cerr << "rapportctl: " << e.what() << "\n";
+            a.bad = true;
+        }
     }
     if (a.state.empty()) a.state = rapport::daemon::default_state_dir();
     return a;

@@ -9,21 +9,25 @@
 //   rapportctl hash-password [--password-stdin]
 //                                     an argon2id hash for [auth] users in the
 //                                     config file (nothing is stored)
-// All take --state DIR (default: the daemon's, see daemon/lib/config.h).
+// All take --state DIR (default: the daemon's, see daemon/lib/config.h)
+// and --config FILE: rapportd's config, whose [store] url, when set, is
+// where the members are (PostgreSQL, one list for every node).
 // --lang: the language Rapport coaches the member in and shows them the
 // page in, "auto" (the language of each mail, the default) or en, fr, de, es, pl.
 //
 // The password is asked for twice, without echo, when stdin is a terminal;
 // otherwise (--password-stdin, scripts) the first line of stdin is it. It
 // is never an argument: arguments are visible to everyone in `ps`.
-// Members are written straight into <state>/members.db; a running rapportd
-// sees a change at the member's next login. Exit: 0 done, 1 refused (no
+// Members are written straight into <state>/members.db or the store; a
+// running rapportd sees a change at the member's next login. Exit: 0 done, 1 refused (no
 // such member, already exists, password too short), 2 bad usage.
 
 #include "daemon/lib/config.h"
 #include "daemon/lib/hold.h"
 #include "daemon/lib/members.h"
 #include "policies/language.h"
+#include "store/pg_members.h"
+#include "store/schema.h"
 
 #include <nlohmann/json.hpp>
 
@@ -41,15 +45,15 @@ namespace {
 namespace rd = rapport::daemon;
 
 constexpr const char* kMemberUsage =
-    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--lang LANG] [--password-stdin] [--state DIR]\n"
-    "       rapportctl member passwd NAME [--password-stdin] [--state DIR]\n"
-    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--lang LANG] [--state DIR]\n"
-    "       rapportctl member remove NAME [--state DIR]\n"
-    "       rapportctl member list [--json] [--state DIR]\n"
-    "       rapportctl member token NAME [--state DIR]\n";
+    "usage: rapportctl member add NAME [--group GROUP] [--adviser] [--lang LANG] [--password-stdin] [--state DIR] [--config FILE]\n"
+    "       rapportctl member passwd NAME [--password-stdin] [--state DIR] [--config FILE]\n"
+    "       rapportctl member set NAME [--group GROUP] [--role member|adviser] [--lang LANG] [--state DIR] [--config FILE]\n"
+    "       rapportctl member remove NAME [--state DIR] [--config FILE]\n"
+    "       rapportctl member list [--json] [--state DIR] [--config FILE]\n"
+    "       rapportctl member token NAME [--state DIR] [--config FILE]\n";
 
 struct Args {
-    std::string state;
+    std::string state, config;
     std::optional<std::string> group, role, lang;
     bool json = false, password_stdin = false, adviser = false, bad = false;
     std::vector<std::string> rest;
@@ -71,6 +75,8 @@ Args parse(const std::vector<std::string>& args) {
         else if (s == "--lang") value(a.lang);
         else if (s == "--state" && i + 1 < args.size()) a.state = args[++i];
         else if (s.rfind("--state=", 0) == 0) a.state = s.substr(8);
+        else if (s == "--config" && i + 1 < args.size()) a.config = args[++i];
+        else if (s.rfind("--config=", 0) == 0) a.config = s.substr(9);
         else if (s.rfind("--group=", 0) == 0) a.group = s.substr(8);
         else if (s.rfind("--role=", 0) == 0) a.role = s.substr(7);
         else if (s.rfind("--lang=", 0) == 0) a.lang = s.substr(7);
@@ -120,8 +126,43 @@ std::optional<std::string> new_password(const Args& a, const std::string& name) 
     return pw;
 }
 
+// The members where rapportd keeps them: the store its config names
+// ([store] url), else <state>/members.db. The store is asked once, not
+// waited for: rapportctl reports a store it cannot reach and stops.
+struct MembersAt {
+    std::unique_ptr<rapport::store::pg::Pool> pool; // before members: outlives its rows
+    std::unique_ptr<rd::Members> members;
+};
+
+MembersAt open_members(const Args& a) {
+    MembersAt m;
+    if (!a.config.empty()) {
+        const char* argv[] = {"rapportctl", "--config", a.config.c_str()};
+        rd::Config cfg = rd::load_config(3, argv);
+        if (cfg.store.enabled()) {
+            m.pool = std::make_unique<rapport::store::pg::Pool>(rd::store_connection(cfg.store), 1, nullptr);
+            rapport::store::pg::Lease c = m.pool->acquire();
+            rapport::store::migrate(*c);
+            m.members = std::make_unique<rd::Members>(std::make_unique<rapport::store::PgMemberRows>(*m.pool));
+            return m;
+        }
+    }
+    m.members = std::make_unique<rd::Members>(a.state);
+    return m;
+}
+
+// The API token member add-on tokens are made with: with a store, the one
+// every node uses (rapportd's first start puts it there).
+std::string api_token(MembersAt& at, const Args& a) {
+    std::string mine = rd::load_or_create_token(a.state);
+    if (!at.pool) return mine;
+    rapport::store::pg::Lease c = at.pool->acquire();
+    return rapport::store::shared_secret(*c, "api-token", mine);
+}
+
 int run(const std::string& verb, const Args& a) {
-    rd::Members members(a.state);
+    MembersAt at = open_members(a);
+    rd::Members& members = *at.members;
     const std::string name = a.rest.empty() ? "" : a.rest[0];
     if (verb == "list") {
         auto all = members.list();
@@ -188,7 +229,7 @@ int run(const std::string& verb, const Args& a) {
         return 0;
     }
     if (verb == "token") {
-        std::string t = members.issue_token(name, rd::load_or_create_token(a.state));
+        std::string t = members.issue_token(name, api_token(at, a));
         std::cout << t << "\n";
         std::cerr << "Give this token to " << rd::Members::normalise_name(name)
                   << " for the Thunderbird add-on's options. Any earlier token of theirs no longer works.\n";

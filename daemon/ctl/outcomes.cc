@@ -1,7 +1,9 @@
 // outcomes.cc - `rapportctl outcomes`: did it work? The reply ledger, from a terminal.
 //
-//   rapportctl outcomes [--json] [--state DIR]
+//   rapportctl outcomes [--json] [--state DIR] [--config FILE]
 //
+// --config: the node whose config that is (its state directory); with
+// [store] url every node shares one ledger and answers the same.
 // Asks the running daemon (GET /api/v1/outcomes, see daemon/API.md) and
 // prints how many applications left, how many got a reply, an automatic
 // acknowledgement or bounced, the reply rate overall and per class (sent
@@ -35,7 +37,7 @@ namespace {
 using json = nlohmann::json;
 using namespace rapport::ctl;
 
-constexpr const char* kUsage = "usage: rapportctl outcomes [--json] [--state DIR]\n";
+constexpr const char* kUsage = "usage: rapportctl outcomes [--json] [--state DIR] [--config FILE]\n";
 
 int num(const json& j, const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<int>() : 0; }
 
@@ -199,14 +201,26 @@ void print_weeks(const json& j) {
 } // namespace
 
 int cmd_outcomes(const std::vector<std::string>& args) {
-    std::string state;
+    std::string state, config;
     bool as_json = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--json") as_json = true;
         else if (args[i] == "--state" && i + 1 < args.size()) state = args[++i];
         else if (args[i].rfind("--state=", 0) == 0) state = args[i].substr(8);
+        else if (args[i] == "--config" && i + 1 < args.size()) config = args[++i];
+        else if (args[i].rfind("--config=", 0) == 0) config = args[i].substr(9);
         else {
             std::cerr << kUsage;
+            return 2;
+        }
+    }
+    if (!config.empty() && state.empty()) {
+        // The node's config: its state directory says where its API listens.
+        const char* argv[] = {"rapportctl", "--config", config.c_str()};
+        try {
+            state = rapport::daemon::load_config(3, argv).state_dir;
+        } catch (const std::exception& e) {
+            std::cerr << "rapportctl: " << e.what() << "\n";
             return 2;
         }
     }

@@ -57,11 +57,11 @@ using rapport::policies::Action;
 constexpr const char* kUsage =
     "usage: rapportctl check [--state DIR] [--policy FILE] [--lang LANG] [--json] FILE.eml...\n"
     "       rapportctl inspect [--json] FILE.eml\n"
-    "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR]\n"
+    "       rapportctl held list [--json] | show ID | release ID | drop ID  [--state DIR | --config FILE]\n"
     "       rapportctl token [--state DIR]\n"
     "       rapportctl open [--state DIR]\n"
     "       rapportctl member add|passwd|set|remove|list|token ... [--state DIR]\n"
-    "       rapportctl outcomes [--json] [--state DIR]\n"
+    "       rapportctl outcomes [--json] [--state DIR] [--config FILE]\n"
     "       rapportctl hash-password [--password-stdin]\n";
 
 // Reads a whole file; nullopt with `error` set when it cannot.
@@ -171,7 +171,7 @@ int cmd_check(const std::vector<std::string>& args) {
         }
         db = state + "/history.db";
     }
-    std::optional<rapport::policies::History> history;
+    std::optional<rapport::policies::SqliteHistory> history;
     try {
         history.emplace(db);
     } catch (const std::exception& e) {

@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -101,6 +103,27 @@ void read_users_file(const std::string& path, std::map<std::string, std::string>
     }
 }
 
+// [store] url: a PostgreSQL connection URI without its password. The
+// password would end up in logs, `ps` and the config's backups; it goes in
+// store.password_file (or ~/.pgpass) instead.
+void check_store_url(const std::string& url) {
+    if (url.empty()) return;
+    std::string rest;
+    for (const char* scheme : {"postgresql://", "postgres://"})
+        if (url.rfind(scheme, 0) == 0) rest = url.substr(std::string(scheme).size());
+    if (rest.empty())
+        throw ConfigError("store.url: expected postgresql://USER@HOST[:PORT]/DATABASE, got '" + url + "'");
+    const std::string authority = rest.substr(0, rest.find_first_of("/?"));
+    const auto at = authority.rfind('@');
+    const bool password_in_userinfo = at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+    const auto query = rest.find('?');
+    const bool password_in_query =
+        query != std::string::npos && ("&" + rest.substr(query + 1)).find("&password=") != std::string::npos;
+    if (password_in_userinfo || password_in_query)
+        throw ConfigError("store.url: the password does not belong in the URL; put it in store.password_file "
+                          "(or ~/.pgpass)");
+}
+
 void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
     toml::table root;
     try {
@@ -111,12 +134,12 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         throw ConfigError(os.str());
     }
     only_keys(root, path, {"smtp", "http", "state", "policy", "upstream", "relay", "tls", "auth", "spool",
-                     "hold", "imap", "outcomes", "coach"});
+                     "hold", "imap", "outcomes", "coach", "store"});
     if (auto t = sub(root, "smtp")) {
         only_keys(*t, "smtp", {"listen", "hostname", "max_message_size", "max_recipients", "max_command_line",
                                "max_data_line", "max_connections", "max_connections_per_client",
                                "client_limit_exceptions", "max_errors", "command_timeout", "data_timeout",
-                               "data_min_rate"});
+                               "data_min_rate", "verdict_timeout"});
         std::string listen;
         get(*t, "listen", "smtp", listen);
         if (!listen.empty()) c.listen = parse_host_port(listen, "smtp.listen");
@@ -131,6 +154,7 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
         get(*t, "command_timeout", "smtp", l.command_timeout);
         get(*t, "data_timeout", "smtp", l.data_timeout);
         get(*t, "data_min_rate", "smtp", l.data_min_rate);
+        get(*t, "verdict_timeout", "smtp", l.verdict_timeout);
         get(*t, "max_connections_per_client", "smtp", l.max_connections_per_client);
         if (auto n = t->get("client_limit_exceptions")) {
             auto arr = n->as_array();
@@ -143,8 +167,9 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
                 l.client_limit_exceptions.push_back(*a);
             }
         }
-        if (l.command_timeout == 0 || l.data_timeout == 0)
-            throw ConfigError("smtp.command_timeout and smtp.data_timeout must be at least 1 (seconds)");
+        if (l.command_timeout == 0 || l.data_timeout == 0 || l.verdict_timeout == 0)
+            throw ConfigError("smtp.command_timeout, smtp.data_timeout and smtp.verdict_timeout must be at least 1 "
+                              "(seconds)");
         if (l.max_connections_per_client == 0) throw ConfigError("smtp.max_connections_per_client must be at least 1");
     }
     if (auto t = sub(root, "http")) {
@@ -280,6 +305,15 @@ void apply_file(Config& c, const std::string& path, std::string& upstream_url) {
             if (m.timeout == 0) throw ConfigError("imap.timeout must be at least 1 (seconds)");
         }
     }
+    if (auto t = sub(root, "store")) {
+        only_keys(*t, "store", {"url", "password_file", "pool_size", "node"});
+        get(*t, "url", "store", c.store.url);
+        get(*t, "node", "store", c.store.node);
+        get(*t, "password_file", "store", c.store.password_file);
+        get(*t, "pool_size", "store", c.store.pool_size);
+        check_store_url(c.store.url);
+        if (c.store.pool_size == 0) throw ConfigError("store.pool_size must be at least 1");
+    }
     if (auto t = sub(root, "outcomes")) {
         only_keys(*t, "outcomes", {"enabled", "follow_up_days"});
         get(*t, "enabled", "outcomes", c.outcomes.enabled);
@@ -351,6 +385,28 @@ std::string refuse_to_listen(const Config& c, bool have_members) {
     std::string why = "refusing to listen on " + c.listen.str() + " (not loopback) without ";
     for (std::size_t i = 0; i < missing.size(); ++i) why += (i ? " and without " : "") + missing[i];
     return why;
+}
+
+std::string store_connection(const StoreSettings& s) {
+    if (s.password_file.empty()) return s.url;
+    std::string pw;
+    try {
+        pw = std::string(common::trim(common::read_secret(s.password_file)));
+        if (auto nl = pw.find('\n'); nl != std::string::npos) pw = std::string(common::trim(pw.substr(0, nl)));
+    } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("store.password_file: ") + e.what());
+    }
+    std::string enc; // percent-encoded: a URI's query value
+    for (unsigned char ch : pw) {
+        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            enc += static_cast<char>(ch);
+        } else {
+            char b[4];
+            std::snprintf(b, sizeof b, "%%%02X", ch);
+            enc += b;
+        }
+    }
+    return s.url + (s.url.find('?') == std::string::npos ? "?" : "&") + "password=" + enc;
 }
 
 std::string HostPort::str() const {
@@ -506,11 +562,13 @@ Config load_config(int argc, const char* const* argv) {
         c.upstream = u;
     }
     if (c.state_dir.empty()) c.state_dir = default_state_dir();
-    if (c.hostname.empty()) {
+    std::string machine = "localhost";
+    {
         char buf[256] = {};
-        if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0]) c.hostname = buf;
-        else c.hostname = "localhost";
+        if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0]) machine = buf;
     }
+    if (c.hostname.empty()) c.hostname = machine;
+    if (c.store.node.empty()) c.store.node = machine;
     return c;
 }
 

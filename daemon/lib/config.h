@@ -79,6 +79,9 @@ struct SmtpLimits {
     unsigned command_timeout = 300;                   // seconds for one whole command line (RFC 5321 4.5.3.2: 5 min)
     unsigned data_timeout = 300;                      // seconds for DATA, plus one per data_min_rate octets received
     std::size_t data_min_rate = 1024;                 // octets per second; 0: DATA has data_timeout in all
+    // Seconds a reply that waits for the verdict (a policy that can reject)
+    // waits at most; then 250 and the verdict follows (intake.h).
+    unsigned verdict_timeout = 30;
 };
 
 // The HTTP API and page (http_server.h): limits on what a client can hold.
@@ -158,6 +161,24 @@ struct CoachSettings {
     std::string language = "auto";
 };
 
+// Where what several rapportd share is kept ([store]; store/store.h).
+// Empty url: SQLite files under the state directory (one machine).
+struct StoreSettings {
+    std::string url;            // postgresql://USER@HOST[:PORT]/DB[?...]; the password in password_file or ~/.pgpass
+    std::string password_file;  // first line: the password (0600), added to the URL's connection options
+    std::size_t pool_size = 10; // connections per node
+    // This rapportd's name among the nodes, written into its claims on
+    // queued mail (store/pg_queue.h); unique per node. Default: the
+    // machine's hostname (gethostname), so two nodes on one machine need
+    // one each.
+    std::string node;
+    bool enabled() const { return !url.empty(); }
+};
+
+// The libpq connection URL of [store]: url with the password from
+// password_file (which must not be readable by others). Throws ConfigError.
+std::string store_connection(const StoreSettings& s);
+
 struct Config {
     HostPort listen{"127.0.0.1", 2525};
     HostPort http{"127.0.0.1", 2526};
@@ -172,6 +193,7 @@ struct Config {
     ImapSettings imap;         // the reply ledger's inbox
     OutcomeSettings outcomes;
     CoachSettings coach;
+    StoreSettings store;
     std::string tls_cert, tls_key; // PEM files; empty: self-signed in <state>/tls
     std::map<std::string, std::string> users; // SMTP AUTH name -> password or argon2id hash (logins.h)
     AuthLimits auth;

@@ -169,7 +169,6 @@ bool Holds::confirmed(const std::string& id, std::string_view data, const Judgem
         log_("warning: " + id + ": X-Rapport-Confirm does not match this message; holding");
         return false;
     }
-    q_.add_event(id, "confirmed");
     log_("confirmed " + id + ": the sender chose to send anyway in the mail client; relaying without a hold");
     return true;
 }

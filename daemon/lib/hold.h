@@ -91,7 +91,8 @@ public:
 
     // True when `data` carries a valid X-Rapport-Confirm for its Message-ID:
     // then a hold verdict is relayed instead. Made with the API token, or
-    // (v1) with the add-on token of `login` when that is a member.
+    // (v1) with the add-on token of `login` when that is a member. The
+    // caller adds the 'confirmed' event once the message's row exists.
     bool confirmed(const std::string& id, std::string_view data, const Judgement& j, const std::string& login = {});
     // Records a message as held; logs it and queues the sender's notice
     // and the desktop notice.

@@ -6,6 +6,7 @@
 #include "common/strings.h"
 #include "daemon/lib/web_assets.h"
 #include "policies/language.h"
+#include "policies/outcomes/ledger_rows.h"
 
 
 #include <algorithm>
@@ -141,6 +142,18 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
             extension = c.extension;
             res = route(c);
         }
+    } catch (const StorageError& e) {
+        log_(std::string("warning: http: ") + e.what());
+        if (e.unavailable) // the shared store is down: held mail waits there, ask again later
+            res = error(503, "store_unavailable", "Rapport cannot reach its database just now; try again in a minute.",
+                        req.version());
+        else
+            res = error(500, "internal", "Something went wrong inside Rapport; see its log.", req.version());
+    } catch (const policies::outcomes::LedgerUnavailable& e) {
+        // PostgreSQL is down or failing over: try again shortly.
+        log_(std::string("warning: http: ") + e.what());
+        res = error(503, "store_unavailable", "Rapport cannot reach its database just now; try again in a minute.",
+                    req.version());
     } catch (const std::exception& e) {
         log_(std::string("warning: http: ") + e.what());
         res = error(500, "internal", "Something went wrong inside Rapport; see its log.", req.version());

@@ -72,6 +72,7 @@
 #include "daemon/lib/verdict.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -83,6 +84,12 @@ namespace rapport::daemon {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What /metrics says about the store with [store] url.
+struct StoreStatus {
+    bool up = true;           // PostgreSQL answered the last time it was asked, and finishes statements
+    std::size_t waiting = 0;  // accepted messages waiting for it (or for a full disk)
+};
 
 class HttpApi {
 public:
@@ -96,6 +103,8 @@ public:
     // The reply ledger (may stay null: then /outcomes, /incoming and /sent
     // answer 404). Set before the server starts.
     void set_outcomes(Outcomes* outcomes) { outcomes_ = outcomes; }
+    // [store] url: the store's state for /metrics. Set before the server starts.
+    void set_store_status(std::function<StoreStatus()> f) { store_status_ = std::move(f); }
     HttpResponse handle(const HttpRequest& req);
     // A one-time login link to the page (as POST /api/v1/login-links
     // makes), or "" when too many are unused. Thread-safe once set_port()
@@ -150,6 +159,7 @@ private:
     std::map<unsigned, std::uint64_t> responses_;     // status code -> count, for /metrics
     std::uint64_t analyzed_ = 0;
     Outcomes* outcomes_ = nullptr;
+    std::function<StoreStatus()> store_status_;
 };
 
 } // namespace rapport::daemon

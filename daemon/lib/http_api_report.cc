@@ -2,6 +2,9 @@
 // metrics. See http_api.h.
 
 #include "daemon/lib/http_api_internal.h"
+#include "policies/outcomes/ledger_rows.h"
+
+#include <optional>
 
 namespace rapport::daemon {
 
@@ -45,28 +48,52 @@ HttpResponse HttpApi::metrics(Ctx& c) {
     // O(messages) per scrape (findings are JSON in the rows): fine at a
     // person's or a job club's volume, scraped once a minute.
     std::string out;
-    out += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
-    std::map<std::string, std::int64_t> counts;
-    for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
-    for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
-    for (const auto& [s, n] : counts) out += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
-    std::map<std::string, std::int64_t> rules, actions;
-    std::int64_t released = 0;
-    for (const auto& r : q_.stat_rows()) {
-        ++actions[r.action.empty() ? "relay" : r.action];
-        released += r.released;
-        for (const auto& x : findings_of(r.findings_json))
-            if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+    // The queue's and the ledger's figures come from a shared store when
+    // there is one: while it is down or held up they are left out (absent,
+    // not zero) rather than asked for, and the rest - rapport_store_up
+    // first of all - answers at once.
+    std::optional<StoreStatus> store;
+    if (store_status_) store = store_status_();
+    bool store_up = !store || store->up;
+    if (store_up) {
+        try {
+            std::string queue;
+            queue += "# HELP rapport_messages Messages known to the queue, by status.\n# TYPE rapport_messages gauge\n";
+            std::map<std::string, std::int64_t> counts;
+            for (auto s : {"queued", "held", "relayed", "failed", "captured", "rejected", "dropped", "expired"}) counts[s] = 0;
+            for (const auto& [s, n] : q_.status_counts()) counts[s] = n;
+            for (const auto& [s, n] : counts) queue += "rapport_messages{status=\"" + s + "\"} " + std::to_string(n) + "\n";
+            std::map<std::string, std::int64_t> rules, actions;
+            std::int64_t released = 0;
+            for (const auto& r : q_.stat_rows()) {
+                ++actions[r.action.empty() ? "relay" : r.action];
+                released += r.released;
+                for (const auto& x : findings_of(r.findings_json))
+                    if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ++rules[x["rule"].get<std::string>()];
+            }
+            queue += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
+            for (const auto& [r, n] : rules) queue += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
+            queue += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
+            for (const auto& [a, n] : actions) queue += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
+            queue += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
+            queue += "rapport_released_total " + std::to_string(released) + "\n";
+            out += queue;
+        } catch (const StorageError& e) {
+            if (e.unavailable) store_up = false; // found so just now: the ledger need not wait for it too
+        }
     }
-    out += "# HELP rapport_findings_total Findings on received messages, by rule.\n# TYPE rapport_findings_total counter\n";
-    for (const auto& [r, n] : rules) out += "rapport_findings_total{rule=\"" + r + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP rapport_verdicts_total Received messages by verdict.\n# TYPE rapport_verdicts_total counter\n";
-    for (const auto& [a, n] : actions) out += "rapport_verdicts_total{action=\"" + a + "\"} " + std::to_string(n) + "\n";
-    out += "# HELP rapport_released_total Held messages sent anyway by a person.\n# TYPE rapport_released_total counter\n";
-    out += "rapport_released_total " + std::to_string(released) + "\n";
-    if (outcomes_) {
-        // The reply ledger (SPEC.md "Outcomes"): everyone's, ever.
-        const auto t = outcomes_->totals();
+    // The reply ledger (SPEC.md "Outcomes"): everyone's, ever. With [store]
+    // url and PostgreSQL away, its lines are left out rather than the page
+    // failing: rapport_store_up says why.
+    std::optional<policies::outcomes::Totals> totals;
+    if (outcomes_ && store_up) {
+        try {
+            totals = outcomes_->totals();
+        } catch (const policies::outcomes::LedgerUnavailable&) {
+        }
+    }
+    if (totals) {
+        const auto& t = *totals;
         out += "# HELP rapport_applications_total Applications that left, by class.\n"
                "# TYPE rapport_applications_total counter\n";
         out += "rapport_applications_total{class=\"clean\"} " + std::to_string(t.clean) + "\n";
@@ -83,6 +110,15 @@ HttpResponse HttpApi::metrics(Ctx& c) {
            "# TYPE rapport_http_responses_total counter\n";
     for (const auto& [code, n] : responses_)
         out += "rapport_http_responses_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) + "\n";
+    if (store) {
+        const StoreStatus& st = *store;
+        out += "# HELP rapport_store_up Whether PostgreSQL ([store] url) answered the last time it was asked, and no "
+               "statement has waited on it for more than 10 s.\n# TYPE rapport_store_up gauge\nrapport_store_up " +
+               std::string(st.up ? "1" : "0") + "\n";
+        out += "# HELP rapport_store_waiting_messages Accepted messages kept in the spool until the store takes "
+               "them.\n# TYPE rapport_store_waiting_messages gauge\nrapport_store_waiting_messages " +
+               std::to_string(st.waiting) + "\n";
+    }
     HttpResponse r{http::status::ok, c.req.version()};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     r.set(http::field::cache_control, "no-store");

@@ -281,10 +281,27 @@ bool ImapReader::sleep_for(unsigned seconds) {
 void ImapReader::run() {
     lower_this_threads_priority(); // the inbox can wait behind the replies
     unsigned delay = s_.retry_initial;
+    bool standby_said = false;
     while (!stop_) {
         reached_ok_ = false;
         std::string problem;
         try {
+            // Several rapportd sharing a ledger share this inbox: one reads
+            // it, the others wait here and take over when it stops.
+            if (!claim_) {
+                claim_ = ledger_.claim_inbox();
+                if (!claim_) {
+                    set_state("standby", "");
+                    if (!standby_said)
+                        log_("inbox: another rapportd reads " + s_.user + " into the shared ledger; this one takes over "
+                             "if it stops (checking every " + std::to_string(s_.poll_seconds) + " s)");
+                    standby_said = true;
+                    if (!sleep_for(s_.poll_seconds)) break;
+                    continue;
+                }
+                if (standby_said) log_("inbox: this rapportd reads " + s_.user + " now");
+                standby_said = false;
+            }
             session();
         } catch (const Failure& f) {
             problem = f.what();
@@ -417,6 +434,10 @@ void ImapReader::session() {
     std::vector<std::string> order(s_.folders.begin() + 1, s_.folders.end());
     order.push_back(s_.folders.front());
     while (!stop_) {
+        if (!claim_->held()) {
+            claim_.reset(); // claimed again, or waited for, before the next session
+            throw Failure("the store connection that reserved this inbox for this rapportd was lost");
+        }
         for (const auto& f : order) {
             if (stop_) return;
             check_folder(f, condstore);

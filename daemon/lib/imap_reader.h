@@ -36,6 +36,14 @@
 // of the last 60 days (UID SEARCH SINCE), the most a reply can be late,
 // and the ledger's Message-ID keys keep a re-read message from counting twice.
 //
+// Several readers, one ledger ([store] url: every node has the same
+// [imap] account): before signing in the reader claims the inbox
+// (Ledger::claim_inbox); while another node holds it, this one is on
+// standby (status "standby") and asks again every poll_seconds. The
+// claim is checked before each round of folders; a lost one ends the
+// session. A message two readers read anyway counts once (the ledger's
+// received-message keys).
+//
 // Waiting: IDLE (RFC 2177) on the first folder when the server offers it,
 // renewed every 25 minutes; the other folders, or all of them without IDLE,
 // are checked every poll_seconds. Failures: a plain log line ("warning:
@@ -53,6 +61,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -68,7 +77,7 @@ using LogFn = std::function<void(const std::string&)>;
 class ImapReader {
 public:
     struct Status {
-        std::string state = "starting"; // starting | ok | error
+        std::string state = "starting"; // starting | ok | error | standby (another node reads it)
         std::string problem;            // when state is error: what is wrong, for people
         std::string mode;               // idle | poll, once signed in
         bool condstore = false;         // the server offers CONDSTORE
@@ -112,6 +121,7 @@ private:
     Status status_;
     TokenSource tokens_; // the oauth_token_command's access token (token_command.h)
     bool reached_ok_ = false; // this session read every folder once
+    std::unique_ptr<policies::outcomes::InboxClaim> claim_; // this reader's right to the inbox
 };
 
 // Helpers, pure, for the tests.

@@ -36,6 +36,13 @@
 // message is not doubled). While the queue refuses writes (accepting()
 // false) new mail is refused: 452 4.3.1 at MAIL FROM, 451 4.3.1 at the end
 // of DATA.
+// The store down ([store] url: PostgreSQL unreachable or failing over):
+// a message that cannot be judged (Judgement::unavailable) is acknowledged
+// all the same once it is spooled - only a spool that cannot take it
+// means 4xx - and waits unjudged among the stranded, in the spool, until
+// the store is back (wake(), called when it is reached again, or the
+// backoff); then it is judged and routed, a reject verdict held instead
+// (the 250 went out). Nothing is relayed unjudged.
 
 #pragma once
 
@@ -70,8 +77,11 @@ public:
     void stop(); // waits for work in flight
     // False while the queue refuses writes: new mail would be stranded.
     bool accepting() const { return !q_.writes_failing(); }
-    // Accepted messages not yet recorded (a full disk); for logs and tests.
+    // Accepted messages not yet recorded (a full disk) or not yet judged
+    // (the store down); for logs, /metrics and tests.
     std::size_t stranded();
+    // The store is reachable again: try the stranded at once.
+    void wake();
 
 private:
     // Step 3: records the verdict, hands the message on; returns the reply.
@@ -81,8 +91,10 @@ private:
         std::string id;
         Envelope env;
         Judgement judgement;
+        bool judged = true; // false: the store was down, judge it first
     };
     void strand(Stranded s, const std::exception& why);
+    void strand_unjudged(const std::string& id, Envelope env, const std::string& why);
     void heal(); // the thread that finishes stranded messages
     const Config& cfg_;
     Queue& q_;

@@ -20,14 +20,6 @@ namespace rapport::daemon {
 
 using sqlite::Stmt;
 
-std::string_view to_string(Role r) { return r == Role::adviser ? "adviser" : "member"; }
-
-std::optional<Role> parse_role(std::string_view s) {
-    if (s == "member") return Role::member;
-    if (s == "adviser") return Role::adviser;
-    return std::nullopt;
-}
-
 namespace {
 
 void init_sodium() {
@@ -86,8 +78,81 @@ void Members::check_group(std::string_view group) {
             throw MemberError("a group name may use letters, digits, _ and - only (as in the policy's [groups.NAME])");
 }
 
-Members::Members(const std::string& state_dir) {
-    init_sodium();
+namespace {
+
+// <state>/members.db: one machine's members.
+class SqliteMemberRows final : public MemberRows {
+public:
+    explicit SqliteMemberRows(const std::string& state_dir);
+    ~SqliteMemberRows() override { sqlite3_close(db_); }
+
+    bool insert(const Member& m, const std::string& hash) override {
+        std::lock_guard lk(mu_);
+        Stmt(db_, "INSERT OR IGNORE INTO members (name, hash, grp, role, created) VALUES (?, ?, ?, ?, ?)")
+            .bind(1, m.name).bind(2, hash).bind(3, m.group).bind(4, to_string(m.role)).bind(5, m.created).step();
+        return sqlite3_changes(db_) > 0;
+    }
+    bool remove(const std::string& name) override { return change("DELETE FROM members WHERE name = ?", name); }
+    bool set_hash(const std::string& name, const std::string& hash) override {
+        return change("UPDATE members SET hash = ? WHERE name = ?", name, hash);
+    }
+    bool set_group(const std::string& name, const std::string& group) override {
+        return change("UPDATE members SET grp = ? WHERE name = ?", name, group);
+    }
+    bool set_role(const std::string& name, Role role) override {
+        return change("UPDATE members SET role = ? WHERE name = ?", name, std::string(to_string(role)));
+    }
+    bool set_language(const std::string& name, const std::string& language) override {
+        return change("UPDATE members SET lang = ? WHERE name = ?", name, language);
+    }
+    std::optional<std::pair<Member, std::string>> find(const std::string& name) const override {
+        std::lock_guard lk(mu_);
+        Stmt s(db_, (std::string("SELECT ") + kCols + ", hash FROM members WHERE name = ?").c_str());
+        s.bind(1, name);
+        if (!s.step()) return std::nullopt;
+        return std::make_pair(read_member(s), s.text(6));
+    }
+    std::vector<Member> list() const override {
+        std::lock_guard lk(mu_);
+        Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members ORDER BY name").c_str());
+        std::vector<Member> out;
+        while (s.step()) out.push_back(read_member(s));
+        return out;
+    }
+    bool any() const override {
+        std::lock_guard lk(mu_);
+        Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM members)");
+        return s.step() && s.i64(0) != 0;
+    }
+    std::optional<std::int64_t> bump_token(const std::string& name) override {
+        std::lock_guard lk(mu_);
+        sqlite::Transaction t(db_);
+        Stmt(db_, "UPDATE members SET token_generation = token_generation + 1 WHERE name = ?").bind(1, name).step();
+        if (sqlite3_changes(db_) == 0) return std::nullopt;
+        Stmt s(db_, "SELECT token_generation FROM members WHERE name = ?");
+        s.bind(1, name);
+        s.step();
+        std::int64_t gen = s.i64(0);
+        t.commit();
+        return gen;
+    }
+
+private:
+    // One statement on the member `name` (its last parameter; `value`, when
+    // given, its first): whether a row was there.
+    bool change(const char* sql, const std::string& name, std::optional<std::string> value = std::nullopt) {
+        std::lock_guard lk(mu_);
+        Stmt st(db_, sql);
+        if (value) st.bind(1, *value).bind(2, name);
+        else st.bind(1, name);
+        st.step();
+        return sqlite3_changes(db_) > 0;
+    }
+    mutable std::mutex mu_;
+    sqlite3* db_ = nullptr;
+};
+
+SqliteMemberRows::SqliteMemberRows(const std::string& state_dir) {
     std::string path = state_dir + "/members.db";
     // Created private before SQLite opens it: it holds password hashes.
     // When root (rapportctl run by the adviser with sudo) creates it for a
@@ -124,67 +189,59 @@ Members::Members(const std::string& state_dir) {
     }
 }
 
-Members::~Members() { sqlite3_close(db_); }
+void check_password(std::string_view password) {
+    if (password.size() < Members::kMinPassword)
+        throw MemberError("the password needs at least " + std::to_string(Members::kMinPassword) + " characters");
+}
+
+void must_exist(bool found, const std::string& name) {
+    if (!found) throw MemberError("there is no member called " + name);
+}
+
+} // namespace
+
+Members::Members(const std::string& state_dir) : Members(std::make_unique<SqliteMemberRows>(state_dir)) {}
+
+Members::Members(std::unique_ptr<MemberRows> rows) : rows_(std::move(rows)) { init_sodium(); }
+
+Members::~Members() = default;
 
 void Members::add(std::string_view name, std::string_view password, std::string_view group, Role role) {
     std::string n = normalise_name(name);
     check_group(group);
-    if (password.size() < kMinPassword)
-        throw MemberError("the password needs at least " + std::to_string(kMinPassword) + " characters");
-    std::string hash = hash_password(password); // slow: outside the lock
-    std::lock_guard lk(mu_);
-    if (find_locked(n)) throw MemberError("there is already a member called " + n);
-    Stmt(db_, "INSERT INTO members (name, hash, grp, role, created) VALUES (?, ?, ?, ?, ?)")
-        .bind(1, n).bind(2, hash).bind(3, group).bind(4, to_string(role))
-        .bind(5, static_cast<std::int64_t>(std::time(nullptr))).step();
+    check_password(password);
+    Member m;
+    m.name = n;
+    m.group = std::string(group);
+    m.role = role;
+    m.created = static_cast<std::int64_t>(std::time(nullptr));
+    if (!rows_->insert(m, hash_password(password))) throw MemberError("there is already a member called " + n);
 }
 
-bool Members::remove(std::string_view name) {
-    std::string n = normalise_name(name);
-    std::lock_guard lk(mu_);
-    Stmt(db_, "DELETE FROM members WHERE name = ?").bind(1, n).step();
-    return sqlite3_changes(db_) > 0;
-}
+bool Members::remove(std::string_view name) { return rows_->remove(normalise_name(name)); }
 
 void Members::set_password(std::string_view name, std::string_view password) {
     std::string n = normalise_name(name);
-    if (password.size() < kMinPassword)
-        throw MemberError("the password needs at least " + std::to_string(kMinPassword) + " characters");
-    std::string hash = hash_password(password);
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE members SET hash = ? WHERE name = ?").bind(1, hash).bind(2, n).step();
-    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+    check_password(password);
+    must_exist(rows_->set_hash(n, hash_password(password)), n);
 }
 
 void Members::set_group(std::string_view name, std::string_view group) {
     std::string n = normalise_name(name);
     check_group(group);
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE members SET grp = ? WHERE name = ?").bind(1, group).bind(2, n).step();
-    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+    must_exist(rows_->set_group(n, std::string(group)), n);
 }
 
 void Members::set_role(std::string_view name, Role role) {
     std::string n = normalise_name(name);
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE members SET role = ? WHERE name = ?").bind(1, to_string(role)).bind(2, n).step();
-    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
+    must_exist(rows_->set_role(n, role), n);
 }
 
 void Members::set_language(std::string_view name, std::string_view language) {
     std::string n = normalise_name(name);
     auto lang = policies::parse_language_setting(language);
     if (!lang) throw MemberError("a language is " + policies::language_setting_choices());
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE members SET lang = ? WHERE name = ?").bind(1, *lang).bind(2, n).step();
-    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
-}
-
-std::optional<Member> Members::find_locked(const std::string& name) const {
-    Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members WHERE name = ?").c_str());
-    s.bind(1, name);
-    if (!s.step()) return std::nullopt;
-    return read_member(s);
+    must_exist(rows_->set_language(n, *lang), n);
 }
 
 std::optional<Member> Members::find(std::string_view name) const {
@@ -194,39 +251,22 @@ std::optional<Member> Members::find(std::string_view name) const {
     } catch (const MemberError&) {
         return std::nullopt;
     }
-    std::lock_guard lk(mu_);
-    return find_locked(n);
+    auto row = rows_->find(n);
+    if (!row) return std::nullopt;
+    return std::move(row->first);
 }
 
-std::vector<Member> Members::list() const {
-    std::lock_guard lk(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kCols + " FROM members ORDER BY name").c_str());
-    std::vector<Member> out;
-    while (s.step()) out.push_back(read_member(s));
-    return out;
-}
+std::vector<Member> Members::list() const { return rows_->list(); }
 
-bool Members::empty() const {
-    std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT EXISTS(SELECT 1 FROM members)");
-    return !s.step() || s.i64(0) == 0;
-}
+bool Members::empty() const { return !rows_->any(); }
 
 std::optional<Member> Members::verify(std::string_view name, std::string_view password) const {
-    std::string hash;
-    std::optional<Member> who;
+    std::optional<std::pair<Member, std::string>> row;
     try {
-        std::string n = normalise_name(name);
-        std::lock_guard lk(mu_);
-        Stmt s(db_, (std::string("SELECT ") + kCols + ", hash FROM members WHERE name = ?").c_str());
-        s.bind(1, n);
-        if (s.step()) {
-            who = read_member(s);
-            hash = s.text(6);
-        }
+        row = rows_->find(normalise_name(name));
     } catch (const MemberError&) {
     }
-    if (hash.empty()) {
+    if (!row) {
         // Same work for an unknown name as for a known one, the first time
         // too (a hash made on first use would cost a second argon2id run):
         // a fixed hash with the interactive limits, of a random password
@@ -234,8 +274,8 @@ std::optional<Member> Members::verify(std::string_view name, std::string_view pa
         password_matches(kDummyHash, password);
         return std::nullopt;
     }
-    if (!password_matches(hash, password)) return std::nullopt;
-    return who;
+    if (!password_matches(row->second, password)) return std::nullopt;
+    return std::move(row->first);
 }
 
 namespace {
@@ -250,10 +290,9 @@ std::string member_token(std::string_view api_token, const std::string& name, st
 
 std::string Members::issue_token(std::string_view name, std::string_view api_token) {
     std::string n = normalise_name(name);
-    std::lock_guard lk(mu_);
-    Stmt(db_, "UPDATE members SET token_generation = token_generation + 1 WHERE name = ?").bind(1, n).step();
-    if (sqlite3_changes(db_) == 0) throw MemberError("there is no member called " + n);
-    return member_token(api_token, n, find_locked(n)->token_generation);
+    auto gen = rows_->bump_token(n);
+    must_exist(gen.has_value(), n);
+    return member_token(api_token, n, *gen);
 }
 
 std::optional<std::string> Members::current_token(std::string_view name, std::string_view api_token) const {

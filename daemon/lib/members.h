@@ -29,25 +29,31 @@
 //
 // The database is opened per call site (rapportctl in one process, the
 // daemon in another), so a member added while rapportd runs can log in at
-// once. Thread-safe.
+// once. Where the rows live is a MemberRows: <state>/members.db, or
+// PostgreSQL with [store] url (store/pg_members.h), which every rapportd
+// of an installation reads. Thread-safe.
 
 #pragma once
 
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
-
-struct sqlite3;
 
 namespace rapport::daemon {
 
 enum class Role { member, adviser };
-std::string_view to_string(Role r);
-std::optional<Role> parse_role(std::string_view s);
+// Inline: the rows in PostgreSQL (store/) read and write them too.
+inline std::string_view to_string(Role r) { return r == Role::adviser ? "adviser" : "member"; }
+inline std::optional<Role> parse_role(std::string_view s) {
+    if (s == "member") return Role::member;
+    if (s == "adviser") return Role::adviser;
+    return std::nullopt;
+}
 
 struct Member {
     std::string name;   // lower case; the SMTP AUTH name and the account key
@@ -62,9 +68,31 @@ struct MemberError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The rows Members keeps, as the store keeps them: names come normalised
+// and checked, each call is atomic, a bool says whether the member was
+// there (or, for insert, whether the name was free). Throws
+// std::runtime_error when the store fails. Thread-safe.
+class MemberRows {
+public:
+    virtual ~MemberRows() = default;
+    virtual bool insert(const Member& m, const std::string& hash) = 0;
+    virtual bool remove(const std::string& name) = 0;
+    virtual bool set_hash(const std::string& name, const std::string& hash) = 0;
+    virtual bool set_group(const std::string& name, const std::string& group) = 0;
+    virtual bool set_role(const std::string& name, Role role) = 0;
+    virtual bool set_language(const std::string& name, const std::string& language) = 0;
+    // The member and their password hash.
+    virtual std::optional<std::pair<Member, std::string>> find(const std::string& name) const = 0;
+    virtual std::vector<Member> list() const = 0; // by name
+    virtual bool any() const = 0;
+    // Bumps the add-on token generation: the new one, or nothing for no such member.
+    virtual std::optional<std::int64_t> bump_token(const std::string& name) = 0;
+};
+
 class Members {
 public:
-    explicit Members(const std::string& state_dir); // throws std::runtime_error
+    explicit Members(const std::string& state_dir); // <state>/members.db; throws std::runtime_error
+    explicit Members(std::unique_ptr<MemberRows> rows);
     ~Members();
     Members(const Members&) = delete;
     Members& operator=(const Members&) = delete;
@@ -99,9 +127,7 @@ public:
     std::optional<Member> by_token(std::string_view token, std::string_view api_token) const;
 
 private:
-    std::optional<Member> find_locked(const std::string& name) const;
-    mutable std::mutex mu_;
-    sqlite3* db_ = nullptr;
+    std::unique_ptr<MemberRows> rows_;
 };
 
 // Hashes a password with argon2id (libsodium's encoded "$argon2id$..." form).

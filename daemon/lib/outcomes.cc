@@ -23,10 +23,23 @@ using common::lower;
 
 } // namespace
 
-Outcomes::Outcomes(const Config& cfg, Queue* queue, LogFn log)
-    : cfg_(cfg), queue_(queue), log_(std::move(log)), ledger_(cfg.state_dir + "/ledger.db") {
-    if (cfg_.imap.enabled()) ledger_.add_own_address(cfg_.imap.user);
+Outcomes::Outcomes(const Config& cfg, Queue* queue, LogFn log, std::unique_ptr<po::LedgerRows> rows)
+    : cfg_(cfg), queue_(queue), log_(std::move(log)),
+      ledger_(rows ? std::move(rows) : po::sqlite_ledger_rows(cfg.state_dir + "/ledger.db")) {
+    if (cfg_.imap.enabled()) {
+        try {
+            ledger_.add_own_address(cfg_.imap.user);
+        } catch (const po::LedgerUnavailable& e) {
+            // Recorded with the first mail this account sends (its From).
+            log_(std::string("warning: ") + e.what() + " (the inbox's own address is not recorded yet)");
+        }
+    }
     thread_ = std::thread([this] { worker(); });
+}
+
+std::string Outcomes::inbox_name(const ImapSettings& imap) {
+    if (!imap.enabled()) return {};
+    return HostPort{imap.host, imap.port}.str() + "/" + lower(imap.user);
 }
 
 Outcomes::~Outcomes() { stop(); }
@@ -50,6 +63,13 @@ void Outcomes::stop() {
 void Outcomes::post(po::Ledger::Change change) {
     {
         std::lock_guard lk(mu_);
+        if (jobs_.size() >= kMaxWaiting) {
+            if (dropped_++ == 0)
+                log_("warning: ledger: " + std::to_string(kMaxWaiting) +
+                     " events wait for the store already; newer ones are dropped until it is back (the mail "
+                     "itself is not affected)");
+            return;
+        }
         jobs_.push_back(std::move(change));
     }
     cv_.notify_one();
@@ -63,6 +83,7 @@ void Outcomes::worker() {
     // competing for the disk with the spool's fdatasyncs.
     constexpr std::size_t kBatch = 256;
     constexpr auto kLinger = std::chrono::milliseconds(200);
+    auto retry = std::chrono::milliseconds(1000); // while the store is down: 1 s doubling to 30 s
     std::unique_lock lk(mu_);
     for (;;) {
         cv_.wait(lk, [&] { return stopping_ || !jobs_.empty(); });
@@ -82,14 +103,53 @@ void Outcomes::worker() {
         lk.unlock();
         try {
             ledger_.apply(batch);
+        } catch (const po::LedgerUnavailable& e) {
+            // Nothing of the batch was kept: it goes back, first in line.
+            lk.lock();
+            for (auto it = batch.rbegin(); it != batch.rend(); ++it) jobs_.push_front(std::move(*it));
+            if (!down_) {
+                down_ = true;
+                log_(std::string("warning: ") + e.what() + "; the store is unavailable: " + std::to_string(jobs_.size()) +
+                     " ledger events wait in memory (at most " + std::to_string(kMaxWaiting) + ") until it is back");
+            }
+            busy_ = false;
+            idle_cv_.notify_all(); // readers stop waiting for these
+            if (stopping_) {
+                log_("warning: ledger: stopping while the store is unavailable: " + std::to_string(jobs_.size()) +
+                     " events not recorded");
+                jobs_.clear();
+                stopped_ = true;
+                idle_cv_.notify_all();
+                return;
+            }
+            cv_.wait_for(lk, retry, [&] { return stopping_ || retry_now_; });
+            retry_now_ = false;
+            retry = std::min(retry * 2, std::chrono::milliseconds(30000));
+            continue;
         } catch (const std::exception& e) {
             // The ledger is coaching memory; the mail itself is safe in the queue.
             log_(std::string("warning: ledger: ") + e.what() + " (" + std::to_string(batch.size()) + " records lost)");
         }
         lk.lock();
         busy_ = false;
+        retry = std::chrono::milliseconds(1000);
+        if (down_) {
+            down_ = false;
+            log_("ledger: the store is back; writing the " + std::to_string(batch.size() + jobs_.size()) +
+                 " events that waited for it" +
+                 (dropped_ ? " (" + std::to_string(dropped_) + " more were dropped)" : std::string()));
+            dropped_ = 0;
+        }
         if (jobs_.empty()) idle_cv_.notify_all();
     }
+}
+
+void Outcomes::store_back() {
+    {
+        std::lock_guard lk(mu_);
+        retry_now_ = true;
+    }
+    cv_.notify_all();
 }
 
 void Outcomes::flush() {
@@ -98,7 +158,9 @@ void Outcomes::flush() {
         hurry_ = true; // someone is waiting: no lingering
         cv_.notify_all();
     }
-    idle_cv_.wait(lk, [&] { return (jobs_.empty() && !busy_) || stopped_; });
+    // While the store is down the waiting events stay behind: the reader
+    // goes on and meets the store's state itself.
+    idle_cv_.wait(lk, [&] { return (jobs_.empty() && !busy_) || stopped_ || down_; });
 }
 
 void Outcomes::routed(const std::string& id, const Envelope& env, const Judgement& j, Status status) {
@@ -140,7 +202,16 @@ void Outcomes::released(const std::string& id) {
 
 bool Outcomes::record_sent(po::Outgoing m) {
     flush(); // a relayed copy of the same message may be on its way in
-    return ledger_.record(m, po::Fate::left);
+    try {
+        return ledger_.record(m, po::Fate::left);
+    } catch (const po::LedgerUnavailable&) {
+        // The sending history has it already: the ledger's row waits with
+        // the other events rather than the add-on reporting it again.
+        po::Ledger::Change c;
+        c.message = std::move(m);
+        post(std::move(c));
+        return true;
+    }
 }
 
 po::Totals Outcomes::totals() {
@@ -215,6 +286,9 @@ nlohmann::json Outcomes::inbox() {
         j["message"] = "Rapport can't read your inbox: " + st.problem;
         j["problem"] = st.problem;
     }
+    else if (st.state == "standby")
+        j["message"] = "Another rapportd of this installation reads your inbox for replies into the shared ledger; "
+                       "this one takes over if it stops.";
     else if (st.state == "ok")
         j["message"] = std::string("Rapport reads your inbox for replies (") +
                        (st.mode == "idle" ? "told of new mail at once" : "checking every " +

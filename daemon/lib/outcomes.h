@@ -1,6 +1,7 @@
 // outcomes.h - the reply ledger inside rapportd: what left, what came back.
 //
 //   Outcomes outcomes(cfg, queue, log);           // opens <state>/ledger.db
+//   Outcomes outcomes(cfg, queue, log, store.ledger_rows(Outcomes::inbox_name(cfg.imap)));  // [store] url
 //   outcomes.routed(id, env, j, status);          // Intake: what became of a message
 //   outcomes.released(id);                        // "Send anyway" on a held message
 //   outcomes.start();                             // the inbox reader, when [imap] is set
@@ -20,6 +21,18 @@
 // burst of 2000 messages costs a few commits, not 2000). Readers call flush() first to
 // see every write queued before them.
 //
+// With [store] url the ledger is in PostgreSQL, one for every node. A
+// store that is down loses no routed or released event: the batch that
+// failed and everything after it wait in memory, in order, and are written
+// when the store answers again (tried again after 1 s, doubling to 30 s,
+// and at once when the pool reaches the store). At most kMaxWaiting events
+// wait (about 1 KB each: 100 MB at worst, a day of a very busy
+// installation); beyond that newer ones are dropped and counted - the mail
+// itself is never held up for the ledger. One log line when the store goes
+// away, one when it is back (with how many were written, and dropped).
+// Readers (summary, the add-on's reports) do not wait for those events
+// while the store is down: they fail on their own (503 through the API).
+//
 // Failures rapportd itself saw (the upstream refused a recipient for good)
 // are bounces too: before each summary, waiting applications younger than
 // the relay's lifetime are looked up in the queue (a few indexed reads).
@@ -36,6 +49,7 @@
 #include <nlohmann/json.hpp>
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -51,7 +65,8 @@ using LogFn = std::function<void(const std::string&)>;
 class Outcomes {
 public:
     // `queue` may be null (then rapportd's own relay failures are not seen).
-    Outcomes(const Config& cfg, Queue* queue, LogFn log);
+    // `rows` null: SQLite, <state>/ledger.db.
+    Outcomes(const Config& cfg, Queue* queue, LogFn log, std::unique_ptr<policies::outcomes::LedgerRows> rows = nullptr);
     ~Outcomes();
     Outcomes(const Outcomes&) = delete;
     Outcomes& operator=(const Outcomes&) = delete;
@@ -65,8 +80,11 @@ public:
     void routed(const std::string& id, const Envelope& env, const Judgement& j, Status status);
     // A held message sent anyway. Queued for the ledger's thread.
     void released(const std::string& id);
-    // Waits until every write queued so far is done.
+    // Waits until every write queued so far is done (or waits for a store
+    // that is down).
     void flush();
+    // The store answers again: write what waits for it now.
+    void store_back();
 
     // POST /api/v1/sent: a message the add-on saw leave. False when this
     // account already has that Message-ID (nothing more is recorded).
@@ -85,6 +103,12 @@ public:
 
     policies::outcomes::Ledger& ledger() { return ledger_; }
 
+    // The name an inbox is known by in a shared ledger (its folders' places
+    // and which node reads it): "imap.example.org:993/amira@example.org".
+    static std::string inbox_name(const ImapSettings& imap);
+
+    static constexpr std::size_t kMaxWaiting = 100000;
+
 private:
     void post(policies::outcomes::Ledger::Change change);
     void worker();
@@ -101,6 +125,9 @@ private:
     std::deque<policies::outcomes::Ledger::Change> jobs_;
     bool busy_ = false, stopping_ = false, stopped_ = false;
     bool hurry_ = false; // a reader waits in flush(): write now
+    bool down_ = false;  // the store is unavailable: jobs_ wait for it
+    bool retry_now_ = false; // store_back() was called
+    std::uint64_t dropped_ = 0; // events dropped in this outage (kMaxWaiting)
     std::thread thread_;
 };
 

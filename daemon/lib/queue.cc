@@ -1,13 +1,10 @@
-// queue.cc - the queue's state: the database rows that say where each
-// spooled message stands (queued, held, relayed, ...) and the relay's
-// bookkeeping. Spool files: queue_spool.cc; listings and stats for the API:
-// queue_report.cc. See queue.h.
+// queue.cc - the Queue's own calls: ids, and every state change passed to
+// its QueueState (SQLite or the shared store) with the bookkeeping of
+// failed writes. Spool files: queue_spool.cc. See queue.h.
 
 #include "daemon/lib/queue_internal.h"
 
 #include "common/files.h"
-
-#include <sqlite3.h>
 
 #include <cerrno>
 #include <chrono>
@@ -15,23 +12,10 @@
 #include <fcntl.h>
 #include <random>
 #include <stdexcept>
+#include <type_traits>
 #include <unistd.h>
 
 namespace rapport::daemon {
-
-QueueRow read_row(Stmt& s) {
-    QueueRow r;
-    r.id = s.text(0);
-    r.status = parse_status(s.text(1)).value_or(Status::queued);
-    r.action = s.text(2);
-    r.attempts = static_cast<int>(s.i64(3));
-    r.received = s.i64(4);
-    r.next_attempt = s.i64(5);
-    r.last_error = s.text(6);
-    r.notice = s.i64(7) != 0;
-    r.mail_from = s.text(8);
-    return r;
-}
 
 std::string_view to_string(Status s) {
     switch (s) {
@@ -54,42 +38,18 @@ std::optional<Status> parse_status(std::string_view s) {
     return std::nullopt;
 }
 
-Queue::Queue(const std::string& state_dir) : dir_(state_dir), spool_(state_dir + "/spool") {
+Queue::Queue(const std::string& state_dir) : Queue(state_dir, nullptr) {}
+
+Queue::Queue(const std::string& state_dir, std::unique_ptr<QueueState> state)
+    : dir_(state_dir), spool_(state_dir + "/spool"), state_(std::move(state)) {
     common::mkdirs(spool_);
+    if (!state_) state_ = std::make_unique<SqliteQueueState>(state_dir + "/queue.db");
     spool_fd_ = ::open(spool_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (spool_fd_ < 0) throw std::runtime_error("open " + spool_ + ": " + std::strerror(errno));
-    std::string db = dir_ + "/queue.db";
-    db_ = sqlite::open(db, true);
-    sqlite::exec(db_, "PRAGMA journal_mode=WAL");
-    // The spool file, fsync'd before 250, is the durability point; see queue.h.
-    sqlite::exec(db_, "PRAGMA synchronous=NORMAL");
-    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS messages ("
-         " id TEXT PRIMARY KEY, received INTEGER, mail_from TEXT, account TEXT, helo TEXT, client TEXT,"
-         " size INTEGER, status TEXT, action TEXT, findings TEXT, subject TEXT, header_from TEXT,"
-         " header_to TEXT, message_id TEXT, attempts INTEGER DEFAULT 0, next_attempt INTEGER DEFAULT 0,"
-         " last_error TEXT DEFAULT '', notice INTEGER DEFAULT 0, updated INTEGER)");
-    sqlite::exec(db_, "CREATE INDEX IF NOT EXISTS messages_status ON messages(status, received)");
-    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS recipients ("
-         " msg_id TEXT, rcpt TEXT, status TEXT, code INTEGER DEFAULT 0, reply TEXT DEFAULT '',"
-         " PRIMARY KEY (msg_id, rcpt))");
-    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS attempts (msg_id TEXT, time INTEGER, result TEXT)");
-    // What people decided about a message (released, dropped, ...).
-    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS events (msg_id TEXT, kind TEXT, time INTEGER)");
-    sqlite::exec(db_, "CREATE INDEX IF NOT EXISTS events_msg ON events(msg_id, kind)");
-    // The relay's intent: when the current attempt began, 0 when none is under way.
-    bool has_sending = false;
-    {
-        Stmt cols(db_, "PRAGMA table_info(messages)");
-        while (cols.step()) has_sending |= cols.text(1) == "sending";
-    }
-    if (!has_sending) sqlite::exec(db_, "ALTER TABLE messages ADD COLUMN sending INTEGER NOT NULL DEFAULT 0");
-    // probe_write()'s one row.
-    sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, t INTEGER)");
 }
 
 Queue::~Queue() {
     log_.reset(); // stops its thread before the rest goes
-    if (db_) sqlite3_close(db_);
     if (spool_fd_ >= 0) ::close(spool_fd_);
 }
 
@@ -105,16 +65,55 @@ void Queue::forget_writes_resumed(std::size_t handle) {
 }
 
 std::string Queue::write_error() const {
-    std::lock_guard lk(mu_);
+    std::lock_guard lk(error_mu_);
     return write_error_;
+}
+
+// Runs one write of the state. A full disk or a broken database sets
+// writes_failing() (intake refuses new mail); a shared store that cannot
+// be reached does not (the local spool still takes mail). The first write
+// that succeeds after either runs the on_writes_resumed() callbacks.
+template <class F>
+auto Queue::write(const char* what, F&& body) {
+    auto succeeded = [&] {
+        bool resumed = failing_.exchange(false);
+        resumed |= down_.exchange(false);
+        if (!resumed) return;
+        {
+            std::lock_guard lk(error_mu_);
+            write_error_.clear();
+        }
+        wrote();
+    };
+    try {
+        if constexpr (std::is_void_v<decltype(body())>) {
+            body();
+            succeeded();
+        } else {
+            auto r = body();
+            succeeded();
+            return r;
+        }
+    } catch (const StorageError& e) {
+        std::string msg = std::string(what) + ": " + e.what();
+        {
+            std::lock_guard lk(error_mu_);
+            write_error_ = msg;
+        }
+        if (e.unavailable) down_ = true;
+        else failing_ = true;
+        throw StorageError(msg, e.full, e.unavailable);
+    }
+}
+
+void Queue::wrote() {
+    std::lock_guard lk(resumed_mu_);
+    for (auto& [handle, f] : resumed_) f();
 }
 
 bool Queue::probe_write() {
     try {
-        write_txn("probe", [&] {
-            Stmt(db_, "INSERT OR REPLACE INTO probe (k, t) VALUES (1, ?)")
-                .bind(1, static_cast<std::int64_t>(::time(nullptr))).step();
-        });
+        write("probe", [&] { state_->probe_write(); });
         return true;
     } catch (const StorageError&) {
         return false;
@@ -126,119 +125,87 @@ std::string Queue::new_id() {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
-    // Not under mu_: that is the database's lock, held through transactions
-    // (and their WAL checkpoints), and a new id is on the path to the 250.
+    // No lock: a new id is on the path to the 250.
     std::uint64_t n = ++counter_;
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%013llx%04llx%04x", static_cast<unsigned long long>(us),
-                  static_cast<unsigned long long>(n & 0xffff), static_cast<unsigned>(rng() & 0xffff));
+    std::snprintf(buf, sizeof buf, "%013llx%04llx%08x", static_cast<unsigned long long>(us),
+                  static_cast<unsigned long long>(n & 0xffff), static_cast<unsigned>(rng() & 0xffffffffu));
     return buf;
 }
 
 void Queue::insert(const std::string& id, const Envelope& env, const MessageInfo& info, Status status,
                    std::int64_t next_attempt) {
-    write_txn("record the message", [&] {
-        Stmt(db_, "INSERT OR REPLACE INTO messages (id, received, mail_from, account, helo, client, size, status,"
-                  " action, findings, subject, header_from, header_to, message_id, attempts, next_attempt,"
-                  " last_error, notice, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,'',?,?)")
-            .bind(1, id).bind(2, env.received).bind(3, env.mail_from).bind(4, env.account).bind(5, env.helo)
-            .bind(6, env.client).bind(7, static_cast<std::int64_t>(info.size)).bind(8, to_string(status))
-            .bind(9, info.action).bind(10, info.findings_json).bind(11, info.subject).bind(12, info.header_from)
-            .bind(13, info.header_to).bind(14, info.message_id).bind(15, next_attempt)
-            .bind(16, static_cast<std::int64_t>(env.notice)).bind(17, static_cast<std::int64_t>(::time(nullptr)))
-            .step();
-        Stmt(db_, "DELETE FROM recipients WHERE msg_id = ?").bind(1, id).step();
-        Stmt ins(db_, "INSERT OR IGNORE INTO recipients (msg_id, rcpt, status) VALUES (?, ?, 'pending')");
-        for (const auto& r : env.rcpts) {
-            ins.reset();
-            ins.bind(1, id).bind(2, r).step();
-        }
-    });
+    // A shared store keeps the copy of mail that may still be sent or shown;
+    // a rejected message keeps none (the caller removes it).
+    std::optional<std::string> image;
+    bool keep = status == Status::queued || status == Status::held || status == Status::captured;
+    if (state_->shared() && keep) {
+        image = local_image(id);
+        if (!image) throw std::runtime_error("insert " + id + ": no spool copy to store");
+    }
+    write("record the message",
+          [&] { state_->insert(id, env, info, status, next_attempt, image ? std::string_view(*image) : ""); });
+    // Committed with the row: the store's copy is the truth from now on.
+    if (image) remove_spool(id);
 }
 
-std::optional<QueueRow> Queue::row(const std::string& id) {
-    std::lock_guard lk(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kRowCols + " FROM messages WHERE id = ?").c_str());
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    return read_row(s);
-}
+std::optional<QueueRow> Queue::row(const std::string& id) { return state_->row(id); }
 
-std::vector<QueueRow> Queue::rows_with_status(Status st) {
-    std::lock_guard lk(mu_);
-    Stmt s(db_, (std::string("SELECT ") + kRowCols + " FROM messages WHERE status = ? ORDER BY received, id").c_str());
-    s.bind(1, to_string(st));
-    std::vector<QueueRow> out;
-    while (s.step()) out.push_back(read_row(s));
-    return out;
-}
+std::vector<QueueRow> Queue::rows_with_status(Status st) { return state_->rows_with_status(st); }
 
-std::vector<RecipientState> Queue::recipients(const std::string& id) {
-    std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT rcpt, status, code, reply FROM recipients WHERE msg_id = ? ORDER BY rowid");
-    s.bind(1, id);
-    std::vector<RecipientState> out;
-    while (s.step()) out.push_back({s.text(0), s.text(1), static_cast<int>(s.i64(2)), s.text(3)});
-    return out;
-}
+std::vector<RecipientState> Queue::recipients(const std::string& id) { return state_->recipients(id); }
 
 bool Queue::begin_attempt(const std::string& id, int attempt, std::int64_t next_attempt) {
-    bool queued = false;
-    write_txn("record the intent to send", [&] {
-        auto now = static_cast<std::int64_t>(::time(nullptr));
-        Stmt(db_, "UPDATE messages SET attempts = ?, next_attempt = ?, sending = ?, updated = ?"
-                  " WHERE id = ? AND status = 'queued'")
-            .bind(1, static_cast<std::int64_t>(attempt)).bind(2, next_attempt).bind(3, now).bind(4, now).bind(5, id)
-            .step();
-        queued = sqlite3_changes(db_) > 0;
-    });
-    return queued;
+    return write("record the intent to send", [&] { return state_->begin_attempt(id, attempt, next_attempt); });
 }
 
-std::vector<std::string> Queue::interrupted() {
-    std::lock_guard lk(mu_);
-    Stmt s(db_, "SELECT id FROM messages WHERE status = 'queued' AND sending <> 0 ORDER BY received, id");
-    std::vector<std::string> out;
-    while (s.step()) out.push_back(s.text(0));
-    return out;
-}
+std::vector<std::string> Queue::interrupted() { return state_->interrupted(); }
+
+std::vector<std::string> Queue::due(std::int64_t now, std::size_t limit) { return state_->due(now, limit); }
 
 void Queue::record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
                            int attempts, std::int64_t next_attempt, const std::string& last_error) {
-    write_txn("record the outcome", [&] {
-        Stmt up(db_, "UPDATE recipients SET status = ?, code = ?, reply = ? WHERE msg_id = ? AND rcpt = ?");
-        std::string summary;
-        for (const auto& r : results) {
-            up.reset();
-            up.bind(1, r.status).bind(2, static_cast<std::int64_t>(r.code)).bind(3, r.reply).bind(4, id)
-                .bind(5, r.rcpt).step();
-            summary += r.rcpt + "=" + std::to_string(r.code) + " ";
-        }
-        Stmt(db_, "UPDATE messages SET status = ?, attempts = ?, next_attempt = ?, last_error = ?, updated = ?,"
-                  " sending = 0 WHERE id = ?")
-            .bind(1, to_string(status)).bind(2, static_cast<std::int64_t>(attempts)).bind(3, next_attempt)
-            .bind(4, last_error).bind(5, static_cast<std::int64_t>(::time(nullptr))).bind(6, id).step();
-        Stmt(db_, "INSERT INTO attempts (msg_id, time, result) VALUES (?, ?, ?)")
-            .bind(1, id).bind(2, static_cast<std::int64_t>(::time(nullptr)))
-            .bind(3, last_error.empty() ? summary : last_error).step();
-    });
+    write("record the outcome",
+          [&] { state_->record_attempt(id, results, status, attempts, next_attempt, last_error); });
 }
 
 void Queue::set_status(const std::string& id, Status st) {
-    write_txn("set the status", [&] {
-        Stmt(db_, "UPDATE messages SET status = ?, updated = ? WHERE id = ?")
-            .bind(1, to_string(st)).bind(2, static_cast<std::int64_t>(::time(nullptr))).bind(3, id).step();
-    });
+    write("set the status", [&] { state_->set_status(id, st); });
 }
 
 bool Queue::release(const std::string& id) {
-    bool changed = false;
-    write_txn("release", [&] {
-        Stmt(db_, "UPDATE messages SET status = 'queued', next_attempt = 0, updated = ? WHERE id = ? AND status = 'held'")
-            .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
-        changed = sqlite3_changes(db_) > 0;
-    });
-    return changed;
+    return write("release", [&] { return state_->release(id); });
+}
+
+std::vector<Queue::Record> Queue::list(std::optional<Status> status, std::string_view action, std::size_t limit,
+                                       std::optional<std::string_view> account) {
+    return state_->list(status, action, limit, account);
+}
+
+std::optional<Queue::Record> Queue::record(const std::string& id) { return state_->record(id); }
+
+std::vector<Queue::Attempt> Queue::attempts(const std::string& id) { return state_->attempts(id); }
+
+bool Queue::drop(const std::string& id) {
+    return write("drop", [&] { return state_->drop(id); });
+}
+
+std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
+    return write("expire held mail", [&] { return state_->expire_held(cutoff); });
+}
+
+void Queue::add_event(const std::string& id, std::string_view kind) {
+    write("record an event", [&] { state_->add_event(id, kind); });
+}
+
+std::vector<Queue::StatRow> Queue::stat_rows() { return state_->stat_rows(); }
+
+std::vector<std::pair<std::string, std::int64_t>> Queue::status_counts() { return state_->status_counts(); }
+
+bool Queue::use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
+                              std::int64_t forget_before) {
+    return write("remember a confirmation",
+                 [&] { return state_->use_confirm_nonce(nonce, message_id, now, forget_before); });
 }
 
 } // namespace rapport::daemon

@@ -1,6 +1,8 @@
-// queue.h - the durable queue: one spool file per message plus its state in SQLite.
+// queue.h - the durable queue: one spool file per message plus its state
+// rows (queue_state.h: in SQLite, or in PostgreSQL with [store] url).
 //
 //   Queue q(state_dir);                        // creates <state>/spool, <state>/queue.db
+//   Queue q(state_dir, store.queue_state(node, lease));  // or: the rows in the shared store ([store] url)
 //   std::string id = q.new_id();
 //   q.write_spool(id, env, data);              // returns only once file and directory are fsync'd
 //   (or: id = q.spool_new(env, data), into the spool log when enabled)
@@ -16,7 +18,15 @@
 // than to lose mail" (Postfix cleanup_api.c).
 //
 // Release of a held message is one state change: held -> queued.
-// Thread-safe: one connection behind a mutex; statements are short.
+// Thread-safe (each QueueState is; SQLite: one connection behind a mutex,
+// statements are short).
+//
+// A shared store (several rapportd on one PostgreSQL): the row and the
+// spool image are written there in one transaction, and then the local
+// spool copy goes - the store, replicated, is the truth from then on, so
+// any node can show, release and relay the message (read_spool() reads the
+// store's copy when there is no local one). Before the 250 the spool stays
+// local and fsync'd, as on one machine.
 // Limits: one flat spool directory (fine to ~10^5 files on ext4 with dir_index).
 //
 // Failed writes (a full disk): every write is one transaction; when it
@@ -25,7 +35,11 @@
 // succeeds again writes_failing() is true: intake answers 4xx instead of
 // accepting mail it could not record, and the relay stops. probe_write()
 // tries a tiny write; on_writes_resumed callbacks run after the first write
-// that succeeds again.
+// that succeeds again. A shared store that cannot be reached is no full
+// disk: StorageError::unavailable, and writes_failing() stays false (the
+// local spool still takes mail; intake keeps it until the store is back);
+// the on_writes_resumed callbacks run after the first write that succeeds
+// once it is back.
 
 #pragma once
 
@@ -44,75 +58,24 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/lib/queue_state.h"
+#include "daemon/lib/queue_types.h"
 #include "daemon/lib/spool_log.h"
 
-struct sqlite3;
-
 namespace rapport::daemon {
-
-// A write to the queue database failed and was rolled back.
-struct StorageError : std::runtime_error {
-    StorageError(const std::string& what, bool full) : std::runtime_error(what), full(full) {}
-    bool full; // SQLITE_FULL or ENOSPC: the disk is full
-    // "disk full" or "storage error", for log lines
-    const char* kind() const { return full ? "disk full" : "storage error"; }
-};
-
-struct Envelope {
-    std::string mail_from;            // "" is the null sender <>
-    std::vector<std::string> rcpts;   // RCPT TO, in order, duplicates removed
-    std::string account;              // SMTP AUTH user, "" when none
-    std::string helo;
-    std::string client;               // peer address
-    std::int64_t received = 0;        // seconds since the epoch
-    bool notice = false;              // a notice Rapport wrote itself: no verdict, no notice about it
-};
-
-struct SpooledMessage {
-    std::string id;
-    Envelope env;
-    std::string data; // the message as received: CRLF lines, dot-unstuffed
-};
-
-enum class Status { queued, held, relayed, failed, captured, rejected, dropped,
-                    expired /* held too long, never sent, kept visible */ };
-std::string_view to_string(Status s);
-std::optional<Status> parse_status(std::string_view s);
-
-// What the verdict stage learnt, kept for the report and the API.
-struct MessageInfo {
-    std::string action;        // relay|warn|hold|reject
-    std::string findings_json; // [{"rule","message","action"}]
-    std::string subject, header_from, header_to, message_id;
-    std::size_t size = 0;
-};
-
-struct RecipientState {
-    std::string rcpt;
-    std::string status; // pending|sent|failed
-    int code = 0;
-    std::string reply;
-};
-
-struct QueueRow {
-    std::string id;
-    Status status = Status::queued;
-    std::string action;
-    int attempts = 0;
-    std::int64_t received = 0, next_attempt = 0;
-    std::string last_error;
-    bool notice = false;
-    std::string mail_from;
-};
 
 class Queue {
 public:
     explicit Queue(const std::string& state_dir); // throws std::runtime_error
+    // The state rows in `state` (null: <state>/queue.db, as above).
+    Queue(const std::string& state_dir, std::unique_ptr<QueueState> state);
     ~Queue();
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
 
-    // Sortable, unique within this state dir: microseconds + counter + random.
+    // Sortable, and unique among every node sharing a store: microseconds +
+    // counter + 32 random bits (two nodes would need the same microsecond,
+    // counter and random part to collide).
     std::string new_id();
 
     // Writes <spool>/<id>, fdatasyncs it, fsyncs the directory (grouped with
@@ -131,6 +94,8 @@ public:
     void enable_log(const SpoolLog::Options& opt, std::function<void()> on_ready = {});
     bool wait_log_ready(std::chrono::milliseconds timeout);
     SpoolLog* spool_log() { return log_.get(); }
+    // The local copy, else a shared store's (StorageError when that store
+    // cannot be reached: "no copy" is an answer only it can give).
     std::optional<SpooledMessage> read_spool(const std::string& id) const;
     void remove_spool(const std::string& id);
     // Every message on disk: spool files and spool log records (temporary
@@ -139,7 +104,9 @@ public:
     std::string spool_path(const std::string& id) const;
 
     // Inserts (or replaces) the row for a spooled message, with one pending
-    // recipient row per RCPT TO.
+    // recipient row per RCPT TO. Shared store: the spool image goes with the
+    // row (queued, held and captured mail) and the local copy is removed
+    // once both are committed.
     void insert(const std::string& id, const Envelope& env, const MessageInfo& info, Status status,
                 std::int64_t next_attempt);
     std::optional<QueueRow> row(const std::string& id);
@@ -149,16 +116,25 @@ public:
 
     // Relay bookkeeping, before and after each attempt. begin_attempt is the
     // intent: the attempt number and the time to try again are written
-    // before anything is sent (false: the message is no longer queued, send
-    // nothing). record_attempt is the outcome: per-recipient results, then
-    // the message's new state (queued with next_attempt, relayed, failed).
-    // A row whose intent has no outcome was being sent when rapportd
+    // before anything is sent (false: the message is no longer queued or,
+    // with a shared store, not due or claimed by another node: send
+    // nothing; true is this node's claim). record_attempt is the outcome: per-recipient results, then
+    // the message's new state (queued with next_attempt, relayed, failed),
+    // and ends the claim. A row whose intent has no outcome was being sent when rapportd
     // stopped (interrupted()). Both throw StorageError when the write fails.
     bool begin_attempt(const std::string& id, int attempt, std::int64_t next_attempt);
     void record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
                         int attempts, std::int64_t next_attempt, const std::string& last_error);
-    // Queued messages whose last attempt began and never recorded an outcome.
+    // Queued messages whose last attempt began (on this node) and never
+    // recorded an outcome.
     std::vector<std::string> interrupted();
+    // A shared store: queued messages due by `now` that no node is sending
+    // (any node's relay may take them; begin_attempt decides who sends).
+    bool shared() const { return state_->shared(); }
+    std::vector<std::string> due(std::int64_t now, std::size_t limit);
+    // A shared store that could not be reached on the last write (cleared
+    // by the next write that succeeds); for logs.
+    bool store_down() const { return down_.load(); }
 
     // See "Failed writes" above.
     bool writes_failing() const { return failing_.load(); }
@@ -176,24 +152,14 @@ public:
     bool release(const std::string& id);
 
     // --- For the HTTP API and `rapportctl held` ------------------------------
-    // Everything the API shows about one message (no spool read).
-    struct Record {
-        QueueRow row;
-        std::string account, helo, client;
-        MessageInfo info;
-        std::int64_t updated = 0;
-        bool released = false; // a person chose "Send anyway" (event 'released')
-    };
+    using Record = QueueRecord; // everything the API shows about one message (no spool read)
     // Newest first. `status` empty: any; `action` non-empty filters on it
     // ("warn" lists warned mail whatever became of it). Notices excluded.
     // `account`: only that account's messages (a job club member's view).
     std::vector<Record> list(std::optional<Status> status, std::string_view action, std::size_t limit,
                              std::optional<std::string_view> account = std::nullopt);
     std::optional<Record> record(const std::string& id);
-    struct Attempt {
-        std::int64_t time = 0;
-        std::string result;
-    };
+    using Attempt = QueueAttempt;
     std::vector<Attempt> attempts(const std::string& id);
     // held|expired -> dropped; false when it is neither (idempotent).
     bool drop(const std::string& id);
@@ -203,11 +169,7 @@ public:
     void add_event(const std::string& id, std::string_view kind);
     // One row per message (notices excluded) for per-sender statistics.
     // O(messages): fine for a person's or a job club's volume.
-    struct StatRow {
-        std::string sender, status, action, findings_json;
-        bool released = false;
-        bool confirmed = false; // sent anyway from the mail client (X-Rapport-Confirm)
-    };
+    using StatRow = QueueStatRow;
     std::vector<StatRow> stat_rows();
     // Messages per status (for /metrics).
     std::vector<std::pair<std::string, std::int64_t>> status_counts();
@@ -219,13 +181,15 @@ public:
                            std::int64_t forget_before);
 
 private:
-    // Runs `body` in one write transaction under mu_; see "Failed writes".
+    // Runs one write of the state; see "Failed writes".
     template <class F>
-    void write_txn(const char* what, F&& body);
-    void wrote(bool ok, const std::string& error);
+    auto write(const char* what, F&& body);
+    void wrote(); // a write succeeded: see "Failed writes"
+    // The spool image as it is on disk (spool log record or file), if any.
+    std::optional<std::string> local_image(const std::string& id) const;
     std::string dir_, spool_;
-    sqlite3* db_ = nullptr;
-    mutable std::mutex mu_;
+    std::unique_ptr<QueueState> state_;
+    mutable std::mutex error_mu_;
     void sync_dir(); // group commit of the spool directory, see queue.cc
     std::string spool_head(const Envelope& env, std::string_view data) const;
     void write_spool_image(const std::string& id, std::string_view head, std::string_view data);
@@ -237,7 +201,8 @@ private:
     bool dir_syncing_ = false;
     std::atomic<std::uint64_t> counter_{0};
     std::atomic<bool> failing_{false};
-    std::string write_error_; // under mu_
+    std::atomic<bool> down_{false}; // the shared store was unreachable on the last write
+    std::string write_error_; // under error_mu_
     std::mutex resumed_mu_;
     std::map<std::size_t, std::function<void()>> resumed_;
     std::size_t next_resumed_ = 0;

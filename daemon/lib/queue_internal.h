@@ -1,12 +1,15 @@
-// queue_internal.h - what the queue's three files share (queue.cc: state
-// rows; queue_spool.cc: spool files; queue_report.cc: listings and stats).
-// Not for other callers: they use queue.h.
+// queue_internal.h - what the queue's files share (queue.cc: the Queue's
+// own calls; queue_spool.cc: spool files; queue_sqlite.cc: the state rows
+// in SQLite; queue_report.cc: their listings and stats). Not for other
+// callers: they use queue.h.
 
 #pragma once
 
 #include "daemon/lib/queue.h"
 
 #include "common/sqlite.h"
+
+#include <mutex>
 
 namespace rapport::daemon {
 
@@ -17,31 +20,54 @@ inline constexpr const char* kRowCols =
     "id, status, action, attempts, received, next_attempt, last_error, notice, mail_from";
 QueueRow read_row(Stmt& s);
 
-// Runs `body` in one write transaction under the database lock. A failed
-// write becomes StorageError (and writes_failing() true until a write
-// succeeds again, when the on_writes_resumed() callbacks run).
-template <class F>
-void Queue::write_txn(const char* what, F&& body) {
-    bool resumed = false;
-    {
+// The state rows in <state>/queue.db (WAL, synchronous=NORMAL: the spool,
+// fsync'd before the 250, is the durability point). One connection behind
+// a mutex.
+class SqliteQueueState final : public QueueState {
+public:
+    explicit SqliteQueueState(const std::string& path);
+    ~SqliteQueueState() override;
+
+    void insert(const std::string& id, const Envelope& env, const MessageInfo& info, Status status,
+                std::int64_t next_attempt, std::string_view image) override;
+    std::optional<QueueRow> row(const std::string& id) override;
+    std::vector<QueueRow> rows_with_status(Status s) override;
+    std::vector<RecipientState> recipients(const std::string& id) override;
+    bool begin_attempt(const std::string& id, int attempt, std::int64_t next_attempt) override;
+    void record_attempt(const std::string& id, const std::vector<RecipientState>& results, Status status,
+                        int attempts, std::int64_t next_attempt, const std::string& last_error) override;
+    std::vector<std::string> interrupted() override;
+    void probe_write() override;
+    void set_status(const std::string& id, Status s) override;
+    bool release(const std::string& id) override;
+    std::vector<QueueRecord> list(std::optional<Status> status, std::string_view action, std::size_t limit,
+                                  std::optional<std::string_view> account) override;
+    std::optional<QueueRecord> record(const std::string& id) override;
+    std::vector<QueueAttempt> attempts(const std::string& id) override;
+    bool drop(const std::string& id) override;
+    std::vector<std::string> expire_held(std::int64_t cutoff) override;
+    void add_event(const std::string& id, std::string_view kind) override;
+    std::vector<QueueStatRow> stat_rows() override;
+    std::vector<std::pair<std::string, std::int64_t>> status_counts() override;
+    bool use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
+                           std::int64_t forget_before) override;
+
+private:
+    // Runs `body` in one write transaction under mu_; a failure is rolled
+    // back and becomes StorageError with SQLite's own words.
+    template <class F>
+    void txn(F&& body) {
         std::lock_guard lk(mu_);
         try {
-            sqlite::Transaction txn(db_);
+            sqlite::Transaction t(db_);
             body();
-            txn.commit();
+            t.commit();
         } catch (const sqlite::Error& e) {
-            std::string msg = std::string(what) + ": " + e.what();
-            write_error_ = msg;
-            failing_ = true;
-            throw StorageError(msg, e.disk_full());
+            throw StorageError(e.what(), e.disk_full());
         }
-        resumed = failing_.exchange(false);
-        if (resumed) write_error_.clear();
     }
-    if (resumed) {
-        std::lock_guard lk(resumed_mu_);
-        for (auto& [handle, f] : resumed_) f();
-    }
-}
+    sqlite3* db_ = nullptr;
+    std::mutex mu_;
+};
 
 } // namespace rapport::daemon

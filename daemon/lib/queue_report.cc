@@ -1,10 +1,13 @@
 // queue_report.cc - what the API, the page and `rapportctl held` show of
-// the queue: listings, one message's record and attempts, people's
-// decisions (events), expiry of held mail, stats. See queue.h.
+// the queue in SQLite: listings, one message's record and attempts,
+// people's decisions (events), expiry of held mail, stats. See
+// queue_state.h.
 
 #include "daemon/lib/queue_internal.h"
 
 #include <sqlite3.h>
+
+#include <ctime>
 
 namespace rapport::daemon {
 
@@ -15,8 +18,8 @@ constexpr const char* kRecordCols =
     " account, helo, client, size, findings, subject, header_from, header_to, message_id, updated,"
     " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'released')";
 
-Queue::Record read_record(Stmt& s) {
-    Queue::Record r;
+QueueRecord read_record(Stmt& s) {
+    QueueRecord r;
     r.row = read_row(s);
     r.account = s.text(9);
     r.helo = s.text(10);
@@ -34,8 +37,8 @@ Queue::Record read_record(Stmt& s) {
 }
 } // namespace
 
-std::vector<Queue::Record> Queue::list(std::optional<Status> status, std::string_view action, std::size_t limit,
-                                       std::optional<std::string_view> account) {
+std::vector<QueueRecord> SqliteQueueState::list(std::optional<Status> status, std::string_view action,
+                                                std::size_t limit, std::optional<std::string_view> account) {
     std::lock_guard lk(mu_);
     std::string sql = std::string("SELECT ") + kRecordCols + " FROM messages WHERE notice = 0";
     if (status) sql += " AND status = ?1";
@@ -47,12 +50,12 @@ std::vector<Queue::Record> Queue::list(std::optional<Status> status, std::string
     if (!action.empty()) s.bind(2, action);
     if (account) s.bind(4, *account);
     s.bind(3, static_cast<std::int64_t>(limit));
-    std::vector<Record> out;
+    std::vector<QueueRecord> out;
     while (s.step()) out.push_back(read_record(s));
     return out;
 }
 
-std::optional<Queue::Record> Queue::record(const std::string& id) {
+std::optional<QueueRecord> SqliteQueueState::record(const std::string& id) {
     std::lock_guard lk(mu_);
     Stmt s(db_, (std::string("SELECT ") + kRecordCols + " FROM messages WHERE id = ?").c_str());
     s.bind(1, id);
@@ -60,18 +63,18 @@ std::optional<Queue::Record> Queue::record(const std::string& id) {
     return read_record(s);
 }
 
-std::vector<Queue::Attempt> Queue::attempts(const std::string& id) {
+std::vector<QueueAttempt> SqliteQueueState::attempts(const std::string& id) {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT time, result FROM attempts WHERE msg_id = ? ORDER BY rowid");
     s.bind(1, id);
-    std::vector<Attempt> out;
+    std::vector<QueueAttempt> out;
     while (s.step()) out.push_back({s.i64(0), s.text(1)});
     return out;
 }
 
-bool Queue::drop(const std::string& id) {
+bool SqliteQueueState::drop(const std::string& id) {
     bool changed = false;
-    write_txn("drop", [&] {
+    txn([&] {
         Stmt(db_, "UPDATE messages SET status = 'dropped', updated = ? WHERE id = ? AND status IN ('held', 'expired')")
             .bind(1, static_cast<std::int64_t>(::time(nullptr))).bind(2, id).step();
         changed = sqlite3_changes(db_) > 0;
@@ -79,7 +82,7 @@ bool Queue::drop(const std::string& id) {
     return changed;
 }
 
-std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
+std::vector<std::string> SqliteQueueState::expire_held(std::int64_t cutoff) {
     {
         // Nothing to write most of the time (a sweep runs every 30 s): no
         // write transaction for nothing.
@@ -89,7 +92,7 @@ std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
         if (!s.step() || s.i64(0) == 0) return {};
     }
     std::vector<std::string> ids;
-    write_txn("expire held mail", [&] {
+    txn([&] {
         ids.clear();
         {
             Stmt s(db_, "SELECT id FROM messages WHERE status = 'held' AND received < ?");
@@ -103,28 +106,28 @@ std::vector<std::string> Queue::expire_held(std::int64_t cutoff) {
     return ids;
 }
 
-void Queue::add_event(const std::string& id, std::string_view kind) {
-    write_txn("record an event", [&] {
+void SqliteQueueState::add_event(const std::string& id, std::string_view kind) {
+    txn([&] {
         Stmt(db_, "INSERT INTO events (msg_id, kind, time) VALUES (?, ?, ?)")
             .bind(1, id).bind(2, kind).bind(3, static_cast<std::int64_t>(::time(nullptr))).step();
     });
 }
 
-std::vector<Queue::StatRow> Queue::stat_rows() {
+std::vector<QueueStatRow> SqliteQueueState::stat_rows() {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT CASE WHEN account <> '' THEN account ELSE lower(mail_from) END, status, action, findings,"
                 " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'released'),"
                 " EXISTS(SELECT 1 FROM events e WHERE e.msg_id = messages.id AND e.kind = 'confirmed')"
                 " FROM messages WHERE notice = 0");
-    std::vector<StatRow> out;
+    std::vector<QueueStatRow> out;
     while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4) != 0, s.i64(5) != 0});
     return out;
 }
 
-bool Queue::use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
-                              std::int64_t forget_before) {
+bool SqliteQueueState::use_confirm_nonce(const std::string& nonce, const std::string& message_id, std::int64_t now,
+                                         std::int64_t forget_before) {
     bool ok = false;
-    write_txn("remember a confirmation", [&] {
+    txn([&] {
         sqlite::exec(db_, "CREATE TABLE IF NOT EXISTS confirm_nonces (nonce TEXT PRIMARY KEY, message_id TEXT, time INTEGER)");
         Stmt(db_, "DELETE FROM confirm_nonces WHERE time < ?").bind(1, forget_before).step();
         Stmt(db_, "INSERT OR IGNORE INTO confirm_nonces (nonce, message_id, time) VALUES (?, ?, ?)")
@@ -141,7 +144,7 @@ bool Queue::use_confirm_nonce(const std::string& nonce, const std::string& messa
     return ok;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> Queue::status_counts() {
+std::vector<std::pair<std::string, std::int64_t>> SqliteQueueState::status_counts() {
     std::lock_guard lk(mu_);
     Stmt s(db_, "SELECT status, COUNT(*) FROM messages WHERE notice = 0 GROUP BY status");
     std::vector<std::pair<std::string, std::int64_t>> out;

@@ -142,9 +142,9 @@ std::optional<SpooledMessage> parse_spool(const std::string& id, const std::stri
 }
 } // namespace
 
-std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
+std::optional<std::string> Queue::local_image(const std::string& id) const {
     if (log_) {
-        if (auto image = log_->read(id)) return parse_spool(id, *image);
+        if (auto image = log_->read(id)) return image;
     }
     std::string path = spool_path(id);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -160,7 +160,14 @@ std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
         buf.append(chunk, static_cast<std::size_t>(n));
     }
     ::close(fd);
-    return parse_spool(id, buf);
+    return buf;
+}
+
+std::optional<SpooledMessage> Queue::read_spool(const std::string& id) const {
+    // Here first: a message not yet in the shared store, or no store at all.
+    if (auto image = local_image(id)) return parse_spool(id, *image);
+    if (auto image = state_->image(id)) return parse_spool(id, *image);
+    return std::nullopt;
 }
 
 void Queue::remove_spool(const std::string& id) {

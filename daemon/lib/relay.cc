@@ -52,6 +52,38 @@ void Relay::start() {
              "upstream may get it twice)");
     for (const auto& r : q_.rows_with_status(Status::queued)) schedule(r.id, r.next_attempt);
     for (unsigned i = 0; i < cfg_.relay.workers; ++i) threads_.emplace_back([this] { worker(); });
+    if (q_.shared()) threads_.emplace_back([this] { poll(); });
+}
+
+void Relay::heard(const std::string& payload) {
+    if (!payload.empty()) {
+        schedule(payload, now_s());
+        return;
+    }
+    {
+        std::lock_guard lk(mu_);
+        poll_now_ = true;
+    }
+    poll_cv_.notify_all();
+}
+
+void Relay::poll() {
+    lower_this_threads_priority();
+    constexpr std::size_t kPollLimit = 1000; // per poll; the rest come with the next
+    std::unique_lock lk(mu_);
+    while (!stop_) {
+        poll_cv_.wait_for(lk, kPollSeconds, [this] { return stop_ || poll_now_; });
+        poll_now_ = false;
+        if (stop_) break;
+        lk.unlock();
+        try {
+            auto now = now_s();
+            for (const auto& id : q_.due(now, kPollLimit)) schedule(id, now);
+        } catch (const std::exception&) {
+            // The store is down: the pool has said so, and the next poll tries again.
+        }
+        lk.lock();
+    }
 }
 
 void Relay::stop() {
@@ -61,6 +93,7 @@ void Relay::stop() {
         stop_ = true;
     }
     cv_.notify_all();
+    poll_cv_.notify_all();
     for (auto& t : threads_)
         if (t.joinable()) t.join();
     threads_.clear();
@@ -208,7 +241,22 @@ void Relay::worker() {
 
 Relay::Next Relay::process(SmtpClient& client, const std::string& id) {
     auto row = q_.row(id);
-    if (!row || row->status != Status::queued) return {}; // dropped, or not released
+    if (!row || row->status != Status::queued) return {}; // dropped, not released, or finished by another node
+    auto now = now_s();
+    // Another node's attempt may have moved the next try on since this node
+    // scheduled it: wait for it rather than cut the backoff short.
+    if (q_.shared() && row->next_attempt > now) return {Next::retry, row->next_attempt};
+    Outcome o;
+    o.id = id;
+    o.attempts = row->attempts + 1;
+    std::int64_t delay = cfg_.relay.retry_initial;
+    for (int i = 1; i < o.attempts && delay < cfg_.relay.retry_max; ++i) delay *= 2;
+    delay = std::min<std::int64_t>(delay, cfg_.relay.retry_max);
+    o.next = std::max(std::min<std::int64_t>(now + delay, row->received + cfg_.relay.lifetime), now + 1);
+    // The intent, before a byte leaves: written, or nothing is sent. With a
+    // shared queue it is also the claim: false when another node has it.
+    // What to send is read after it, so it is what the last outcome left.
+    if (!q_.begin_attempt(id, o.attempts, o.next)) return {};
     auto msg = q_.read_spool(id);
     if (!msg) {
         log_("panic: relay " + id + ": spool file missing; marking failed");
@@ -221,17 +269,7 @@ Relay::Next Relay::process(SmtpClient& client, const std::string& id) {
         if (r.status == "pending") pending.push_back(r.rcpt);
         sent_before |= r.status == "sent";
     }
-    auto now = now_s();
-    Outcome o;
-    o.id = id;
-    o.attempts = row->attempts + 1;
-    std::int64_t delay = cfg_.relay.retry_initial;
-    for (int i = 1; i < o.attempts && delay < cfg_.relay.retry_max; ++i) delay *= 2;
-    delay = std::min<std::int64_t>(delay, cfg_.relay.retry_max);
-    o.next = std::max(std::min<std::int64_t>(now + delay, msg->env.received + cfg_.relay.lifetime), now + 1);
     if (!pending.empty()) {
-        // The intent, before a byte leaves: written, or nothing is sent.
-        if (!q_.begin_attempt(id, o.attempts, o.next)) return {};
         auto t0 = std::chrono::steady_clock::now();
         SendOutcome s = client.send(msg->env.mail_from, pending, prepare_for_relay(msg->data));
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();

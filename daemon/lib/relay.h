@@ -28,6 +28,15 @@
 //
 // One upstream connection per worker: smtp_client.h. With an OAuth2
 // upstream the workers share one TokenSource (token_command.h).
+//
+// A shared queue ([store] url, several nodes): every node's relay takes
+// up every queued message, whoever accepted it. begin_attempt is the
+// claim (store/pg_queue.h): of two nodes trying one message one sends and
+// the other finds it taken and forgets it, so recipients and the copy are
+// read only after the claim. A node hears of newly queued or released mail
+// at once (heard(), NOTIFY rapport_queue) and polls the store for due
+// messages every kPollSeconds as the safety net (a reconnect, a lost
+// notification, another node's retry coming due).
 
 #pragma once
 
@@ -64,6 +73,11 @@ public:
     void schedule(const std::string& id, std::int64_t due);
     // Messages waiting (in memory), for logs and tests.
     std::size_t backlog();
+    // A shared queue's notification: `payload` is a message id that became
+    // queued; "" asks for a poll (the listener reconnected and may have
+    // missed some).
+    void heard(const std::string& payload);
+    static constexpr std::chrono::seconds kPollSeconds{5};
 
     // A message Rapport writes itself to a sender (a delivery failure, a
     // held message): from the null sender, so it can never cause mail about
@@ -106,6 +120,7 @@ private:
     // Writes parked outcomes; false when the queue still refuses them.
     bool flush_parked(std::unique_lock<std::mutex>& lk);
     bool queue_notice(const Notice& n);
+    void poll(); // a shared queue: due messages, every kPollSeconds or when asked
 
     const Config& cfg_;
     Queue& q_;
@@ -125,6 +140,8 @@ private:
     std::atomic<bool> stopping_{false}; // read by curl's progress callback
     std::unique_ptr<TokenSource> tokens_; // [upstream] auth = xoauth2|oauthbearer: the workers' access token
     std::vector<std::thread> threads_;
+    std::condition_variable poll_cv_; // under mu_
+    bool poll_now_ = false;
 };
 
 } // namespace rapport::daemon

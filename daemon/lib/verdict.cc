@@ -26,7 +26,8 @@ namespace rapport::daemon {
 using policies::Action;
 
 struct VerdictStage::Lane {
-    Lane(const policies::Policy& p, const std::string& path) : history(path), checkers(p, history) {
+    Lane(const policies::Policy& p, std::unique_ptr<policies::History> h)
+        : history_owner(std::move(h)), history(*history_owner), checkers(p, history) {
         // Up to 4 records are written in one transaction (history.h); the
         // lane flushes whenever it runs out of work, so only a burst leaves
         // records unwritten, and a crash loses at most those (the mail
@@ -42,7 +43,8 @@ struct VerdictStage::Lane {
         std::function<std::string()> load;
     };
     std::mutex check_mu; // one check at a time on this lane's History
-    policies::History history;
+    std::unique_ptr<policies::History> history_owner;
+    policies::History& history;
     policies::GroupCheckers checkers;  // one per member group, under check_mu
     unsigned policy_generation = 0;    // of the policy the checkers hold (under check_mu)
     std::mutex mu;
@@ -61,9 +63,12 @@ void VerdictStage::set_policy(const policies::Policy& policy) {
     can_reject_ = policy.can_reject();
 }
 
-VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes) {
+VerdictStage::VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes)
+    : VerdictStage(policy, [history_path] { return std::make_unique<policies::SqliteHistory>(history_path); }, lanes) {}
+
+VerdictStage::VerdictStage(const policies::Policy& policy, const HistoryFactory& open_history, unsigned lanes) {
     can_reject_ = policy.can_reject();
-    for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, history_path));
+    for (unsigned i = 0; i < std::max(1u, lanes); ++i) lanes_.push_back(std::make_unique<Lane>(policy, open_history()));
     for (auto& lp : lanes_) {
         Lane* lane = lp.get();
         lane->thread = std::thread([this, lane] {
@@ -185,6 +190,9 @@ policies::Judged VerdictStage::judge_on(Lane& lane, const mime::Message& msg, po
         lane.policy_generation = policy_generation_.load();
     }
     policies::Checker& checker = lane.checkers.for_group(group);
+    // Several rapportd on one store: this sender's letters are judged one
+    // at a time wherever they arrived (History::take_turn).
+    auto turn = lane.history.take_turn(policies::account_of(msg, ctx));
     policies::Judged judged = checker.judge(msg, ctx);
     if (record == Record::yes || (record == Record::unless_rejected && judged.verdict.action != Action::reject))
         checker.record(judged);
@@ -224,6 +232,11 @@ Judgement VerdictStage::run(Lane& lane, const Envelope& env, std::string_view da
                     for (auto& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
                     j.names.emplace(std::move(address), a.name);
                 }
+    } catch (const policies::HistoryUnavailable& e) {
+        j.unavailable = true;
+        j.error = e.what();
+        j.action = Action::off;
+        j.findings.clear();
     } catch (const std::exception& e) {
         j.error = e.what();
         j.action = Action::off;

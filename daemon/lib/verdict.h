@@ -14,7 +14,7 @@
 // recorded before).
 //
 // Lanes: each lane is one thread with its own History connection (SQLite
-// WAL, so lanes can share history.db) and its own checkers. A message goes
+// WAL, so lanes can share history.db; or PostgreSQL) and its own checkers. A message goes
 // to the lane of its login or envelope sender (hash), so one sender's
 // messages are judged one after another in arrival order and each sees the
 // previous one in the history - template-reuse stays exact - while
@@ -31,7 +31,9 @@
 //
 // Contract: never throws for a message. A checker failure is reported in
 // Judgement::error and the message is relayed (fail open: Rapport coaches,
-// it must not eat mail).
+// it must not eat mail). A store that cannot be reached is no checker
+// failure: Judgement::unavailable, and nothing about the message is
+// decided (intake.h keeps it until the store is back).
 
 #pragma once
 
@@ -56,6 +58,9 @@ struct Judgement {
     std::vector<policies::Finding> findings;
     MessageInfo info; // action name, findings as JSON, headers for listings
     std::string error; // the checker failed (then action is relay)
+    // The history's store could not be reached (PostgreSQL down): not
+    // judged at all. The message waits in the spool until it can be.
+    bool unavailable = false;
     // For the reply ledger (daemon/lib/outcomes.h): what the message is, by
     // its header; nothing of its body.
     std::string account;                 // whose it is (policies::account_of)
@@ -74,7 +79,11 @@ public:
         yes,             // it has left (the add-on saw it go)
     };
 
+    // Each lane opens its own History: SQLite at `history_path`, or what
+    // `open_history` returns (store::PgHistory with [store] url).
     VerdictStage(const policies::Policy& policy, const std::string& history_path, unsigned lanes);
+    using HistoryFactory = std::function<std::unique_ptr<policies::History>()>;
+    VerdictStage(const policies::Policy& policy, const HistoryFactory& open_history, unsigned lanes);
     ~VerdictStage();
     // True when some rule's action is reject: then the reply must wait for the verdict.
     bool can_reject() const { return can_reject_.load(); }

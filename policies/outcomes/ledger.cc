@@ -1,13 +1,14 @@
-// ledger.cc - see ledger.h.
+// ledger.cc - see ledger.h. The rows are ledger_rows.h's (SQLite in
+// ledger_sqlite.cc, PostgreSQL in store/pg_ledger.cc); every decision is
+// here.
 //
-// Cost: recording and matching are a few indexed statements. summary()
+// Cost: recording and matching are a few indexed lookups. summary()
 // reads every application of the account(s) with their recipients and
 // answers: O(applications), a few thousand rows for the busiest job club,
 // computed in memory on each call.
 
 #include "policies/outcomes/ledger.h"
 
-#include "common/sqlite.h"
 #include "common/strings.h"
 
 #include "policies/lexicon.h"
@@ -15,7 +16,6 @@
 #include "policies/text_index.h"
 
 #include <openssl/sha.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -24,6 +24,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_set>
 
 namespace rapport::policies::outcomes {
@@ -34,12 +35,6 @@ constexpr std::int64_t kKeepSeen = 400 * 86400;   // received-message keys: dupl
 constexpr std::int64_t kSkew = 3600;              // an answer's Date may run a little ahead of our clock
 
 using common::lower;
-
-// Whether a kept statement finds a row; it is reset for its next use.
-bool exists(sqlite::Stmt& s) {
-    sqlite::Reset r{s};
-    return s.step();
-}
 
 std::string join(const std::vector<std::string>& v, char sep) {
     std::string out;
@@ -101,87 +96,6 @@ Class parse_class(std::string_view s) {
 }
 
 // Schema 1 (PRAGMA user_version), what a new ledger gets.
-const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS outgoing (
-  id TEXT PRIMARY KEY,
-  account TEXT NOT NULL,
-  message_id TEXT NOT NULL DEFAULT '',
-  refs TEXT NOT NULL DEFAULT '',
-  subject TEXT NOT NULL DEFAULT '',
-  fate TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  application INTEGER NOT NULL,
-  class TEXT NOT NULL DEFAULT '',
-  rules TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS outgoing_by_message_id ON outgoing(message_id, account);
-CREATE INDEX IF NOT EXISTS outgoing_account_time ON outgoing(account, time);
--- Covers what matching asks of a candidate, so no table row is read for it.
-CREATE INDEX IF NOT EXISTS outgoing_candidate ON outgoing(id, fate, application, time, account);
-CREATE TABLE IF NOT EXISTS outgoing_rcpt (
-  outgoing_id TEXT NOT NULL,
-  address TEXT NOT NULL,
-  org TEXT NOT NULL DEFAULT '',
-  org_keys TEXT NOT NULL DEFAULT '',
-  bounced INTEGER NOT NULL DEFAULT 0,
-  name TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY (outgoing_id, address)
-);
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_address ON outgoing_rcpt(address, outgoing_id);
-CREATE INDEX IF NOT EXISTS outgoing_rcpt_by_org_id ON outgoing_rcpt(org, outgoing_id);
-CREATE TABLE IF NOT EXISTS org_keys (
-  key TEXT NOT NULL,
-  outgoing_id TEXT NOT NULL,
-  PRIMARY KEY (key, outgoing_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS answers (
-  outgoing_id TEXT NOT NULL,
-  incoming TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  match TEXT NOT NULL,
-  time INTEGER NOT NULL,
-  PRIMARY KEY (outgoing_id, incoming)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS own_addresses (address TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS inbox_folders (
-  folder TEXT PRIMARY KEY,
-  uidvalidity INTEGER NOT NULL,
-  last_uid INTEGER NOT NULL,
-  modseq INTEGER NOT NULL,
-  read INTEGER NOT NULL
-);
-PRAGMA user_version = 1;
-)sql";
-
-// Schema 0 to 1: the recipients' names; the organisation keys of each
-// application indexed (filled from outgoing_rcpt); the indexes matching
-// uses made covering (kSchema adds them); the answers and the
-// received-message keys in tables without a rowid (one B-tree each, not a
-// table and an index: half the pages written per received message).
-const char* kSchema0To1 = R"sql(
-CREATE TABLE IF NOT EXISTS answers (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
-  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming));
-CREATE TABLE IF NOT EXISTS incoming_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL);
-ALTER TABLE outgoing_rcpt ADD COLUMN name TEXT NOT NULL DEFAULT '';
-DROP INDEX IF EXISTS outgoing_rcpt_address;
-DROP INDEX IF EXISTS outgoing_rcpt_by_org;
-CREATE TABLE org_keys (key TEXT NOT NULL, outgoing_id TEXT NOT NULL, PRIMARY KEY (key, outgoing_id)) WITHOUT ROWID;
-CREATE TABLE answers_1 (outgoing_id TEXT NOT NULL, incoming TEXT NOT NULL, kind TEXT NOT NULL,
-  match TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (outgoing_id, incoming)) WITHOUT ROWID;
-INSERT INTO answers_1 SELECT outgoing_id, incoming, kind, match, time FROM answers;
-DROP TABLE answers;
-ALTER TABLE answers_1 RENAME TO answers;
-CREATE TABLE incoming_seen_1 (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO incoming_seen_1 SELECT key, time FROM incoming_seen;
-DROP TABLE incoming_seen;
-ALTER TABLE incoming_seen_1 RENAME TO incoming_seen;
-)sql";
-
-// The strongest answer an application (o) has had so far, as kind_rank() ranks them.
-#define ANSWERED_RANK                                                                                                  \
-    "(SELECT IFNULL(MAX(CASE a.kind WHEN 'replied' THEN 3 WHEN 'bounced' THEN 2 WHEN 'acknowledged' THEN 1 ELSE 0 "    \
-    "END), 0) FROM answers a WHERE a.outgoing_id = o.id)"
 
 int kind_rank(std::string_view kind) { // for "still without that kind of answer"
     if (kind == "replied") return 3;
@@ -239,102 +153,62 @@ std::optional<double> Counts::reply_rate() const {
     return static_cast<double>(replied) / denominator;
 }
 
-Ledger::Ledger(const std::string& path) {
-    db_ = sqlite::open(path);
+template <class F> auto Ledger::in_transaction(F&& f) {
+    rows_->begin();
     try {
-        // Like history.db: a page cache and a memory map big enough that matching
-        // reads no pages through system calls once warm.
-        sqlite::exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
-             "PRAGMA wal_autocheckpoint=10000;");
-        migrate();
-        sqlite::exec(db_, kSchema);
-        for (sqlite::Stmt k(db_, "SELECT DISTINCT key FROM org_keys"); k.step();) org_keys_.insert(k.text(0));
-        std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-        sqlite::Transaction tx(db_);
-        sqlite::Stmt(db_, "DELETE FROM outgoing_rcpt WHERE outgoing_id IN (SELECT id FROM outgoing WHERE application = 0 AND time < ?)")
-            .bind(1, now - kKeepOther)
-            .run();
-        sqlite::Stmt(db_, "DELETE FROM outgoing WHERE application = 0 AND time < ?").bind(1, now - kKeepOther).run();
-        sqlite::Stmt(db_, "DELETE FROM incoming_seen WHERE time < ?").bind(1, now - kKeepSeen).run();
-        tx.commit();
+        if constexpr (std::is_void_v<decltype(f())>) {
+            f();
+            rows_->commit();
+        } else {
+            auto r = f();
+            rows_->commit();
+            return r;
+        }
     } catch (...) {
-        prepared_.clear();
-        sqlite3_close(db_);
+        rows_->rollback();
         throw;
     }
 }
 
-Ledger::~Ledger() {
-    prepared_.clear(); // finalised before the connection closes
-    sqlite3_close(db_);
+Ledger::Ledger(const std::string& path) : Ledger(sqlite_ledger_rows(path)) {}
+
+Ledger::Ledger(std::unique_ptr<LedgerRows> rows) : rows_(std::move(rows)) {
+    try {
+        rows_->org_keys(org_keys_);
+        const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+        in_transaction([&] { rows_->prune(now - kKeepOther, now - kKeepSeen); });
+    } catch (const LedgerUnavailable&) {
+        // A store that is down now: the keys are read when first needed, and
+        // what is old is forgotten at the next start.
+    }
 }
 
-sqlite::Stmt& Ledger::prepared(const char* sql) {
-    auto& st = prepared_[sql];
-    if (!st) st = std::make_unique<sqlite::Stmt>(db_, sql, true);
-    return *st;
-}
-
-// A ledger of schema 0 brought to 1 (kSchema0To1), its rows kept; a new
-// one is made by kSchema alone.
-void Ledger::migrate() {
-    std::int64_t version = 0;
-    {
-        sqlite::Stmt v(db_, "PRAGMA user_version");
-        if (v.step()) version = v.i64(0);
-    }
-    bool fresh = !sqlite::Stmt(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outgoing'").step();
-    if (version >= 1 || fresh) return;
-    sqlite::Transaction tx(db_);
-    sqlite::exec(db_, kSchema0To1);
-    {
-        sqlite::Stmt s(db_, "SELECT r.outgoing_id, r.org_keys FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
-                            "WHERE o.application = 1 AND r.org_keys <> ''");
-        while (s.step()) {
-            const std::string id = s.text(0);
-            for (const auto& k : split(s.text(1), ' '))
-                sqlite::Stmt(db_, "INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, id).run();
-        }
-    }
-    sqlite::exec(db_, "PRAGMA user_version = 1");
-    tx.commit();
-}
+Ledger::~Ledger() = default;
 
 bool Ledger::record(const Outgoing& m, Fate fate) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
-    bool fresh = record_locked(m, fate);
-    tx.commit();
-    return fresh;
+    return in_transaction([&] { return record_locked(m, fate); });
 }
 
 void Ledger::apply(const std::vector<Change>& changes) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
-    for (const auto& c : changes) {
-        if (c.kind == Change::record) record_locked(c.message, c.fate);
-        else release_locked(c.id, c.when);
-    }
-    tx.commit();
+    in_transaction([&] {
+        for (const auto& c : changes) {
+            if (c.kind == Change::record) record_locked(c.message, c.fate);
+            else rows_->release(c.id, c.when);
+        }
+    });
 }
 
 bool Ledger::record_locked(const Outgoing& m, Fate fate) {
-    {
-        sqlite::Stmt& s = prepared("SELECT 1 FROM outgoing WHERE id = ?");
-        sqlite::Reset s_reset{s};
-        if (s.bind(1, m.id).step()) return false;
-    }
-    if (!m.message_id.empty()) {
-        sqlite::Stmt& s = prepared("SELECT 1 FROM outgoing WHERE account = ? AND message_id = ? AND fate = 'left'");
-        sqlite::Reset s_reset{s};
-        if (fate == Fate::left && s.bind(1, m.account).bind(2, m.message_id).step()) return false;
-    }
+    if (rows_->has_id(m.id)) return false;
+    if (!m.message_id.empty() && fate == Fate::left && rows_->has_message(m.account, m.message_id, true)) return false;
     std::vector<std::string> rcpts;
     for (const auto& r : m.recipients) {
         std::string a = lower(r);
         if (!a.empty() && std::find(rcpts.begin(), rcpts.end(), a) == rcpts.end()) rcpts.push_back(a);
     }
-    std::string cls;
+    LedgerRows::OutgoingRow row;
     if (fate == Fate::left && m.application) {
         Class c = Class::clean;
         if (!m.rules.empty()) c = Class::despite_findings;
@@ -342,130 +216,92 @@ bool Ledger::record_locked(const Outgoing& m, Fate fate) {
         else {
             // The sender changed it after findings: a held or rejected message
             // to one of the same people shortly before.
-            for (const auto& a : rcpts) {
-                sqlite::Stmt& q = prepared("SELECT 1 FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                                           "WHERE o.account = ? AND o.fate IN ('held', 'rejected') AND o.time BETWEEN ? AND ? "
-                                           "AND r.address = ? LIMIT 1");
-                sqlite::Reset q_reset{q};
-                if (q.bind(1, m.account).bind(2, m.time - kRevisedWindow).bind(3, m.time).bind(4, a).step()) {
+            for (const auto& a : rcpts)
+                if (rows_->stopped_to(m.account, a, m.time - kRevisedWindow, m.time)) {
                     c = Class::revised;
                     break;
                 }
-            }
         }
-        cls = std::string(to_string(c));
+        row.cls = std::string(to_string(c));
     }
-    const char* fate_name = fate == Fate::left ? "left" : fate == Fate::held ? "held" : "rejected";
-    sqlite::Stmt& ins = prepared("INSERT INTO outgoing (id, account, message_id, refs, subject, fate, time, application, class, rules) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    sqlite::Reset ins_reset{ins};
-    ins.bind(1, m.id)
-        .bind(2, m.account)
-        .bind(3, m.message_id)
-        .bind(4, join(m.refs, ' '))
-        .bind(5, m.application ? m.subject : std::string()) // only applications are listed by subject
-        .bind(6, fate_name)
-        .bind(7, m.time)
-        .bind(8, std::int64_t{m.application ? 1 : 0})
-        .bind(9, cls)
-        .bind(10, join(m.rules, ','))
-        .step();
+    row.id = m.id;
+    row.account = m.account;
+    row.message_id = m.message_id;
+    row.refs = join(m.refs, ' ');
+    row.subject = m.application ? m.subject : std::string(); // only applications are listed by subject
+    row.fate = fate == Fate::left ? "left" : fate == Fate::held ? "held" : "rejected";
+    row.time = m.time;
+    row.application = m.application;
+    row.rules = join(m.rules, ',');
+    std::vector<LedgerRows::RcptRow> rrows;
+    std::vector<std::string> all_keys;
     for (const auto& a : rcpts) {
         const std::vector<std::string> keys = domain_org_keys(domain_of(a));
         std::string name;
         if (m.application)
             if (auto it = m.names.find(a); it != m.names.end()) name = person_name(mime::Address{it->second, a});
-        sqlite::Stmt& r = prepared("INSERT OR IGNORE INTO outgoing_rcpt (outgoing_id, address, org, org_keys, name) "
-                                   "VALUES (?, ?, ?, ?, ?)");
-        sqlite::Reset r_reset{r};
-        r.bind(1, m.id).bind(2, a).bind(3, org_of(a)).bind(4, join(keys, ' ')).bind(5, name).step();
+        rrows.push_back({a, org_of(a), join(keys, ' '), std::move(name)});
         // For an applicant tracking system's answer naming the firm (named_applications).
         if (m.application)
-            for (const auto& k : keys) {
-                prepared("INSERT OR IGNORE INTO org_keys (key, outgoing_id) VALUES (?, ?)").bind(1, k).bind(2, m.id).run();
-                org_keys_.insert(k); // kept if the transaction fails: a key without rows finds nothing
-            }
+            for (const auto& k : keys)
+                if (std::find(all_keys.begin(), all_keys.end(), k) == all_keys.end()) all_keys.push_back(k);
     }
-    for (const auto& f : m.from) {
-        if (f.empty()) continue;
-        sqlite::Stmt& o = prepared("INSERT OR IGNORE INTO own_addresses (address) VALUES (?)");
-        sqlite::Reset o_reset{o};
-        o.bind(1, lower(f)).step();
-    }
+    if (!rows_->insert(row, rrows, all_keys)) return false;
+    for (const auto& k : all_keys) org_keys_.insert(k); // kept if the transaction fails: a key without rows finds nothing
+    for (const auto& f : m.from)
+        if (!f.empty()) rows_->add_own_address(lower(f));
     return true;
 }
 
 bool Ledger::release(const std::string& id, std::int64_t now) {
     std::lock_guard lk(mu_);
-    return release_locked(id, now);
-}
-
-bool Ledger::release_locked(const std::string& id, std::int64_t now) {
-    sqlite::Stmt& s = prepared("UPDATE outgoing SET fate = 'left', time = ?, "
-                               "class = CASE WHEN application = 1 THEN 'despite-findings' ELSE '' END WHERE id = ? AND fate = 'held'");
-    sqlite::Reset s_reset{s};
-    s.bind(1, now).bind(2, id).step();
-    return sqlite3_changes(db_) > 0;
+    return rows_->release(id, now);
 }
 
 bool Ledger::has_message(const std::string& account, const std::string& message_id) {
     std::lock_guard lk(mu_);
-    sqlite::Stmt s(db_, "SELECT 1 FROM outgoing WHERE account = ? AND message_id = ?");
-    return s.bind(1, account).bind(2, message_id).step();
+    return rows_->has_message(account, message_id, false);
 }
 
 bool Ledger::add_failure(const std::string& id, const std::vector<std::string>& failed, std::int64_t when) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_);
-    if (!sqlite::Stmt(db_, "SELECT 1 FROM outgoing WHERE id = ? AND fate = 'left'").bind(1, id).step()) return false;
-    const std::string key = "relay:" + id;
-    if (sqlite::Stmt(db_, "SELECT 1 FROM answers WHERE outgoing_id = ? AND incoming = ?").bind(1, id).bind(2, key).step())
-        return false;
-    for (const auto& a : failed)
-        sqlite::Stmt(db_, "UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?").bind(1, id).bind(2, lower(a)).step();
-    sqlite::Stmt(db_, "INSERT INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, 'bounced', 'exact', ?)")
-        .bind(1, id)
-        .bind(2, key)
-        .bind(3, when)
-        .step();
-    tx.commit();
-    return true;
+    return in_transaction([&] {
+        auto account = rows_->account_of(id, true);
+        if (!account) return false;
+        const std::string key = "relay:" + id;
+        if (rows_->has_answer(id, key)) return false;
+        for (const auto& a : failed) rows_->mark_bounced(*account, id, lower(a));
+        rows_->insert_answer(*account, id, key, "bounced", "exact", when);
+        return true;
+    });
 }
 
 std::vector<std::string> Ledger::unanswered_since(std::int64_t since) {
     std::lock_guard lk(mu_);
-    std::vector<std::string> out;
-    sqlite::Stmt s(db_, "SELECT id FROM outgoing o WHERE application = 1 AND fate = 'left' AND time >= ? "
-                        "AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.outgoing_id = o.id) ORDER BY time");
-    s.bind(1, since);
-    while (s.step()) out.push_back(s.text(0));
-    return out;
+    return rows_->unanswered_since(since);
 }
 
 void Ledger::add_own_address(const std::string& address) {
     if (address.find('@') == std::string::npos) return;
     std::lock_guard lk(mu_);
-    sqlite::Stmt(db_, "INSERT OR IGNORE INTO own_addresses (address) VALUES (?)").bind(1, lower(address)).step();
+    rows_->add_own_address(lower(address));
 }
 
 Answer Ledger::add_incoming(const Incoming& in, std::int64_t now) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
-    Answer a = add_incoming_locked(in, now);
-    tx.commit();
-    return a;
+    return in_transaction([&] { return add_incoming_locked(in, now); });
 }
 
 std::vector<Answer> Ledger::add_incoming_batch(const std::vector<Incoming>& batch, std::int64_t now,
                                                const std::string& folder, const FolderState* state) {
     std::lock_guard lk(mu_);
-    sqlite::Transaction tx(db_, prepared("BEGIN IMMEDIATE"), prepared("COMMIT"));
-    std::vector<Answer> out;
-    out.reserve(batch.size());
-    for (const auto& in : batch) out.push_back(add_incoming_locked(in, now));
-    if (state) save_folder_locked(folder, *state);
-    tx.commit();
-    return out;
+    return in_transaction([&] {
+        std::vector<Answer> out;
+        out.reserve(batch.size());
+        for (const auto& in : batch) out.push_back(add_incoming_locked(in, now));
+        if (state) rows_->save_folder(folder, *state);
+        return out;
+    });
 }
 
 Answer Ledger::add_incoming_locked(const Incoming& in, std::int64_t now) {
@@ -478,21 +314,17 @@ Answer Ledger::add_incoming_locked(const Incoming& in, std::int64_t now) {
 
 Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::string& key) {
     Answer ans;
-    // Seen before: the insert changes nothing.
-    prepared("INSERT OR IGNORE INTO incoming_seen (key, time) VALUES (?, ?)").bind(1, key).bind(2, now).run();
-    if (sqlite3_changes(db_) == 0) {
+    // Seen before: the key is there already (whichever rapportd read it).
+    if (!rows_->mark_seen(key, now)) {
         ans.kind = Answer::duplicate;
         return ans;
     }
     auto finish = [&](Answer a) {
-        if (!a.application.empty() && a.account.empty()) {
-            sqlite::Stmt& q = prepared("SELECT account FROM outgoing WHERE id = ?");
-            sqlite::Reset q_reset{q};
-            if (q.bind(1, a.application).step()) a.account = q.text(0);
-        }
+        if (!a.application.empty() && a.account.empty())
+            if (auto acc = rows_->account_of(a.application, false)) a.account = *acc;
         return a;
     };
-    if (!in.from.empty() && exists(prepared("SELECT 1 FROM own_addresses WHERE address = ?").bind(1, in.from))) {
+    if (!in.from.empty() && rows_->is_own(in.from)) {
         ans.kind = Answer::own;
         ans.why = "from one of the sender's own addresses";
         return finish(ans);
@@ -505,43 +337,24 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
     // to. `known` says whether the Message-ID is one of the sender's at all.
     // Sets ans.account to the application's account when it finds one.
     auto application_by_id = [&](const std::string& mid, bool* known = nullptr) -> std::string {
-        sqlite::Stmt& s = prepared("SELECT id, application, refs, account FROM outgoing WHERE message_id = ? AND fate = 'left' "
-                                   "ORDER BY time");
-        sqlite::Reset s_reset{s};
-        s.bind(1, mid);
         std::vector<std::string> via;
-        while (s.step()) {
+        for (auto& row : rows_->left_by_message_id(mid)) {
             if (known) *known = true;
-            if (s.i64(1)) {
-                ans.account = s.text(3);
-                return s.text(0);
+            if (row.application) {
+                ans.account = row.account;
+                return row.id;
             }
-            for (auto& r : split(s.text(2), ' ')) via.push_back(r);
+            for (auto& r : split(row.refs, ' ')) via.push_back(r);
         }
-        for (const auto& r : via) {
-            sqlite::Stmt& a = prepared("SELECT id, account FROM outgoing WHERE message_id = ? AND fate = 'left' AND application = 1");
-            sqlite::Reset a_reset{a};
-            if (a.bind(1, r).step()) {
-                ans.account = a.text(1);
-                return a.text(0);
+        for (const auto& r : via)
+            if (auto a = rows_->application_by_message_id(r)) {
+                ans.account = a->second;
+                return a->first;
             }
-        }
         return {};
     };
-    auto insert_answer = [&](const std::string& app, const char* kind, Match match) {
-        prepared("INSERT OR IGNORE INTO answers (outgoing_id, incoming, kind, match, time) VALUES (?, ?, ?, ?, ?)")
-            .bind(1, app)
-            .bind(2, key)
-            .bind(3, kind)
-            .bind(4, match == Match::exact ? "exact" : "probable")
-            .bind(5, t)
-            .run();
-    };
-    auto mark_bounced = [&](const std::string& app, const std::string& address) {
-        sqlite::Stmt& u = prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ? AND address = ?");
-        sqlite::Reset u_reset{u};
-        u.bind(1, app).bind(2, address).step();
-        return sqlite3_changes(db_);
+    auto insert_answer = [&](const std::string& app, const std::string& account, const char* kind, Match match) {
+        rows_->insert_answer(account, app, key, kind, match == Match::exact ? "exact" : "probable", t);
     };
 
     if (in.report) {
@@ -557,23 +370,21 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
         if (!app.empty()) {
             match = Match::exact;
             int marked = 0;
-            for (const auto& a : in.failed) marked += mark_bounced(app, a);
+            for (const auto& a : in.failed) marked += rows_->mark_bounced(ans.account, app, a);
             // The report names the recipient as rewritten further on (an
             // alias): it is still this message's failure.
-            if (marked == 0) prepared("UPDATE outgoing_rcpt SET bounced = 1 WHERE outgoing_id = ?").bind(1, app).run();
-            insert_answer(app, "bounced", match);
+            if (marked == 0) rows_->mark_bounced(ans.account, app, "");
+            insert_answer(app, ans.account, "bounced", match);
         } else {
             for (const auto& a : in.failed) {
-                sqlite::Stmt& s = prepared("SELECT o.id FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                                           "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ? "
-                                           "ORDER BY r.bounced, o.time DESC LIMIT 1");
-                sqlite::Reset s_reset{s};
-                if (!s.bind(1, a).bind(2, t - kReplyWindow).bind(3, t + kSkew).step()) continue;
-                std::string id = s.text(0);
-                s.reset();
-                mark_bounced(id, a);
-                insert_answer(id, "bounced", Match::probable);
-                if (app.empty()) app = id;
+                auto found = rows_->bounce_candidate(a, t - kReplyWindow, t + kSkew);
+                if (!found) continue;
+                rows_->mark_bounced(found->second, found->first, a);
+                insert_answer(found->first, found->second, "bounced", Match::probable);
+                if (app.empty()) {
+                    app = found->first;
+                    ans.account = found->second;
+                }
                 match = Match::probable;
             }
         }
@@ -594,7 +405,7 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
     for (const auto& r : in.refs) {
         std::string app = application_by_id(r, &refers_to_own);
         if (app.empty()) continue;
-        insert_answer(app, kind, Match::exact);
+        insert_answer(app, ans.account, kind, Match::exact);
         ans.kind = akind;
         ans.application = app;
         ans.match = Match::exact;
@@ -617,26 +428,12 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
     // Probable: candidates in the window before it, by tier.
     std::vector<Candidate> cands;
     const std::int64_t lo = t - kReplyWindow, hi = t + kSkew;
-    std::vector<std::string> addresses{in.from};
-    for (const auto& a : in.also_from) addresses.push_back(a);
-    for (const auto& a : addresses) {
-        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
-                                   "JOIN outgoing o ON o.id = r.outgoing_id "
-                                   "WHERE r.address = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
-        sqlite::Reset s_reset{s};
-        s.bind(1, a).bind(2, lo).bind(3, hi);
-        consider_rows(s, 0, cands);
-    }
+    consider_rows(LedgerRows::By::address, in.from, lo, hi, 0, cands);
+    for (const auto& a : in.also_from) consider_rows(LedgerRows::By::address, a, lo, hi, 0, cands);
     // A closer tier always wins (below), so a farther one is looked at only
     // when the closer ones found nothing.
     if (std::string org = cands.empty() ? org_of(in.from) : std::string(); !org.empty()) {
-        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM outgoing_rcpt r "
-                                   "JOIN outgoing o ON o.id = r.outgoing_id "
-                                   "WHERE r.org = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
-        sqlite::Reset s_reset{s};
-        s.bind(1, org).bind(2, lo).bind(3, hi);
-        consider_rows(s, 1, cands);
-        s.reset();
+        consider_rows(LedgerRows::By::org, org, lo, hi, 1, cands);
         // An applicant tracking system answers for the firm its mail names:
         // in the sender's name, the address before the @, or the subject.
         if (cands.empty() && ats_domains().count(org)) named_applications(in, lo, hi, cands);
@@ -654,7 +451,7 @@ Answer Ledger::match_locked(const Incoming& in, std::int64_t now, const std::str
         if (a_open != b_open) return a_open;
         return a.time > b.time;
     });
-    insert_answer(best->id, kind, Match::probable);
+    insert_answer(best->id, best->account, kind, Match::probable);
     ans.kind = akind;
     ans.application = best->id;
     ans.account = best->account;
@@ -678,6 +475,7 @@ void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_
     std::string text = in.from_name + " " + in.from.substr(0, in.from.find('@')) + " " + in.subject;
     for (auto& c : text)
         if (c == '.' || c == '_' || c == '-' || c == '+') c = ' ';
+    rows_->org_keys(org_keys_); // with those other rapportd wrote since
     TextIndex named(word_list(text));
     const auto& words = named.words();
     // The keys written to that the text may name (names_key() decides);
@@ -721,63 +519,48 @@ void Ledger::named_applications(const Incoming& in, std::int64_t lo, std::int64_
     }
     for (const auto& k : keys) {
         if (!named.names_key(k)) continue;
-        sqlite::Stmt& s = prepared("SELECT o.id, o.time, o.account, " ANSWERED_RANK " FROM org_keys k "
-                                   "JOIN outgoing o ON o.id = k.outgoing_id "
-                                   "WHERE k.key = ? AND o.fate = 'left' AND o.application = 1 AND o.time BETWEEN ? AND ?");
-        sqlite::Reset s_reset{s};
-        s.bind(1, k).bind(2, lo).bind(3, hi);
-        consider_rows(s, 2, cands);
+        consider_rows(LedgerRows::By::org_key, k, lo, hi, 2, cands);
     }
 }
 
-void Ledger::consider_rows(sqlite::Stmt& s, int tier, std::vector<Candidate>& cands) {
-    while (s.step()) consider(cands, s.text(0), s.text(2), tier, static_cast<int>(s.i64(3)), s.i64(1));
+
+void Ledger::consider_rows(LedgerRows::By by, const std::string& value, std::int64_t lo, std::int64_t hi, int tier,
+                           std::vector<Candidate>& cands) {
+    std::vector<LedgerRows::Candidate> found;
+    rows_->candidates(by, value, lo, hi, found);
+    for (auto& c : found) consider(cands, std::move(c.id), std::move(c.account), tier, c.answered, c.time);
 }
 
 std::vector<std::string> Ledger::accounts() {
     std::lock_guard lk(mu_);
-    std::vector<std::string> out;
-    sqlite::Stmt s(db_, "SELECT DISTINCT account FROM outgoing WHERE application = 1 AND fate = 'left' ORDER BY account");
-    while (s.step()) out.push_back(s.text(0));
-    return out;
+    return rows_->accounts();
 }
 
 Summary Ledger::summary(const std::string* account, std::int64_t now, const SummarySettings& settings) {
     std::lock_guard lk(mu_);
-    const std::string acc = account ? *account : std::string();
-    const std::int64_t only = account ? 1 : 0;
+    LedgerRows::SummaryRows rows = rows_->summary_rows(account, now);
     std::vector<Application> apps;
     std::map<std::string, std::size_t> at;
-    {
-        sqlite::Stmt s(db_, "SELECT id, account, subject, time, class FROM outgoing "
-                            "WHERE application = 1 AND fate = 'left' AND (? = 0 OR account = ?) ORDER BY time, id");
-        s.bind(1, only).bind(2, acc);
-        while (s.step()) {
-            Application a;
-            a.id = s.text(0);
-            a.account = s.text(1);
-            a.subject = s.text(2);
-            a.sent = s.i64(3);
-            a.cls = parse_class(s.text(4));
-            at[a.id] = apps.size();
-            apps.push_back(std::move(a));
-        }
+    for (auto& r : rows.apps) {
+        Application a;
+        a.id = std::move(r.id);
+        a.account = std::move(r.account);
+        a.subject = std::move(r.subject);
+        a.sent = r.time;
+        a.cls = parse_class(r.cls);
+        at[a.id] = apps.size();
+        apps.push_back(std::move(a));
     }
     std::map<std::string, std::pair<int, int>> bounced; // id -> (recipients, bounced)
-    {
-        sqlite::Stmt s(db_, "SELECT r.outgoing_id, r.address, r.bounced, r.name FROM outgoing_rcpt r JOIN outgoing o ON o.id = r.outgoing_id "
-                            "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY r.rowid");
-        s.bind(1, only).bind(2, acc);
-        while (s.step()) {
-            auto it = at.find(s.text(0));
-            if (it == at.end()) continue;
-            Application& a = apps[it->second];
-            a.to.push_back(s.text(1));
-            if (a.name.empty()) a.name = s.text(3);
-            auto& b = bounced[s.text(0)];
-            ++b.first;
-            b.second += s.i64(2) ? 1 : 0;
-        }
+    for (auto& r : rows.rcpts) {
+        auto it = at.find(r.id);
+        if (it == at.end()) continue;
+        Application& a = apps[it->second];
+        a.to.push_back(std::move(r.address));
+        if (a.name.empty()) a.name = std::move(r.name);
+        auto& b = bounced[r.id];
+        ++b.first;
+        b.second += r.bounced ? 1 : 0;
     }
     struct Seen {
         bool replied = false, acknowledged = false;
@@ -785,38 +568,26 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
         std::int64_t replied_at = 0, ack_at = 0, bounce_at = 0;
     };
     std::map<std::string, Seen> seen;
-    {
-        sqlite::Stmt s(db_, "SELECT a.outgoing_id, a.kind, a.match, a.time FROM answers a JOIN outgoing o ON o.id = a.outgoing_id "
-                            "WHERE o.application = 1 AND o.fate = 'left' AND (? = 0 OR o.account = ?) ORDER BY a.time");
-        s.bind(1, only).bind(2, acc);
-        while (s.step()) {
-            Seen& x = seen[s.text(0)];
-            std::string kind = s.text(1);
-            Match m = s.text(2) == "exact" ? Match::exact : Match::probable;
-            std::int64_t when = s.i64(3);
-            if (kind == "replied") {
-                if (!x.replied) x.replied_at = when;
-                x.replied = true;
-                x.replied_match = std::max(x.replied_match, m);
-            } else if (kind == "acknowledged") {
-                if (!x.acknowledged) x.ack_at = when;
-                x.acknowledged = true;
-                x.ack_match = std::max(x.ack_match, m);
-            } else if (kind == "bounced") {
-                x.bounce_at = std::max(x.bounce_at, when);
-                x.bounce_match = std::max(x.bounce_match, m);
-            }
+    for (const auto& r : rows.answers) {
+        Seen& x = seen[r.id];
+        Match m = r.match == "exact" ? Match::exact : Match::probable;
+        if (r.kind == "replied") {
+            if (!x.replied) x.replied_at = r.time;
+            x.replied = true;
+            x.replied_match = std::max(x.replied_match, m);
+        } else if (r.kind == "acknowledged") {
+            if (!x.acknowledged) x.ack_at = r.time;
+            x.acknowledged = true;
+            x.ack_match = std::max(x.ack_match, m);
+        } else if (r.kind == "bounced") {
+            x.bounce_at = std::max(x.bounce_at, r.time);
+            x.bounce_match = std::max(x.bounce_match, m);
         }
     }
     // When each account last wrote to each address: a follow-up is done once
     // the sender wrote to that person again.
     std::map<std::pair<std::string, std::string>, std::int64_t> last_written;
-    {
-        sqlite::Stmt s(db_, "SELECT o.account, r.address, MAX(o.time) FROM outgoing o JOIN outgoing_rcpt r ON r.outgoing_id = o.id "
-                            "WHERE o.fate = 'left' AND o.time <= ? AND (? = 0 OR o.account = ?) GROUP BY o.account, r.address");
-        s.bind(1, now).bind(2, only).bind(3, acc);
-        while (s.step()) last_written[{s.text(0), s.text(1)}] = s.i64(2);
-    }
+    for (auto& w : rows.written) last_written[{std::move(w.account), std::move(w.address)}] = w.last;
 
     Summary out;
     out.now = now;
@@ -882,31 +653,17 @@ Summary Ledger::summary(const std::string* account, std::int64_t now, const Summ
 
 std::optional<Ledger::FolderState> Ledger::folder(const std::string& name) {
     std::lock_guard lk(mu_);
-    sqlite::Stmt s(db_, "SELECT uidvalidity, last_uid, modseq, read FROM inbox_folders WHERE folder = ?");
-    if (!s.bind(1, name).step()) return std::nullopt;
-    FolderState st;
-    st.uidvalidity = static_cast<std::uint32_t>(s.i64(0));
-    st.last_uid = static_cast<std::uint32_t>(s.i64(1));
-    st.modseq = static_cast<std::uint64_t>(s.i64(2));
-    st.read = static_cast<std::uint64_t>(s.i64(3));
-    return st;
+    return rows_->folder(name);
 }
 
 void Ledger::save_folder(const std::string& name, const FolderState& st) {
     std::lock_guard lk(mu_);
-    save_folder_locked(name, st);
+    rows_->save_folder(name, st);
 }
 
-void Ledger::save_folder_locked(const std::string& name, const FolderState& st) {
-    prepared("INSERT INTO inbox_folders (folder, uidvalidity, last_uid, modseq, read) VALUES (?, ?, ?, ?, ?) "
-              "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
-              "modseq = excluded.modseq, read = excluded.read")
-        .bind(1, name)
-        .bind(2, static_cast<std::int64_t>(st.uidvalidity))
-        .bind(3, static_cast<std::int64_t>(st.last_uid))
-        .bind(4, static_cast<std::int64_t>(st.modseq))
-        .bind(5, static_cast<std::int64_t>(st.read))
-        .run();
+std::unique_ptr<InboxClaim> Ledger::claim_inbox() {
+    std::lock_guard lk(mu_);
+    return rows_->claim_inbox();
 }
 
 namespace {
@@ -968,19 +725,7 @@ std::string follow_up_suggestion(const Application& a, std::int64_t now) {
 
 Totals Ledger::totals() {
     std::lock_guard lk(mu_);
-    Totals t;
-    {
-        sqlite::Stmt s(db_, "SELECT class, COUNT(*) FROM outgoing WHERE application = 1 AND fate = 'left' GROUP BY class");
-        while (s.step()) {
-            Class c = parse_class(s.text(0));
-            (c == Class::clean ? t.clean : c == Class::revised ? t.revised : t.despite_findings) += s.i64(1);
-        }
-    }
-    {
-        sqlite::Stmt s(db_, "SELECT match, COUNT(*) FROM answers WHERE kind = 'replied' GROUP BY match");
-        while (s.step()) (s.text(0) == "exact" ? t.replies_exact : t.replies_probable) += s.i64(1);
-    }
-    return t;
+    return rows_->totals();
 }
 
 nlohmann::json to_json(const Summary& s) {

@@ -41,7 +41,7 @@
 //   one, a hash of its From, Date and Subject), whether it came over IMAP,
 //   from the add-on, or both.
 //
-// What is kept (ledger.db): for every message that left or was stopped:
+// What is kept (ledger.db, or PostgreSQL with [store] url): for every message that left or was stopped:
 // queue id, account, Message-ID, the Message-IDs it referred to, time,
 // recipients and their organisations; for applications also the subject,
 // class, the rules that fired and the recipients' display names where they
@@ -49,12 +49,18 @@
 // Message-ID and which application it answered, how, when - never a sender,
 // subject or body. Rows of non-applications go after 180 days.
 //
-// Thread-safe (one SQLite connection behind a mutex; WAL). Throws
-// std::runtime_error when the database cannot be opened or written.
+// Where the rows live is ledger_rows.h's business (SQLite, or PostgreSQL
+// shared by every rapportd of an installation); everything above is
+// decided here, once, whatever keeps the rows.
+//
+// Thread-safe (the rows behind a mutex). Throws std::runtime_error when the
+// database cannot be opened or written, LedgerUnavailable (ledger_rows.h)
+// when its store cannot be reached: nothing of that call was kept.
 
 #pragma once
 
 #include "policies/outcomes/incoming.h"
+#include "policies/outcomes/ledger_rows.h"
 
 #include <nlohmann/json.hpp>
 
@@ -65,13 +71,7 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
-
-struct sqlite3;
-namespace rapport::sqlite {
-class Stmt;
-}
 
 namespace rapport::policies::outcomes {
 
@@ -167,28 +167,17 @@ std::string follow_up_suggestion(const Application& a, std::int64_t now);
 // "waited_days" and "suggestion" (follow_up_suggestion()).
 nlohmann::json to_json(const Summary& s);
 
-// What /metrics counts (ever, not by account): applications that left, by
-// class, and answers that made an application replied, by how they matched.
-struct Totals {
-    std::int64_t clean = 0, revised = 0, despite_findings = 0;
-    std::int64_t replies_exact = 0, replies_probable = 0;
-};
-
 class Ledger {
 public:
+    // The rows in SQLite at `path` (or ":memory:"), created or migrated.
     explicit Ledger(const std::string& path);
+    // The rows elsewhere (PostgreSQL: store::Store::ledger_rows()).
+    explicit Ledger(std::unique_ptr<LedgerRows> rows);
     ~Ledger();
     Ledger(const Ledger&) = delete;
     Ledger& operator=(const Ledger&) = delete;
 
-    // Where an inbox reader got to in one folder (IMAP UIDVALIDITY/UID,
-    // CONDSTORE HIGHESTMODSEQ), so each message is read once across restarts.
-    struct FolderState {
-        std::uint32_t uidvalidity = 0;
-        std::uint32_t last_uid = 0;
-        std::uint64_t modseq = 0;
-        std::uint64_t read = 0; // messages read from this folder, ever
-    };
+    using FolderState = outcomes::FolderState;
 
     // Records a message once (by id; an application whose Message-ID the
     // same account already has, e.g. reported by the add-on and relayed too,
@@ -239,9 +228,11 @@ public:
 
     std::optional<FolderState> folder(const std::string& name);
     void save_folder(const std::string& name, const FolderState& st);
+    // The right to read the inbox into this ledger (ledger_rows.h): null
+    // while another rapportd sharing the ledger reads it.
+    std::unique_ptr<InboxClaim> claim_inbox();
 
 private:
-    void migrate();
     Answer add_incoming_locked(const Incoming& in, std::int64_t now);
     Answer match_locked(const Incoming& in, std::int64_t now, const std::string& key);
     // An application that may be what a received message answers (probably).
@@ -255,19 +246,18 @@ private:
     // A new candidate, or a closer tie for one found already.
     static void consider(std::vector<Candidate>& cands, std::string id, std::string account, int tier, int answered,
                          std::int64_t time);
-    // consider() for each row of a candidate query (id, time, account, answered rank).
-    static void consider_rows(sqlite::Stmt& s, int tier, std::vector<Candidate>& cands);
-    void save_folder_locked(const std::string& name, const FolderState& st);
-    bool record_locked(const Outgoing& m, Fate fate);      // mu_ held, inside a transaction
-    bool release_locked(const std::string& id, std::int64_t now);
-    // Statements run for each record and each received message, prepared once (mu_ held).
-    sqlite::Stmt& prepared(const char* sql);
-    std::unordered_map<const char*, std::unique_ptr<sqlite::Stmt>> prepared_;
+    // consider() for each row the store found.
+    void consider_rows(LedgerRows::By by, const std::string& value, std::int64_t lo, std::int64_t hi, int tier,
+                       std::vector<Candidate>& cands);
+    bool record_locked(const Outgoing& m, Fate fate); // mu_ held, inside a transaction
+    // Runs f inside one transaction of the rows (mu_ held): committed when
+    // f returns, rolled back when it throws.
+    template <class F> auto in_transaction(F&& f);
+    std::unique_ptr<LedgerRows> rows_;
     // Every organisation key of an application (the org_keys table's keys):
     // an applicant tracking system's mail is matched to the ones it names.
     std::set<std::string, std::less<>> org_keys_;
     std::mutex mu_;
-    sqlite3* db_ = nullptr;
 };
 
 } // namespace rapport::policies::outcomes

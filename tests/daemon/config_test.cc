@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace rapport::daemon;
@@ -162,4 +163,58 @@ TEST(Config, RefusesToListenPubliclyWithoutTlsAndAccounts) {
     Config h;
     h.http = parse_host_port("192.168.1.5:2526", "http.listen");
     EXPECT_NE(refuse_to_listen(h, true).find("refusing to serve the HTTP API on 192.168.1.5:2526"), std::string::npos);
+}
+
+// [store]: PostgreSQL for several rapportd; each mistake named by its key.
+TEST(Config, Store) {
+    EXPECT_FALSE(Config{}.store.enabled()); // SQLite under the state directory
+    auto ok = write_tmp("[store]\nurl = \"postgresql://rapport@db.example:5433/rapport?sslmode=verify-full\"\n"
+                        "pool_size = 4\n");
+    Config c = load({"--config", ok.c_str()});
+    EXPECT_TRUE(c.store.enabled());
+    EXPECT_EQ(c.store.url, "postgresql://rapport@db.example:5433/rapport?sslmode=verify-full");
+    EXPECT_EQ(c.store.pool_size, 4u);
+    EXPECT_EQ(store_connection(c.store), c.store.url); // no password file: ~/.pgpass or none
+    char host[256] = {};
+    ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+    EXPECT_EQ(c.store.node, host); // the node's name in its claims: the machine's, unless set
+    unlink(ok.c_str());
+    auto named = write_tmp("[store]\nurl = \"postgresql://rapport@db/rapport\"\nnode = \"node2\"\n");
+    EXPECT_EQ(load({"--config", named.c_str()}).store.node, "node2");
+    unlink(named.c_str());
+
+    auto secret = write_tmp("s3cret &=/ x\n");
+    ::chmod(secret.c_str(), 0600);
+    StoreSettings s{"postgresql://rapport@db/rapport", secret, 2, ""};
+    EXPECT_EQ(store_connection(s), "postgresql://rapport@db/rapport?password=s3cret%20%26%3D%2F%20x");
+    s.url += "?sslmode=require";
+    EXPECT_EQ(store_connection(s), "postgresql://rapport@db/rapport?sslmode=require&password=s3cret%20%26%3D%2F%20x");
+    ::chmod(secret.c_str(), 0644);
+    try {
+        store_connection(s);
+        ADD_FAILURE() << "a password file others can read was used";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("store.password_file: "), std::string::npos) << e.what();
+    }
+    unlink(secret.c_str());
+
+    auto refused = [](const std::string& store, const std::string& why) {
+        auto h = write_tmp("[store]\n" + store);
+        try {
+            load({"--config", h.c_str()});
+            ADD_FAILURE() << "accepted: " << store;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+        }
+        unlink(h.c_str());
+    };
+    refused("url = \"mysql://rapport@db/rapport\"\n", "store.url: expected postgresql://");
+    refused("url = \"/var/lib/rapport/store.db\"\n", "store.url: expected postgresql://");
+    refused("url = \"postgresql://rapport:pw@db/rapport\"\n", "store.url: the password does not belong in the URL");
+    refused("url = \"postgres://rapport:pw@db/rapport\"\n", "store.url: the password does not belong in the URL");
+    refused("url = \"postgresql://rapport@db/rapport?sslmode=require&password=pw\"\n",
+            "store.url: the password does not belong in the URL");
+    refused("url = 5\n", "store.url: expected a string");
+    refused("url = \"postgresql://rapport@db/rapport\"\npool_size = 0\n", "store.pool_size must be at least 1");
+    refused("uri = \"postgresql://rapport@db/rapport\"\n", "store: unknown key 'uri'");
 }

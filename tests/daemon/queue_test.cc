@@ -1,6 +1,8 @@
 // Unit tests for daemon/lib/queue: spool round trip, state rows, release.
 
 #include "daemon/lib/queue.h"
+#include "daemon/lib/queue_internal.h"
+#include "tests/daemon/queue_behaviour.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +17,26 @@ std::string tmpdir() {
     char t[] = "/tmp/rapport-queue-test-XXXXXX";
     return mkdtemp(t);
 }
+// The queue behaviour tests (queue_behaviour.h) on SQLite: each test a
+// state directory of its own, each open() another connection to its
+// queue.db (no node is shared with: SQLite is one machine's).
+class SqliteQueueStore final : public behaviour::QueueStore {
+public:
+    ~SqliteQueueStore() override { std::filesystem::remove_all(dir_); }
+    std::unique_ptr<QueueState> open(const std::string&) override {
+        return std::make_unique<SqliteQueueState>(dir_ + "/queue.db");
+    }
+
+private:
+    std::string dir_ = tmpdir();
+};
 } // namespace
+
+using behaviour::QueueBehaviour;
+using behaviour::QueueMaker;
+INSTANTIATE_TEST_SUITE_P(Sqlite, QueueBehaviour,
+                         ::testing::Values(QueueMaker{"sqlite", [] { return std::make_unique<SqliteQueueStore>(); }}),
+                         QueueBehaviour::name);
 
 TEST(Queue, SpoolRoundTripKeepsBytes) {
     auto dir = tmpdir();

@@ -54,7 +54,7 @@ protected:
     // The organisations `account` has written to, as the history holds them.
     std::vector<std::string> written_to(rd::VerdictStage& stage, const std::string& account) {
         stage.stop(); // flushes the lanes' write-behind
-        return rp::History(db).organisations(account, 0);
+        return rp::SqliteHistory(db).organisations(account, 0);
     }
     // A draft to someone at another firm that still names Acme: the
     // sender's history decides whether it is a copy-paste leftover.

@@ -35,7 +35,7 @@ TEST_F(Rules, PolicyActionsAndAllowList) {
     rp::Policy p = rp::default_policy();
     p.rules["generic-greeting"].action = rp::Action::reject;
     p.rules["no-personalisation"].action = rp::Action::off;
-    rp::History h(":memory:");
+    rp::SqliteHistory h(":memory:");
     rp::Checker c(p, h);
     Mail m;
     m.to = "careers@estovar.com";

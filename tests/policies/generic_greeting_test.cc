@@ -56,7 +56,7 @@ TEST(GenericGreeting, NoGreetingSaysToUseTheKnownName) {
     m.subject = "Candidatura - dependienta de panadería";
     m.body = "Le escribo para presentar mi candidatura al puesto de dependienta en la Panadería Méndez. "
              "Trabajé dos veranos en un obrador.\n\nUn saludo,\nAna\n";
-    rapport::policies::History history(":memory:");
+    rapport::policies::SqliteHistory history(":memory:");
     rapport::policies::Checker checker(rapport::policies::default_policy(), history);
     auto v = checker.check(rm::parse(m.raw()));
     bool told = false;
@@ -104,7 +104,7 @@ TEST_F(Rules, GenericGreetingsInEveryLanguage) {
                           "Sehr geehrte Damen und Herren,", "Estimados señores:", "Szanowni Państwo,",
                           "Dzień dobry,", "Dear Sirs,"}) {
         Rules::SetUp();
-        rp::History h(":memory:");
+        rp::SqliteHistory h(":memory:");
         rp::Checker c(rp::default_policy(), h);
         Mail m;
         m.to = "jobs@halden.co.uk";

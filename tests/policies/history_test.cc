@@ -1,7 +1,10 @@
-// history_test.cc - the template memory: fingerprints and the SQLite history.
+// history_test.cc - the template memory: fingerprints and the SQLite
+// history (what every history must do is in history_behaviour.h, run here
+// on SQLite).
 
 #include "policies/history.h"
 #include "policies/minhash.h"
+#include "tests/policies/history_behaviour.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -16,54 +19,12 @@
 namespace rapport::policies {
 namespace {
 
-std::vector<std::string> words(const std::string& text) {
-    std::istringstream in(text);
-    std::vector<std::string> out;
-    for (std::string w; in >> w;) out.push_back(w);
-    return out;
-}
-
-// Eight sentences of a cover letter; names already masked by the caller.
-const char* const kLetter =
-    "i am writing to apply for the position of warehouse operative at ORG . "
-    "i have three years of experience in busy distribution centres and hold a forklift licence . "
-    "in my last role i picked and packed over four hundred orders a day with an accuracy above ninety nine percent . "
-    "i am reliable , punctual and happy to work early shifts , weekends and overtime when needed . "
-    "i enjoy working in a team and i have trained new starters on safety procedures and stock rotation . "
-    "i live close to your site and can start immediately after a short notice period . "
-    "i would welcome the chance to discuss how i could help your team meet its targets . "
-    "thank you for considering my application and i look forward to hearing from you soon . ";
-
-// A different letter from the same person sharing only its two-sentence bio.
-const char* const kBio =
-    "i have three years of experience in busy distribution centres and hold a forklift licence . "
-    "i am reliable , punctual and happy to work early shifts , weekends and overtime when needed . ";
-const char* const kOther =
-    "i saw your advert for a delivery driver on the council jobs board last friday afternoon . "
-    "my clean driving licence and knowledge of the local roads would let me plan efficient routes . "
-    "customers have often praised my friendly manner on the doorstep and my care with fragile parcels . "
-    "i keep accurate records of each drop using handheld scanners and paper manifests alike . "
-    "your company's commitment to electric vans is something i would be proud to be part of . "
-    "could we arrange a short call next week so that i can learn more about the route structure ? ";
+using namespace behaviour;
 
 std::string mask_swap(std::string s, const std::string& from, const std::string& to) {
     for (auto p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
     return s;
 }
-
-SentRecord rec(const std::string& sender, std::int64_t t, std::vector<std::string> to, const Fingerprint& fp,
-               std::vector<std::string> orgs = {}) {
-    SentRecord r;
-    r.sender = sender;
-    r.time = t;
-    r.recipients = std::move(to);
-    r.organisations = std::move(orgs);
-    r.print = fp;
-    return r;
-}
-
-constexpr std::int64_t kDay = 86400;
-constexpr std::int64_t kT0 = 1'700'000'000;
 
 class TempDb {
 public:
@@ -82,6 +43,20 @@ private:
     std::filesystem::path path_;
     static inline int counter_ = 0;
 };
+
+// Each test a file of its own, each open() another connection to it (as
+// the daemon's lanes share history.db).
+class SqliteStore final : public HistoryStore {
+public:
+    std::unique_ptr<History> open() override { return std::make_unique<SqliteHistory>(db_.path()); }
+
+private:
+    TempDb db_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, HistoryBehaviour,
+                         ::testing::Values(StoreMaker{"sqlite", [] { return std::make_unique<SqliteStore>(); }}),
+                         HistoryBehaviour::name);
 
 TEST(Fingerprint, IdenticalTextsAreFullySimilar) {
     auto a = fingerprint(words(kLetter));
@@ -118,92 +93,12 @@ TEST(Fingerprint, UnrelatedTextsScoreNearZero) {
     EXPECT_LT(similarity(fingerprint(words(kLetter)), fingerprint(words(kOther))), 0.1);
 }
 
-// Random texts with a controlled share of common shingles: the banding must
-// find pairs at Jaccard >= 0.5 practically always (>= 99% designed).
-TEST(History, FindsHalfSimilarPairsReliably) {
-    std::mt19937 rng(7);
-    auto word = [&] { return std::string("w") + std::to_string(rng() % 1000000); };
-    History h(":memory:");
-    int found = 0;
-    const int trials = 300;
-    for (int t = 0; t < trials; ++t) {
-        // 200 shared words, 99 own words each: Jaccard of 3-shingles ~0.5.
-        std::vector<std::string> common, a, b;
-        for (int i = 0; i < 200; ++i) common.push_back(word());
-        a = common;
-        b = common;
-        for (int i = 0; i < 99; ++i) a.push_back(word());
-        for (int i = 0; i < 99; ++i) b.push_back(word());
-        std::string sender = std::string("s") + std::to_string(t) + "@x.org";
-        h.record(rec(sender, kT0, {"a@firm.com"}, fingerprint(a)));
-        found += h.find_similar(sender, fingerprint(b), kT0 - kDay, kT0 + kDay, 0.0).messages;
-    }
-    EXPECT_GE(found, trials * 97 / 100) << found << " of " << trials;
-}
 
-TEST(History, IdenticalTextsMatch) {
-    History h(":memory:");
-    auto fp = fingerprint(words(kLetter));
-    h.record(rec("ann@x.org", kT0, {"Boss@Firm.com"}, fp));
-    auto r = h.find_similar("ann@x.org", fp, kT0 - 30 * kDay, kT0 + 1);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"boss@firm.com"});
-}
 
-TEST(History, SharedBioOnlyDoesNotMatch) {
-    History h(":memory:");
-    h.record(rec("ann@x.org", kT0, {"a@one.com"}, fingerprint(words(kLetter))));
-    auto r = h.find_similar("ann@x.org", fingerprint(words(std::string(kBio) + kOther)), kT0 - kDay, kT0 + kDay);
-    EXPECT_EQ(r.messages, 0);
-    EXPECT_TRUE(r.recipients.empty());
-}
 
-TEST(History, WindowIsRespected) {
-    History h(":memory:");
-    auto fp = fingerprint(words(kLetter));
-    h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
-    h.record(rec("ann@x.org", kT0 - 10 * kDay, {"mid@two.com"}, fp));
-    h.record(rec("ann@x.org", kT0 + 5 * kDay, {"later@three.com"}, fp));
-    auto r = h.find_similar("ann@x.org", fp, kT0 - 30 * kDay, kT0);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"mid@two.com"});
-    // Bounds are inclusive.
-    r = h.find_similar("ann@x.org", fp, kT0 - 40 * kDay, kT0 + 5 * kDay);
-    EXPECT_EQ(r.messages, 3);
-}
 
-TEST(History, DistinctRecipientsAreDeduplicated) {
-    History h(":memory:");
-    auto fp = fingerprint(words(kLetter));
-    h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
-    h.record(rec("ann@x.org", kT0 + 1, {"A@One.com"}, fp));
-    h.record(rec("ann@x.org", kT0 + 2, {"c@three.com", "b@two.com", "B@TWO.COM"}, fp));
-    auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + 10);
-    EXPECT_EQ(r.messages, 3);
-    EXPECT_EQ(r.recipients, (std::vector<std::string>{"a@one.com", "b@two.com", "c@three.com"}));
-}
 
-TEST(History, SendersAreIsolated) {
-    History h(":memory:");
-    auto fp = fingerprint(words(kLetter));
-    h.record(rec("ann@x.org", kT0, {"a@one.com"}, fp, {"one"}));
-    EXPECT_EQ(h.find_similar("bob@x.org", fp, kT0 - kDay, kT0 + kDay).messages, 0);
-    EXPECT_TRUE(h.organisations("bob@x.org", 0).empty());
-    h.record(rec("bob@x.org", kT0, {"z@zed.com"}, fp, {"zed"}));
-    auto r = h.find_similar("bob@x.org", fp, kT0 - kDay, kT0 + kDay);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"z@zed.com"});
-    EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"one"});
-}
 
-TEST(History, OrganisationsSinceTime) {
-    History h(":memory:");
-    h.record(rec("ann@x.org", kT0 - 50 * kDay, {"a@old.com"}, {}, {"old"}));
-    h.record(rec("ann@x.org", kT0, {"a@acme.com", "b@beta.com"}, {}, {"acme", "beta"}));
-    h.record(rec("ann@x.org", kT0 + 1, {"c@acme.com"}, {}, {"acme"}));
-    EXPECT_EQ(h.organisations("ann@x.org", kT0 - 30 * kDay), (std::vector<std::string>{"acme", "beta"}));
-    EXPECT_EQ(h.organisations("ann@x.org", 0), (std::vector<std::string>{"acme", "beta", "old"}));
-}
 
 // organisations() keeps the last sender's rows, up to date with this
 // connection's writes: asking again, with another `since`, for another
@@ -211,8 +106,8 @@ TEST(History, OrganisationsSinceTime) {
 // another connection's commit must give what a fresh read gives.
 TEST(History, OrganisationsCacheFollowsEveryChange) {
     TempDb db;
-    History a(db.path());
-    History b(db.path());
+    SqliteHistory a(db.path());
+    SqliteHistory b(db.path());
     const std::string ann = "ann@x.org";
     a.record(rec(ann, kT0 - 40 * kDay, {"a@old.com"}, {}, {"old"}));
     a.record(rec(ann, kT0, {"a@acme.com"}, {}, {"acme"}));
@@ -259,33 +154,14 @@ TEST(History, OrganisationsCacheFollowsEveryChange) {
     EXPECT_EQ(b.organisations(ann, 0), (V{"eps", "eta", "zeta"}));
 }
 
-// Organisation keys are read back from one joined value: any character,
-// separators and digits included, comes back as written.
-TEST(History, OrganisationKeysOfAnyShape) {
-    TempDb db;
-    const std::vector<std::string> odd = {"a:b;c", "12", "3:x", ";", ":", "\xc3\xa9" "cole", "x y", "-5", "9;9:9"};
-    {
-        History h(db.path());
-        h.record(rec("ann@x.org", kT0, {"a@b.com"}, {}, odd));
-        h.record(rec("ann@x.org", -kT0, {"a@c.com"}, {}, {"negative"}));
-    }
-    History h(db.path());
-    std::vector<std::string> want = odd;
-    std::sort(want.begin(), want.end());
-    EXPECT_EQ(h.organisations("ann@x.org", kT0), want);
-    want.push_back("negative");
-    std::sort(want.begin(), want.end());
-    EXPECT_EQ(h.organisations("ann@x.org", -2 * kT0), want);
-    EXPECT_EQ(h.organisations("nobody@x.org", 0), std::vector<std::string>{});
-}
 
 // allowed() keeps the allow list in memory: what this connection adds is
 // seen at once, another connection's addition once it commits (after this
 // one's open Snapshot, as a query would see it), a batch's after it.
 TEST(History, AllowListKeptFollowsEveryChange) {
     TempDb db;
-    History a(db.path());
-    History b(db.path());
+    SqliteHistory a(db.path());
+    SqliteHistory b(db.path());
     EXPECT_FALSE(a.allowed("address", "x@y.com"));
     a.allow("address", "X@y.com");
     EXPECT_TRUE(a.allowed("address", "x@Y.com"));
@@ -308,25 +184,16 @@ TEST(History, AllowListKeptFollowsEveryChange) {
     EXPECT_EQ(a.allow_list().size(), 3u);
 }
 
-TEST(History, EmptyFingerprintMatchesNothing) {
-    History h(":memory:");
-    h.record(rec("ann@x.org", kT0, {"a@one.com"}, Fingerprint{}));
-    h.record(rec("ann@x.org", kT0, {"b@two.com"}, fingerprint(words(kLetter))));
-    EXPECT_EQ(h.find_similar("ann@x.org", Fingerprint{}, 0, kT0 + kDay, 0.0).messages, 0);
-    auto r = h.find_similar("ann@x.org", fingerprint(words(kLetter)), 0, kT0 + kDay, 0.0);
-    EXPECT_EQ(r.messages, 1); // the empty one is never a candidate
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"b@two.com"});
-}
 
 TEST(History, PersistsAcrossReopen) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0, {"a@one.com"}, fp, {"one"}));
     }
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         auto r = h.find_similar("ann@x.org", fp, kT0 - kDay, kT0 + kDay);
         EXPECT_EQ(r.messages, 1);
         EXPECT_EQ(r.recipients, std::vector<std::string>{"a@one.com"});
@@ -338,143 +205,23 @@ TEST(History, BatchCommitsAndPersists) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.begin_batch();
         for (int i = 0; i < 10; ++i) h.record(rec("ann@x.org", kT0 + i, {std::string("r") + std::to_string(i) + "@x.com"}, fp));
         h.end_batch();
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     EXPECT_EQ(h.find_similar("ann@x.org", fp, kT0, kT0 + 100).messages, 10);
 }
 
-TEST(History, PruneForgetsOlderMessages) {
-    TempDb db;
-    auto fp = fingerprint(words(kLetter));
-    History h(db.path());
-    h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp, {"one"}));
-    h.record(rec("ann@x.org", kT0 - 1 * kDay, {"new@two.com"}, fp, {"two"}));
-    h.prune(kT0 - 30 * kDay);
-    auto r = h.find_similar("ann@x.org", fp, 0, kT0);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"new@two.com"});
-    EXPECT_EQ(h.organisations("ann@x.org", 0), std::vector<std::string>{"two"});
-    h.prune(kT0);
-    EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0).messages, 0);
-    EXPECT_TRUE(h.organisations("ann@x.org", 0).empty());
-    // Recording again after pruning works and finds only the new message.
-    h.record(rec("ann@x.org", kT0 + 1, {"x@three.com"}, fp));
-    EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 2).recipients, std::vector<std::string>{"x@three.com"});
-}
 
 // --- Template families: each message joins the family of its best verified
 // match at record time; a lookup counts whole families.
 
-// kLetter with its sentence number `i` (0-based) replaced by `repl`.
-std::string edit_sentence(const std::string& text, int i, const std::string& repl) {
-    std::size_t b = 0;
-    for (int k = 0; k < i; ++k) b = text.find(" . ", b) + 3;
-    std::size_t e = text.find(" . ", b) + 3;
-    return text.substr(0, b) + repl + " . " + text.substr(e);
-}
 
-TEST(History, FamiliesFollowChainsOfNearCopies) {
-    // Each letter is the one before with one more sentence rewritten: each
-    // is a near-copy of its predecessor, the last is not one of the first,
-    // and yet all are one family - a copy of the last counts them all.
-    const char* const edits[] = {
-        "last year i led a small team of pickers on the night shift",
-        "i kept the loading bay tidy and reported every near miss to my supervisor",
-        "my commute to your depot is ten minutes by bicycle",
-        "i am also a trained first aider and a volunteer fire marshal",
-    };
-    std::vector<std::string> texts{kLetter};
-    for (int i = 0; i < 4; ++i) texts.push_back(edit_sentence(texts.back(), 1 + 2 * i, edits[i]));
-    for (std::size_t i = 1; i < texts.size(); ++i)
-        ASSERT_GE(similarity(fingerprint(words(texts[i - 1])), fingerprint(words(texts[i]))), 0.65) << i;
-    ASSERT_LT(similarity(fingerprint(words(texts.front())), fingerprint(words(texts.back()))), 0.5);
-    History h(":memory:");
-    std::vector<std::string> expected;
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        std::string to = std::string("r") + std::to_string(i) + "@firm.com";
-        expected.push_back(to);
-        h.record(rec("ann@x.org", kT0 + static_cast<std::int64_t>(i), {to}, fingerprint(words(texts[i]))));
-    }
-    auto r = h.find_similar("ann@x.org", fingerprint(words(texts.back())), kT0 - kDay, kT0 + kDay);
-    EXPECT_EQ(r.messages, 5);
-    EXPECT_EQ(r.recipients, expected);
-    // An unrelated letter of the same sender (sharing the bio only) starts
-    // its own family and matches none of them.
-    std::string other = std::string(kBio) + kOther;
-    h.record(rec("ann@x.org", kT0 + 30, {"d@four.com"}, fingerprint(words(other))));
-    r = h.find_similar("ann@x.org", fingerprint(words(other)), kT0 - kDay, kT0 + kDay);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"d@four.com"});
-    EXPECT_EQ(h.find_similar("ann@x.org", fingerprint(words(kLetter)), kT0 - kDay, kT0 + kDay).messages, 5);
-}
 
-TEST(History, FamilyCountsOnlyTheWindowAndDeduplicates) {
-    std::string a = kLetter;
-    std::string b = edit_sentence(a, 6, "i would be glad to visit your site for a trial shift");
-    History h(":memory:");
-    h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fingerprint(words(a))));
-    h.record(rec("ann@x.org", kT0 - 20 * kDay, {"x@two.com"}, fingerprint(words(b))));
-    h.record(rec("ann@x.org", kT0 - 10 * kDay, {"X@Two.com", "y@three.com"}, fingerprint(words(a))));
-    h.record(rec("ann@x.org", kT0 + 1, {"later@four.com"}, fingerprint(words(b))));
-    // The query matches the family; only its members inside the window
-    // count, and x@two.com, sent to twice, counts once.
-    auto r = h.find_similar("ann@x.org", fingerprint(words(a)), kT0 - 30 * kDay, kT0);
-    EXPECT_EQ(r.messages, 2);
-    EXPECT_EQ(r.recipients, (std::vector<std::string>{"x@two.com", "y@three.com"}));
-    // A stricter min_similarity than the family threshold still counts the
-    // family of any member that passes it.
-    EXPECT_EQ(h.find_similar("ann@x.org", fingerprint(words(a)), kT0 - 30 * kDay, kT0, 0.95).messages, 2);
-}
 
-TEST(History, TemplateFoundAmongManyBoilerplateLetters) {
-    // A bio of four sentences shared by every letter makes the band buckets
-    // it wins hold all of the sender's letters; a lookup reads only the
-    // newest few of each bucket, and must still find an old template
-    // through the buckets its own sentences win.
-    std::mt19937 rng(11);
-    auto sentence = [&] {
-        std::string s;
-        for (int i = 0; i < 14; ++i) s += std::string("w") + std::to_string(rng() % 50000) + " ";
-        return s + ". ";
-    };
-    std::string bio;
-    for (int i = 0; i < 4; ++i) bio += sentence();
-    std::string tmpl = bio;
-    for (int i = 0; i < 4; ++i) tmpl += sentence();
-    auto fp = fingerprint(words(tmpl));
-    History h(":memory:");
-    h.record(rec("ann@x.org", kT0, {"first@one.com"}, fp));
-    int spurious = 0;
-    for (int i = 0; i < 400; ++i) {
-        std::string letter = bio;
-        for (int k = 0; k < 4; ++k) letter += sentence();
-        auto lf = fingerprint(words(letter));
-        spurious += h.find_similar("ann@x.org", lf, kT0, kT0 + kDay).messages;
-        h.record(rec("ann@x.org", kT0 + 1 + i, {std::string("r") + std::to_string(i) + "@x.com"}, lf));
-    }
-    EXPECT_EQ(spurious, 0); // bio-only overlap (~0.33) never matches
-    auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + kDay);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"first@one.com"});
-}
 
-TEST(History, PruneNoticesOtherConnections) {
-    TempDb db;
-    auto fp = fingerprint(words(kLetter));
-    History a(db.path());
-    History b(db.path());
-    a.record(rec("ann@x.org", kT0, {"new@one.com"}, fp));
-    a.prune(kT0 - kDay); // nothing older: a no-op, and `a` knows the oldest time
-    b.record(rec("ann@x.org", kT0 - 5 * kDay, {"old@two.com"}, fp));
-    a.prune(kT0 - kDay); // must see b's older message and forget it
-    auto r = b.find_similar("ann@x.org", fp, 0, kT0 + 1);
-    EXPECT_EQ(r.messages, 1);
-    EXPECT_EQ(r.recipients, std::vector<std::string>{"new@one.com"});
-}
 
 // count_similar() (family_rcpt, counted in SQL) against the answer built
 // from find_similar() as template-reuse used to build it, at every step of
@@ -484,8 +231,8 @@ TEST(History, PruneNoticesOtherConnections) {
 // end), windows of different lengths, pruning, and write-behind.
 TEST(History, CountSimilarAgreesWithFindSimilar) {
     TempDb da, db;
-    History written(da.path());
-    History queued(db.path());
+    SqliteHistory written(da.path());
+    SqliteHistory queued(db.path());
     queued.set_write_behind(5);
     std::mt19937 rng(17);
     std::vector<std::string> pool;
@@ -549,7 +296,7 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
         }
         // The organisations kept across writes, against a fresh read.
         if (step % 10 == 0) {
-            History fresh(da.path());
+            SqliteHistory fresh(da.path());
             for (const auto& s : senders) {
                 ASSERT_EQ(written.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
                 ASSERT_EQ(queued.organisations(s, since), fresh.organisations(s, since)) << "step " << step;
@@ -559,7 +306,7 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
     EXPECT_GT(fired, 100); // the rule's threshold is reached, often
     // Written out, and read by a fresh connection, the same.
     queued.flush();
-    History reader(db.path());
+    SqliteHistory reader(db.path());
     for (const auto& tmpl : templates) {
         std::string letter;
         for (auto& s : tmpl) letter += s;
@@ -582,8 +329,8 @@ TEST(History, CountSimilarAgreesWithFindSimilar) {
 // their limit, and pruning of queued records.
 TEST(History, WriteBehindSeesWhatWritingSees) {
     TempDb da, db;
-    History written(da.path());
-    History queued(db.path());
+    SqliteHistory written(da.path());
+    SqliteHistory queued(db.path());
     queued.set_write_behind(5);
     std::mt19937 rng(5);
     std::vector<std::string> pool;
@@ -628,7 +375,7 @@ TEST(History, WriteBehindSeesWhatWritingSees) {
     }
     // Written out, the queued history answers a fresh connection the same.
     queued.flush();
-    History reader(db.path());
+    SqliteHistory reader(db.path());
     for (const auto& tmpl : templates) {
         std::string letter = pool[0] + pool[1];
         for (auto& s : tmpl) letter += s;
@@ -648,9 +395,9 @@ TEST(History, WriteBehindSeesWhatWritingSees) {
 TEST(History, WriteBehindFlushesOnRequestAndOnDestruction) {
     TempDb db;
     auto fp = fingerprint(words(kLetter));
-    History other(db.path());
+    SqliteHistory other(db.path());
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.set_write_behind(10);
         h.record(rec("ann@x.org", kT0, {"one@a.com"}, fp, {"a"}));
         EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 1).messages, 1);
@@ -667,34 +414,7 @@ TEST(History, WriteBehindFlushesOnRequestAndOnDestruction) {
     EXPECT_EQ(other.organisations("ann@x.org", 0), (std::vector<std::string>{"a", "b"}));
 }
 
-// A Snapshot groups reads; a write inside one ends it first.
-TEST(History, SnapshotThenWrite) {
-    TempDb db;
-    auto fp = fingerprint(words(kLetter));
-    History h(db.path());
-    {
-        History::Snapshot s(h);
-        EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 1).messages, 0);
-        h.record(rec("ann@x.org", kT0, {"one@a.com"}, fp));
-        EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 1).messages, 1);
-    }
-    History::Snapshot s(h);
-    EXPECT_EQ(h.find_similar("ann@x.org", fp, 0, kT0 + 1).messages, 1);
-}
 
-// A lookup cached by one connection must not hide a message another
-// connection recorded since (the cache used to be keyed on a data version
-// that only moves when this connection starts a read transaction).
-TEST(History, CachedSearchSeesOtherConnectionsRecords) {
-    TempDb db;
-    auto fp = fingerprint(words(kLetter));
-    History a(db.path());
-    History b(db.path());
-    a.record(rec("ann@x.org", kT0, {"x@a.com"}, fingerprint(words(kOther))));
-    EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 0);
-    a.record(rec("ann@x.org", kT0 + 1, {"y@b.com"}, fp));
-    EXPECT_EQ(b.find_similar("ann@x.org", fp, 0, kT0 + 10).messages, 1);
-}
 
 // The checker fingerprints word hashes (no copies of the masked words):
 // the same signature as from the words.
@@ -746,7 +466,7 @@ TEST(History, MigratesSchemaOne) {
                      nullptr, nullptr, nullptr);
         sqlite3_close(raw);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     auto r = h.find_similar("ann@x.org", fp, kT0, kT0 + 10);
     EXPECT_EQ(r.messages, 2);
     EXPECT_EQ(r.recipients, (std::vector<std::string>{"a@one.com", "b@two.com"}));
@@ -765,7 +485,7 @@ TEST(History, MigratesSchemaThree) {
     auto fp = fingerprint(words(kLetter));
     auto other = fingerprint(words(kOther));
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0 - 40 * kDay, {"old@one.com"}, fp));
         h.record(rec("ann@x.org", kT0, {"a@one.com", "b@two.com"}, fp));
         h.record(rec("ann@x.org", kT0 + 1, {"a@one.com"}, fp));
@@ -785,7 +505,7 @@ TEST(History, MigratesSchemaThree) {
                   SQLITE_OK);
         sqlite3_close(raw);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     auto c = h.count_similar("ann@x.org", fp, kT0 - kDay, kT0 + 10, {"new@four.com", "a@one.com"}, "ann@x.org");
     EXPECT_TRUE(c.found);
     EXPECT_EQ(c.people, 3u); // a, b, new - not old (outside the window), not c (another text)
@@ -816,7 +536,7 @@ TEST(History, MigratesSchemaThree) {
 TEST(History, MigratesSchemaFive) {
     TempDb db;
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         h.record(rec("ann@x.org", kT0 - 40 * kDay, {"a@one.com"}, {}));
         h.record(rec("ann@x.org", kT0, {"a@one.com"}, {}));
     }
@@ -836,7 +556,7 @@ TEST(History, MigratesSchemaFive) {
         ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
         sqlite3_close(raw);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     EXPECT_EQ(h.organisations("ann@x.org", 0).size(), 300u);
     EXPECT_EQ(h.organisations("ann@x.org", kT0 - 30 * kDay).size(), 270u);
     EXPECT_EQ(h.organisations("bob@y.org", 0), std::vector<std::string>{"zed"});
@@ -852,13 +572,13 @@ TEST(History, MigratesSchemaFive) {
 TEST(History, ManyOrganisationsKeptAcrossRows) {
     TempDb db;
     {
-        History h(db.path());
+        SqliteHistory h(db.path());
         for (int i = 0; i < 400; ++i)
             h.record(rec("ann@x.org", kT0 + i, {"a@x" + std::to_string(i) + ".com"}, {},
                          {"org" + std::to_string(i), "org" + std::to_string(i / 2)}));
         h.prune(kT0 + 100);
     }
-    History h(db.path());
+    SqliteHistory h(db.path());
     auto kept = h.organisations("ann@x.org", 0);
     // org0..org399 written at kT0 + i, org(i/2) again at kT0 + i: org50..399 remain.
     EXPECT_EQ(kept.size(), 350u);
@@ -867,7 +587,7 @@ TEST(History, ManyOrganisationsKeptAcrossRows) {
 }
 
 TEST(History, UnopenablePathThrows) {
-    EXPECT_THROW(History("/nonexistent-dir/for/sure/history.db"), std::runtime_error);
+    EXPECT_THROW(SqliteHistory("/nonexistent-dir/for/sure/history.db"), std::runtime_error);
 }
 
 } // namespace

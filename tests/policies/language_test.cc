@@ -25,7 +25,7 @@ std::string language_of(const Mail& m) {
 }
 
 rp::Verdict check(const Mail& m, const std::string& language = "auto") {
-    rp::History history(":memory:");
+    rp::SqliteHistory history(":memory:");
     rp::Checker checker(rp::default_policy(), history);
     rp::CheckContext ctx;
     ctx.language = language;

@@ -48,7 +48,7 @@ struct Mail {
 // The rules that fire on `m`, checked on its own with the default policy
 // and an empty in-memory history.
 inline std::set<std::string> rules_fired(const Mail& m) {
-    policies::History history(":memory:");
+    policies::SqliteHistory history(":memory:");
     policies::Checker checker(policies::default_policy(), history);
     policies::Verdict v = checker.check(mime::parse(m.raw()));
     std::set<std::string> out;

@@ -25,7 +25,7 @@ using rapport::test::Mail;
 
 class Rules : public ::testing::Test {
 protected:
-    rp::History history{":memory:"};
+    rp::SqliteHistory history{":memory:"};
     rp::Checker checker{rp::default_policy(), history};
 
     std::set<std::string> fired(const Mail& m) {

@@ -132,7 +132,7 @@ TEST(Masking, RecordedFingerprintIsThatOfTheMaskedWords) {
                                            "since", "moving", "here", "and", "to", "learn", "from", "\x01name",
                                            "and", "the", "team"};
     for (bool links : {false, true}) {
-        rp::History history(":memory:");
+        rp::SqliteHistory history(":memory:");
         rp::Checker checker(rp::default_policy(), history);
         std::string body = "Dear Anna,\n\nI would love to work at Harbour Lets in Leeds since 2019 moving here";
         body += links ? " www.jake.example https://jake.example/cv jake@example.org " : " ";

@@ -94,7 +94,7 @@ using rapport::test::kLongBody;
 TEST_F(Rules, VagueSubjects) {
     for (std::string s : {"CV", "My resume", "Job application", "Application", "", "Hello", "Bewerbung",
                           "Candidature", "Solicitud", "CV - Jake Turner"}) {
-        rp::History h(":memory:");
+        rp::SqliteHistory h(":memory:");
         rp::Checker c(rp::default_policy(), h);
         Mail m;
         m.to = "Priya Shah <priya.shah@halden.co.uk>";
