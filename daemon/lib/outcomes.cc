@@ -16,6 +16,8 @@ namespace rapport::daemon {
 namespace po = policies::outcomes;
 
 namespace {
+// How long a reader waits for the ledger's queued writes (flush()).
+constexpr std::chrono::seconds kFlushWait{3};
 
 std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -159,8 +161,11 @@ void Outcomes::flush() {
         cv_.notify_all();
     }
     // While the store is down the waiting events stay behind: the reader
-    // goes on and meets the store's state itself.
-    idle_cv_.wait(lk, [&] { return (jobs_.empty() && !busy_) || stopped_ || down_; });
+    // goes on and meets the store's state itself. So it does, after
+    // kFlushWait, when the store hangs instead (a primary holding its
+    // commits for a synchronous replica that is gone): a page or /metrics
+    // a few events behind beats one that never answers.
+    idle_cv_.wait_for(lk, kFlushWait, [&] { return (jobs_.empty() && !busy_) || stopped_ || down_; });
 }
 
 void Outcomes::routed(const std::string& id, const Envelope& env, const Judgement& j, Status status) {

@@ -19,7 +19,8 @@
 // 250, even when the policy can reject and the reply waits for the route.
 // That thread writes what piles up within 200 ms in one transaction (a
 // burst of 2000 messages costs a few commits, not 2000). Readers call flush() first to
-// see every write queued before them.
+// see every write queued before them (waiting at most 3 s: a store that
+// hangs must not hang the page and /metrics too).
 //
 // With [store] url the ledger is in PostgreSQL, one for every node. A
 // store that is down loses no routed or released event: the batch that

@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cmath>
 #include <ctime>
@@ -536,8 +537,15 @@ std::vector<std::string> Ledger::accounts() {
     return rows_->accounts();
 }
 
+std::unique_lock<std::timed_mutex> Ledger::lock_for_reading() {
+    constexpr std::chrono::seconds kReadWait{3};
+    std::unique_lock lk(mu_, kReadWait);
+    if (!lk) throw LedgerUnavailable("ledger: a write has waited for the store for more than 3 s");
+    return lk;
+}
+
 Summary Ledger::summary(const std::string* account, std::int64_t now, const SummarySettings& settings) {
-    std::lock_guard lk(mu_);
+    auto lk = lock_for_reading();
     LedgerRows::SummaryRows rows = rows_->summary_rows(account, now);
     std::vector<Application> apps;
     std::map<std::string, std::size_t> at;
@@ -724,7 +732,7 @@ std::string follow_up_suggestion(const Application& a, std::int64_t now) {
 }
 
 Totals Ledger::totals() {
-    std::lock_guard lk(mu_);
+    auto lk = lock_for_reading();
     return rows_->totals();
 }
 

@@ -257,7 +257,12 @@ private:
     // Every organisation key of an application (the org_keys table's keys):
     // an applicant tracking system's mail is matched to the ones it names.
     std::set<std::string, std::less<>> org_keys_;
-    std::mutex mu_;
+    // Readers of figures (summary, totals) wait for it at most kReadWait:
+    // a write held up by the store (a commit a primary keeps for a
+    // synchronous replica that is gone) must not take the page and
+    // /metrics down with it; they get LedgerUnavailable instead.
+    std::timed_mutex mu_;
+    std::unique_lock<std::timed_mutex> lock_for_reading();
 };
 
 } // namespace rapport::policies::outcomes
