@@ -42,4 +42,15 @@ std::string hex(std::string_view bytes) {
     return out;
 }
 
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto p = s.find(sep);
+        if (p != 0) out.emplace_back(s.substr(0, p));
+        if (p == std::string_view::npos) break;
+        s.remove_prefix(p + 1);
+    }
+    return out;
+}
+
 } // namespace rapport::common

@@ -4,6 +4,7 @@
 //   iequals("Subject", "SUBJECT")  -> true
 //   trim(" \t value \r\n")         -> "value"
 //   hex("\x01\xab")                -> "01ab"
+//   split("a  b", ' ')             -> {"a", "b"}
 //
 // ASCII only: header names, addresses, protocol keywords. Text that people
 // read is folded by policies/text.h instead.
@@ -12,6 +13,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rapport::common {
 
@@ -22,5 +24,7 @@ std::string_view trim(std::string_view s);
 bool starts_with_ci(std::string_view s, std::string_view prefix);
 // Each byte as two lower-case hex digits: digests, tokens, codes.
 std::string hex(std::string_view bytes);
+// The non-empty fields between `sep`s: stored lists (keys, references).
+std::vector<std::string> split(std::string_view s, char sep);
 
 } // namespace rapport::common

@@ -30,6 +30,7 @@
 
 namespace rapport::policies::outcomes {
 namespace {
+using common::split;
 
 constexpr std::int64_t kKeepOther = 180 * 86400;  // non-applications: follow-ups and revisions need weeks, not years
 constexpr std::int64_t kKeepSeen = 400 * 86400;   // received-message keys: duplicates come within days
@@ -42,17 +43,6 @@ std::string join(const std::vector<std::string>& v, char sep) {
     for (const auto& s : v) {
         if (!out.empty()) out += sep;
         out += s;
-    }
-    return out;
-}
-
-std::vector<std::string> split(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        auto p = s.find(sep);
-        if (p != 0) out.emplace_back(s.substr(0, p));
-        if (p == std::string_view::npos) break;
-        s.remove_prefix(p + 1);
     }
     return out;
 }

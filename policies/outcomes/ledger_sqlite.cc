@@ -5,6 +5,7 @@
 #include "policies/outcomes/ledger_rows.h"
 
 #include "common/sqlite.h"
+#include "common/strings.h"
 
 #include <sqlite3.h>
 
@@ -12,17 +13,7 @@
 
 namespace rapport::policies::outcomes {
 namespace {
-
-std::vector<std::string> split(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        auto p = s.find(sep);
-        if (p != 0) out.emplace_back(s.substr(0, p));
-        if (p == std::string_view::npos) break;
-        s.remove_prefix(p + 1);
-    }
-    return out;
-}
+using common::split;
 
 // Schema 1 (PRAGMA user_version), what a new ledger gets.
 const char* kSchema = R"sql(

@@ -47,6 +47,13 @@ TEST(Strings, HexIsTwoLowerCaseDigitsPerByte) {
     EXPECT_EQ(common::hex(""), "");
 }
 
+TEST(Strings, SplitKeepsTheNonEmptyFields) {
+    EXPECT_EQ(common::split("a b  c ", ' '), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(common::split(" <x@y> ", ' '), std::vector<std::string>{"<x@y>"});
+    EXPECT_TRUE(common::split("", '\n').empty());
+    EXPECT_TRUE(common::split("\n\n", '\n').empty());
+}
+
 TEST(Files, MkdirsMakesParentsAndAcceptsExisting) {
     std::string d = temp_dir() + "/a/b/c";
     common::mkdirs(d);
