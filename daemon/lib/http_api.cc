@@ -142,21 +142,16 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
             extension = c.extension;
             res = route(c);
         }
-    } catch (const StorageError& e) {
+    } catch (const std::exception& e) {
         log_(std::string("warning: http: ") + e.what());
-        if (e.unavailable) // the shared store is down: held mail waits there, ask again later
+        // The shared store down or failing over (the queue's state, held
+        // mail and the ledger are there): ask again later.
+        auto* se = dynamic_cast<const StorageError*>(&e);
+        if ((se && se->unavailable) || dynamic_cast<const policies::outcomes::LedgerUnavailable*>(&e))
             res = error(503, "store_unavailable", "Rapport cannot reach its database just now; try again in a minute.",
                         req.version());
         else
             res = error(500, "internal", "Something went wrong inside Rapport; see its log.", req.version());
-    } catch (const policies::outcomes::LedgerUnavailable& e) {
-        // PostgreSQL is down or failing over: try again shortly.
-        log_(std::string("warning: http: ") + e.what());
-        res = error(503, "store_unavailable", "Rapport cannot reach its database just now; try again in a minute.",
-                    req.version());
-    } catch (const std::exception& e) {
-        log_(std::string("warning: http: ") + e.what());
-        res = error(500, "internal", "Something went wrong inside Rapport; see its log.", req.version());
     }
     if (extension) {
         // CORS for the Thunderbird add-on; it authenticates with the token, not cookies.
