@@ -285,18 +285,15 @@ constexpr const char* kTurnLock = "SELECT pg_advisory_lock(hashtextextended($1, 
 constexpr const char* kTurnUnlock = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
 
 std::unique_ptr<policies::History::Turn> PgHistory::take_turn(const std::string& sender) {
-    if (held_) return nullptr; // inside a batch: one writer already
+    // The turn's connection is the one a Snapshot would hold.
+    if (!begin_snapshot()) return nullptr; // inside a batch: one writer already
     std::string key = "rapport-turn:" + sender;
-    guarded(pool_, [&] {
-        held_.emplace(pool_.acquire());
-        try {
-            (*held_)->exec(kTurnLock, {key});
-        } catch (...) {
-            held_.reset();
-            throw;
-        }
-    });
-    last_.valid = false; // a new check: what others wrote since counts
+    try {
+        guarded(pool_, [&] { (*held_)->exec(kTurnLock, {key}); });
+    } catch (...) {
+        end_snapshot();
+        throw;
+    }
     return std::make_unique<PgTurn>(*this, std::move(key));
 }
 
